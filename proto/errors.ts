@@ -1,0 +1,40 @@
+/**
+ * Every error that crosses a module boundary carries a stable code from this registry, so that
+ * operators, logs and tests can match on the code rather than on wording that may change.
+ */
+export const ErrorCodes = {
+  FILE_UNREADABLE: 'a configuration or data file could not be read',
+  FILE_NOT_JSON: 'a configuration or data file is not valid JSON',
+  FILE_INVALID: 'a configuration or data file does not match its schema',
+  LAYOUT_INCONSISTENT: 'a store layout refers to things it does not define, or overlaps itself',
+  CATALOG_INCONSISTENT: 'a catalogue repeats a SKU or is otherwise self-contradictory',
+  PLANOGRAM_UNKNOWN_SKU: 'a planogram names a SKU the catalogue does not have',
+  PAYLOAD_INVALID: 'a message received over the wire does not match its schema',
+  TOPIC_UNKNOWN: 'an MQTT topic is not part of the Walkout topic tree',
+  CAMERA_UNKNOWN: 'a camera id is not in the store layout',
+  CONFIG_INVALID: 'process configuration (environment or flags) is invalid',
+  SCENARIO_INVALID: 'a simulator scenario is invalid',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class WalkoutError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: ErrorOptions,
+  ) {
+    super(`${code}: ${message}`, options);
+    this.name = 'WalkoutError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isWalkoutError(err: unknown, code?: ErrorCode): err is WalkoutError {
+  return err instanceof WalkoutError && (code === undefined || err.code === code);
+}

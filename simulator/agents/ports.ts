@@ -1,0 +1,24 @@
+/**
+ * What shopper agents may use of the world outside their heads. The engine implements these;
+ * agents never touch MQTT, HTTP or the clock directly.
+ */
+
+/** The shopper's phone app: asks for an entry QR code. Offline today; the cloud's API later. */
+export interface ShopperApp {
+  /** Resolves to the QR text to show at the gate. May be synchronous (offline) or a promise (remote). */
+  requestEntryCode(request: {
+    personId: string;
+    visitId: string;
+    role: 'shopper' | 'staff';
+    tsMs: number;
+  }): string | Promise<string>;
+}
+
+export type GateDecision = 'pending' | 'open' | 'deny';
+
+/** The entry and exit gates as a person meets them. */
+export interface GatePort {
+  /** Holds a QR code under a gate's scanner; returns the scan id to wait on. */
+  scan(gateId: string, personId: string, qr: string, tsMs: number): string;
+  decision(scanId: string): GateDecision;
+}

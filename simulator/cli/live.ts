@@ -1,0 +1,82 @@
+import type { Logger } from '../../platform/log.ts';
+import { resolveServices } from '../../platform/services.ts';
+import { cameraPaths } from '../../proto/index.ts';
+import { systemWallClock } from '../core/clock.ts';
+import { createCameraServer } from '../io/camera-server.ts';
+import { createLiveFrames } from '../io/frame-sinks.ts';
+import { connectDevices } from '../io/mqtt-devices.ts';
+import { createOfflineApp } from '../io/offline-app.ts';
+import type { Progress } from '../run/runner.ts';
+import { runSession, type Summary } from '../run/session.ts';
+import type { LoadedScenario } from '../scenario/load.ts';
+import type { SimConfig } from './config.ts';
+
+export interface LiveStore {
+  mqttUrl: string;
+  cameraBaseUrl: string;
+  done: Promise<Summary>;
+  abort(): void;
+  latest(): Progress | null;
+}
+
+/** The synthetic store running live: devices on the broker, cameras on HTTP, paced against the wall clock. */
+export async function startLive(opts: {
+  config: SimConfig;
+  loaded: LoadedScenario;
+  out: string;
+  log: Logger;
+  onProgress?: ((p: Progress) => void) | undefined;
+}): Promise<LiveStore> {
+  const { config, loaded, log } = opts;
+  const services = await resolveServices({ needMqtt: true, log: log.child('services') });
+  const mqttUrl = services.mqttUrl!;
+  const cameras = createCameraServer({ layout: loaded.layout });
+  const cameraBaseUrl = await cameras.listen(config.cameraPort, '127.0.0.1');
+  log.info('cameras streaming', { url: `${cameraBaseUrl}${cameraPaths.index()}` });
+  const app = createOfflineApp(loaded.layout.storeId, `sim-${config.seed}`);
+  const controller = new AbortController();
+  let latest: Progress | null = null;
+  const done = runSession({
+    loaded,
+    seed: config.seed,
+    minutes: config.minutes,
+    out: opts.out,
+    app,
+    authority:
+      config.gateAuthority === 'local'
+        ? { kind: 'local', verify: app.verify }
+        : { kind: 'remote', timeoutMs: 5000 },
+    sink: async (engine) => {
+      const devices = await connectDevices({
+        url: mqttUrl,
+        storeId: loaded.layout.storeId,
+        devices: engine.devices(),
+        statusExtra: (d) =>
+          d.kind === 'camera'
+            ? {
+                streamUrl: `${cameraBaseUrl}${cameraPaths.stream(d.deviceId)}`,
+                snapshotUrl: `${cameraBaseUrl}${cameraPaths.snapshot(d.deviceId)}`,
+              }
+            : {},
+        log: log.child('devices'),
+      });
+      devices.onCommand((cmd) => engine.gates.command(cmd));
+      return devices;
+    },
+    frames: config.noCameras
+      ? undefined
+      : (engine) => createLiveFrames({ engine, server: cameras, out: opts.out }),
+    speed: config.speed ?? 1,
+    wall: systemWallClock,
+    onProgress: (p) => {
+      latest = p;
+      opts.onProgress?.(p);
+    },
+    signal: controller.signal,
+    mode: 'live',
+  }).finally(async () => {
+    await cameras.close();
+    await services.close();
+  });
+  return { mqttUrl, cameraBaseUrl, done, abort: () => controller.abort(), latest: () => latest };
+}

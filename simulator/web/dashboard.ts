@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import mqtt from 'mqtt';
+import { cameraPaths, decodeMessage, filters, type StoreLayout } from '../../proto/index.ts';
+import type { Progress } from '../run/runner.ts';
+
+export interface DashboardStats {
+  storeId: string;
+  simSeconds: number;
+  inStore: number;
+  picks: number;
+  mqttMessages: number;
+  rejectedMessages: number;
+  devicesOnline: number;
+  devices: number;
+  frames: number;
+  speed: number;
+}
+
+const PAGE = readFileSync(new URL('./dashboard.html', import.meta.url), 'utf8');
+
+/**
+ * The demo's page: every camera side by side (browsers render MJPEG natively) and live counts.
+ * It counts MQTT traffic as an outside subscriber sees it, not as the simulator thinks it sent it.
+ */
+export async function startDashboard(opts: {
+  layout: StoreLayout;
+  mqttUrl: string;
+  cameraBaseUrl: string;
+  progress: () => Progress | null;
+  port: number;
+}): Promise<{ url: string; stats(): DashboardStats; close(): Promise<void> }> {
+  const { layout } = opts;
+  const online = new Map<string, boolean>();
+  let messages = 0;
+  let rejected = 0;
+  const client = await mqtt.connectAsync(opts.mqttUrl, { clientId: `walkout-dashboard-${process.pid}` });
+  client.on('message', (topic, body) => {
+    messages += 1;
+    try {
+      const msg = decodeMessage(topic, body);
+      if (msg.kind === 'deviceStatus') online.set(msg.id, msg.payload.status === 'online');
+    } catch {
+      rejected += 1;
+    }
+  });
+  await client.subscribeAsync(filters.all(layout.storeId), { qos: 0 });
+  const stats = (): DashboardStats => {
+    const p = opts.progress();
+    return {
+      storeId: layout.storeId,
+      simSeconds: p?.simSeconds ?? 0,
+      inStore: p?.inStore ?? 0,
+      picks: p?.picks ?? 0,
+      mqttMessages: messages,
+      rejectedMessages: rejected,
+      devicesOnline: [...online.values()].filter(Boolean).length,
+      devices: online.size,
+      frames: p?.frames ?? 0,
+      speed: p && p.wallSeconds > 0 ? p.simSeconds / p.wallSeconds : 0,
+    };
+  };
+  const cameras = layout.cameras.map((c) => ({
+    id: c.id,
+    stream: `${opts.cameraBaseUrl}${cameraPaths.stream(c.id)}`,
+  }));
+  const server: Server = createServer((req, res) => {
+    if (req.url === '/' || req.url === '/index.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(
+        PAGE.replace('__CONFIG__', JSON.stringify({ storeId: layout.storeId, name: layout.name, cameras })),
+      );
+    } else if (req.url === '/stats') {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(stats()));
+    } else {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'NOT_FOUND', path: req.url }));
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    stats,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await client.endAsync(true);
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// edge, cloud and simulator each deploy on their own; they may share proto/ and platform/ only.
+const ISOLATED = ['edge', 'cloud', 'simulator'] as const;
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SOURCE = /\.(?:ts|tsx|mts|cts)$/;
+
+// `[^'";]*?` lets the clause span lines (multi-line named imports) without crossing statements.
+const IMPORT_PATTERNS = [
+  /\b(?:import|export)\s+(?:type\s+)?[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g,
+  /\bimport\s*['"]([^'"]+)['"]/g,
+  /\bimport\s*\(\s*['"`]([^'"`$]+)['"`]\s*[,)]/g,
+  /\brequire\s*\(\s*['"`]([^'"`$]+)['"`]\s*\)/g,
+];
+
+interface Violation {
+  file: string;
+  specifier: string;
+  target: string;
+}
+
+function topFolder(absPath: string): string | undefined {
+  const rel = relative(ROOT, absPath);
+  if (rel.startsWith('..')) return undefined;
+  return rel.split(sep)[0];
+}
+
+function findViolations(file: string, source: string): Violation[] {
+  const own = topFolder(file);
+  const violations: Violation[] = [];
+  for (const pattern of IMPORT_PATTERNS) {
+    for (const match of source.matchAll(pattern)) {
+      const specifier = match[1]!;
+      // Bare specifiers are packages; only paths can reach a sibling folder.
+      if (!specifier.startsWith('.') && !specifier.startsWith('/')) continue;
+      const target = topFolder(resolve(dirname(file), specifier));
+      if (target && target !== own && (ISOLATED as readonly string[]).includes(target)) {
+        violations.push({ file: relative(ROOT, file), specifier, target });
+      }
+    }
+  }
+  return violations;
+}
+
+function sourceFiles(dir: string): string[] {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return []; // a folder that does not exist yet has nothing to violate
+  }
+  return entries.flatMap((e) => {
+    if (e.name === 'node_modules' || e.name.startsWith('.')) return [];
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(path);
+    return SOURCE.test(e.name) && !e.name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+describe('dependency rule: edge, cloud and simulator never import each other', () => {
+  it('the scanner catches every import form (guards against a regex that matches nothing)', () => {
+    const file = join(ROOT, 'edge', 'fusion', 'tracker.ts');
+    const source = [
+      "import { a } from '../../cloud/ledger.ts';",
+      "import type { B } from '../../simulator/types.ts';",
+      'import {\n  c,\n  d,\n} from "../../cloud/multi.ts";',
+      "export * from '../../simulator/re-export.ts';",
+      "export { e } from '../../cloud/named.ts';",
+      "import '../../cloud/side-effect.ts';",
+      "const f = await import('../../simulator/lazy.ts');",
+      // allowed: own folder, shared folders, packages
+      "import { g } from './local.ts';",
+      "import { h } from '../../proto/messages.ts';",
+      "import { i } from '../../platform/log.ts';",
+      "import { z } from 'zod';",
+      "const j = await import('./lazy-local.ts');",
+    ].join('\n');
+    expect(findViolations(file, source).map((v) => v.specifier)).toEqual([
+      '../../cloud/ledger.ts',
+      '../../simulator/types.ts',
+      '../../cloud/multi.ts',
+      '../../simulator/re-export.ts',
+      '../../cloud/named.ts',
+      '../../cloud/side-effect.ts',
+      '../../simulator/lazy.ts',
+    ]);
+    expect(findViolations(join(ROOT, 'cloud', 'x.ts'), "import { a } from './y.ts';")).toEqual([]);
+  });
+
+  it('holds for every source file', () => {
+    const violations = ISOLATED.flatMap((folder) =>
+      sourceFiles(join(ROOT, folder)).flatMap((file) => findViolations(file, readFileSync(file, 'utf8'))),
+    );
+    const report = violations.map((v) => `${v.file} imports '${v.specifier}' (inside ${v.target}/)`);
+    expect(report, `forbidden cross-imports:\n${report.join('\n')}`).toEqual([]);
+  });
+});
