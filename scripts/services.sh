@@ -34,6 +34,9 @@ ensure_packages() {
   local missing=()
   [[ -n "$(pg_bindir)" ]] || missing+=(postgresql)
   [[ -n "$(mosquitto_bin)" ]] || missing+=(mosquitto)
+  # Tests read camera streams with ffmpeg, a real MJPEG client, and the benchmark with curl.
+  command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+  command -v curl >/dev/null || missing+=(curl)
   ((${#missing[@]} == 0)) && return 0
   local sudo=()
   if [[ $EUID -ne 0 ]]; then

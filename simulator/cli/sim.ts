@@ -5,7 +5,8 @@
  * MJPEG, paced at --speed (1 = real time). --record DIR: the same traffic and frames to files, as
  * fast as possible. Either way DIR of --out gets summary.json and the ground truth.
  */
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createLogger } from '../../platform/log.ts';
 import { isWalkoutError } from '../../proto/index.ts';
 import { systemWallClock } from '../core/clock.ts';
@@ -35,7 +36,14 @@ async function main(): Promise<number> {
       out,
       app,
       authority: { kind: 'local', verify: app.verify },
-      sink: () => createRecordingSink(dir),
+      sink: (engine) => {
+        const sink = createRecordingSink(dir);
+        // A recording carries its store, so replay tools need nothing else.
+        writeFileSync(join(dir, 'layout.json'), `${JSON.stringify(loaded.layout)}\n`);
+        writeFileSync(join(dir, 'catalog.json'), `${JSON.stringify(loaded.catalog)}\n`);
+        for (const d of engine.devices()) sink.publish(engine.statusMessage(d, 'online'));
+        return sink;
+      },
       frames: config.noCameras ? undefined : (engine) => createRecordedFrames({ dir, engine, out }),
       speed: null,
       wall: systemWallClock,

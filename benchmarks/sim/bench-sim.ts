@@ -1,0 +1,173 @@
+/**
+ * npm run bench:sim → benchmarks/results/sim.json
+ * 1. Live: the reference store's 8 cameras at 10 frames/s, 640×480, rendered, encoded and streamed
+ *    to real HTTP clients (curl, in other processes) while 30 shoppers are inside, at real time.
+ *    Measures the simulator process's CPU share (1.0 = one core), frame rate and lag.
+ * 2. Recording without cameras: how many times faster than real time 30 shoppers simulate.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbeddedBroker } from '../../platform/embedded-mqtt.ts';
+import { cameraPaths } from '../../proto/index.ts';
+import { systemWallClock } from '../../simulator/core/clock.ts';
+import { createCameraServer } from '../../simulator/io/camera-server.ts';
+import { createLiveFrames } from '../../simulator/io/frame-sinks.ts';
+import { connectDevices } from '../../simulator/io/mqtt-devices.ts';
+import { createOfflineApp } from '../../simulator/io/offline-app.ts';
+import { createRecordingSink } from '../../simulator/io/recording.ts';
+import { runSession } from '../../simulator/run/session.ts';
+import { loadScenario } from '../../simulator/scenario/load.ts';
+
+const LIVE_WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 45);
+const LIVE_MEASURE_S = Number(process.env.BENCH_MEASURE_S ?? 60);
+const RECORD_MINUTES = Number(process.env.BENCH_RECORD_MIN ?? 20);
+const scenarioFile = new URL('./bench-30.json', import.meta.url).pathname;
+const log = { debug() {}, info() {}, warn() {}, error() {}, child: () => log };
+
+function say(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+interface LiveWindow {
+  wallSeconds: number;
+  simulatedSeconds: number;
+  cpuShare: number;
+  framesPerSecond: number;
+  shoppersInsideMean: number;
+  shoppersInsideMin: number;
+}
+
+async function live() {
+  const loaded = loadScenario(scenarioFile);
+  const broker = process.env.MQTT_URL ? null : await startEmbeddedBroker();
+  const mqttUrl = process.env.MQTT_URL ?? broker!.url;
+  const server = createCameraServer({ layout: loaded.layout });
+  const base = await server.listen(0, '127.0.0.1');
+  const app = createOfflineApp(loaded.layout.storeId, 'bench');
+  const controller = new AbortController();
+  const out = mkdtempSync(join(tmpdir(), 'walkout-bench-live-'));
+  const samples: { inStore: number; frames: number; lagMs: number }[] = [];
+  let window: { cpu: NodeJS.CpuUsage; wall: number; frames: number; sim: number } | null = null;
+  let result: LiveWindow | null = null;
+  const clients = loaded.layout.cameras.map((c) =>
+    spawn('curl', ['-s', '-N', '-o', '/dev/null', `${base}${cameraPaths.stream(c.id)}`], { stdio: 'ignore' }),
+  );
+  const session = runSession({
+    loaded,
+    seed: 1,
+    minutes: 60,
+    out,
+    app,
+    authority: { kind: 'local', verify: app.verify },
+    sink: async (engine) =>
+      connectDevices({ url: mqttUrl, storeId: loaded.layout.storeId, devices: engine.devices(), log }),
+    frames: (engine) => createLiveFrames({ engine, server, out }),
+    speed: 1,
+    wall: systemWallClock,
+    signal: controller.signal,
+    mode: 'live',
+    onProgress: (p) => {
+      if (p.simSeconds >= LIVE_WARMUP_S && !window) {
+        window = { cpu: process.cpuUsage(), wall: performance.now(), frames: p.frames, sim: p.simSeconds };
+        say(`live: warm (${p.inStore} shoppers inside), measuring ${LIVE_MEASURE_S} s...`);
+      }
+      if (window)
+        samples.push({ inStore: p.inStore, frames: p.frames, lagMs: (p.wallSeconds - p.simSeconds) * 1000 });
+      if (window && !result && p.simSeconds >= window.sim + LIVE_MEASURE_S) {
+        const cpu = process.cpuUsage(window.cpu);
+        const wallS = (performance.now() - window.wall) / 1000;
+        result = {
+          wallSeconds: wallS,
+          simulatedSeconds: p.simSeconds - window.sim,
+          cpuShare: (cpu.user + cpu.system) / 1e6 / wallS,
+          framesPerSecond: (p.frames - window.frames) / wallS,
+          shoppersInsideMean: samples.reduce((s, x) => s + x.inStore, 0) / samples.length,
+          shoppersInsideMin: Math.min(...samples.map((x) => x.inStore)),
+        };
+        controller.abort();
+      } else if (!window && Math.floor(p.simSeconds) % 10 === 0) {
+        say(`live: warming up ${p.simSeconds.toFixed(0)}/${LIVE_WARMUP_S} s, ${p.inStore} inside`);
+      }
+    },
+  });
+  await session;
+  for (const c of clients) c.kill();
+  await server.close();
+  await broker?.close();
+  const r = result as LiveWindow | null;
+  if (!r) throw new Error('live benchmark ended before its measuring window');
+  const lagGrowthMs = samples.length > 1 ? samples.at(-1)!.lagMs - samples[0]!.lagMs : 0;
+  return {
+    cameras: loaded.layout.cameras.length,
+    fps: 10,
+    resolution: '640x480',
+    streamClients: clients.length,
+    ...r,
+    lagGrowthMs,
+  };
+}
+
+async function record() {
+  const loaded = loadScenario(scenarioFile);
+  const dir = mkdtempSync(join(tmpdir(), 'walkout-bench-rec-'));
+  const app = createOfflineApp(loaded.layout.storeId, 'bench');
+  let inside: number[] = [];
+  const summary = await runSession({
+    loaded,
+    seed: 1,
+    minutes: RECORD_MINUTES,
+    out: dir,
+    app,
+    authority: { kind: 'local', verify: app.verify },
+    sink: () => createRecordingSink(dir),
+    speed: null,
+    wall: systemWallClock,
+    mode: 'record',
+    onProgress: (p) => {
+      inside.push(p.inStore);
+      if (inside.length % 4 === 0)
+        say(
+          `record: sim ${p.simSeconds.toFixed(0)} s at ${(p.simSeconds / Math.max(0.001, p.wallSeconds)).toFixed(0)}x, ${p.inStore} inside`,
+        );
+    },
+  });
+  inside = inside.filter((n) => n > 0);
+  return {
+    simulatedSeconds: summary.simulatedSeconds,
+    wallSeconds: summary.wallSeconds,
+    speedFactor: summary.speedFactor,
+    shoppers: summary.shoppers,
+    shoppersInsideMean: inside.reduce((a, b) => a + b, 0) / Math.max(1, inside.length),
+    mqttMessages: summary.mqttMessages,
+    picks: summary.picks,
+  };
+}
+
+const liveResult = await live();
+say(`live: cpu share ${liveResult.cpuShare.toFixed(2)}, ${liveResult.framesPerSecond.toFixed(1)} frames/s`);
+const recordResult = await record();
+say(`record: ${recordResult.speedFactor}x real time`);
+const results = {
+  benchmark: 'sim',
+  date: new Date().toISOString(),
+  machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
+  command: 'npm run bench:sim',
+  live: liveResult,
+  record: recordResult,
+  targets: {
+    liveCpuShareAtMost: 1,
+    liveFramesPerSecondAtLeast: 8 * 10 * 0.98,
+    recordSpeedFactorAtLeast: 50,
+  },
+  pass: {
+    live: liveResult.cpuShare <= 1 && liveResult.framesPerSecond >= 8 * 10 * 0.98,
+    record: recordResult.speedFactor >= 50,
+  },
+};
+const outDir = new URL('../results/', import.meta.url).pathname;
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'sim.json'), `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+process.exit(0);

@@ -1,0 +1,215 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Camera, cameraPaths, MJPEG_BOUNDARY, type MjpegFrame, partHeader } from '../../proto/index.ts';
+
+/**
+ * The simulated cameras over HTTP, per the proto camera contract:
+ *   GET /cameras                        JSON list: id, resolution, fps, streamUrl, snapshotUrl
+ *   GET /cameras/{id}/stream.mjpeg      multipart/x-mixed-replace, one part per published frame
+ *   GET /cameras/{id}/snapshot.jpg      the latest frame
+ * Every part and snapshot carries X-Capture-Time-Ms and X-Frame-Index. A client that does not keep
+ * up is skipped (it gets the next frame published after its socket drains), so a slow or paused
+ * client costs at most one frame of buffer, never a growing queue.
+ */
+export interface CameraServer {
+  /** Starts listening; resolves to the base URL, e.g. http://127.0.0.1:8081. */
+  listen(port?: number, host?: string): Promise<string>;
+  /** Sends a frame to every client of the camera and keeps it as the camera's snapshot. */
+  publish(cameraId: string, frame: MjpegFrame): void;
+  /** Open stream clients, of one camera or of all. */
+  clientCount(cameraId?: string): number;
+  /** Per stream client: what it was sent, what it missed, and what is buffered for it now. */
+  clients(): StreamClientStats[];
+  /** Ends every stream and stops listening. */
+  close(): Promise<void>;
+}
+
+export interface StreamClientStats {
+  cameraId: string;
+  framesSent: number;
+  framesSkipped: number;
+  /** Bytes queued in the process for this client (not yet handed to the socket). */
+  bufferedBytes: number;
+}
+
+export interface CameraServerOptions {
+  layout: { cameras: readonly Camera[] };
+}
+
+interface Client {
+  cameraId: string;
+  res: ServerResponse;
+  sent: number;
+  skipped: number;
+  blocked: boolean;
+}
+
+const CRLF = Buffer.from('\r\n');
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { error: { code, message } });
+}
+
+export function createCameraServer(options: CameraServerOptions): CameraServer {
+  const cameras = new Map(options.layout.cameras.map((c) => [c.id, c]));
+  const latest = new Map<string, MjpegFrame>();
+  const clients = new Set<Client>();
+  let server: Server | null = null;
+
+  const send = (client: Client, frame: MjpegFrame): void => {
+    const { res } = client;
+    if (res.destroyed || res.writableEnded) return;
+    if (client.blocked || res.writableNeedDrain) {
+      client.skipped++;
+      return;
+    }
+    res.cork();
+    res.write(partHeader(frame));
+    res.write(frame.jpeg);
+    const ok = res.write(CRLF);
+    res.uncork();
+    client.sent++;
+    if (!ok) {
+      client.blocked = true;
+      res.once('drain', () => {
+        client.blocked = false;
+      });
+    }
+  };
+
+  const openStream = (req: IncomingMessage, res: ServerResponse, cameraId: string): void => {
+    res.writeHead(200, {
+      'Content-Type': `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`,
+      'Cache-Control': 'no-cache, no-store, must-revalidate',
+      Pragma: 'no-cache',
+      Connection: 'close',
+    });
+    res.flushHeaders();
+    const client: Client = { cameraId, res, sent: 0, skipped: 0, blocked: false };
+    clients.add(client);
+    const drop = () => clients.delete(client);
+    res.on('close', drop);
+    res.on('error', drop);
+    req.on('error', drop);
+    const frame = latest.get(cameraId);
+    if (frame) send(client, frame);
+  };
+
+  const sendSnapshot = (res: ServerResponse, cameraId: string): void => {
+    const frame = latest.get(cameraId);
+    if (!frame) {
+      res.setHeader('Retry-After', '1');
+      sendError(res, 503, 'NO_FRAME_YET', `camera ${cameraId} has not produced a frame yet`);
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': 'image/jpeg',
+      'Content-Length': frame.jpeg.length,
+      'Cache-Control': 'no-store',
+      'X-Capture-Time-Ms': String(frame.captureTsMs),
+      'X-Frame-Index': String(frame.frameIndex),
+    });
+    res.end(frame.jpeg);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      sendError(res, 405, 'METHOD_NOT_ALLOWED', `${req.method} is not supported`);
+      return;
+    }
+    if (path === cameraPaths.index() || path === `${cameraPaths.index()}/`) {
+      const base = `http://${req.headers.host ?? 'localhost'}`;
+      sendJson(
+        res,
+        200,
+        [...cameras.values()].map((c) => ({
+          id: c.id,
+          resolution: { width: c.resolution.width, height: c.resolution.height },
+          fps: c.fps,
+          streamUrl: `${base}${cameraPaths.stream(c.id)}`,
+          snapshotUrl: `${base}${cameraPaths.snapshot(c.id)}`,
+        })),
+      );
+      return;
+    }
+    const m = /^\/cameras\/([^/]+)\/(stream\.mjpeg|snapshot\.jpg)$/.exec(path);
+    if (!m) {
+      sendError(res, 404, 'NOT_FOUND', `no such resource: ${path}`);
+      return;
+    }
+    let cameraId: string;
+    try {
+      cameraId = decodeURIComponent(m[1]!);
+    } catch {
+      sendError(res, 400, 'BAD_REQUEST', `malformed camera id in ${path}`);
+      return;
+    }
+    if (!cameras.has(cameraId)) {
+      sendError(res, 404, 'CAMERA_UNKNOWN', `no camera ${cameraId}`);
+      return;
+    }
+    if (m[2] === 'snapshot.jpg') sendSnapshot(res, cameraId);
+    else if (req.method === 'HEAD') {
+      res.writeHead(200, { 'Content-Type': `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}` });
+      res.end();
+    } else openStream(req, res, cameraId);
+  };
+
+  return {
+    listen(port = 0, host = '127.0.0.1') {
+      if (server) return Promise.reject(new Error('camera server is already listening'));
+      const s = createServer(handle);
+      server = s;
+      return new Promise((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(port, host, () => {
+          s.off('error', reject);
+          const addr = s.address() as AddressInfo;
+          const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+          resolve(`http://${h}:${addr.port}`);
+        });
+      });
+    },
+    publish(cameraId, frame) {
+      if (!cameras.has(cameraId)) throw new Error(`camera server: unknown camera ${cameraId}`);
+      latest.set(cameraId, frame);
+      for (const client of clients) if (client.cameraId === cameraId) send(client, frame);
+    },
+    clientCount(cameraId) {
+      let n = 0;
+      for (const c of clients) if (cameraId === undefined || c.cameraId === cameraId) n++;
+      return n;
+    },
+    clients() {
+      return [...clients].map((c) => ({
+        cameraId: c.cameraId,
+        framesSent: c.sent,
+        framesSkipped: c.skipped,
+        bufferedBytes: c.res.writableLength,
+      }));
+    },
+    async close() {
+      for (const c of clients) c.res.end();
+      clients.clear();
+      const s = server;
+      server = null;
+      if (!s) return;
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
+    },
+  };
+}

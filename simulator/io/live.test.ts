@@ -1,0 +1,88 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ResolvedServices, resolveServices } from '../../platform/services.ts';
+import { decodeMessage, filters } from '../../proto/index.ts';
+import { systemWallClock } from '../core/clock.ts';
+import { runSession } from '../run/session.ts';
+import { loadScenario } from '../scenario/load.ts';
+import { connectDevices } from './mqtt-devices.ts';
+import { createOfflineApp } from './offline-app.ts';
+
+const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+let services: ResolvedServices;
+
+beforeAll(async () => {
+  services = await resolveServices({ needMqtt: true, log: silent });
+});
+afterAll(async () => {
+  await services.close();
+});
+
+describe('live device traffic on a real broker', () => {
+  it('publishes only messages that validate against proto, and every one arrives', async () => {
+    const loaded = loadScenario('groups-and-handoffs');
+    // A store id of its own, so runs sharing the broker do not see each other's retained messages.
+    const storeId = `live-test-${process.pid}-${Date.now()}`;
+    const layout = { ...loaded.layout, storeId };
+    const observer = await mqtt.connectAsync(services.mqttUrl!, { clientId: `observer-${storeId}` });
+    const received: Record<string, number> = {};
+    const invalid: string[] = [];
+    const statuses = new Map<string, string>();
+    observer.on('message', (topic, body) => {
+      try {
+        const msg = decodeMessage(topic, body);
+        received[msg.kind] = (received[msg.kind] ?? 0) + 1;
+        if (msg.kind === 'deviceStatus') statuses.set(msg.id, msg.payload.status);
+      } catch (err) {
+        invalid.push((err as Error).message);
+      }
+    });
+    await observer.subscribeAsync(filters.all(storeId), { qos: 1 });
+    const app = createOfflineApp(storeId, 'live');
+    const published: Record<string, number> = {};
+    const summary = await runSession({
+      loaded: { ...loaded, layout },
+      seed: 11,
+      minutes: 1.5,
+      out: mkdtempSync(join(tmpdir(), 'walkout-live-')),
+      app,
+      authority: { kind: 'local', verify: app.verify },
+      sink: async (engine) => {
+        const devices = await connectDevices({
+          url: services.mqttUrl!,
+          storeId,
+          devices: engine.devices(),
+          log: silent,
+        });
+        return {
+          publish: (m) => {
+            published[m.kind] = (published[m.kind] ?? 0) + 1;
+            devices.publish(m);
+          },
+          get published() {
+            return devices.published;
+          },
+          close: () => devices.close(),
+        };
+      },
+      speed: 40,
+      wall: systemWallClock,
+      mode: 'live',
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    await observer.endAsync();
+    expect(invalid).toEqual([]);
+    expect(summary.visits).toBeGreaterThan(0);
+    expect(published.plateSamples).toBeGreaterThan(80 * 10 * 60);
+    for (const kind of ['plateSamples', 'gateScan', 'gateCommand', 'gatePassage'] as const) {
+      expect(received[kind], kind).toBe(published[kind]);
+    }
+    // Every device said online, then offline when the store shut down.
+    expect(statuses.size).toBe(layout.plates.length + layout.cameras.length + layout.gates.length * 3);
+    expect([...statuses.values()].every((s) => s === 'offline')).toBe(true);
+    expect(received.deviceStatus).toBe(statuses.size * 2);
+  });
+});

@@ -1,0 +1,217 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { inImage, project } from '../../proto/index.ts';
+import type { Person } from '../world/types.ts';
+import { hexToRgb } from './colour.ts';
+import { createRenderer } from './renderer.ts';
+import { loadReferenceStore, standingPerson } from './test-persons.ts';
+import type { BBox, Label } from './types.ts';
+
+const { layout, catalog } = loadReferenceStore();
+const item = (itemId: string, sku: string) => ({ itemId, sku, weightG: 300 });
+
+// cam-12 hangs at (4.5, 2.4, 3). A stands just south of it holding a can and a bag of chips; B and
+// C hold the two weight twins (same can, different packaging); D reaches into a gondola shelf.
+const persons: Person[] = [
+  standingPerson('A', [4.5, 2.2], {
+    headingRad: Math.PI / 2,
+    appearance: { hairColour: '#e0c050', topColour: '#2050c0' },
+    holding: [[item('i1', 'cola-330')], [item('i2', 'chips-paprika')]],
+  }),
+  standingPerson('B', [6.1, 1.6], {
+    headingRad: 0,
+    holding: [[item('i3', 'cola-330')], []],
+    appearance: { hairStyle: 'cap' },
+  }),
+  standingPerson('C', [6.1, 2.9], {
+    headingRad: 0,
+    holding: [[item('i4', 'lemon-330')], []],
+    appearance: { hairStyle: 'long' },
+  }),
+  standingPerson('D', [3.7, 4.3], {
+    headingRad: Math.PI,
+    hands: [[2.85, 4.3, 1.2], null],
+    holding: [[item('i5', 'cereal-classic')], []],
+    appearance: { basket: true },
+    basket: [item('i6', 'corn-can')],
+  }),
+];
+
+const clean = createRenderer({ layout, catalog, seed: 5, lightingVariation: 0, noiseSd: 0 });
+const noisy = createRenderer({ layout, catalog, seed: 5, lightingVariation: 0.15, noiseSd: 4 });
+
+function labelOf(
+  labels: readonly Label[],
+  kind: Label['kind'],
+  personId: string,
+  hand?: 0 | 1,
+): Label | undefined {
+  return labels.find(
+    (l) => l.kind === kind && l.personId === personId && (hand === undefined || l.hand === hand),
+  );
+}
+
+async function decode(jpeg: Buffer): Promise<Uint8Array> {
+  const { data, info } = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+  expect(info.channels).toBe(3);
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+/** Share of pixels in a box whose colour differs from the reference by more than `threshold` (sum over channels). */
+function changedShare(a: Uint8Array, b: Uint8Array, width: number, box: BBox, threshold: number): number {
+  let changed = 0;
+  for (let y = box.y; y < box.y + box.h; y++) {
+    for (let x = box.x; x < box.x + box.w; x++) {
+      const i = (y * width + x) * 3;
+      const d = Math.abs(a[i]! - b[i]!) + Math.abs(a[i + 1]! - b[i + 1]!) + Math.abs(a[i + 2]! - b[i + 2]!);
+      if (d > threshold) changed++;
+    }
+  }
+  return changed / (box.w * box.h);
+}
+
+function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length;
+}
+
+function meanColour(rgb: Uint8Array, width: number, box: BBox): [number, number, number] {
+  const sum = [0, 0, 0];
+  for (let y = box.y; y < box.y + box.h; y++) {
+    for (let x = box.x; x < box.x + box.w; x++)
+      for (let c = 0; c < 3; c++) sum[c]! += rgb[(y * width + x) * 3 + c]!;
+  }
+  const n = box.w * box.h;
+  return [sum[0]! / n, sum[1]! / n, sum[2]! / n];
+}
+
+describe('overhead camera renderer', () => {
+  it('labels heads where their centres project, in every camera that sees them', () => {
+    let checked = 0;
+    for (const cameraId of clean.cameraIds) {
+      const frame = clean.render(cameraId, persons, 1000, 1);
+      const m = clean.model(cameraId);
+      for (const p of persons) {
+        const head = labelOf(frame.labels.labels, 'head', p.personId);
+        const q = project(m, p.headM);
+        if (!head || !q || !inImage(m, q) || head.visibility < 0.5) continue;
+        const { x, y, w, h } = head.bbox;
+        expect(q.u, `${cameraId} ${p.personId}`).toBeGreaterThanOrEqual(x - 1);
+        expect(q.u).toBeLessThanOrEqual(x + w + 1);
+        expect(q.v).toBeGreaterThanOrEqual(y - 1);
+        expect(q.v).toBeLessThanOrEqual(y + h + 1);
+        // The head sits inside its person's box.
+        const person = labelOf(frame.labels.labels, 'person', p.personId)!;
+        expect(x).toBeGreaterThanOrEqual(person.bbox.x);
+        expect(x + w).toBeLessThanOrEqual(person.bbox.x + person.bbox.w);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(5);
+  });
+
+  it('labels held items with their SKU and item id, and labels stay well formed', () => {
+    const frame = clean.render('cam-12', persons, 1000, 1);
+    const labels = frame.labels.labels;
+    const can = labelOf(labels, 'item', 'A', 0);
+    const chips = labelOf(labels, 'item', 'A', 1);
+    expect(can).toMatchObject({ sku: 'cola-330', itemId: 'i1' });
+    expect(chips).toMatchObject({ sku: 'chips-paprika', itemId: 'i2' });
+    expect(labelOf(labels, 'hand', 'A', 0)).toBeDefined();
+    for (const l of labels) {
+      expect(l.bbox.x).toBeGreaterThanOrEqual(0);
+      expect(l.bbox.y).toBeGreaterThanOrEqual(0);
+      expect(l.bbox.x + l.bbox.w).toBeLessThanOrEqual(frame.width);
+      expect(l.bbox.y + l.bbox.h).toBeLessThanOrEqual(frame.height);
+      expect(l.visibility).toBeGreaterThan(0);
+      expect(l.visibility).toBeLessThanOrEqual(1);
+      expect(l.visiblePx).toBeGreaterThanOrEqual(5);
+      expect(l.visiblePx).toBeLessThanOrEqual(l.drawnPx);
+    }
+  });
+
+  it('draws labelled objects: inside their boxes the JPEG differs from the empty store', async () => {
+    const frame = clean.render('cam-12', persons, 1000, 1);
+    // encodeJpeg hands the buffer back for reuse: keep a copy.
+    const rgb = frame.rgb.slice();
+    const labels = frame.labels.labels;
+    const decoded = await decode(await clean.encodeJpeg(frame.rgb, frame.width, frame.height));
+    const bg = clean.background('cam-12').rgb;
+    for (const l of labels.filter((x) => x.visibility > 0.8 && x.visiblePx > 40)) {
+      // Boxes are not filled by their objects (round heads, thin arms): a third is plenty.
+      expect(changedShare(decoded, bg, frame.width, l.bbox, 40), `${l.kind} ${l.personId}`).toBeGreaterThan(
+        0.3,
+      );
+    }
+    // And where nobody is, the picture is the background (to JPEG precision).
+    const empty: BBox = { x: 0, y: 400, w: 120, h: 80 };
+    expect(labels.some((l) => l.bbox.x < empty.x + empty.w && l.bbox.y + l.bbox.h > empty.y)).toBe(false);
+    expect(changedShare(decoded, bg, frame.width, empty, 40)).toBeLessThan(0.02);
+    // The JPEG is the rendered frame, to JPEG precision.
+    expect(meanAbsDiff(decoded, rgb)).toBeLessThan(4);
+  });
+
+  it('shows the weight twins in their own packaging colours', () => {
+    const frame = clean.render('cam-12', persons, 1000, 1);
+    const cola = labelOf(frame.labels.labels, 'item', 'B')!;
+    const lemon = labelOf(frame.labels.labels, 'item', 'C')!;
+    expect(cola.sku).toBe('cola-330');
+    expect(lemon.sku).toBe('lemon-330');
+    const dist = (a: readonly number[], b: readonly number[]) =>
+      Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
+    const colaMean = meanColour(frame.rgb, frame.width, cola.bbox);
+    const lemonMean = meanColour(frame.rgb, frame.width, lemon.bbox);
+    // Each can is nearer its own primary colour than the other's, and the two look clearly apart.
+    expect(dist(colaMean, hexToRgb('#c0392b'))).toBeLessThan(dist(colaMean, hexToRgb('#2980b9')));
+    expect(dist(lemonMean, hexToRgb('#2980b9'))).toBeLessThan(dist(lemonMean, hexToRgb('#c0392b')));
+    expect(dist(colaMean, lemonMean)).toBeGreaterThan(60);
+  });
+
+  it('sees a person standing under one camera from its neighbours too', () => {
+    const seenBy = noisy.cameraIds.filter((id) =>
+      labelOf(noisy.render(id, persons, 1000, 1).labels.labels, 'person', 'A'),
+    );
+    expect(seenBy).toContain('cam-12');
+    expect(seenBy.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('hides a hand that reaches into a shelf behind the shelf above it', () => {
+    // D's hand is at 1.2 m inside gondola G1's east face, under the 1.5 m shelf; cam-12 looks at
+    // it from the aisle, over that shelf. Its pixels are counted but the fixture owns them.
+    const all = createRenderer({
+      layout,
+      catalog,
+      seed: 5,
+      lightingVariation: 0,
+      noiseSd: 0,
+      minVisiblePx: 0,
+    });
+    const labels = all.render('cam-12', persons, 1000, 1).labels.labels;
+    const hand = labelOf(labels, 'hand', 'D', 0)!;
+    expect(hand.drawnPx).toBeGreaterThan(50);
+    expect(hand.visibility).toBeLessThan(0.2);
+    expect(labelOf(labels, 'person', 'D')!.visibility).toBeLessThan(1);
+    // With the default threshold such a sliver is not labelled at all.
+    expect(labelOf(clean.render('cam-12', persons, 1000, 1).labels.labels, 'hand', 'D', 0)).toBeUndefined();
+  });
+
+  it('is deterministic for a seed, and the noise changes from frame to frame', async () => {
+    const again = createRenderer({ layout, catalog, seed: 5, lightingVariation: 0.15, noiseSd: 4 });
+    const a = noisy.render('cam-13', persons, 2000, 7);
+    const aRgb = a.rgb.slice();
+    const b = again.render('cam-13', persons, 2000, 7);
+    expect(Buffer.from(b.rgb).equals(Buffer.from(aRgb))).toBe(true);
+    expect(b.labels).toEqual(a.labels);
+    const ja = await noisy.encodeJpeg(a.rgb, a.width, a.height);
+    const jb = await again.encodeJpeg(b.rgb, b.width, b.height);
+    expect(ja.equals(jb)).toBe(true);
+    const c = noisy.render('cam-13', persons, 2000, 8);
+    expect(Buffer.from(c.rgb).equals(Buffer.from(aRgb))).toBe(false);
+    expect(c.labels.labels).toEqual(a.labels.labels);
+  });
+
+  it('rejects an unknown camera', () => {
+    expect(() => clean.render('cam-99', persons, 0, 1)).toThrow(/CAMERA_UNKNOWN/);
+  });
+});

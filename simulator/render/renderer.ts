@@ -1,0 +1,132 @@
+import { type Appearance, type CameraModel, cameraModel, WalkoutError } from '../../proto/index.ts';
+import type { Person } from '../world/types.ts';
+import { type Background, renderBackground } from './background.ts';
+import { Effects } from './effects.ts';
+import { encodeJpeg } from './jpeg.ts';
+import { buildPerson, type DrawContext, type LabelMeta } from './person.ts';
+import { type Prim, releasePrims } from './prim.ts';
+import { Raster } from './raster.ts';
+import { buildScene, type Scene } from './scene.ts';
+import type { Label, RenderedFrame, RendererOptions } from './types.ts';
+
+export interface Renderer {
+  readonly cameraIds: readonly string[];
+  /** Draws one frame of one camera with its exact labels. Same inputs, same bytes. */
+  render(cameraId: string, persons: readonly Person[], tsMs: number, frameIndex: number): RenderedFrame;
+  /**
+   * Encodes a frame. When `rgb` came from render(), its buffer goes back to the renderer once the
+   * encoder has read it, and a later render() reuses it: copy the pixels first if you still need them.
+   */
+  encodeJpeg(rgb: Uint8Array, width: number, height: number): Promise<Buffer>;
+  /** The camera's view of the empty store (computed once, then cached), before lighting and noise. */
+  background(cameraId: string): Background;
+  model(cameraId: string): CameraModel;
+}
+
+interface CameraState {
+  index: number;
+  model: CameraModel;
+  background: Background | null;
+  raster: Raster;
+}
+
+const byDepth = (a: Prim, b: Prim) => b.depth - a.depth;
+/** Frame buffers kept for reuse, per size: a fresh 1 MB buffer per frame costs more in page faults and GC than the drawing. */
+const POOL_MAX = 32;
+
+export function createRenderer(options: RendererOptions): Renderer {
+  const { layout, catalog, seed } = options;
+  const minVisible = options.minVisiblePx ?? 5;
+  const quality = options.jpegQuality ?? 80;
+  const effects = new Effects(seed, options.lightingVariation ?? 0.06, options.noiseSd ?? 2);
+  const appearance = new Map<string, Appearance>(catalog.items.map((i) => [i.sku, i.appearance]));
+  let scene: Scene | null = null;
+  const rasters = new Map<string, Raster>();
+  const cameras = new Map<string, CameraState>();
+  const pool = new Map<number, Uint8Array[]>();
+  const issued = new WeakSet<Uint8Array>();
+  layout.cameras.forEach((c, index) => {
+    const model = cameraModel(c);
+    const key = `${model.width}x${model.height}`;
+    let raster = rasters.get(key);
+    if (!raster) {
+      raster = new Raster(model.width, model.height);
+      rasters.set(key, raster);
+    }
+    cameras.set(c.id, { index, model, background: null, raster });
+  });
+
+  const camera = (cameraId: string): CameraState => {
+    const cam = cameras.get(cameraId);
+    if (!cam)
+      throw new WalkoutError('CAMERA_UNKNOWN', `no camera ${cameraId} in store ${layout.storeId}`, {
+        cameraId,
+      });
+    return cam;
+  };
+  const background = (cameraId: string): Background => {
+    const cam = camera(cameraId);
+    scene ??= buildScene(layout, catalog, seed);
+    cam.background ??= renderBackground(cam.model, scene);
+    return cam.background;
+  };
+
+  return {
+    cameraIds: layout.cameras.map((c) => c.id),
+    model: (cameraId) => camera(cameraId).model,
+    background,
+    async encodeJpeg(rgb, width, height) {
+      const jpeg = await encodeJpeg(rgb, width, height, quality);
+      if (issued.delete(rgb)) {
+        const free = pool.get(rgb.length) ?? [];
+        pool.set(rgb.length, free);
+        if (free.length < POOL_MAX) free.push(rgb);
+      }
+      return jpeg;
+    },
+    render(cameraId, persons, tsMs, frameIndex) {
+      const cam = camera(cameraId);
+      const bg = background(cameraId);
+      const { raster, model } = cam;
+      // Never the buffer of a frame still out with the caller: only those handed back by encodeJpeg.
+      const rgb = pool.get(bg.rgb.length)?.pop() ?? new Uint8Array(bg.rgb.length);
+      issued.add(rgb);
+      rgb.set(bg.rgb);
+      raster.begin(rgb, bg.depthMm);
+      releasePrims();
+      const ctx: DrawContext = { m: model, raster, prims: [], meta: [], appearance };
+      for (const person of persons) if (person.present) buildPerson(ctx, person);
+      for (const p of ctx.prims) {
+        raster.extend(raster.partTop[p.part]!, p);
+        const sub = raster.partSub[p.part]!;
+        if (sub >= 0) raster.extend(sub, p);
+      }
+      raster.allocMasks();
+      ctx.prims.sort(byDepth);
+      for (const p of ctx.prims) raster.draw(p);
+      effects.apply(rgb, tsMs, cam.index, frameIndex);
+      const labels: Label[] = [];
+      for (let l = 0; l < raster.labels; l++) {
+        const visiblePx = raster.visible[l]!;
+        const drawnPx = raster.drawn[l]!;
+        if (visiblePx < minVisible || drawnPx === 0) continue;
+        const m: LabelMeta = ctx.meta[l]!;
+        const x = raster.bx0[l]!;
+        const y = raster.by0[l]!;
+        labels.push({
+          ...m,
+          bbox: { x, y, w: raster.bx1[l]! - x + 1, h: raster.by1[l]! - y + 1 },
+          visibility: Math.round((visiblePx / drawnPx) * 10000) / 10000,
+          visiblePx,
+          drawnPx,
+        });
+      }
+      return {
+        rgb,
+        width: model.width,
+        height: model.height,
+        labels: { cameraId, frameIndex, tsMs, width: model.width, height: model.height, labels },
+      };
+    },
+  };
+}

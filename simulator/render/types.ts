@@ -1,0 +1,61 @@
+import type { Catalog, StoreLayout } from '../../proto/index.ts';
+
+/** A pixel box: left, top, width, height, clipped to the image. */
+export interface BBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export type LabelKind = 'person' | 'head' | 'hand' | 'item';
+
+/**
+ * One labelled object in one frame, exact with respect to the pixels: the box spans every pixel
+ * the object covers in the image (occluded or not), and visibility is the share of those pixels
+ * that the object still owns once everything in front of it is drawn.
+ */
+export interface Label {
+  kind: LabelKind;
+  personId: string;
+  bbox: BBox;
+  /** visiblePx / drawnPx, in [0, 1]. */
+  visibility: number;
+  visiblePx: number;
+  drawnPx: number;
+  /** For hands and items: which hand (0 or 1). */
+  hand?: 0 | 1;
+  /** For items held in a hand. */
+  sku?: string;
+  itemId?: string;
+}
+
+export interface FrameLabels {
+  cameraId: string;
+  frameIndex: number;
+  tsMs: number;
+  width: number;
+  height: number;
+  labels: Label[];
+}
+
+export interface RenderedFrame {
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  labels: FrameLabels;
+}
+
+export interface RendererOptions {
+  layout: StoreLayout;
+  catalog: Catalog;
+  seed: number;
+  /** Amplitude of the slow global gain and colour cast, as a fraction (0.08 = ±8 %). Default 0.06. */
+  lightingVariation?: number;
+  /** Standard deviation of the sensor noise, in 8-bit levels. Default 2. */
+  noiseSd?: number;
+  /** Labels with fewer visible pixels than this are left out. Default 5. */
+  minVisiblePx?: number;
+  /** JPEG quality for encodeJpeg. Default 80. */
+  jpegQuality?: number;
+}
