@@ -23,7 +23,9 @@ function run(cell: LoadCell, fromMs: number, toMs: number, load: (t: number) => 
   for (let t = fromMs + 50; t <= toMs; t += 50) {
     for (const b of cell.advance(t, load(t))) {
       batches++;
-      b.grams.forEach((g, i) => samples.push({ t: b.t0Ms + (i * 1000) / b.sampleRateHz, g }));
+      b.grams.forEach((g, i) => {
+        samples.push({ t: b.t0Ms + (i * 1000) / b.sampleRateHz, g });
+      });
     }
   }
   return { samples, batches };

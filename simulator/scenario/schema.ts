@@ -49,6 +49,8 @@ export const Scenario = z
         handoffProbability: Probability.default(0.1),
         /** 0: shoppers choose plates evenly; 1: most go to a few popular plates. */
         popularity: Probability.default(0.2),
+        /** Share of all shelf visits that go to plates whose product has a weight twin (under 3% apart). */
+        twinShelfBias: Probability.default(0),
         walkSpeedMps: z.number().positive().default(1.0),
       })
       .strict()
