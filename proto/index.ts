@@ -2,6 +2,7 @@ export * from './camera/stream.ts';
 export * from './catalog/schema.ts';
 export * from './errors.ts';
 export * from './layout/check.ts';
+export * from './layout/geometry.ts';
 export * from './layout/projection.ts';
 export * from './layout/schema.ts';
 export * from './mqtt/payloads.ts';

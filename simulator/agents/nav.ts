@@ -1,4 +1,4 @@
-import type { Gate, StoreLayout, Vec2 } from '../../proto/index.ts';
+import { type Gate, insidePolygon, type StoreLayout, type Vec2 } from '../../proto/index.ts';
 import { AStar } from './astar.ts';
 import { len } from './pose.ts';
 
@@ -55,16 +55,6 @@ export function gatePoint(g: GateLine, along: number, inward: number): Vec2 {
     g.mid[0] + g.dir[0] * along + g.inward[0] * inward,
     g.mid[1] + g.dir[1] * along + g.inward[1] * inward,
   ];
-}
-
-function insidePolygon(poly: readonly Vec2[], x: number, y: number): boolean {
-  let inside = false;
-  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [xi, yi] = poly[i]!;
-    const [xj, yj] = poly[j]!;
-    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
 }
 
 function segmentDistance(x: number, y: number, a: Vec2, b: Vec2): number {

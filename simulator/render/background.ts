@@ -1,4 +1,4 @@
-import type { CameraModel, Vec2 } from '../../proto/index.ts';
+import { type CameraModel, insidePolygon, type Vec2 } from '../../proto/index.ts';
 import { productAt, type Scene, type SceneBox, type SceneGroup } from './scene.ts';
 
 /** What a camera sees of the empty store, and how far away it is (mm along the optical axis). */
@@ -62,16 +62,6 @@ function slab(min: readonly number[], max: readonly number[]): number {
   enterAxis = axis;
   exitT = t1;
   return t0;
-}
-
-function insidePolygon(poly: readonly Vec2[], x: number, y: number): boolean {
-  let inside = false;
-  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [xi, yi] = poly[i]!;
-    const [xj, yj] = poly[j]!;
-    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
 }
 
 /** The first crossing, as a fraction of the way, of segment (ax,ay)→(bx,by) with the polygon's edges. */

@@ -165,30 +165,20 @@ export class World {
     const expected = this.planogramSku.get(plateId);
     for (const group of groupBySku(items)) {
       const ids = group.items.map((i) => i.itemId);
-      if (kind === 'restock') {
-        this.truth.push({
-          type: 'restock',
-          tsMs,
-          personId,
-          visitId: person.visitId,
-          plateId,
-          sku: group.sku,
-          quantity: ids.length,
-          itemIds: ids,
-        });
-      } else {
-        this.truth.push({
-          type: 'putback',
-          tsMs,
-          personId,
-          visitId: person.visitId,
-          plateId,
-          sku: group.sku,
-          quantity: ids.length,
-          itemIds: ids,
-          misplaced: expected !== group.sku,
-        });
-      }
+      const base = {
+        tsMs,
+        personId,
+        visitId: person.visitId,
+        plateId,
+        sku: group.sku,
+        quantity: ids.length,
+        itemIds: ids,
+      };
+      this.truth.push(
+        kind === 'restock'
+          ? { type: 'restock', ...base }
+          : { type: 'putback', ...base, misplaced: expected !== group.sku },
+      );
     }
   }
 

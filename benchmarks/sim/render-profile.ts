@@ -2,10 +2,10 @@
  * By hand, not a test: times rendering and JPEG encoding for the reference store's cameras with a
  * crowd inside, the way the live simulator drives them (all cameras of a tick rendered, then
  * encoded together).
- *   npx tsx simulator/render/profile.ts [persons=30] [frames=100]
+ *   npx tsx benchmarks/sim/render-profile.ts [persons=30] [frames=100]
  */
-import { createRenderer } from './renderer.ts';
-import { loadReferenceStore, randomCrowd } from './test-persons.ts';
+import { createRenderer } from '../../simulator/render/renderer.ts';
+import { loadReferenceStore, randomCrowd } from '../../simulator/render/test-persons.ts';
 
 const persons = Number(process.argv[2] ?? 30);
 const frames = Number(process.argv[3] ?? 100);

@@ -1,10 +1,16 @@
 /**
  * How fast a full store of shoppers simulates: keeps ~30 people in the reference store (arrivals
  * far above capacity) and reports simulated seconds per wall second for the crowd alone.
- * Run: npx tsx simulator/agents/bench-crowd.ts [simMinutes=20] [seed=1]
+ * Run: npx tsx benchmarks/sim/bench-crowd.ts [simMinutes=20] [seed=1]
  */
-import { Crowd } from './crowd.ts';
-import { DelayGate, referenceWorld, START_MS, scenarioWith, syncApp } from './harness.ts';
+import { Crowd } from '../../simulator/agents/crowd.ts';
+import {
+  DelayGate,
+  referenceWorld,
+  START_MS,
+  scenarioWith,
+  syncApp,
+} from '../../simulator/agents/harness.ts';
 
 const minutes = Number(process.argv[2] ?? 20);
 const seed = Number(process.argv[3] ?? 1);
