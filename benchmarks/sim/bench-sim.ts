@@ -57,7 +57,7 @@ async function live() {
   let window: { cpu: NodeJS.CpuUsage; wall: number; frames: number; sim: number } | null = null;
   let result: LiveWindow | null = null;
   const clients = loaded.layout.cameras.map((c) =>
-    spawn('curl', ['-s', '-N', '-o', '/dev/null', `${base}${cameraPaths.stream(c.id)}`], { stdio: 'ignore' }),
+    spawn('curl', ['-s', '-N', '-o', '/dev/null', server.cameraUrls(c.id).streamUrl], { stdio: 'ignore' }),
   );
   const session = runSession({
     loaded,

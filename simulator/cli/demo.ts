@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const dashboard = await startDashboard({
     layout: loaded.layout,
     mqttUrl: live.mqttUrl,
-    cameraBaseUrl: live.cameraBaseUrl,
+    cameraUrls: live.cameraUrls,
     progress: live.latest,
     port,
   });

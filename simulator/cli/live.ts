@@ -14,6 +14,7 @@ import type { SimConfig } from './config.ts';
 export interface LiveStore {
   mqttUrl: string;
   cameraBaseUrl: string;
+  cameraUrls(cameraId: string): { streamUrl: string; snapshotUrl: string };
   done: Promise<Summary>;
   abort(): void;
   latest(): Progress | null;
@@ -31,7 +32,14 @@ export async function startLive(opts: {
   const services = await resolveServices({ needMqtt: true, log: log.child('services') });
   const mqttUrl = services.mqttUrl!;
   const cameras = createCameraServer({ layout: loaded.layout });
-  const cameraBaseUrl = await cameras.listen(config.cameraPort, '127.0.0.1');
+  const cameraBaseUrl = await cameras
+    .listen(config.cameraPort, '127.0.0.1')
+    .catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      // Consumers find streams through the cameras' retained MQTT status, so any free port will do.
+      log.warn('camera port in use; using a free one', { port: config.cameraPort });
+      return cameras.listen(0, '127.0.0.1');
+    });
   log.info('cameras streaming', { url: `${cameraBaseUrl}${cameraPaths.index()}` });
   const app = createOfflineApp(loaded.layout.storeId, `sim-${config.seed}`);
   const controller = new AbortController();
@@ -51,13 +59,7 @@ export async function startLive(opts: {
         url: mqttUrl,
         storeId: loaded.layout.storeId,
         devices: engine.devices(),
-        statusExtra: (d) =>
-          d.kind === 'camera'
-            ? {
-                streamUrl: `${cameraBaseUrl}${cameraPaths.stream(d.deviceId)}`,
-                snapshotUrl: `${cameraBaseUrl}${cameraPaths.snapshot(d.deviceId)}`,
-              }
-            : {},
+        statusExtra: (d) => (d.kind === 'camera' ? cameras.cameraUrls(d.deviceId) : {}),
         log: log.child('devices'),
       });
       devices.onCommand((cmd) => engine.gates.command(cmd));
@@ -78,5 +80,12 @@ export async function startLive(opts: {
     await cameras.close();
     await services.close();
   });
-  return { mqttUrl, cameraBaseUrl, done, abort: () => controller.abort(), latest: () => latest };
+  return {
+    mqttUrl,
+    cameraBaseUrl,
+    cameraUrls: (id) => cameras.cameraUrls(id),
+    done,
+    abort: () => controller.abort(),
+    latest: () => latest,
+  };
 }

@@ -116,12 +116,22 @@ describe('MJPEG camera server', () => {
       snapshotUrl: string;
     }[];
     expect(list.map((c) => c.id)).toEqual(layout.cameras.map((c) => c.id));
-    expect(list[0]).toMatchObject({
-      fps: 10,
-      resolution: { width: 640, height: 480 },
-      streamUrl: `${base}/cameras/cam-11/stream.mjpeg`,
-      snapshotUrl: `${base}/cameras/cam-11/snapshot.jpg`,
-    });
+    const own = server.cameraUrls('cam-11');
+    expect(list[0]).toMatchObject({ fps: 10, resolution: { width: 640, height: 480 }, ...own });
+    expect(own.streamUrl).toMatch(/\/cameras\/cam-11\/stream\.mjpeg$/);
+    expect(own.snapshotUrl).toMatch(/\/cameras\/cam-11\/snapshot\.jpg$/);
+  });
+
+  it('gives every camera a port of its own, since browsers open at most six streams per host and port', async () => {
+    const ports = layout.cameras.map((c) => new URL(server.cameraUrls(c.id).streamUrl).port);
+    expect(new Set([...ports, new URL(base).port]).size).toBe(layout.cameras.length + 1);
+    server.publish('cam-14', frame(5));
+    const res = await new Promise<IncomingMessage>((resolve, reject) =>
+      get(server.cameraUrls('cam-14').snapshotUrl, resolve).on('error', reject),
+    );
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-frame-index']).toBe('5');
+    res.resume();
   });
 
   it('answers 404 with a JSON error for an unknown camera', async () => {

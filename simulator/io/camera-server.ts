@@ -14,6 +14,8 @@ import { type Camera, cameraPaths, MJPEG_BOUNDARY, type MjpegFrame, partHeader }
 export interface CameraServer {
   /** Starts listening; resolves to the base URL, e.g. http://127.0.0.1:8081. */
   listen(port?: number, host?: string): Promise<string>;
+  /** Where a camera's own stream and snapshot are (each camera listens on a port of its own too). */
+  cameraUrls(cameraId: string): { streamUrl: string; snapshotUrl: string };
   /** Sends a frame to every client of the camera and keeps it as the camera's snapshot. */
   publish(cameraId: string, frame: MjpegFrame): void;
   /** Open stream clients, of one camera or of all. */
@@ -65,6 +67,8 @@ export function createCameraServer(options: CameraServerOptions): CameraServer {
   const latest = new Map<string, MjpegFrame>();
   const clients = new Set<Client>();
   let server: Server | null = null;
+  /** Each camera also listens on a port of its own, as a real camera is a host of its own. */
+  const own = new Map<string, { server: Server; base: string }>();
 
   const send = (client: Client, frame: MjpegFrame): void => {
     const { res } = client;
@@ -122,6 +126,25 @@ export function createCameraServer(options: CameraServerOptions): CameraServer {
     res.end(frame.jpeg);
   };
 
+  const urlsFor = (cameraId: string, fallbackBase: string) => {
+    const base = own.get(cameraId)?.base ?? fallbackBase;
+    return {
+      streamUrl: `${base}${cameraPaths.stream(cameraId)}`,
+      snapshotUrl: `${base}${cameraPaths.snapshot(cameraId)}`,
+    };
+  };
+
+  const bind = (s: Server, port: number, host: string) =>
+    new Promise<string>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, host, () => {
+        s.off('error', reject);
+        const addr = s.address() as AddressInfo;
+        const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+        resolve(`http://${h}:${addr.port}`);
+      });
+    });
+
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -138,8 +161,7 @@ export function createCameraServer(options: CameraServerOptions): CameraServer {
           id: c.id,
           resolution: { width: c.resolution.width, height: c.resolution.height },
           fps: c.fps,
-          streamUrl: `${base}${cameraPaths.stream(c.id)}`,
-          snapshotUrl: `${base}${cameraPaths.snapshot(c.id)}`,
+          ...urlsFor(c.id, base),
         })),
       );
       return;
@@ -168,19 +190,31 @@ export function createCameraServer(options: CameraServerOptions): CameraServer {
   };
 
   return {
-    listen(port = 0, host = '127.0.0.1') {
-      if (server) return Promise.reject(new Error('camera server is already listening'));
+    async listen(port = 0, host = '127.0.0.1') {
+      if (server) throw new Error('camera server is already listening');
       const s = createServer(handle);
       server = s;
-      return new Promise((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(port, host, () => {
-          s.off('error', reject);
-          const addr = s.address() as AddressInfo;
-          const h = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-          resolve(`http://${h}:${addr.port}`);
-        });
-      });
+      let base: string;
+      try {
+        base = await bind(s, port, host);
+      } catch (err) {
+        server = null; // so the caller may try another port
+        throw err;
+      }
+      // Browsers open at most six connections to one host and port, so eight streams on one port
+      // would starve two of them; a port per camera also mirrors real cameras, one host each.
+      let i = 0;
+      for (const id of cameras.keys()) {
+        i++;
+        const cs = createServer(handle);
+        const camBase = await bind(cs, port === 0 ? 0 : port + i, host).catch(() => bind(cs, 0, host));
+        own.set(id, { server: cs, base: camBase });
+      }
+      return base;
+    },
+    cameraUrls(cameraId) {
+      if (!server) throw new Error('camera server is not listening');
+      return urlsFor(cameraId, '');
     },
     publish(cameraId, frame) {
       if (!cameras.has(cameraId)) throw new Error(`camera server: unknown camera ${cameraId}`);
@@ -203,13 +237,18 @@ export function createCameraServer(options: CameraServerOptions): CameraServer {
     async close() {
       for (const c of clients) c.res.end();
       clients.clear();
-      const s = server;
+      const all = [server, ...[...own.values()].map((o) => o.server)].filter((x): x is Server => x !== null);
       server = null;
-      if (!s) return;
-      await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-      });
+      own.clear();
+      await Promise.all(
+        all.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
     },
   };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import mqtt from 'mqtt';
-import { cameraPaths, decodeMessage, filters, type StoreLayout } from '../../proto/index.ts';
+import { decodeMessage, filters, type StoreLayout } from '../../proto/index.ts';
 import type { Progress } from '../run/runner.ts';
 
 export interface DashboardStats {
@@ -26,7 +26,7 @@ const PAGE = readFileSync(new URL('./dashboard.html', import.meta.url), 'utf8');
 export async function startDashboard(opts: {
   layout: StoreLayout;
   mqttUrl: string;
-  cameraBaseUrl: string;
+  cameraUrls: (cameraId: string) => { streamUrl: string };
   progress: () => Progress | null;
   port: number;
 }): Promise<{ url: string; stats(): DashboardStats; close(): Promise<void> }> {
@@ -62,7 +62,7 @@ export async function startDashboard(opts: {
   };
   const cameras = layout.cameras.map((c) => ({
     id: c.id,
-    stream: `${opts.cameraBaseUrl}${cameraPaths.stream(c.id)}`,
+    stream: opts.cameraUrls(c.id).streamUrl,
   }));
   const server: Server = createServer((req, res) => {
     if (req.url === '/' || req.url === '/index.html') {
@@ -78,9 +78,15 @@ export async function startDashboard(opts: {
       res.end(JSON.stringify({ error: 'NOT_FOUND', path: req.url }));
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, '127.0.0.1', () => resolve());
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+  // A busy preferred port (another demo still running) is no reason to fail: take a free one.
+  await listen(opts.port).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw err;
+    return listen(0);
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
