@@ -37,6 +37,8 @@ ensure_packages() {
   # Tests read camera streams with ffmpeg, a real MJPEG client, and the benchmark with curl.
   command -v ffmpeg >/dev/null || missing+=(ffmpeg)
   command -v curl >/dev/null || missing+=(curl)
+  # The browser test of the demo page drives Debian's Chromium; no browser is ever downloaded.
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   ((${#missing[@]} == 0)) && return 0
   local sudo=()
   if [[ $EUID -ne 0 ]]; then
