@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ResolvedServices, resolveServices } from '../../platform/services.ts';
-import { decodeMessage, filters } from '../../proto/index.ts';
+import { decodeMessage, filters, topics } from '../../proto/index.ts';
 import { systemWallClock } from '../core/clock.ts';
 import { runSession } from '../run/session.ts';
 import { loadScenario } from '../scenario/load.ts';
@@ -84,5 +84,36 @@ describe('live device traffic on a real broker', () => {
     expect(statuses.size).toBe(layout.plates.length + layout.cameras.length + layout.gates.length * 3);
     expect([...statuses.values()].every((s) => s === 'offline')).toBe(true);
     expect(received.deviceStatus).toBe(statuses.size * 2);
+  });
+
+  it('rejects, counts and logs a malformed gate command, and still takes the next good one', async () => {
+    const storeId = `cmd-test-${process.pid}-${Date.now()}`;
+    const warnings: string[] = [];
+    const log = { ...silent, warn: (msg: string) => warnings.push(msg) };
+    const devices = await connectDevices({
+      url: services.mqttUrl!,
+      storeId,
+      devices: [{ deviceId: 'gate-in', kind: 'gate' }],
+      log,
+    });
+    const got: string[] = [];
+    devices.onCommand((cmd) => got.push(cmd.commandId));
+    const cloud = await mqtt.connectAsync(services.mqttUrl!, { clientId: `cloud-${storeId}` });
+    const topic = topics.gateCommand(storeId, 'gate-in');
+    await cloud.publishAsync(topic, '{"commandId":"c1","gateId":"gate-in","tsMs":1,"action":"deny"}', {
+      qos: 1,
+    });
+    await cloud.publishAsync(topic, 'not json', { qos: 1 });
+    await cloud.publishAsync(
+      topic,
+      JSON.stringify({ commandId: 'c2', gateId: 'gate-in', tsMs: 2, action: 'open', scanId: 's1' }),
+      { qos: 1 },
+    );
+    for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await cloud.endAsync();
+    await devices.close();
+    expect(got).toEqual(['c2']);
+    expect(devices.rejected).toBe(2);
+    expect(warnings).toEqual(['rejected gate command', 'rejected gate command']);
   });
 });
