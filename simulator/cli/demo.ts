@@ -15,7 +15,10 @@ const log = createLogger('demo');
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   // The lunchtime rush by default: a newcomer should see a store full of shoppers.
-  const config = parseSimConfig(['--out', 'out/demo', '--minutes', '480', '--scenario', 'crowded', ...args], process.env);
+  const config = parseSimConfig(
+    ['--out', 'out/demo', '--minutes', '480', '--scenario', 'crowded', ...args],
+    process.env,
+  );
   const loaded = loadScenario(config.scenario, { layout: config.layout, catalog: config.catalog });
   const live = await startLive({ config, loaded, out: resolve(config.out), log });
   const port = Number(process.env.DEMO_PORT ?? 3000);
