@@ -14,6 +14,10 @@ export const ErrorCodes = {
   CAMERA_UNKNOWN: 'a camera id is not in the store layout',
   CONFIG_INVALID: 'process configuration (environment or flags) is invalid',
   SCENARIO_INVALID: 'a simulator scenario is invalid',
+  NO_FRAME_YET: 'a camera has not produced a frame yet',
+  NOT_FOUND: 'no such HTTP resource',
+  METHOD_NOT_ALLOWED: 'the HTTP method is not supported for this resource',
+  BAD_REQUEST: 'an HTTP request is malformed',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -42,7 +42,14 @@ async function main(): Promise<number> {
         writeFileSync(join(dir, 'layout.json'), `${JSON.stringify(loaded.layout)}\n`);
         writeFileSync(join(dir, 'catalog.json'), `${JSON.stringify(loaded.catalog)}\n`);
         for (const d of engine.devices()) sink.publish(engine.statusMessage(d, 'online'));
-        return sink;
+        // As live devices do when the store shuts down: each says it is offline.
+        const close = sink.close.bind(sink);
+        return Object.assign(sink, {
+          close: async () => {
+            for (const d of engine.devices()) sink.publish(engine.statusMessage(d, 'offline'));
+            await close();
+          },
+        });
       },
       frames: config.noCameras ? undefined : (engine) => createRecordedFrames({ dir, engine, out }),
       speed: null,

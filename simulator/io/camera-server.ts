@@ -1,6 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Camera, cameraPaths, MJPEG_BOUNDARY, type MjpegFrame, partHeader } from '../../proto/index.ts';
+import {
+  type Camera,
+  cameraPaths,
+  type ErrorCode,
+  MJPEG_BOUNDARY,
+  type MjpegFrame,
+  partHeader,
+} from '../../proto/index.ts';
 
 /**
  * The simulated cameras over HTTP, per the proto camera contract:
@@ -58,7 +65,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+function sendError(res: ServerResponse, status: number, code: ErrorCode, message: string): void {
   sendJson(res, status, { error: { code, message } });
 }
 
