@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,5 +116,53 @@ describe('live device traffic on a real broker', () => {
     expect(got).toEqual(['c2']);
     expect(devices.rejected).toBe(2);
     expect(warnings).toEqual(['rejected gate command', 'rejected gate command']);
+  });
+
+  it('announces every device offline through its last will when the simulator process dies', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'walkout-will-'));
+    const root = new URL('../../', import.meta.url).pathname;
+    const loaded = loadScenario('baseline');
+    const expected =
+      loaded.layout.plates.length + loaded.layout.cameras.length + loaded.layout.gates.length * 3;
+    const observer = await mqtt.connectAsync(services.mqttUrl!, { clientId: `will-observer-${process.pid}` });
+    const status = new Map<string, string>();
+    observer.on('message', (topic, body) => {
+      const msg = decodeMessage(topic, body);
+      if (msg.kind === 'deviceStatus') status.set(msg.id, msg.payload.status);
+    });
+    await observer.subscribeAsync(filters.deviceStatus(loaded.layout.storeId), { qos: 1 });
+    const child = spawn(
+      'node',
+      [
+        '--import',
+        'tsx',
+        'simulator/cli/sim.ts',
+        '--scenario',
+        'baseline',
+        '--minutes',
+        '30',
+        '--no-cameras',
+        '--camera-port',
+        '0',
+        '--no-progress',
+        '--out',
+        out,
+      ],
+      {
+        cwd: root,
+        env: { ...process.env, MQTT_URL: services.mqttUrl, LOG_LEVEL: 'warn' },
+        stdio: 'ignore',
+      },
+    );
+    const until = async (pred: () => boolean, ms: number) => {
+      for (const end = Date.now() + ms; !pred() && Date.now() < end; )
+        await new Promise((r) => setTimeout(r, 50));
+      return pred();
+    };
+    const allAre = (s: string) => status.size === expected && [...status.values()].every((v) => v === s);
+    expect(await until(() => allAre('online'), 30_000)).toBe(true);
+    child.kill('SIGKILL');
+    expect(await until(() => allAre('offline'), 10_000)).toBe(true);
+    await observer.endAsync();
   });
 });
