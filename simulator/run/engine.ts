@@ -100,9 +100,10 @@ export class Engine {
       arrivalsUntilMs: this.arrivalsUntilMs,
       startMs,
     });
+    const initialLoads = this.world.plateLoadsG();
     this.cells = layout.plates.map((p) => {
       const cell = new LoadCell(p, scenario.sensors, Rng.stream(seed, `cell:${p.id}`), startMs);
-      cell.prime(this.world.plateLoadG(p.id));
+      cell.prime(initialLoads.get(p.id) ?? 0);
       return cell;
     });
     for (const c of layout.cameras) {
@@ -174,7 +175,7 @@ export class Engine {
         retain: false,
       });
     }
-    const loads = this.plateLoads();
+    const loads = this.world.plateLoadsG();
     const faults: FaultEvent[] = [];
     for (const cell of this.cells) {
       const batches: PlateSamples[] = cell.advance(tsMs, loads.get(cell.plate.id) ?? 0);
@@ -208,22 +209,5 @@ export class Engine {
     const truth = this.world.truth.slice(this.truthCursor);
     this.truthCursor = this.world.truth.length;
     return { tsMs, messages, frames, truth, faults };
-  }
-
-  private plateLoads(): Map<string, number> {
-    const loads = new Map<string, number>();
-    for (const [id, plate] of this.world.plates) {
-      let g = 0;
-      for (const item of plate.items) g += item.weightG;
-      loads.set(id, g);
-    }
-    for (const person of this.world.persons.values()) {
-      if (!person.present) continue;
-      for (const hand of person.hands) {
-        if (hand.onPlateId && hand.pressG > 0)
-          loads.set(hand.onPlateId, (loads.get(hand.onPlateId) ?? 0) + hand.pressG);
-      }
-    }
-    return loads;
   }
 }

@@ -82,15 +82,22 @@ export class World {
     return [...person.hands[0].holding, ...person.hands[1].holding, ...person.basket];
   }
 
-  /** True weight resting on a plate: items plus any hand pressing on it. */
-  plateLoadG(plateId: string): number {
-    let g = 0;
-    for (const item of this.plate(plateId).items) g += item.weightG;
+  /** True weight resting on every plate: its items plus any hand pressing on it. One pass for all plates. */
+  plateLoadsG(): Map<string, number> {
+    const loads = new Map<string, number>();
+    for (const [id, plate] of this.plates) {
+      let g = 0;
+      for (const item of plate.items) g += item.weightG;
+      loads.set(id, g);
+    }
     for (const person of this.persons.values()) {
       if (!person.inStore) continue;
-      for (const hand of person.hands) if (hand.onPlateId === plateId) g += hand.pressG;
+      for (const hand of person.hands) {
+        if (hand.onPlateId && hand.pressG > 0)
+          loads.set(hand.onPlateId, (loads.get(hand.onPlateId) ?? 0) + hand.pressG);
+      }
     }
-    return g;
+    return loads;
   }
 
   /** Total weight of every item that exists, wherever it is: conserved by every operation. */
