@@ -98,3 +98,51 @@ describe('dependency rule: edge, cloud and simulator never import each other', (
     expect(report, `forbidden cross-imports:\n${report.join('\n')}`).toEqual([]);
   });
 });
+
+// The model loader ships inside the edge, so it may lean only on what the edge may: the training
+// and evaluation code beside it imports the simulator and must stay out of the edge's reach.
+const RUNTIME = join(ROOT, 'models', 'runtime');
+const RUNTIME_MAY_IMPORT = [RUNTIME, join(ROOT, 'proto'), join(ROOT, 'platform')];
+
+function relativeImports(file: string, source: string): { specifier: string; target: string }[] {
+  return IMPORT_PATTERNS.flatMap((pattern) =>
+    [...source.matchAll(pattern)]
+      .map((m) => m[1]!)
+      .filter((s) => s.startsWith('.') || s.startsWith('/'))
+      .map((specifier) => ({ specifier, target: resolve(dirname(file), specifier) })),
+  );
+}
+
+const inside = (path: string, dir: string) => path === dir || path.startsWith(dir + sep);
+
+function runtimeViolations(file: string, source: string): string[] {
+  return relativeImports(file, source)
+    .filter((i) => !RUNTIME_MAY_IMPORT.some((dir) => inside(i.target, dir)))
+    .map((i) => i.specifier);
+}
+
+describe('dependency rule: the model loader is edge-safe', () => {
+  it('models/runtime imports only itself, proto/ and platform/', () => {
+    const report = sourceFiles(RUNTIME).flatMap((file) =>
+      runtimeViolations(file, readFileSync(file, 'utf8')).map(
+        (s) => `${relative(ROOT, file)} imports '${s}'`,
+      ),
+    );
+    expect(report).toEqual([]);
+    expect(runtimeViolations(join(RUNTIME, 'x.ts'), "import { a } from '../data/run.ts';")).toEqual([
+      '../data/run.ts',
+    ]);
+  });
+
+  it('edge, cloud and simulator reach into models/ only through models/runtime', () => {
+    const models = join(ROOT, 'models');
+    const report = ISOLATED.flatMap((folder) =>
+      sourceFiles(join(ROOT, folder)).flatMap((file) =>
+        relativeImports(file, readFileSync(file, 'utf8'))
+          .filter((i) => inside(i.target, models) && !inside(i.target, RUNTIME))
+          .map((i) => `${relative(ROOT, file)} imports '${i.specifier}'`),
+      ),
+    );
+    expect(report).toEqual([]);
+  });
+});

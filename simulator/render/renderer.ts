@@ -7,17 +7,30 @@ import { buildPerson, type DrawContext, type LabelMeta } from './person.ts';
 import { type Prim, releasePrims } from './prim.ts';
 import { Raster } from './raster.ts';
 import { buildScene, type Scene } from './scene.ts';
-import type { Label, RenderedFrame, RendererOptions } from './types.ts';
+import type { BBox, Label, RenderedFrame, RendererOptions } from './types.ts';
 
 export interface Renderer {
   readonly cameraIds: readonly string[];
   /** Draws one frame of one camera with its exact labels. Same inputs, same bytes. */
   render(cameraId: string, persons: readonly Person[], tsMs: number, frameIndex: number): RenderedFrame;
   /**
+   * Draws part of a camera's view at `scale` times its resolution, as the camera's high-resolution
+   * main stream would show it: `region` is in the camera's own pixels, the labels in the region's.
+   * The background is ray-cast per call, so keep regions small.
+   */
+  renderRegion(
+    cameraId: string,
+    persons: readonly Person[],
+    tsMs: number,
+    frameIndex: number,
+    region: BBox,
+    scale: number,
+  ): RenderedFrame;
+  /**
    * Encodes a frame. When `rgb` came from render(), its buffer goes back to the renderer once the
    * encoder has read it, and a later render() reuses it: copy the pixels first if you still need them.
    */
-  encodeJpeg(rgb: Uint8Array, width: number, height: number): Promise<Buffer>;
+  encodeJpeg(rgb: Uint8Array, width: number, height: number, quality?: number): Promise<Buffer>;
   /** The camera's view of the empty store (computed once, then cached), before lighting and noise. */
   background(cameraId: string): Background;
   model(cameraId: string): CameraModel;
@@ -45,15 +58,18 @@ export function createRenderer(options: RendererOptions): Renderer {
   const cameras = new Map<string, CameraState>();
   const pool = new Map<number, Uint8Array[]>();
   const issued = new WeakSet<Uint8Array>();
-  layout.cameras.forEach((c, index) => {
-    const model = cameraModel(c);
-    const key = `${model.width}x${model.height}`;
+  const rasterFor = (width: number, height: number): Raster => {
+    const key = `${width}x${height}`;
     let raster = rasters.get(key);
     if (!raster) {
-      raster = new Raster(model.width, model.height);
+      raster = new Raster(width, height);
       rasters.set(key, raster);
     }
-    cameras.set(c.id, { index, model, background: null, raster });
+    return raster;
+  };
+  layout.cameras.forEach((c, index) => {
+    const model = cameraModel(c);
+    cameras.set(c.id, { index, model, background: null, raster: rasterFor(model.width, model.height) });
   });
 
   const camera = (cameraId: string): CameraState => {
@@ -71,12 +87,58 @@ export function createRenderer(options: RendererOptions): Renderer {
     return cam.background;
   };
 
+  const draw = (
+    model: CameraModel,
+    bg: Background,
+    raster: Raster,
+    cameraIndex: number,
+    persons: readonly Person[],
+    tsMs: number,
+    frameIndex: number,
+  ): RenderedFrame => {
+    // Never the buffer of a frame still out with the caller: only those handed back by encodeJpeg.
+    const rgb = pool.get(bg.rgb.length)?.pop() ?? new Uint8Array(bg.rgb.length);
+    issued.add(rgb);
+    rgb.set(bg.rgb);
+    raster.begin(rgb, bg.depthMm);
+    releasePrims();
+    const ctx: DrawContext = { m: model, raster, prims: [], meta: [], appearance };
+    for (const person of persons) if (person.present) buildPerson(ctx, person);
+    for (const p of ctx.prims) {
+      raster.extend(raster.partTop[p.part]!, p);
+      const sub = raster.partSub[p.part]!;
+      if (sub >= 0) raster.extend(sub, p);
+    }
+    raster.allocMasks();
+    ctx.prims.sort(byDepth);
+    for (const p of ctx.prims) raster.draw(p);
+    effects.apply(rgb, tsMs, cameraIndex, frameIndex);
+    const labels: Label[] = [];
+    for (let l = 0; l < raster.labels; l++) {
+      const visiblePx = raster.visible[l]!;
+      const drawnPx = raster.drawn[l]!;
+      if (visiblePx < minVisible || drawnPx === 0) continue;
+      const m: LabelMeta = ctx.meta[l]!;
+      const x = raster.bx0[l]!;
+      const y = raster.by0[l]!;
+      labels.push({
+        ...m,
+        bbox: { x, y, w: raster.bx1[l]! - x + 1, h: raster.by1[l]! - y + 1 },
+        visibility: Math.round((visiblePx / drawnPx) * 10000) / 10000,
+        visiblePx,
+        drawnPx,
+      });
+    }
+    const { width, height } = model;
+    return { rgb, width, height, labels: { cameraId: model.id, frameIndex, tsMs, width, height, labels } };
+  };
+
   return {
     cameraIds: layout.cameras.map((c) => c.id),
     model: (cameraId) => camera(cameraId).model,
     background,
-    async encodeJpeg(rgb, width, height) {
-      const jpeg = await encodeJpeg(rgb, width, height, quality);
+    async encodeJpeg(rgb, width, height, q = quality) {
+      const jpeg = await encodeJpeg(rgb, width, height, q);
       if (issued.delete(rgb)) {
         const free = pool.get(rgb.length) ?? [];
         pool.set(rgb.length, free);
@@ -86,47 +148,29 @@ export function createRenderer(options: RendererOptions): Renderer {
     },
     render(cameraId, persons, tsMs, frameIndex) {
       const cam = camera(cameraId);
-      const bg = background(cameraId);
-      const { raster, model } = cam;
-      // Never the buffer of a frame still out with the caller: only those handed back by encodeJpeg.
-      const rgb = pool.get(bg.rgb.length)?.pop() ?? new Uint8Array(bg.rgb.length);
-      issued.add(rgb);
-      rgb.set(bg.rgb);
-      raster.begin(rgb, bg.depthMm);
-      releasePrims();
-      const ctx: DrawContext = { m: model, raster, prims: [], meta: [], appearance };
-      for (const person of persons) if (person.present) buildPerson(ctx, person);
-      for (const p of ctx.prims) {
-        raster.extend(raster.partTop[p.part]!, p);
-        const sub = raster.partSub[p.part]!;
-        if (sub >= 0) raster.extend(sub, p);
-      }
-      raster.allocMasks();
-      ctx.prims.sort(byDepth);
-      for (const p of ctx.prims) raster.draw(p);
-      effects.apply(rgb, tsMs, cam.index, frameIndex);
-      const labels: Label[] = [];
-      for (let l = 0; l < raster.labels; l++) {
-        const visiblePx = raster.visible[l]!;
-        const drawnPx = raster.drawn[l]!;
-        if (visiblePx < minVisible || drawnPx === 0) continue;
-        const m: LabelMeta = ctx.meta[l]!;
-        const x = raster.bx0[l]!;
-        const y = raster.by0[l]!;
-        labels.push({
-          ...m,
-          bbox: { x, y, w: raster.bx1[l]! - x + 1, h: raster.by1[l]! - y + 1 },
-          visibility: Math.round((visiblePx / drawnPx) * 10000) / 10000,
-          visiblePx,
-          drawnPx,
-        });
-      }
-      return {
-        rgb,
-        width: model.width,
-        height: model.height,
-        labels: { cameraId, frameIndex, tsMs, width: model.width, height: model.height, labels },
-      };
+      return draw(cam.model, background(cameraId), cam.raster, cam.index, persons, tsMs, frameIndex);
     },
+    renderRegion(cameraId, persons, tsMs, frameIndex, region, scale) {
+      const cam = camera(cameraId);
+      const model = regionModel(cam.model, region, scale);
+      scene ??= buildScene(layout, catalog, seed);
+      const bg = renderBackground(model, scene);
+      return draw(model, bg, rasterFor(model.width, model.height), cam.index, persons, tsMs, frameIndex);
+    },
+  };
+}
+
+/** The camera seen through a window of its image, magnified: same pose, scaled and shifted intrinsics. */
+export function regionModel(m: CameraModel, region: BBox, scale: number): CameraModel {
+  if (!(scale > 0) || region.w <= 0 || region.h <= 0)
+    throw new RangeError(`region ${JSON.stringify(region)} at scale ${scale} is empty`);
+  return {
+    ...m,
+    width: Math.round(region.w * scale),
+    height: Math.round(region.h * scale),
+    fxPx: m.fxPx * scale,
+    fyPx: m.fyPx * scale,
+    cxPx: (m.cxPx - region.x) * scale,
+    cyPx: (m.cyPx - region.y) * scale,
   };
 }

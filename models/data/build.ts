@@ -1,0 +1,167 @@
+/**
+ * `npm run models:data`: renders the training, validation and test sets for the vision models from
+ * simulated stores. Splits never share a simulation seed, so no shopper, moment or frame appears in
+ * two splits; validation and test also use camera rigs that training never saw, besides the
+ * reference store itself. Options: --out DIR (default models/.data), --scale F (runs × moments).
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { parseWith } from '../../proto/index.ts';
+import { loadScenario } from '../../simulator/scenario/load.ts';
+import { type RunPlan, type RunSettings, sampleRun } from './run.ts';
+import { DETECTOR_CLASSES } from './sample.ts';
+import { novelProducts, storeVariant } from './variants.ts';
+import { CropWriter, DetectorWriter } from './writers.ts';
+
+const Options = z.object({
+  out: z.string().default('models/.data'),
+  scale: z.coerce.number().positive().max(10).default(1),
+});
+
+type Split = 'train' | 'val' | 'test';
+
+interface SplitPlan {
+  seedBase: number;
+  runs: number;
+  /** Store variants, cycled over the runs; 0 is the reference store. */
+  variants: number[];
+  novelSeed: number | null;
+}
+
+const SCENARIOS = ['crowded', 'baseline', 'groups-and-handoffs', 'weight-twins', 'misplaced-putbacks'];
+const SPLITS: Record<Split, SplitPlan> = {
+  train: { seedBase: 1000, runs: 24, variants: [0, 1, 2, 3, 4, 5, 6, 7, 8], novelSeed: null },
+  val: { seedBase: 2000, runs: 4, variants: [0, 9, 0, 10], novelSeed: 77 },
+  test: { seedBase: 3000, runs: 6, variants: [0, 11, 0, 12, 0, 13], novelSeed: 99 },
+};
+const MOMENTS_PER_RUN = 36;
+const NOVEL_PRODUCTS = 24;
+const SETTINGS: RunSettings = {
+  momentEveryS: 4,
+  warmUpPersons: 14,
+  warmUpMaxS: 150,
+  detectorFramesPerMoment: 3,
+  heldItemShare: 0.5,
+  itemCropsPerFrame: 6,
+  novelShare: 0,
+  cropPx: 64,
+};
+/** Products within this weight ratio of each other cannot be told apart by a shelf's weight alone. */
+const TWIN_WEIGHT_RATIO = 0.03;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { out: { type: 'string' }, scale: { type: 'string' } } });
+  const opts = parseWith(Options, values, 'models:data options', 'CONFIG_INVALID');
+  const outDir = resolve(opts.out);
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const base = loadScenario('crowded');
+  const { catalog } = base;
+  const started = Date.now();
+  const meta = {
+    version: 1,
+    createdAt: new Date().toISOString(),
+    detector: { classes: DETECTOR_CLASSES, width: 640, height: 480 },
+    classifier: {
+      size: SETTINGS.cropPx,
+      skus: catalog.items.map((i) => i.sku),
+      novelSkus: [] as string[],
+      twinPairs: twins(catalog.items),
+    },
+    reid: { size: SETTINGS.cropPx },
+    settings: SETTINGS,
+    splits: {} as Record<string, unknown>,
+  };
+  const totalRuns = Object.values(SPLITS).reduce((n, p) => n + runsOf(p, opts.scale), 0);
+  let runsDone = 0;
+  for (const [split, plan] of Object.entries(SPLITS) as [Split, SplitPlan][]) {
+    const novel = plan.novelSeed === null ? [] : novelProducts(catalog, NOVEL_PRODUCTS, plan.novelSeed);
+    meta.classifier.novelSkus.push(...novel.map((n) => n.sku));
+    const det = new DetectorWriter(join(outDir, 'detector', split));
+    const cls = new CropWriter(join(outDir, 'classifier', split), ['labels'] as const);
+    const reid = new CropWriter(join(outDir, 'reid', split), ['ids', 'cameras', 'scenes'] as const);
+    const ids = new Map<string, number>();
+    let scene = -1;
+    const seeds: number[] = [];
+    const moments = Math.max(2, Math.round(MOMENTS_PER_RUN * Math.min(1, opts.scale)));
+    for (let r = 0; r < runsOf(plan, opts.scale); r++) {
+      const seed = plan.seedBase + r;
+      seeds.push(seed);
+      const scenarioName = SCENARIOS[r % SCENARIOS.length]!;
+      const run: RunPlan = {
+        seed,
+        scenario: loadScenario(scenarioName),
+        variant: storeVariant(base.layout, plan.variants[r % plan.variants.length]!),
+        moments,
+      };
+      await sampleRun(
+        run,
+        catalog,
+        novel,
+        { ...SETTINGS, novelShare: novel.length > 0 ? 0.25 : 0 },
+        {
+          detector: (hwc, boxes) => det.append(hwc, boxes),
+          item: (hwc, label) => cls.append(hwc, { labels: label }),
+          person: (hwc, key, cameraIndex) => {
+            if (!ids.has(key)) ids.set(key, ids.size);
+            reid.append(hwc, { ids: ids.get(key)!, cameras: cameraIndex, scenes: scene });
+          },
+          scene: () => {
+            scene++;
+          },
+          moment: (done, total) => {
+            if (done % 6 !== 0 && done !== total) return;
+            const elapsed = (Date.now() - started) / 1000;
+            const frac = (runsDone + done / total) / totalRuns;
+            process.stderr.write(
+              `[${split} run ${r + 1}/${runsOf(plan, opts.scale)} ${scenarioName} variant ${run.variant.index}] ` +
+                `moment ${done}/${total} · frames ${det.count} items ${cls.count} persons ${reid.count} · ` +
+                `${(frac * 100).toFixed(0)}% ${fmt(elapsed)} elapsed, ~${fmt(elapsed / frac - elapsed)} left\n`,
+            );
+          },
+        },
+      );
+      runsDone++;
+    }
+    det.close();
+    cls.close();
+    reid.close();
+    meta.splits[split] = {
+      seeds,
+      variants: plan.variants,
+      detectorFrames: det.count,
+      itemCrops: cls.count,
+      personCrops: reid.count,
+      identities: ids.size,
+      scenes: scene + 1,
+    };
+  }
+  writeFileSync(join(outDir, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
+  process.stderr.write(`dataset written to ${outDir} in ${fmt((Date.now() - started) / 1000)}\n`);
+}
+
+function runsOf(plan: SplitPlan, scale: number): number {
+  return Math.max(1, Math.round(plan.runs * Math.min(1, scale)));
+}
+
+function twins(items: { sku: string; soldBy?: string; unitWeightG: { mean: number } }[]): [string, string][] {
+  const units = items.filter((i) => i.soldBy !== 'weight');
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < units.length; i++)
+    for (let j = i + 1; j < units.length; j++) {
+      const a = units[i]!.unitWeightG.mean;
+      const b = units[j]!.unitWeightG.mean;
+      if (Math.abs(a - b) / Math.max(a, b) < TWIN_WEIGHT_RATIO) pairs.push([units[i]!.sku, units[j]!.sku]);
+    }
+  return pairs;
+}
+
+function fmt(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const m = Math.floor(seconds / 60);
+  return `${m}:${String(Math.floor(seconds % 60)).padStart(2, '0')}`;
+}
+
+await main();

@@ -1,0 +1,168 @@
+import type { Catalog, CatalogItem } from '../../proto/index.ts';
+import { Rng } from '../../simulator/core/rng.ts';
+import { createOfflineApp } from '../../simulator/io/offline-app.ts';
+import { createRenderer } from '../../simulator/render/renderer.ts';
+import type { Label } from '../../simulator/render/types.ts';
+import { Engine } from '../../simulator/run/engine.ts';
+import type { LoadedScenario } from '../../simulator/scenario/load.ts';
+import type { Person } from '../../simulator/world/types.ts';
+import {
+  cameraFrame,
+  DETECTOR_CLASSES,
+  itemCrop,
+  personCrops,
+  type SampledFrame,
+  visibleItems,
+  withHeldItems,
+} from './sample.ts';
+import type { StoreVariant } from './variants.ts';
+import type { BoxRow } from './writers.ts';
+
+/** One simulation of one store variant, sampled at regular moments once the store has filled. */
+export interface RunPlan {
+  seed: number;
+  scenario: LoadedScenario;
+  variant: StoreVariant;
+  moments: number;
+}
+
+export interface RunSettings {
+  /** Simulated seconds between sampled moments: long enough that people have moved on. */
+  momentEveryS: number;
+  /** Sampling starts once this many people are in view, or after warmUpMaxS. */
+  warmUpPersons: number;
+  warmUpMaxS: number;
+  /** Detect-stream frames kept per moment (of the store's cameras, chosen at random). */
+  detectorFramesPerMoment: number;
+  /** Share of empty hands given a random product (see withHeldItems). */
+  heldItemShare: number;
+  /** Item crops per camera frame, at most. */
+  itemCropsPerFrame: number;
+  /** Share of item crops re-rendered with a product the catalogue does not have (0 for training). */
+  novelShare: number;
+  cropPx: number;
+}
+
+export interface RunOutput {
+  detector(hwc: Uint8Array, boxes: BoxRow[]): void;
+  item(hwc: Uint8Array, label: number): void;
+  person(hwc: Uint8Array, personKey: string, cameraIndex: number): void;
+  /** A new scene (a moment of one run) begins: queries and gallery of re-id share a scene. */
+  scene(): void;
+  moment(done: number, total: number): void;
+}
+
+const CLASS_INDEX = new Map<string, number>(DETECTOR_CLASSES.map((c, i) => [c, i]));
+const STEP_MS = 50;
+/** Items too small on the detect stream to crop (the detector's own floor). */
+const ITEM_MIN_SIDE_PX = 3;
+const ITEM_MIN_VISIBILITY = 0.5;
+const CROP_JITTER = 0.15;
+
+export async function sampleRun(
+  plan: RunPlan,
+  catalog: Catalog,
+  novel: readonly CatalogItem[],
+  s: RunSettings,
+  out: RunOutput,
+): Promise<void> {
+  const { layout } = plan.variant;
+  const rng = Rng.stream(plan.seed, 'models:sample');
+  const app = createOfflineApp(layout.storeId, `data-${plan.seed}`);
+  const engine = new Engine({
+    layout,
+    catalog,
+    scenario: plan.scenario.scenario,
+    seed: plan.seed,
+    app,
+    authority: { kind: 'local', verify: app.verify },
+    minutes: Math.ceil((s.warmUpMaxS + plan.moments * s.momentEveryS) / 60) + 1,
+  });
+  const renderer = createRenderer({
+    layout,
+    catalog: { ...catalog, items: [...catalog.items, ...novel] },
+    seed: plan.seed,
+    lightingVariation: plan.variant.lightingVariation,
+    noiseSd: plan.variant.noiseSd,
+  });
+  const skus = catalog.items.map((i) => i.sku);
+  const skuIndex = new Map(skus.map((sku, i) => [sku, i]));
+  const cameras = layout.cameras.map((c) => c.id);
+  const startMs = engine.clock.nowMs();
+  const stepFor = (seconds: number) => {
+    const until = engine.clock.nowMs() + seconds * 1000;
+    while (engine.clock.nowMs() < until && !engine.done()) engine.step();
+  };
+  while (
+    engine.persons().length < s.warmUpPersons &&
+    engine.clock.nowMs() - startMs < s.warmUpMaxS * 1000 &&
+    !engine.done()
+  )
+    engine.step();
+
+  for (let m = 0; m < plan.moments; m++) {
+    const tsMs = engine.clock.nowMs();
+    const frameIndex = Math.round((tsMs - startMs) / STEP_MS);
+    const persons = withHeldItems(engine.persons(), rng, skus, s.heldItemShare, `m${m}`);
+    const keep = new Set(shuffled(rng, cameras).slice(0, s.detectorFramesPerMoment));
+    out.scene();
+    for (const [cameraIndex, cameraId] of cameras.entries()) {
+      const frame = await cameraFrame(renderer, cameraId, persons, tsMs, frameIndex);
+      if (keep.has(cameraId)) out.detector(frame.image.rgb, boxRows(frame));
+      for (const crop of await personCrops(frame, s.cropPx))
+        out.person(crop.hwc, `${plan.seed}:${crop.personId}`, cameraIndex);
+      const items = shuffled(rng, visibleItems(frame.labels, ITEM_MIN_VISIBILITY, ITEM_MIN_SIDE_PX));
+      for (const item of items.slice(0, s.itemCropsPerFrame)) {
+        const asNovel = novel.length > 0 && rng.chance(s.novelShare);
+        const sku = asNovel ? rng.pick(novel).sku : item.sku!;
+        const scene = asNovel ? swapHeld(persons, item, sku) : persons;
+        const hwc = await itemCrop(
+          renderer,
+          cameraId,
+          scene,
+          tsMs,
+          frameIndex,
+          item,
+          s.cropPx,
+          rng,
+          CROP_JITTER,
+        );
+        out.item(hwc, asNovel ? -1 : skuIndex.get(sku)!);
+      }
+    }
+    out.moment(m + 1, plan.moments);
+    stepFor(s.momentEveryS);
+  }
+}
+
+function boxRows(frame: SampledFrame): BoxRow[] {
+  return frame.labels.map((l) => [
+    CLASS_INDEX.get(l.kind)!,
+    l.bbox.x,
+    l.bbox.y,
+    l.bbox.w,
+    l.bbox.h,
+    l.visibility,
+  ]);
+}
+
+/** The same moment with one held item replaced by another product. */
+function swapHeld(persons: readonly Person[], item: Label, sku: string): Person[] {
+  return persons.map((p) => {
+    if (p.personId !== item.personId) return p;
+    const hands = p.hands.map((h) => ({
+      ...h,
+      holding: h.holding.map((u) => (u.itemId === item.itemId ? { ...u, sku } : u)),
+    })) as Person['hands'];
+    return { ...p, hands };
+  });
+}
+
+function shuffled<T>(rng: Rng, list: readonly T[]): T[] {
+  const a = [...list];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}

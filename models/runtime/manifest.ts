@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+/**
+ * A model's manifest: everything a consumer needs to feed the model and read its answers, so
+ * that no caller hard-codes a model's shapes, and a store can drop in its own model by writing one.
+ */
+
+const Rgb = z.tuple([z.number(), z.number(), z.number()]);
+const Int = z.number().int().positive();
+
+export const ModelInput = z
+  .object({
+    name: z.string().min(1).describe('the ONNX graph input name'),
+    shape: z.tuple([z.literal(1), z.literal(3), Int, Int]).describe('[1, 3, height, width]'),
+    layout: z.literal('NCHW'),
+    colour: z.literal('RGB'),
+    resize: z
+      .enum(['letterbox', 'stretch'])
+      .describe('letterbox keeps the aspect ratio and pads (Ultralytics); stretch fills the input'),
+    padValue: z.number().int().min(0).max(255).default(114).describe('grey level of letterbox padding'),
+    mean: Rgb.describe('per channel, subtracted from the 0..255 value'),
+    std: Rgb.describe('per channel, divides the value after the mean: (v - mean) / std'),
+  })
+  .strict();
+export type ModelInput = z.infer<typeof ModelInput>;
+
+export const DetectorOutput = z
+  .object({
+    kind: z.literal('detector'),
+    format: z
+      .literal('yolov8')
+      .describe('one tensor [1, 4 + classes, anchors]: cx, cy, w, h in input pixels, then class scores'),
+    name: z.string().min(1),
+    /** Ultralytics exports [1, 4 + C, A]; some converters emit [1, A, 4 + C]. */
+    transposed: z.boolean().default(false),
+    /** Scores already in 0..1 (Ultralytics and ours); true if the graph emits logits. */
+    logits: z.boolean().default(false),
+    scoreThreshold: z.number().min(0).max(1).default(0.25),
+    nmsIou: z.number().min(0).max(1).default(0.5),
+    maxDetections: Int.default(300),
+  })
+  .strict();
+
+export const ClassifierOutput = z
+  .object({
+    kind: z.literal('classifier'),
+    similarity: z.string().min(1).describe('[1, classes]: cosine similarity to each class prototype'),
+    embedding: z.string().min(1).describe('[1, dim]: L2-normalised item embedding'),
+    dim: Int,
+    logitScale: z.number().positive().describe('softmax(similarity * logitScale / temperature)'),
+    temperature: z.number().positive().describe('fitted on the validation split for calibration'),
+    unknownThreshold: z
+      .number()
+      .min(-1)
+      .max(1)
+      .describe('best similarity below this: an item the model was not trained on'),
+  })
+  .strict();
+
+export const EmbeddingOutput = z
+  .object({
+    kind: z.literal('embedding'),
+    name: z.string().min(1).describe('[1, dim]: L2-normalised appearance vector'),
+    dim: Int,
+  })
+  .strict();
+
+export const ModelTask = z.enum(['detector', 'classifier', 'embedding']);
+
+export const Manifest = z
+  .object({
+    schemaVersion: z.literal(1),
+    name: z.string().min(1),
+    task: ModelTask,
+    description: z.string().default(''),
+    file: z.string().min(1).describe('the ONNX file, relative to the manifest'),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256'),
+    opset: Int.optional(),
+    input: ModelInput,
+    output: z.discriminatedUnion('kind', [DetectorOutput, ClassifierOutput, EmbeddingOutput]),
+    classes: z.array(z.string().min(1)).describe('detector: class names; classifier: SKUs; embedding: []'),
+    training: z.record(z.string(), z.unknown()).optional().describe('absent for a model trained elsewhere'),
+    metrics: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.task !== m.output.kind)
+      ctx.addIssue({ code: 'custom', path: ['output', 'kind'], message: `must match task ${m.task}` });
+    if (m.task !== 'embedding' && m.classes.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['classes'], message: `a ${m.task} needs its class list` });
+  });
+export type Manifest = z.infer<typeof Manifest>;
