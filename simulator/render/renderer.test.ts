@@ -215,3 +215,28 @@ describe('overhead camera renderer', () => {
     expect(() => clean.render('cam-99', persons, 0, 1)).toThrow(/CAMERA_UNKNOWN/);
   });
 });
+
+describe('region renders (the main stream)', () => {
+  it('draws a window of the view at a finer scale, with labels where the full frame puts them', () => {
+    const full = clean.render('cam-12', persons, 0, 0).labels.labels;
+    const can = labelOf(full, 'item', 'A', 0)!;
+    const scale = 4;
+    const region = { x: can.bbox.x - 10.5, y: can.bbox.y - 12.25, w: 32, h: 32 };
+    const zoom = clean.renderRegion('cam-12', persons, 0, 0, region, scale);
+    expect([zoom.width, zoom.height]).toEqual([128, 128]);
+    const near = labelOf(zoom.labels.labels, 'item', 'A', 0)!;
+    // Guards against a region whose intrinsics are shifted or scaled the wrong way.
+    expect(near.sku).toBe('cola-330');
+    expect(Math.abs(near.bbox.x / scale + region.x - can.bbox.x)).toBeLessThan(1.5);
+    expect(Math.abs(near.bbox.y / scale + region.y - can.bbox.y)).toBeLessThan(1.5);
+    expect(near.bbox.w / scale).toBeGreaterThan(can.bbox.w - 1.5);
+    expect(near.bbox.w / scale).toBeLessThan(can.bbox.w + 1.5);
+    // The finer view resolves the can's colours: many pixels of its primary.
+    const [r, g, b] = hexToRgb('#c0392b');
+    let hits = 0;
+    for (let i = 0; i < zoom.rgb.length; i += 3)
+      if (Math.abs(zoom.rgb[i]! - r) + Math.abs(zoom.rgb[i + 1]! - g) + Math.abs(zoom.rgb[i + 2]! - b) < 30)
+        hits++;
+    expect(hits).toBeGreaterThan(100);
+  });
+});
