@@ -15,6 +15,8 @@ export const ErrorCodes = {
   CONFIG_INVALID: 'process configuration (environment or flags) is invalid',
   SCENARIO_INVALID: 'a simulator scenario is invalid',
   NO_FRAME_YET: 'a camera has not produced a frame yet',
+  FRAME_GONE: 'the requested frame is older than the camera keeps',
+  RENDER_FAILED: 'a camera failed to produce an image it was asked for',
   NOT_FOUND: 'no such HTTP resource',
   METHOD_NOT_ALLOWED: 'the HTTP method is not supported for this resource',
   BAD_REQUEST: 'an HTTP request is malformed',

@@ -1,3 +1,4 @@
+import { REGION_JPEG_QUALITY } from '../../proto/index.ts';
 import type { Rng } from '../../simulator/core/rng.ts';
 import type { Renderer } from '../../simulator/render/renderer.ts';
 import type { Label } from '../../simulator/render/types.ts';
@@ -16,8 +17,6 @@ export const DETECTOR_CLASSES = ['person', 'head', 'hand', 'item'] as const;
 /** A person crop for re-identification must show enough of the person to be recognisable. */
 export const REID_MIN_VISIBILITY = 0.6;
 export const REID_MIN_SIDE_PX = 16;
-/** Main-stream crops are sent at a higher JPEG quality than the detect stream. */
-const MAIN_STREAM_JPEG_QUALITY = 90;
 
 /**
  * Shoppers hold items only briefly between shelf and basket, so natural frames show few. Copies of
@@ -97,7 +96,7 @@ export async function itemCrop(
   };
   const { region, scale } = itemCropRegion(box, size);
   const frame = renderer.renderRegion(cameraId, persons, tsMs, frameIndex, region, scale);
-  const jpeg = await renderer.encodeJpeg(frame.rgb, frame.width, frame.height, MAIN_STREAM_JPEG_QUALITY);
+  const jpeg = await renderer.encodeJpeg(frame.rgb, frame.width, frame.height, REGION_JPEG_QUALITY);
   const img = await decodeJpeg(jpeg);
   const { hwc } = await cropResize(img, null, size, size, 'stretch');
   return Uint8Array.from(hwc);

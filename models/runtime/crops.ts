@@ -1,3 +1,4 @@
+import { MAIN_STREAM_SCALE } from '../../proto/camera/stream.ts';
 import type { PixelBox } from './preprocess.ts';
 
 /**
@@ -12,8 +13,8 @@ export const ITEM_CROP = {
   /** Bounds on the crop side in detect-stream pixels. */
   minSidePx: 16,
   maxSidePx: 40,
-  /** How much finer the main stream is than the detect stream (2560×1920 over 640×480). */
-  mainStreamScale: 4,
+  /** How much finer the main stream is than the detect stream (2560×1920 over 640×480), per proto. */
+  mainStreamScale: MAIN_STREAM_SCALE,
 } as const;
 
 export interface ItemCrop {

@@ -1,8 +1,8 @@
 import type { Logger } from '../../platform/log.ts';
 import { resolveServices } from '../../platform/services.ts';
-import { cameraPaths } from '../../proto/index.ts';
+import { cameraPaths, WalkoutError } from '../../proto/index.ts';
 import { systemWallClock } from '../core/clock.ts';
-import { createCameraServer } from '../io/camera-server.ts';
+import { type CameraUrls, createCameraServer, type RegionSource } from '../io/camera-server.ts';
 import { createLiveFrames } from '../io/frame-sinks.ts';
 import { connectDevices } from '../io/mqtt-devices.ts';
 import { createOfflineApp } from '../io/offline-app.ts';
@@ -14,7 +14,7 @@ import type { SimConfig } from './config.ts';
 export interface LiveStore {
   mqttUrl: string;
   cameraBaseUrl: string;
-  cameraUrls(cameraId: string): { streamUrl: string; snapshotUrl: string };
+  cameraUrls(cameraId: string): CameraUrls;
   done: Promise<Summary>;
   abort(): void;
   latest(): Progress | null;
@@ -31,7 +31,20 @@ export async function startLive(opts: {
   const { config, loaded, log } = opts;
   const services = await resolveServices({ needMqtt: true, log: log.child('services') });
   const mqttUrl = services.mqttUrl!;
-  const cameras = createCameraServer({ layout: loaded.layout });
+  // The frames (and the memory regions are drawn from) exist once the session has its engine.
+  let regions: RegionSource | null = null;
+  const cameras = createCameraServer({
+    layout: loaded.layout,
+    regions: config.noCameras
+      ? undefined
+      : {
+          render: (cameraId, frameIndex, region, scale) => {
+            if (!regions)
+              throw new WalkoutError('NO_FRAME_YET', `camera ${cameraId} has not delivered a frame yet`);
+            return regions.render(cameraId, frameIndex, region, scale);
+          },
+        },
+  });
   const cameraBaseUrl = await cameras
     .listen(config.cameraPort, '127.0.0.1')
     .catch((err: NodeJS.ErrnoException) => {
@@ -59,7 +72,12 @@ export async function startLive(opts: {
         url: mqttUrl,
         storeId: loaded.layout.storeId,
         devices: engine.devices(),
-        statusExtra: (d) => (d.kind === 'camera' ? cameras.cameraUrls(d.deviceId) : {}),
+        // DeviceStatus is strict and names no regionUrl (yet): announce only the stream and snapshot.
+        statusExtra: (d) => {
+          if (d.kind !== 'camera') return {};
+          const { streamUrl, snapshotUrl } = cameras.cameraUrls(d.deviceId);
+          return { streamUrl, snapshotUrl };
+        },
         log: log.child('devices'),
       });
       devices.onCommand((cmd) => engine.gates.command(cmd));
@@ -67,7 +85,11 @@ export async function startLive(opts: {
     },
     frames: config.noCameras
       ? undefined
-      : (engine) => createLiveFrames({ engine, server: cameras, out: opts.out }),
+      : (engine) => {
+          const frames = createLiveFrames({ engine, server: cameras, out: opts.out });
+          regions = frames.regions;
+          return frames;
+        },
     speed: config.speed ?? 1,
     wall: systemWallClock,
     onProgress: (p) => {

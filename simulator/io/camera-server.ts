@@ -4,25 +4,33 @@ import {
   type Camera,
   cameraPaths,
   type ErrorCode,
+  isWalkoutError,
   MJPEG_BOUNDARY,
   type MjpegFrame,
+  parseRegionQuery,
   partHeader,
+  type RegionRequest,
+  type WalkoutError,
 } from '../../proto/index.ts';
 
 /**
  * The simulated cameras over HTTP, per the proto camera contract:
- *   GET /cameras                        JSON list: id, resolution, fps, streamUrl, snapshotUrl
+ *   GET /cameras                        JSON list: id, resolution, fps, streamUrl, snapshotUrl, regionUrl
  *   GET /cameras/{id}/stream.mjpeg      multipart/x-mixed-replace, one part per published frame
  *   GET /cameras/{id}/snapshot.jpg      the latest frame
- * Every part and snapshot carries X-Capture-Time-Ms and X-Frame-Index. A client that does not keep
- * up is skipped (it gets the next frame published after its socket drains), so a slow or paused
- * client costs at most one frame of buffer, never a growing queue.
+ *   GET /cameras/{id}/region.jpg?...    part of a recent frame from the main stream (when `regions` is given)
+ * Every part, snapshot and region carries X-Capture-Time-Ms and X-Frame-Index. A client that does
+ * not keep up is skipped (it gets the next frame published after its socket drains), so a slow or
+ * paused client costs at most one frame of buffer, never a growing queue.
  */
 export interface CameraServer {
   /** Starts listening; resolves to the base URL, e.g. http://127.0.0.1:8081. */
   listen(port?: number, host?: string): Promise<string>;
-  /** Where a camera's own stream and snapshot are (each camera listens on a port of its own too). */
-  cameraUrls(cameraId: string): { streamUrl: string; snapshotUrl: string };
+  /**
+   * Where a camera's own stream, snapshot and regions are (each camera listens on a port of its own
+   * too); regionUrl is without its query (see regionSearch).
+   */
+  cameraUrls(cameraId: string): CameraUrls;
   /** Sends a frame to every client of the camera and keeps it as the camera's snapshot. */
   publish(cameraId: string, frame: MjpegFrame): void;
   /** Open stream clients, of one camera or of all. */
@@ -41,9 +49,39 @@ export interface StreamClientStats {
   bufferedBytes: number;
 }
 
+export interface CameraUrls {
+  streamUrl: string;
+  snapshotUrl: string;
+  regionUrl: string;
+}
+
+/**
+ * Renders main-stream regions of recent frames. `frameIndex` null means the latest frame. Throws (or
+ * rejects with) WalkoutError CAMERA_UNKNOWN, NO_FRAME_YET, FRAME_GONE (too old), NOT_FOUND (never
+ * delivered) or BAD_REQUEST; the server answers each with its HTTP status.
+ */
+export interface RegionSource {
+  render(
+    cameraId: string,
+    frameIndex: number | null,
+    region: { x: number; y: number; w: number; h: number },
+    scale: number,
+  ): Promise<MjpegFrame>;
+}
+
 export interface CameraServerOptions {
   layout: { cameras: readonly Camera[] };
+  /** Serves region.jpg; without it region requests get 404 NOT_FOUND. */
+  regions?: RegionSource | undefined;
 }
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  BAD_REQUEST: 400,
+  CAMERA_UNKNOWN: 404,
+  NOT_FOUND: 404,
+  FRAME_GONE: 410,
+  NO_FRAME_YET: 503,
+};
 
 interface Client {
   cameraId: string;
@@ -65,8 +103,31 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function sendError(res: ServerResponse, status: number, code: ErrorCode, message: string): void {
-  sendJson(res, status, { error: { code, message } });
+function sendError(
+  res: ServerResponse,
+  status: number,
+  code: ErrorCode,
+  message: string,
+  parameter?: string,
+): void {
+  sendJson(res, status, { error: { code, message, ...(parameter === undefined ? {} : { parameter }) } });
+}
+
+/** A WalkoutError's message without the `CODE: ` prefix, as the code travels beside it. */
+function withoutCode(err: WalkoutError): string {
+  const prefix = `${err.code}: `;
+  return err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+}
+
+function sendJpeg(res: ServerResponse, frame: MjpegFrame): void {
+  res.writeHead(200, {
+    'Content-Type': 'image/jpeg',
+    'Content-Length': frame.jpeg.length,
+    'Cache-Control': 'no-store',
+    'X-Capture-Time-Ms': String(frame.captureTsMs),
+    'X-Frame-Index': String(frame.frameIndex),
+  });
+  res.end(frame.jpeg);
 }
 
 export function createCameraServer(options: CameraServerOptions): CameraServer {
@@ -123,21 +184,63 @@ export function createCameraServer(options: CameraServerOptions): CameraServer {
       sendError(res, 503, 'NO_FRAME_YET', `camera ${cameraId} has not produced a frame yet`);
       return;
     }
-    res.writeHead(200, {
-      'Content-Type': 'image/jpeg',
-      'Content-Length': frame.jpeg.length,
-      'Cache-Control': 'no-store',
-      'X-Capture-Time-Ms': String(frame.captureTsMs),
-      'X-Frame-Index': String(frame.frameIndex),
-    });
-    res.end(frame.jpeg);
+    sendJpeg(res, frame);
   };
 
-  const urlsFor = (cameraId: string, fallbackBase: string) => {
+  const sendRegion = (res: ServerResponse, cameraId: string, search: string): void => {
+    const { regions } = options;
+    if (!regions) {
+      sendError(res, 404, 'NOT_FOUND', `camera ${cameraId} serves no main-stream regions here`);
+      return;
+    }
+    let q: RegionRequest;
+    try {
+      q = parseRegionQuery(search);
+    } catch (err) {
+      if (!isWalkoutError(err, 'BAD_REQUEST')) throw err;
+      sendError(res, 400, 'BAD_REQUEST', withoutCode(err), String(err.details.parameter));
+      return;
+    }
+    const { width, height } = cameras.get(cameraId)!.resolution;
+    // Parts beyond the frame's edges are drawn as the lens would see them, but some must be in it.
+    for (const [p, at, size, limit] of [
+      ['x', q.x, q.w, width],
+      ['y', q.y, q.h, height],
+    ] as const) {
+      if (at < limit && at + size > 0) continue;
+      const message = `${p}: the region spans [${at}, ${at + size}), outside camera ${cameraId}'s frame [0, ${limit})`;
+      sendError(res, 400, 'BAD_REQUEST', message, p);
+      return;
+    }
+    const region = { x: q.x, y: q.y, w: q.w, h: q.h };
+    // A render that throws synchronously is answered like one that rejects.
+    Promise.resolve()
+      .then(() => regions.render(cameraId, q.frame ?? null, region, q.scale))
+      .then(
+        (frame) => sendJpeg(res, frame),
+        (err: unknown) => {
+          if (res.headersSent) {
+            res.destroy();
+            return;
+          }
+          const status = isWalkoutError(err) ? STATUS[err.code] : undefined;
+          if (isWalkoutError(err) && status !== undefined) {
+            if (status === 503) res.setHeader('Retry-After', '1');
+            sendError(res, status, err.code, withoutCode(err));
+            return;
+          }
+          const reason = err instanceof Error ? err.message : String(err);
+          sendError(res, 500, 'RENDER_FAILED', `region of camera ${cameraId}: ${reason}`);
+        },
+      );
+  };
+
+  const urlsFor = (cameraId: string, fallbackBase: string): CameraUrls => {
     const base = own.get(cameraId)?.base ?? fallbackBase;
     return {
       streamUrl: `${base}${cameraPaths.stream(cameraId)}`,
       snapshotUrl: `${base}${cameraPaths.snapshot(cameraId)}`,
+      regionUrl: `${base}${cameraPaths.region(cameraId)}`,
     };
   };
 
@@ -153,7 +256,9 @@ export function createCameraServer(options: CameraServerOptions): CameraServer {
     });
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? '/').split('?')[0]!;
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt < 0 ? url : url.slice(0, queryAt);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
       sendError(res, 405, 'METHOD_NOT_ALLOWED', `${req.method} is not supported`);
@@ -173,7 +278,7 @@ export function createCameraServer(options: CameraServerOptions): CameraServer {
       );
       return;
     }
-    const m = /^\/cameras\/([^/]+)\/(stream\.mjpeg|snapshot\.jpg)$/.exec(path);
+    const m = /^\/cameras\/([^/]+)\/(stream\.mjpeg|snapshot\.jpg|region\.jpg)$/.exec(path);
     if (!m) {
       sendError(res, 404, 'NOT_FOUND', `no such resource: ${path}`);
       return;
@@ -190,6 +295,7 @@ export function createCameraServer(options: CameraServerOptions): CameraServer {
       return;
     }
     if (m[2] === 'snapshot.jpg') sendSnapshot(res, cameraId);
+    else if (m[2] === 'region.jpg') sendRegion(res, cameraId, queryAt < 0 ? '' : url.slice(queryAt + 1));
     else if (req.method === 'HEAD') {
       res.writeHead(200, { 'Content-Type': `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}` });
       res.end();
