@@ -25,6 +25,8 @@ export function scale(c: Rgb, k: number): Rgb {
 
 /** Texture side, in texels, of a product's top face. */
 export const TEX = 16;
+/** Sides face away from the overhead light: their print is drawn darker than the top's. */
+const SIDE_SHADE = 0.78;
 
 const texCache = new Map<string, Uint8Array>();
 
@@ -33,8 +35,12 @@ const texCache = new Map<string, Uint8Array>();
  * width, t along its depth. The primary colour with the secondary drawn as the pattern; patterns
  * are coarse on purpose, because a held can is only ten or so pixels across in an overhead view.
  */
-export function productTexture(a: Appearance): Uint8Array {
-  const key = `${a.primary}${a.secondary}${a.pattern}${a.shape}`;
+/**
+ * A product's print as a TEX × TEX texture. The top (`side` false) shows a bottle's cap; the sides
+ * carry the same design, shaded, as real packaging is printed all round.
+ */
+export function productTexture(a: Appearance, side = false): Uint8Array {
+  const key = `${a.primary}${a.secondary}${a.pattern}${a.shape}${side ? 's' : 't'}`;
   let tex = texCache.get(key);
   if (tex) return tex;
   tex = new Uint8Array(TEX * TEX * 3);
@@ -69,11 +75,12 @@ export function productTexture(a: Appearance): Uint8Array {
       }
       let c = second ? s2 : p;
       // A bottle seen from above shows its cap: a small disc in the secondary colour, dark if that is the pattern.
-      if (a.shape === 'bottle') {
+      if (a.shape === 'bottle' && !side) {
         const dx = s - 0.5;
         const dy = t - 0.5;
         if (dx * dx + dy * dy < 0.13 * 0.13) c = second ? p : s2;
       }
+      if (side) c = scale(c, SIDE_SHADE);
       const o = (j * TEX + i) * 3;
       tex[o] = c[0];
       tex[o + 1] = c[1];
