@@ -1,0 +1,45 @@
+/**
+ * Loading and running Walkout's vision models: load.ts (loading and the checks that refuse a bad
+ * model), pool.ts and worker.ts (sessions in worker threads), decode.ts and nms.ts (outputs to
+ * answers, pure).
+ */
+export { checkInputs, checkOutputDims, checkOutputNames, outputProblem } from './checks.ts';
+export {
+  boxToSource,
+  type Calibration,
+  calibratedProbabilities,
+  decodeClassifier,
+  decodeYolo,
+  l2Normalize,
+  MAX_NMS_CANDIDATES,
+  softmax,
+  type YoloOptions,
+  yoloAnchors,
+} from './decode.ts';
+export {
+  defaultLoadOptions,
+  findManifest,
+  loadClassifier,
+  loadDetector,
+  loadEmbedder,
+  MODEL_FOLDERS,
+  MODELS_DIR,
+  readManifest,
+  readVerifiedModel,
+} from './load.ts';
+export { Manifest } from './manifest.ts';
+export { ITEM_CROP, type ItemCrop, itemCropRegion } from './crops.ts';
+export { iou, nmsPerClass, type ScoredBox } from './nms.ts';
+export type { InputTransform, PixelBox, RawImage } from './preprocess.ts';
+export type {
+  ClassifierModel,
+  Detection,
+  DetectorModel,
+  EmbeddingModel,
+  GraphOptimization,
+  ImageInput,
+  ItemClass,
+  LoadedManifest,
+  LoadOptions,
+  Timing,
+} from './types.ts';

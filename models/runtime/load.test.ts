@@ -1,0 +1,167 @@
+import { rmSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadClassifier, loadDetector, loadEmbedder, readManifest } from './load.ts';
+import { damagedCopy, expectRefusal, shipped } from './testing.ts';
+
+/**
+ * Loading refuses a bad model, before any inference, naming the file and what is wrong. The cases
+ * are made at test time from the shipped models (models/<task>/manifest.json, or the folder in
+ * WALKOUT_MODELS_DIR): truncated, bytes flipped, manifest edited.
+ */
+
+const det = shipped('detector');
+const cls = shipped('classifier');
+const emb = shipped('embedding');
+const made: string[] = [];
+const copy = (...args: Parameters<typeof damagedCopy>) => {
+  const p = damagedCopy(...args);
+  made.push(dirname(p));
+  return p;
+};
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+describe(`loading the detector${det.skip}`, () => {
+  const path = det.path!;
+
+  it.skipIf(!det.path)('loads the shipped model, whose manifest and file agree', async () => {
+    const model = await loadDetector(path);
+    expect(model.manifest.task).toBe('detector');
+    expect(model.manifest.modelPath).toBe(join(dirname(model.manifest.path), model.manifest.file));
+    await model.close();
+  });
+
+  it.skipIf(!det.path)('refuses a manifest that fails its schema, naming the fields', async () => {
+    const p = copy(path, {
+      manifest: (m) => {
+        (m as { schemaVersion: number }).schemaVersion = 2;
+        m.input.resize = 'squash' as 'stretch';
+      },
+    });
+    await expectRefusal(loadDetector(p), 'FILE_INVALID', /manifest\.json/, /schemaVersion/, /input\.resize/);
+    expect(() => readManifest(p)).toThrow(/input\.resize/);
+  });
+
+  it.skipIf(!det.path)('refuses a missing model file', async () => {
+    const p = copy(path);
+    unlinkSync(join(dirname(p), readManifest(p).file));
+    await expectRefusal(loadDetector(p), 'FILE_UNREADABLE', /model\.onnx/, /cannot be read/, /ENOENT/);
+  });
+
+  it.skipIf(!det.path)('refuses bytes that do not match the sha256, saying expected and actual', async () => {
+    const p = copy(path, {
+      bytes: (b) => {
+        const c = Buffer.from(b);
+        for (let i = 0; i < 16; i++) c[(c.length >> 1) + i]! ^= 0xff;
+        return c;
+      },
+      keepSha: true,
+    });
+    const expected = readManifest(p).sha256;
+    const err = await expectRefusal(loadDetector(p), 'MODEL_CORRUPT', /model\.onnx: sha256 is [0-9a-f]{64}/);
+    expect(err.message).toContain(`expects ${expected}`);
+  });
+
+  it.skipIf(!det.path)('refuses a truncated file onnxruntime cannot parse', async () => {
+    const p = copy(path, { bytes: (b) => b.subarray(0, Math.floor(b.length * 0.6)) });
+    await expectRefusal(loadDetector(p), 'MODEL_CORRUPT', /model\.onnx: onnxruntime cannot load it/);
+  });
+
+  it.skipIf(!det.path)('refuses an input name or shape that differs from the manifest', async () => {
+    const renamed = copy(path, {
+      manifest: (m) => {
+        m.input.name = 'pixels';
+      },
+    });
+    await expectRefusal(loadDetector(renamed), 'MODEL_MISMATCH', /model\.onnx: no input named "pixels"/);
+    const [, , h, w] = readManifest(path).input.shape;
+    const reshaped = copy(path, {
+      manifest: (m) => {
+        m.input.shape = [1, 3, h + 32, w];
+      },
+    });
+    await expectRefusal(
+      loadDetector(reshaped),
+      'MODEL_MISMATCH',
+      new RegExp(`has shape \\[1, 3, ${h}, ${w}\\], the manifest says \\[1, 3, ${h + 32}, ${w}\\]`),
+    );
+  });
+
+  it.skipIf(!det.path)('refuses an output name the model does not have', async () => {
+    const p = copy(path, {
+      manifest: (m) => {
+        if (m.output.kind === 'detector') m.output.name = 'boxes';
+      },
+    });
+    await expectRefusal(loadDetector(p), 'MODEL_MISMATCH', /no output named "boxes"/);
+  });
+
+  it.skipIf(!det.path)('refuses a class list whose length disagrees with the output rows', async () => {
+    const p = copy(path, {
+      manifest: (m) => {
+        m.classes = [...m.classes, 'trolley'];
+      },
+    });
+    const n = readManifest(path).classes.length;
+    await expectRefusal(
+      loadDetector(p),
+      'MODEL_MISMATCH',
+      /warm-up run on zeros/,
+      new RegExp(`expected ${n + 5} values per anchor`),
+    );
+  });
+
+  it.skipIf(!det.path)('refuses a manifest of another task', async () => {
+    await expectRefusal(
+      loadClassifier(path),
+      'MODEL_MISMATCH',
+      /is the manifest of a detector; loadClassifier/,
+    );
+    await expectRefusal(loadEmbedder(path), 'MODEL_MISMATCH', /loadEmbedder needs an embedding model/);
+  });
+
+  it.skipIf(!det.path)('refuses bad options', async () => {
+    await expectRefusal(loadDetector(path, { workers: 0 }), 'CONFIG_INVALID', /workers/);
+    await expectRefusal(loadDetector(path, { scoreThreshold: 2 }), 'CONFIG_INVALID', /scoreThreshold/);
+  });
+});
+
+describe(`loading the classifier${cls.skip}`, () => {
+  it.skipIf(!cls.path)('refuses a SKU list longer than the similarity output', async () => {
+    const p = copy(cls.path!, {
+      manifest: (m) => {
+        m.classes = [...m.classes, 'not-a-sku'];
+      },
+    });
+    const n = readManifest(cls.path!).classes.length;
+    await expectRefusal(loadClassifier(p), 'MODEL_MISMATCH', new RegExp(`expected \\[1, ${n + 1}\\]`));
+  });
+
+  it.skipIf(!cls.path)('refuses a wrong embedding name or width', async () => {
+    const renamed = copy(cls.path!, {
+      manifest: (m) => {
+        if (m.output.kind === 'classifier') m.output.embedding = 'features';
+      },
+    });
+    await expectRefusal(loadClassifier(renamed), 'MODEL_MISMATCH', /no output named "features"/);
+    const wide = copy(cls.path!, {
+      manifest: (m) => {
+        if (m.output.kind === 'classifier') m.output.dim += 1;
+      },
+    });
+    await expectRefusal(loadClassifier(wide), 'MODEL_MISMATCH', /output\.dim/);
+  });
+});
+
+describe(`loading the embedding model${emb.skip}`, () => {
+  it.skipIf(!emb.path)('refuses a dim that differs from the output width', async () => {
+    const p = copy(emb.path!, {
+      manifest: (m) => {
+        if (m.output.kind === 'embedding') m.output.dim *= 2;
+      },
+    });
+    await expectRefusal(loadEmbedder(p), 'MODEL_MISMATCH', /warm-up run on zeros/, /output\.dim/);
+  });
+});

@@ -1,0 +1,114 @@
+import type { ErrorCode } from '../../proto/errors.ts';
+import type { Manifest } from './manifest.ts';
+import type { PixelBox, RawImage } from './preprocess.ts';
+
+/** JPEG bytes, or decoded interleaved RGB. */
+export type ImageInput = Uint8Array | RawImage;
+
+export type GraphOptimization = 'disabled' | 'basic' | 'extended' | 'all';
+
+/** Defaults: defaultLoadOptions(task) in load.ts, set from the inference benchmark. */
+export interface LoadOptions {
+  /** Worker threads, each with its own session. Default: detector min(2, cores), others 1. */
+  workers?: number;
+  /** onnxruntime intra-op threads per session. Default 1. */
+  intraOpThreads?: number;
+  /** Default 'all'. */
+  graphOptimization?: GraphOptimization;
+  /** Detector only: overrides the manifest's scoreThreshold. */
+  scoreThreshold?: number;
+}
+
+/** Measured inside the worker, per call; with several boxes, summed over the boxes. */
+export interface Timing {
+  decodeMs: number;
+  preprocessMs: number;
+  inferMs: number;
+  postprocessMs: number;
+  /** From the worker receiving the request to it sending the answer. */
+  totalMs: number;
+}
+
+/** One detected object, in source-image pixels. */
+export interface Detection {
+  classIndex: number;
+  cls: string;
+  score: number;
+  bbox: PixelBox;
+}
+
+export interface ItemClass {
+  /** null when the item is unknown to the model. */
+  sku: string | null;
+  /** The best class, even when unknown. */
+  classIndex: number;
+  /** Calibrated probability of the best class. */
+  probability: number;
+  /** Best cosine similarity to a class prototype. */
+  similarity: number;
+  unknown: boolean;
+  /** The five most probable classes, best first. */
+  top: { sku: string; probability: number }[];
+  /** L2-normalised item embedding. */
+  embedding: Float32Array;
+}
+
+export type LoadedManifest = Manifest & { path: string; modelPath: string };
+
+interface ModelBase {
+  readonly manifest: LoadedManifest;
+  /** Terminates the workers; later calls reject. */
+  close(): Promise<void>;
+}
+
+export interface DetectorModel extends ModelBase {
+  detect(image: ImageInput): Promise<{ detections: Detection[]; timing: Timing }>;
+}
+
+export interface ClassifierModel extends ModelBase {
+  /** Without boxes the whole image is the crop; otherwise one result per box. */
+  classify(image: ImageInput, boxes?: PixelBox[]): Promise<{ results: ItemClass[]; timing: Timing }>;
+}
+
+export interface EmbeddingModel extends ModelBase {
+  /** Without boxes the whole image is the crop; otherwise one L2-normalised vector per box. */
+  embed(image: ImageInput, boxes?: PixelBox[]): Promise<{ vectors: Float32Array[]; timing: Timing }>;
+}
+
+// ---- between the pool and its workers ----
+
+export type Task = Manifest['task'];
+
+export interface WorkerInit {
+  task: Task;
+  manifest: LoadedManifest;
+  /** The verified bytes of the model file, so that a worker loads exactly what was hashed. */
+  model: Uint8Array;
+  intraOpThreads: number;
+  graphOptimization: GraphOptimization;
+  scoreThreshold: number | undefined;
+}
+
+export interface WireError {
+  code: ErrorCode;
+  /** Without the "CODE: " prefix WalkoutError adds. */
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export interface WorkerRequest {
+  id: number;
+  image: ImageInput;
+  boxes?: PixelBox[] | undefined;
+}
+
+export type WorkerResult =
+  | { task: 'detector'; detections: Detection[] }
+  | { task: 'classifier'; results: ItemClass[] }
+  | { task: 'embedding'; vectors: Float32Array[] };
+
+export type WorkerReply =
+  | { kind: 'ready' }
+  | { kind: 'fatal'; error: WireError }
+  | { kind: 'done'; id: number; result: WorkerResult; timing: Timing }
+  | { kind: 'failed'; id: number; error: WireError };

@@ -1,0 +1,163 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { WalkoutError } from '../../proto/errors.ts';
+import { checkInputs, checkOutputDims, checkOutputNames } from './checks.ts';
+import { boxToSource, decodeClassifier, decodeYolo, l2Normalize } from './decode.ts';
+import { cropResize, decodeJpeg, type PixelBox, type RawImage, toTensor } from './preprocess.ts';
+import type { Detection, Timing, WorkerInit, WorkerReply, WorkerRequest, WorkerResult } from './types.ts';
+import { toWire } from './wire.ts';
+
+/**
+ * One model session in a worker thread: checks the model against its manifest, warms it up, then
+ * answers requests one at a time (decode, crop and resize, tensor, run, decode outputs).
+ *
+ * Every worker pays for its imports at start: keep this module graph small (proto/errors.ts, not
+ * proto/index.ts, which pulls in zod and every schema).
+ */
+
+const init = workerData as WorkerInit;
+const { manifest: m } = init;
+const file = m.modelPath;
+const port = parentPort!;
+const post = (reply: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
+
+// One libvips thread per worker: parallelism comes from the workers. Its operation cache only
+// costs time here, as no two requests share an image.
+sharp.concurrency(1);
+sharp.cache(false);
+const [, , H, W] = m.input.shape;
+const tensorData = new Float32Array(3 * H * W);
+const tensor = new ort.Tensor('float32', tensorData, m.input.shape);
+const outputNames =
+  m.output.kind === 'classifier' ? [m.output.similarity, m.output.embedding] : [m.output.name];
+let session: ort.InferenceSession;
+
+async function start(): Promise<void> {
+  try {
+    session = await ort.InferenceSession.create(init.model, {
+      intraOpNumThreads: init.intraOpThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: init.graphOptimization,
+    });
+  } catch (err) {
+    throw new WalkoutError(
+      'MODEL_CORRUPT',
+      `${file}: onnxruntime cannot load it: ${(err as Error).message}`,
+      {
+        file,
+      },
+    );
+  }
+  checkInputs(session.inputMetadata, m, file);
+  checkOutputNames(session.outputNames, m, file);
+  tensorData.fill(0);
+  let out: ort.InferenceSession.ReturnType;
+  try {
+    out = await session.run({ [m.input.name]: tensor }, outputNames);
+  } catch (err) {
+    throw new WalkoutError(
+      'MODEL_MISMATCH',
+      `${file}: warm-up run on zeros failed: ${(err as Error).message}`,
+      {
+        file,
+      },
+    );
+  }
+  checkOutputDims(m, Object.fromEntries(outputNames.map((n) => [n, out[n]?.dims ?? []])), file);
+}
+
+async function run(): Promise<Record<string, { data: Float32Array; dims: readonly number[] }>> {
+  let out: ort.InferenceSession.ReturnType;
+  try {
+    out = await session.run({ [m.input.name]: tensor }, outputNames);
+  } catch (err) {
+    throw new WalkoutError('INFERENCE_FAILED', `${file}: ${(err as Error).message}`, { file });
+  }
+  const res: Record<string, { data: Float32Array; dims: readonly number[] }> = {};
+  for (const n of outputNames) {
+    const t = out[n]!;
+    if (!(t.data instanceof Float32Array))
+      throw new WalkoutError('INFERENCE_FAILED', `${file}: output "${n}" is ${t.type}, not float32`, {
+        file,
+      });
+    res[n] = { data: t.data, dims: t.dims };
+  }
+  return res;
+}
+
+async function handle(req: WorkerRequest): Promise<void> {
+  const t0 = performance.now();
+  const timing: Timing = { decodeMs: 0, preprocessMs: 0, inferMs: 0, postprocessMs: 0, totalMs: 0 };
+  let img: RawImage;
+  if (req.image instanceof Uint8Array) {
+    img = await decodeJpeg(req.image);
+    timing.decodeMs = performance.now() - t0;
+  } else img = req.image;
+  const crops: (PixelBox | null)[] = req.boxes ?? [null];
+  const transfer: ArrayBuffer[] = [];
+  const detections: Detection[] = [];
+  const results: Extract<WorkerResult, { task: 'classifier' }>['results'] = [];
+  const vectors: Float32Array[] = [];
+  for (const box of crops) {
+    let t = performance.now();
+    const { hwc, transform } = await cropResize(img, box, W, H, m.input.resize, m.input.padValue);
+    toTensor(hwc, W, H, m.input.mean, m.input.std, tensorData);
+    timing.preprocessMs += performance.now() - t;
+    t = performance.now();
+    const out = await run();
+    timing.inferMs += performance.now() - t;
+    t = performance.now();
+    const o = m.output;
+    if (o.kind === 'detector') {
+      const { data, dims } = out[o.name]!;
+      const raw = decodeYolo(data, dims, {
+        classes: m.classes.length,
+        transposed: o.transposed,
+        logits: o.logits,
+        scoreThreshold: init.scoreThreshold ?? o.scoreThreshold,
+        nmsIou: o.nmsIou,
+        maxDetections: o.maxDetections,
+      });
+      for (const r of raw) {
+        const bbox = boxToSource(r, transform, img.width, img.height);
+        if (bbox)
+          detections.push({ classIndex: r.classIndex, cls: m.classes[r.classIndex]!, score: r.score, bbox });
+      }
+    } else if (o.kind === 'classifier') {
+      const r = decodeClassifier(out[o.similarity]!.data, out[o.embedding]!.data, m.classes, o);
+      results.push(r);
+      transfer.push(r.embedding.buffer as ArrayBuffer);
+    } else {
+      const v = l2Normalize(out[o.name]!.data);
+      vectors.push(v);
+      transfer.push(v.buffer as ArrayBuffer);
+    }
+    timing.postprocessMs += performance.now() - t;
+  }
+  const result: WorkerResult =
+    init.task === 'detector'
+      ? { task: 'detector', detections }
+      : init.task === 'classifier'
+        ? { task: 'classifier', results }
+        : { task: 'embedding', vectors };
+  timing.totalMs = performance.now() - t0;
+  post({ kind: 'done', id: req.id, result, timing }, transfer);
+}
+
+// One request at a time: the input tensor is shared.
+let chain: Promise<void> = Promise.resolve();
+start().then(
+  () => {
+    port.on('message', (req: WorkerRequest) => {
+      chain = chain.then(() =>
+        handle(req).catch((err) =>
+          post({ kind: 'failed', id: req.id, error: toWire(err, 'INFERENCE_FAILED', file) }),
+        ),
+      );
+    });
+    post({ kind: 'ready' });
+  },
+  (err) => post({ kind: 'fatal', error: toWire(err, 'MODEL_CORRUPT', file) }),
+);
