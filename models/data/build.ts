@@ -15,15 +15,23 @@ import { DETECTOR_CLASSES } from './sample.ts';
 import { novelProducts, storeVariant } from './variants.ts';
 import { CropWriter, DetectorWriter } from './writers.ts';
 
+type Split = 'train' | 'val' | 'test';
+
 const Options = z.object({
   out: z.string().default('models/.data'),
   scale: z.coerce.number().positive().max(10).default(1),
+  /** More of a split from fresh seeds (e.g. --splits train --seed-offset 100 into another folder). */
+  splits: z
+    .string()
+    .default('train,val,test')
+    .transform((s) => s.split(',') as Split[])
+    .pipe(z.array(z.enum(['train', 'val', 'test'])).min(1)),
+  seedOffset: z.coerce.number().int().min(0).max(899).default(0),
 });
 
-type Split = 'train' | 'val' | 'test';
-
 interface SplitPlan {
-  seedBase: number;
+  /** Each block runs seeds base, base + 1, … with scenarios and variants cycled from its start. */
+  seedBases: number[];
   runs: number;
   /** Store variants, cycled over the runs; 0 is the reference store. */
   variants: number[];
@@ -32,9 +40,9 @@ interface SplitPlan {
 
 const SCENARIOS = ['crowded', 'baseline', 'groups-and-handoffs', 'weight-twins', 'misplaced-putbacks'];
 const SPLITS: Record<Split, SplitPlan> = {
-  train: { seedBase: 1000, runs: 24, variants: [0, 1, 2, 3, 4, 5, 6, 7, 8], novelSeed: null },
-  val: { seedBase: 2000, runs: 4, variants: [0, 9, 0, 10], novelSeed: 77 },
-  test: { seedBase: 3000, runs: 6, variants: [0, 11, 0, 12, 0, 13], novelSeed: 99 },
+  train: { seedBases: [1000, 1100], runs: 24, variants: [0, 1, 2, 3, 4, 5, 6, 7, 8], novelSeed: null },
+  val: { seedBases: [2000], runs: 4, variants: [0, 9, 0, 10], novelSeed: 77 },
+  test: { seedBases: [3000], runs: 6, variants: [0, 11, 0, 12, 0, 13], novelSeed: 99 },
 };
 const MOMENTS_PER_RUN = 36;
 const NOVEL_PRODUCTS = 24;
@@ -43,8 +51,8 @@ const SETTINGS: RunSettings = {
   warmUpPersons: 14,
   warmUpMaxS: 150,
   detectorFramesPerMoment: 3,
-  heldItemShare: 0.5,
-  itemCropsPerFrame: 6,
+  heldItemShare: 0.7,
+  itemCropsPerFrame: 10,
   novelShare: 0,
   cropPx: 64,
 };
@@ -52,8 +60,21 @@ const SETTINGS: RunSettings = {
 const TWIN_WEIGHT_RATIO = 0.03;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, scale: { type: 'string' } } });
-  const opts = parseWith(Options, values, 'models:data options', 'CONFIG_INVALID');
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string' },
+      scale: { type: 'string' },
+      splits: { type: 'string' },
+      'seed-offset': { type: 'string' },
+    },
+  });
+  const opts = parseWith(
+    Options,
+    { ...values, seedOffset: values['seed-offset'] },
+    'models:data options',
+    'CONFIG_INVALID',
+  );
+  const plans = (Object.entries(SPLITS) as [Split, SplitPlan][]).filter(([split]) => opts.splits.includes(split));
   const outDir = resolve(opts.out);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
@@ -74,9 +95,9 @@ async function main(): Promise<void> {
     settings: SETTINGS,
     splits: {} as Record<string, unknown>,
   };
-  const totalRuns = Object.values(SPLITS).reduce((n, p) => n + runsOf(p, opts.scale), 0);
+  const totalRuns = plans.reduce((n, [, p]) => n + p.seedBases.length * runsOf(p, opts.scale), 0);
   let runsDone = 0;
-  for (const [split, plan] of Object.entries(SPLITS) as [Split, SplitPlan][]) {
+  for (const [split, plan] of plans) {
     const novel = plan.novelSeed === null ? [] : novelProducts(catalog, NOVEL_PRODUCTS, plan.novelSeed);
     meta.classifier.novelSkus.push(...novel.map((n) => n.sku));
     const det = new DetectorWriter(join(outDir, 'detector', split));
@@ -86,8 +107,10 @@ async function main(): Promise<void> {
     let scene = -1;
     const seeds: number[] = [];
     const moments = Math.max(2, Math.round(MOMENTS_PER_RUN * Math.min(1, opts.scale)));
-    for (let r = 0; r < runsOf(plan, opts.scale); r++) {
-      const seed = plan.seedBase + r;
+    const runs = plan.seedBases.flatMap((base) =>
+      Array.from({ length: runsOf(plan, opts.scale) }, (_, r) => ({ r, seed: base + opts.seedOffset + r })),
+    );
+    for (const [n, { r, seed }] of runs.entries()) {
       seeds.push(seed);
       const scenarioName = SCENARIOS[r % SCENARIOS.length]!;
       const run: RunPlan = {
@@ -116,7 +139,7 @@ async function main(): Promise<void> {
             const elapsed = (Date.now() - started) / 1000;
             const frac = (runsDone + done / total) / totalRuns;
             process.stderr.write(
-              `[${split} run ${r + 1}/${runsOf(plan, opts.scale)} ${scenarioName} variant ${run.variant.index}] ` +
+              `[${split} run ${n + 1}/${runs.length} seed ${seed} ${scenarioName} variant ${run.variant.index}] ` +
                 `moment ${done}/${total} · frames ${det.count} items ${cls.count} persons ${reid.count} · ` +
                 `${(frac * 100).toFixed(0)}% ${fmt(elapsed)} elapsed, ~${fmt(elapsed / frac - elapsed)} left\n`,
             );
