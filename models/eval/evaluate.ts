@@ -1,0 +1,379 @@
+import type { Manifest } from '../runtime/manifest.ts';
+import type { PixelBox, RawImage } from '../runtime/preprocess.ts';
+import type { ClassifierData, DetectorSource, ReidData } from './dataset.ts';
+import {
+  averagePrecision,
+  ClassAccumulator,
+  type ClassifierPrediction,
+  IGNORE_INSIDE_FRACTION,
+  IGNORE_MIN_SIZE_PX,
+  IGNORE_MIN_VISIBILITY,
+  MATCH_IOU,
+  matchImage,
+  operatingPoint,
+  prCurve,
+  type ReidSummary,
+  reidMetrics,
+  type ScoredBox,
+  sampledPrCurve,
+  summariseClassifier,
+} from './metrics.ts';
+
+/**
+ * Running loaded models over evaluation data and scoring them. The models are typed structurally
+ * (the parts of models/runtime's DetectorModel, ClassifierModel and EmbeddingModel used here), so
+ * tests can pass stand-ins, and the data as sources, so tests can pass freshly rendered frames.
+ */
+
+/** The targets a shipped model must meet on the test split. */
+export const TARGETS = {
+  detector: { map50: { person: 0.95, head: 0.95, hand: 0.85, item: 0.85 } as Record<string, number> },
+  classifier: { top1: 0.98 },
+  reid: { rank1: 0.95 },
+} as const;
+
+/** Detector score threshold for evaluation: low, so AP covers the whole precision-recall curve. */
+export const EVAL_SCORE_THRESHOLD = 0.01;
+
+export interface Timing {
+  decodeMs: number;
+  preprocessMs: number;
+  inferMs: number;
+  postprocessMs: number;
+  totalMs: number;
+}
+
+export interface DetectorLike {
+  readonly manifest: Manifest;
+  detect(image: RawImage): Promise<{
+    detections: { classIndex: number; cls: string; score: number; bbox: PixelBox }[];
+    timing: Timing;
+  }>;
+}
+
+export interface ClassifierLike {
+  readonly manifest: Manifest;
+  classify(image: RawImage): Promise<{
+    results: { classIndex: number; probability: number; similarity: number; unknown: boolean }[];
+    timing: Timing;
+  }>;
+}
+
+export interface EmbedderLike {
+  readonly manifest: Manifest;
+  embed(image: RawImage): Promise<{ vectors: Float32Array[]; timing: Timing }>;
+}
+
+export interface EvalOptions {
+  /** Evaluate only the first N images or crops. */
+  limit?: number;
+  /** Requests kept in flight. */
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface TimingSummary {
+  /** Mean per request, as the loader reports it. */
+  meanMs: Timing;
+  p50TotalMs: number;
+  p95TotalMs: number;
+  /** Requests completed per wall-clock second, with the concurrency used. */
+  perSecond: number;
+  concurrency: number;
+}
+
+export interface TargetCheck {
+  metric: string;
+  value: number | null;
+  target: number;
+  pass: boolean;
+}
+
+class TimingStats {
+  private readonly sum: Timing = { decodeMs: 0, preprocessMs: 0, inferMs: 0, postprocessMs: 0, totalMs: 0 };
+  private readonly totals: number[] = [];
+  private readonly start = performance.now();
+
+  add(t: Timing): void {
+    for (const k of Object.keys(this.sum) as (keyof Timing)[]) this.sum[k] += t[k] ?? 0;
+    this.totals.push(t.totalMs);
+  }
+
+  summary(concurrency: number): TimingSummary {
+    const n = Math.max(1, this.totals.length);
+    const meanMs = { ...this.sum };
+    for (const k of Object.keys(meanMs) as (keyof Timing)[]) meanMs[k] = round(meanMs[k] / n, 3);
+    const sorted = this.totals.slice().sort((a, b) => a - b);
+    const q = (f: number) =>
+      round(sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))] ?? 0, 3);
+    const wallS = (performance.now() - this.start) / 1000;
+    return {
+      meanMs,
+      p50TotalMs: q(0.5),
+      p95TotalMs: q(0.95),
+      perSecond: round(wallS > 0 ? this.totals.length / wallS : 0, 2),
+      concurrency,
+    };
+  }
+}
+
+function round(v: number, digits: number): number {
+  const k = 10 ** digits;
+  return Math.round(v * k) / k;
+}
+
+/** Calls fn(0..count-1) with at most `concurrency` calls in flight; stops at the first error. */
+export async function forEachConcurrent(
+  count: number,
+  concurrency: number,
+  fn: (index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < count) {
+      const i = next++;
+      try {
+        await fn(i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, worker));
+}
+
+function limited(count: number, limit: number | undefined): number {
+  return limit !== undefined && limit >= 0 ? Math.min(count, limit) : count;
+}
+
+export interface DetectorClassResult {
+  /** AP at IoU 0.5; null when the class has no ground truth in the evaluated images. */
+  ap50: number | null;
+  /** Ground truths that count (not ignore regions). */
+  gt: number;
+  ignoredGt: number;
+  detections: number;
+  ignoredDetections: number;
+  /** At the manifest's score threshold. */
+  tp: number;
+  fp: number;
+  precision: number | null;
+  recall: number | null;
+}
+
+export interface DetectorResult {
+  images: number;
+  classes: string[];
+  map50: Record<string, number | null>;
+  /** Mean of map50 over the classes that have ground truth. */
+  meanAp50: number | null;
+  /** The manifest's threshold, at which precision and recall are given. */
+  scoreThreshold: number;
+  perClass: Record<string, DetectorClassResult>;
+  /** Detections whose class name is not one of the dataset's classes. */
+  unknownClassDetections: number;
+  rules: { iou: number; ignoreMinVisibility: number; ignoreMinSizePx: number; ignoreInsideFraction: number };
+  timing: TimingSummary;
+  targets: TargetCheck[];
+  /** Interpolated precision at recall 0, 0.01, …: for charts, not for JSON output. */
+  curves: Record<string, [number, number][]>;
+}
+
+/**
+ * Runs the detector (which should be loaded with a low score threshold, EVAL_SCORE_THRESHOLD) over
+ * the source and scores it: AP@0.5 per class, and precision and recall at `scoreThreshold`
+ * (default: the manifest's).
+ */
+export async function evaluateDetector(
+  model: DetectorLike,
+  data: DetectorSource,
+  opts: EvalOptions & { scoreThreshold?: number } = {},
+): Promise<DetectorResult> {
+  const classes = [...data.classes];
+  const classIndex = new Map(classes.map((c, i) => [c, i]));
+  const acc = classes.map(() => new ClassAccumulator());
+  const count = limited(data.count, opts.limit);
+  const concurrency = opts.concurrency ?? 2;
+  const timing = new TimingStats();
+  let unknownClassDetections = 0;
+  let done = 0;
+  await forEachConcurrent(count, concurrency, async (i) => {
+    const { image, boxes } = await data.sample(i);
+    const { detections, timing: t } = await model.detect(image);
+    timing.add(t);
+    const dets: ScoredBox[] = [];
+    for (const d of detections) {
+      const c = classIndex.get(d.cls);
+      if (c === undefined) unknownClassDetections++;
+      else dets.push({ classIndex: c, score: d.score, ...d.bbox });
+    }
+    matchImage(dets, boxes, classes.length).forEach((m, c) => {
+      acc[c]!.add(m);
+    });
+    opts.onProgress?.(++done, count);
+  });
+  const threshold =
+    opts.scoreThreshold ??
+    (model.manifest.output.kind === 'detector' ? model.manifest.output.scoreThreshold : 0.25);
+  const map50: Record<string, number | null> = {};
+  const perClass: Record<string, DetectorClassResult> = {};
+  const curves: Record<string, [number, number][]> = {};
+  classes.forEach((name, c) => {
+    const a = acc[c]!;
+    const ap = averagePrecision(a.scores, a.tp, a.positives);
+    const op = operatingPoint(a.scores, a.tp, a.positives, threshold);
+    map50[name] = ap;
+    perClass[name] = {
+      ap50: ap,
+      gt: a.positives,
+      ignoredGt: a.ignoredGt,
+      detections: a.scores.length,
+      ignoredDetections: a.ignoredDetections,
+      tp: op.tp,
+      fp: op.fp,
+      precision: op.precision,
+      recall: op.recall,
+    };
+    curves[name] = sampledPrCurve(prCurve(a.scores, a.tp, a.positives));
+  });
+  const aps = Object.values(map50).filter((v): v is number => v !== null);
+  return {
+    images: count,
+    classes,
+    map50,
+    meanAp50: aps.length > 0 ? aps.reduce((s, v) => s + v, 0) / aps.length : null,
+    scoreThreshold: threshold,
+    perClass,
+    unknownClassDetections,
+    rules: {
+      iou: MATCH_IOU,
+      ignoreMinVisibility: IGNORE_MIN_VISIBILITY,
+      ignoreMinSizePx: IGNORE_MIN_SIZE_PX,
+      ignoreInsideFraction: IGNORE_INSIDE_FRACTION,
+    },
+    timing: timing.summary(concurrency),
+    targets: Object.entries(TARGETS.detector.map50).map(([cls, target]) =>
+      check(`map50.${cls}`, map50[cls] ?? null, target),
+    ),
+    curves,
+  };
+}
+
+function check(metric: string, value: number | null, target: number): TargetCheck {
+  return { metric, value, target, pass: value !== null && value >= target };
+}
+
+export interface ClassifierResult {
+  crops: number;
+  known: number;
+  novel: number;
+  top1: number | null;
+  falseReject: number | null;
+  unknownRejection: number | null;
+  /** The manifest's threshold the unknown flags were set at. */
+  unknownThreshold: number | null;
+  /** How well the best similarity separates known from novel crops, whatever the threshold. */
+  unknownAuroc: number | null;
+  /** Top-1 on the SKUs of the same-weight pairs; null without meta.classifier.twinPairs. */
+  twinTop1: number | null;
+  /** SKUs in the twin pairs, and their known crops. */
+  twinSkus: number;
+  twinCrops: number;
+  /** Expected calibration error (15 bins) of the predicted class's probability, known crops. */
+  ece: number | null;
+  /** The most frequent mistakes on known crops. */
+  confusion: { sku: string; predicted: string; count: number }[];
+  timing: TimingSummary;
+  targets: TargetCheck[];
+}
+
+export async function evaluateClassifier(
+  model: ClassifierLike,
+  data: ClassifierData,
+  opts: EvalOptions = {},
+): Promise<ClassifierResult> {
+  const count = limited(data.labels.length, opts.limit);
+  const concurrency = opts.concurrency ?? 4;
+  const skuIndex = new Map(data.skus.map((s, i) => [s, i]));
+  // The model's classes by name into the dataset's: -2 (never a label) for one the data lacks.
+  const toData = model.manifest.classes.map((s) => skuIndex.get(s) ?? -2);
+  const preds: ClassifierPrediction[] = new Array(count);
+  const timing = new TimingStats();
+  let done = 0;
+  await forEachConcurrent(count, concurrency, async (i) => {
+    const { results, timing: t } = await model.classify(await data.crop(i));
+    timing.add(t);
+    const r = results[0];
+    if (!r) throw new Error(`the classifier returned no result for crop ${i}`);
+    preds[i] = {
+      label: data.labels[i]!,
+      predicted: toData[r.classIndex] ?? -2,
+      unknown: r.unknown,
+      probability: r.probability,
+      similarity: r.similarity,
+    };
+    opts.onProgress?.(++done, count);
+  });
+  const twins = data.twinPairs
+    ? new Set(data.twinPairs.flat().flatMap((s) => (skuIndex.has(s) ? [skuIndex.get(s)!] : [])))
+    : undefined;
+  const s = summariseClassifier(preds, { subset: twins });
+  const name = (i: number) => data.skus[i] ?? (i === -2 ? '(not in dataset)' : `#${i}`);
+  return {
+    crops: s.crops,
+    known: s.known,
+    novel: s.novel,
+    top1: s.top1,
+    falseReject: s.falseReject,
+    unknownRejection: s.unknownRejection,
+    unknownThreshold:
+      model.manifest.output.kind === 'classifier' ? model.manifest.output.unknownThreshold : null,
+    unknownAuroc: s.unknownAuroc,
+    twinTop1: twins ? s.subsetTop1 : null,
+    twinSkus: twins?.size ?? 0,
+    twinCrops: s.subsetCrops,
+    ece: s.ece,
+    confusion: s.confusion.map((c) => ({ sku: name(c.label), predicted: name(c.predicted), count: c.count })),
+    timing: timing.summary(concurrency),
+    targets: [check('top1', s.top1, TARGETS.classifier.top1)],
+  };
+}
+
+export interface ReidResult extends ReidSummary {
+  dim: number;
+  timing: TimingSummary;
+  targets: TargetCheck[];
+}
+
+export async function evaluateReid(
+  model: EmbedderLike,
+  data: ReidData,
+  opts: EvalOptions = {},
+): Promise<ReidResult> {
+  const count = limited(data.ids.length, opts.limit);
+  const concurrency = opts.concurrency ?? 4;
+  const vectors: Float32Array[] = new Array(count);
+  const timing = new TimingStats();
+  let done = 0;
+  await forEachConcurrent(count, concurrency, async (i) => {
+    const { vectors: v, timing: t } = await model.embed(await data.crop(i));
+    timing.add(t);
+    if (!v[0]) throw new Error(`the embedder returned no vector for crop ${i}`);
+    vectors[i] = v[0];
+    opts.onProgress?.(++done, count);
+  });
+  const s = reidMetrics(
+    vectors,
+    data.ids.slice(0, count),
+    data.cameras.slice(0, count),
+    data.scenes.slice(0, count),
+  );
+  return {
+    ...s,
+    dim: vectors[0]?.length ?? 0,
+    timing: timing.summary(concurrency),
+    targets: [check('rank1', s.rank1, TARGETS.reid.rank1)],
+  };
+}
