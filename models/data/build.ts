@@ -74,7 +74,9 @@ async function main(): Promise<void> {
     'models:data options',
     'CONFIG_INVALID',
   );
-  const plans = (Object.entries(SPLITS) as [Split, SplitPlan][]).filter(([split]) => opts.splits.includes(split));
+  const plans = (Object.entries(SPLITS) as [Split, SplitPlan][]).filter(([split]) =>
+    opts.splits.includes(split),
+  );
   const outDir = resolve(opts.out);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });

@@ -4,6 +4,7 @@
  * answers, pure).
  */
 export { checkInputs, checkOutputDims, checkOutputNames, outputProblem } from './checks.ts';
+export { ITEM_CROP, type ItemCrop, itemCropRegion } from './crops.ts';
 export {
   boxToSource,
   type Calibration,
@@ -28,7 +29,6 @@ export {
   readVerifiedModel,
 } from './load.ts';
 export { Manifest } from './manifest.ts';
-export { ITEM_CROP, type ItemCrop, itemCropRegion } from './crops.ts';
 export { iou, nmsPerClass, type ScoredBox } from './nms.ts';
 export type { InputTransform, PixelBox, RawImage } from './preprocess.ts';
 export type {

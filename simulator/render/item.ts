@@ -66,7 +66,13 @@ export function item(m: CameraModel, a: Appearance, centre: Vec3, out: Vec3, dep
  * around the footprint; a face is visible when it turns towards the camera. Around a round item
  * the print runs once along the whole circumference, as a label does.
  */
-function printedSides(m: CameraModel, a: Appearance, corners: Vec3[], round: boolean, depthM: number): Prim[] {
+function printedSides(
+  m: CameraModel,
+  a: Appearance,
+  corners: Vec3[],
+  round: boolean,
+  depthM: number,
+): Prim[] {
   const tex = productTexture(a, true);
   const n = corners.length / 2;
   const cx = corners.reduce((sum, c) => sum + c[0], 0) / corners.length;
