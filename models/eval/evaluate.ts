@@ -1,5 +1,9 @@
 import type { Manifest } from '../runtime/manifest.ts';
 import type { PixelBox, RawImage } from '../runtime/preprocess.ts';
+import type { Timing } from '../runtime/types.ts';
+
+export type { Timing };
+
 import type { ClassifierData, DetectorSource, ReidData } from './dataset.ts';
 import {
   averagePrecision,
@@ -34,14 +38,6 @@ export const TARGETS = {
 
 /** Detector score threshold for evaluation: low, so AP covers the whole precision-recall curve. */
 export const EVAL_SCORE_THRESHOLD = 0.01;
-
-export interface Timing {
-  decodeMs: number;
-  preprocessMs: number;
-  inferMs: number;
-  postprocessMs: number;
-  totalMs: number;
-}
 
 export interface DetectorLike {
   readonly manifest: Manifest;
