@@ -9,6 +9,7 @@ import {
   averagePrecision,
   ClassAccumulator,
   type ClassifierPrediction,
+  type ClassifierSummary,
   IGNORE_INSIDE_FRACTION,
   IGNORE_MIN_SIZE_PX,
   IGNORE_MIN_VISIBILITY,
@@ -261,24 +262,18 @@ function check(metric: string, value: number | null, target: number): TargetChec
   return { metric, value, target, pass: value !== null && value >= target };
 }
 
-export interface ClassifierResult {
-  crops: number;
-  known: number;
-  novel: number;
-  top1: number | null;
-  falseReject: number | null;
-  unknownRejection: number | null;
+export interface ClassifierResult
+  extends Pick<
+    ClassifierSummary,
+    'crops' | 'known' | 'novel' | 'top1' | 'falseReject' | 'unknownRejection' | 'unknownAuroc' | 'ece'
+  > {
   /** The manifest's threshold the unknown flags were set at. */
   unknownThreshold: number | null;
-  /** How well the best similarity separates known from novel crops, whatever the threshold. */
-  unknownAuroc: number | null;
   /** Top-1 on the SKUs of the same-weight pairs; null without meta.classifier.twinPairs. */
   twinTop1: number | null;
   /** SKUs in the twin pairs, and their known crops. */
   twinSkus: number;
   twinCrops: number;
-  /** Expected calibration error (15 bins) of the predicted class's probability, known crops. */
-  ece: number | null;
   /** The most frequent mistakes on known crops. */
   confusion: { sku: string; predicted: string; count: number }[];
   timing: TimingSummary;
