@@ -322,34 +322,24 @@ class EmbedNet(nn.Module):
     it makes the net about 4× cheaper to train than one at full resolution (CPU-bound here).
 
     centre: the middle of the map is pooled on its own too, since the crops are centred on
-    what matters (the held item; the person's body) and the rest should not outvote it.
-    colour: a parallel per-pixel colour code (1×1 convs on the half-resolution image), pooled
-    like the rest: a learned colour histogram. Colour is the strongest cue for both products
-    and clothing, and a plain colour histogram beat the CNN alone at re-identification after
-    a short training; with this path the CNN starts from there."""
+    what matters (the held item; the person's body) and the rest should not outvote it."""
 
-    def __init__(self, widths, dim, centre=False, colour=0):
+    def __init__(self, widths, dim, centre=False):
         super().__init__()
         layers = [cbr(3, widths[0], 2)]
         for ci, co in zip(widths, widths[1:]):
             layers += [cbr(ci, ci), cbr(ci, co, 2)]
         self.features = nn.Sequential(*layers)
-        self.colour = nn.Sequential(nn.AvgPool2d(2), cbr(3, colour, k=1), cbr(colour, colour, k=1)) if colour else None
         self.centre = centre
-        self.fc = nn.Linear((widths[-1] + colour) * (2 if centre else 1), dim)
+        self.fc = nn.Linear(widths[-1] * (2 if centre else 1), dim)
         self.dim = dim
 
-    def pool(self, m):
-        f = m.mean(dim=(2, 3))
-        if not self.centre:
-            return f
-        h, w = m.shape[2], m.shape[3]
-        return torch.cat([f, m[:, :, h // 4:h - h // 4, w // 4:w - w // 4].mean(dim=(2, 3))], 1)
-
     def forward(self, x):
-        f = self.pool(self.features(x))
-        if self.colour is not None:
-            f = torch.cat([f, self.pool(self.colour(x))], 1)
+        m = self.features(x)
+        f = m.mean(dim=(2, 3))
+        if self.centre:
+            h, w = m.shape[2], m.shape[3]
+            f = torch.cat([f, m[:, :, h // 4:h - h // 4, w // 4:w - w // 4].mean(dim=(2, 3))], 1)
         return F.normalize(self.fc(f), dim=1)
 
 

@@ -1,6 +1,6 @@
 """Trains Walkout's three vision models on the simulator dataset and exports them to ONNX.
 
-    npm run models:train                          # all three, about 48 minutes on 2 cores
+    npm run models:train                          # all three, about 52 minutes on 2 cores
     npm run models:train -- --only classifier     # one model (repeatable)
     npm run models:train -- --sequential          # one model at a time, 2 threads each
     /usr/bin/python3 models/train/train.py --minutes-scale 0.05   # a smoke test of everything
@@ -43,9 +43,9 @@ MODELS = ('detector', 'classifier', 'reid')
 # and then the re-id model train on the other, each process on one thread. Measured here, two
 # one-thread processes do ~1.4× the work of one two-thread process (the small convolutions
 # scale poorly across threads, and the detector's batch assembly is single-threaded anyway),
-# so every model sees more data in about the same ~48 minutes.
+# so every model sees more data; the whole run takes about 52 minutes.
 # Sequential: one model at a time on both cores; also what `--only` with one model uses.
-PARALLEL = {'detector': 46.0, 'classifier': 22.0, 'reid': 22.0}
+PARALLEL = {'detector': 50.0, 'classifier': 24.0, 'reid': 24.0}
 SEQUENTIAL = {'detector': 29.0, 'classifier': 7.5, 'reid': 7.5}
 
 
@@ -92,7 +92,7 @@ def main():
     if parallel:
         others = [n for n in names if n != 'detector']
         wall = max(budget['detector'], sum(budget[n] for n in others))
-        log(f'training {", ".join(names)} from {args.data} into {args.out}: about {wall:.0f} min of training, '
+        log(f'training {", ".join(names)} from {args.data} into {args.out}: about {wall:.1f} min of training, '
             f'detector on one core, {" then ".join(others)} on the other; seed {args.seed}, {python_info()}')
         cmd = [sys.executable, os.path.abspath(__file__), '--lane', '--data', args.data, '--out', args.out,
                '--seed', str(args.seed), '--minutes-scale', str(args.minutes_scale)]
