@@ -24,6 +24,18 @@ const palette = [
 ];
 const patterns = ['solid', 'stripes', 'band', 'dots', 'split', 'checker'] as const;
 
+/**
+ * A secondary colour that makes every product's colour pair its own: real packaging differs
+ * between products, and when six products shared a pair the classifier's mistakes were all
+ * within those groups. Products k and k + 12 share the primary; their offsets (1…11 from it)
+ * differ for up to 6 rounds of the palette, and 63 products need 6.
+ */
+function secondaryIndex(k: number): number {
+  const primary = k % palette.length;
+  const round = Math.floor(k / palette.length);
+  return (primary + 1 + ((2 * round + primary) % (palette.length - 1))) % palette.length;
+}
+
 function product(
   sku: string,
   name: string,
@@ -44,7 +56,7 @@ function product(
       shape,
       sizeM,
       primary: palette[k % palette.length]!,
-      secondary: palette[(k * 5 + 3) % palette.length]!,
+      secondary: palette[secondaryIndex(k)]!,
       pattern: patterns[(k * 7 + Math.floor(k / palette.length)) % patterns.length]!,
     },
   };

@@ -31,13 +31,11 @@ const SIDE_SHADE = 0.78;
 const texCache = new Map<string, Uint8Array>();
 
 /**
- * The top face of a product as a TEX×TEX RGB texture over its footprint: s runs along the item's
- * width, t along its depth. The primary colour with the secondary drawn as the pattern; patterns
- * are coarse on purpose, because a held can is only ten or so pixels across in an overhead view.
- */
-/**
- * A product's print as a TEX × TEX texture. The top (`side` false) shows a bottle's cap; the sides
- * carry the same design, shaded, as real packaging is printed all round.
+ * A product's print as a TEX × TEX RGB texture: s runs along the item's width, t along its depth.
+ * The primary colour with the secondary drawn as the pattern; patterns are coarse on purpose,
+ * because a held can is only ten or so pixels across in an overhead view. The top (`side`
+ * false) shows a bottle's cap; the sides carry the same design, shaded, as real packaging is
+ * printed all round.
  */
 export function productTexture(a: Appearance, side = false): Uint8Array {
   const key = `${a.primary}${a.secondary}${a.pattern}${a.shape}${side ? 's' : 't'}`;
