@@ -10,7 +10,6 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedBroker } from '../../platform/embedded-mqtt.ts';
-import { cameraPaths } from '../../proto/index.ts';
 import { systemWallClock } from '../../simulator/core/clock.ts';
 import { createCameraServer } from '../../simulator/io/camera-server.ts';
 import { createLiveFrames } from '../../simulator/io/frame-sinks.ts';
@@ -48,7 +47,7 @@ async function live() {
   const broker = process.env.MQTT_URL ? null : await startEmbeddedBroker();
   const mqttUrl = process.env.MQTT_URL ?? broker!.url;
   const server = createCameraServer({ layout: loaded.layout });
-  const base = await server.listen(0, '127.0.0.1');
+  await server.listen(0, '127.0.0.1');
   const app = createOfflineApp(loaded.layout.storeId, 'bench');
   const controller = new AbortController();
   const out = mkdtempSync(join(tmpdir(), 'walkout-bench-live-'));
