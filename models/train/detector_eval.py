@@ -16,8 +16,6 @@ def is_ignored(boxes):
     return (boxes[:, 5] < MIN_VISIBILITY) | (boxes[:, 3] < MIN_SIZE) | (boxes[:, 4] < MIN_SIZE)
 
 
-
-
 def nms(boxes, scores, thr):
     """boxes [N, 4] x0 y0 x1 y1 numpy, scores sorted descending → kept indices."""
     iou = iou_matrix(boxes, boxes)[0] > thr
@@ -60,7 +58,7 @@ def iou_matrix(a, b):
 def evaluate(exported, images, labels, classes, limit=None, batch=None):
     """mAP@0.5 per class; ignore regions (low visibility, tiny) are neither needed nor penalised:
     a detection lying mostly inside one is dropped. Also F1 per score threshold, to pick one."""
-    # A quick look spreads `limit` frames over the whole split (its runs differ in store layout).
+    # A quick look spreads `limit` frames over the whole split (its runs differ in camera rig).
     frames = np.arange(len(labels))
     if limit is not None and limit < len(labels):
         frames = np.unique(np.linspace(0, len(labels) - 1, limit).round().astype(int))
