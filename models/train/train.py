@@ -1,6 +1,6 @@
 """Trains Walkout's three vision models on the simulator dataset and exports them to ONNX.
 
-    npm run models:train                          # all three, about 52 minutes on 2 cores
+    npm run models:train                          # all three, about 50 minutes on 2 cores
     npm run models:train -- --only classifier     # one model (repeatable)
     npm run models:train -- --sequential          # one model at a time, 2 threads each
     /usr/bin/python3 models/train/train.py --minutes-scale 0.05   # a smoke test of everything
@@ -43,7 +43,7 @@ MODELS = ('detector', 'classifier', 'reid')
 # and then the re-id model train on the other, each process on one thread. Measured here, two
 # one-thread processes do ~1.4× the work of one two-thread process (the small convolutions
 # scale poorly across threads, and the detector's batch assembly is single-threaded anyway),
-# so every model sees more data; the whole run takes about 52 minutes.
+# so every model sees more data; the whole run took 50 min 14 s here.
 # Sequential: one model at a time on both cores; also what `--only` with one model uses.
 PARALLEL = {'detector': 50.0, 'classifier': 24.0, 'reid': 24.0}
 SEQUENTIAL = {'detector': 29.0, 'classifier': 7.5, 'reid': 7.5}
