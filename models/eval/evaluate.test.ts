@@ -11,6 +11,7 @@ import {
   evaluateReid,
   type Timing,
 } from './evaluate.ts';
+import { FAKE_MODEL_INPUT } from './fake-data.ts';
 import type { GtBox } from './metrics.ts';
 
 const timing: Timing = { decodeMs: 0, preprocessMs: 1, inferMs: 2, postprocessMs: 1, totalMs: 4 };
@@ -24,16 +25,7 @@ function manifest(task: Manifest['task'], classes: string[], output: Manifest['o
     description: '',
     file: 'model.onnx',
     sha256: '0'.repeat(64),
-    input: {
-      name: 'images',
-      shape: [1, 3, 8, 8],
-      layout: 'NCHW',
-      colour: 'RGB',
-      resize: 'stretch',
-      padValue: 114,
-      mean: [0, 0, 0],
-      std: [1, 1, 1],
-    },
+    input: FAKE_MODEL_INPUT,
     output,
     classes,
   };

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Manifest } from '../runtime/manifest.ts';
 
 /**
  * A tiny dataset in the on-disk format of `npm run models:data`, for the reader's tests and for
@@ -79,3 +80,15 @@ export function writeFakeDataset(
   writeFileSync(join(reid, 'labels.json'), JSON.stringify(FAKE.reid));
   return { split, width, height, size };
 }
+
+/** The input block of the fake models' manifests in the evaluator's tests (never run by onnxruntime). */
+export const FAKE_MODEL_INPUT: Manifest['input'] = {
+  name: 'images',
+  shape: [1, 3, 8, 8],
+  layout: 'NCHW',
+  colour: 'RGB',
+  resize: 'stretch',
+  padValue: 114,
+  mean: [0, 0, 0],
+  std: [255, 255, 255],
+};

@@ -5,20 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Manifest } from '../runtime/manifest.ts';
 import type { LoadOptions } from '../runtime/types.ts';
 import { EVAL_SCORE_THRESHOLD, type Timing } from './evaluate.ts';
-import { FAKE, recordByte, writeFakeDataset } from './fake-data.ts';
+import { FAKE, FAKE_MODEL_INPUT, recordByte, writeFakeDataset } from './fake-data.ts';
 import { parseOptions, type Runtime, runEvaluation } from './run.ts';
 
 const timing: Timing = { decodeMs: 0, preprocessMs: 0, inferMs: 1, postprocessMs: 0, totalMs: 1 };
-const input = {
-  name: 'images',
-  shape: [1, 3, 8, 8],
-  layout: 'NCHW',
-  colour: 'RGB',
-  resize: 'stretch',
-  padValue: 114,
-  mean: [0, 0, 0],
-  std: [255, 255, 255],
-};
 const MANIFESTS: Record<string, object> = {
   detector: {
     task: 'detector',
@@ -60,7 +50,7 @@ beforeAll(() => {
         name: `fake-${name}`,
         file: 'model.onnx',
         sha256: 'a'.repeat(64),
-        input,
+        input: FAKE_MODEL_INPUT,
         ...m,
         training: { epochs: 3 },
       },
