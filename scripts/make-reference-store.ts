@@ -25,15 +25,20 @@ const palette = [
 const patterns = ['solid', 'stripes', 'band', 'dots', 'split', 'checker'] as const;
 
 /**
- * A secondary colour that makes every product's colour pair its own: real packaging differs
- * between products, and when six products shared a pair the classifier's mistakes were all
- * within those groups. Products k and k + 12 share the primary; their offsets (1…11 from it)
- * differ for up to 6 rounds of the palette, and 63 products need 6.
+ * Every product its own unordered pair of palette colours: real packaging differs between
+ * products, and two products with the same two colours swapped (a `split` box turned round) are
+ * the classifier's commonest confusion. 12 colours give 66 unordered pairs for 63 products.
+ * Pairs are taken by colour distance d = 1…6 and, within each d, from primaries stepped by a
+ * stride other than ±d, so that neighbouring products (the layout's weight twins) share no colour.
  */
-function secondaryIndex(k: number): number {
-  const primary = k % palette.length;
-  const round = Math.floor(k / palette.length);
-  return (primary + 1 + ((2 * round + primary) % (palette.length - 1))) % palette.length;
+const colourPairs: [number, number][] = [];
+for (let d = 1; d <= palette.length / 2; d++) {
+  for (let m = 0; m < palette.length; m++) {
+    const i = ((d === 5 ? 1 : 5) * m) % palette.length;
+    const j = (i + d) % palette.length;
+    if (d === palette.length / 2 && i > j) continue; // (i, i + 6) and (i + 6, i) are one pair
+    colourPairs.push([i, j]);
+  }
 }
 
 function product(
@@ -55,8 +60,8 @@ function product(
     appearance: {
       shape,
       sizeM,
-      primary: palette[k % palette.length]!,
-      secondary: palette[secondaryIndex(k)]!,
+      primary: palette[colourPairs[k]![0]]!,
+      secondary: palette[colourPairs[k]![1]]!,
       pattern: patterns[(k * 7 + Math.floor(k / palette.length)) % patterns.length]!,
     },
   };
