@@ -50,6 +50,29 @@ const HAIR = [
   '#dcdcdc',
 ];
 const SKIN = ['#f7d7c4', '#eec1a2', '#d9a066', '#c68642', '#8d5524', '#5c3a1e', '#3b2414'];
+const JACKETS = [
+  '#1f2a44',
+  '#4b5320',
+  '#c19a6b',
+  '#111111',
+  '#5a5a5a',
+  '#6d1a2a',
+  '#4f6d8f',
+  '#8b5a2b',
+  '#e8e4d8',
+  '#2e5e4e',
+];
+const BACKPACKS = [
+  '#d62828',
+  '#f77f00',
+  '#fcbf49',
+  '#2a9d8f',
+  '#1d1d1d',
+  '#264653',
+  '#e76f51',
+  '#7b2cbf',
+  '#52b788',
+];
 const HAIR_STYLES: { style: PersonAppearance['hairStyle']; weight: number }[] = [
   { style: 'short', weight: 0.45 },
   { style: 'long', weight: 0.3 },
@@ -66,8 +89,12 @@ function weighted<T>(rng: Rng, list: { style: T; weight: number }[]): T {
   return list[list.length - 1]!.style;
 }
 
-/** A varied person: height 1.5–1.95 m, shoulders in proportion, clothes, hair and skin. */
-export function makeAppearance(rng: Rng, role: PersonRole): PersonAppearance {
+/**
+ * A varied person: height 1.5–1.95 m, shoulders in proportion, clothes, hair and skin. Jackets and
+ * backpacks come from `outfitRng` so that adding them left every other draw of `rng` (and so the
+ * agents' behaviour under a seed) as it was.
+ */
+export function makeAppearance(rng: Rng, role: PersonRole, outfitRng: Rng = rng): PersonAppearance {
   const heightM = Math.round(Math.min(1.95, Math.max(1.5, rng.gaussian(1.72, 0.09))) * 1000) / 1000;
   const shoulderWidthM =
     Math.round(Math.min(0.5, Math.max(0.36, heightM * 0.24 + rng.gaussian(0, 0.015))) * 1000) / 1000;
@@ -81,5 +108,8 @@ export function makeAppearance(rng: Rng, role: PersonRole): PersonAppearance {
     hairStyle: weighted(rng, HAIR_STYLES),
     skinColour: rng.pick(SKIN),
     basket: staff ? true : rng.chance(0.65),
+    // Real shoppers differ by more than one top colour: 20 tops would leave look-alikes in any crowd.
+    jacketColour: !staff && outfitRng.chance(0.35) ? outfitRng.pick(JACKETS) : null,
+    backpackColour: !staff && outfitRng.chance(0.25) ? outfitRng.pick(BACKPACKS) : null,
   };
 }

@@ -181,7 +181,7 @@ export class Crowd {
   private newAgent(visit: Visit, personId: string, role: PersonRole, kind: AgentKind, party: Party): Agent {
     const free = this.freeWaitingSpots();
     const rng = Rng.stream(this.opts.seed, `agent:${personId}`);
-    const appearance = makeAppearance(rng, role);
+    const appearance = makeAppearance(rng, role, Rng.stream(this.opts.seed, `outfit:${personId}`));
     // Squeezed in when the vestibule is full (staff do not wait their turn outside).
     const pos = free[0] ?? gatePoint(this.store.entry, this.arrivalRng.range(0.6, 1.5), -0.73);
     const g = this.store.entry;

@@ -147,8 +147,19 @@ export function buildPerson(ctx: DrawContext, person: Person): void {
   const fw = norm(cross(l, axis), f);
   const mid: Vec3 = add(hip, sub(sc, hip), 0.5);
   const len = Math.hypot(sc[0] - hip[0], sc[1] - hip[1], sc[2] - hip[2]) / 2 + 0.05;
-  put(ellipsoid(m, mid, axesSigma([l, fw, axis], [halfW * 0.85, 0.11, len]), topC, 0.25), body);
-  put(ellipsoid(m, sc, axesSigma([l, fw, axis], [halfW, 0.12, 0.07]), scale(topC, 1.06), 0.3), body);
+  // An open jacket covers the shoulders, arms and sides; the top shows down the front.
+  const outerC = ap.jacketColour ? hexToRgb(ap.jacketColour) : topC;
+  put(ellipsoid(m, mid, axesSigma([l, fw, axis], [halfW * 0.85, 0.11, len]), outerC, 0.25), body);
+  if (ap.jacketColour) {
+    const front = add(mid, fw, 0.1);
+    put(ellipsoid(m, front, axesSigma([l, fw, axis], [halfW * 0.32, 0.025, len * 0.9]), topC, 0.25), body);
+  }
+  put(ellipsoid(m, sc, axesSigma([l, fw, axis], [halfW, 0.12, 0.07]), scale(outerC, 1.06), 0.3), body);
+  if (ap.backpackColour) {
+    const pack = add(add(sc, fw, -0.16), axis, -0.2);
+    const packC = hexToRgb(ap.backpackColour);
+    put(ellipsoid(m, pack, axesSigma([l, fw, axis], [halfW * 0.62, 0.09, 0.2]), packC, 0.3), body);
+  }
 
   // Arms, hands and what the hands hold. hands[0] is the left hand, but each hand takes the
   // shoulder on its own side (arms never cross) should a pose put it on the other.
@@ -166,7 +177,7 @@ export function buildPerson(ctx: DrawContext, person: Person): void {
       const bendRaw = add(add([0, 0, -0.6], l, side * 0.8), dir, -dot(add([0, 0, -0.6], l, side * 0.8), dir));
       elbow = add(elbow, norm(bendRaw, l), Math.sqrt(seg * seg - (dist * dist) / 4));
     }
-    put(capsule(m, sh, elbow, 0.05, topC), body);
+    put(capsule(m, sh, elbow, 0.05, outerC), body);
     const fore = capsule(m, elbow, hp, 0.04, skin);
     put(fore, body);
     const handLabel = raster.addLabel();

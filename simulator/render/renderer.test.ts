@@ -57,6 +57,22 @@ async function decode(jpeg: Buffer): Promise<Uint8Array> {
   return new Uint8Array(data.buffer, data.byteOffset, data.length);
 }
 
+/** Pixels in a box within a small colour distance of `colour`. */
+function pixelsNear(frame: { rgb: Uint8Array; width: number }, box: BBox, colour: readonly number[]): number {
+  let n = 0;
+  for (let y = box.y; y < box.y + box.h; y++)
+    for (let x = box.x; x < box.x + box.w; x++) {
+      const o = (y * frame.width + x) * 3;
+      const d = Math.hypot(
+        frame.rgb[o]! - colour[0]!,
+        frame.rgb[o + 1]! - colour[1]!,
+        frame.rgb[o + 2]! - colour[2]!,
+      );
+      if (d < 70) n++;
+    }
+  return n;
+}
+
 /** Share of pixels in a box whose colour differs from the reference by more than `threshold` (sum over channels). */
 function changedShare(a: Uint8Array, b: Uint8Array, width: number, box: BBox, threshold: number): number {
   let changed = 0;
@@ -148,23 +164,35 @@ describe('overhead camera renderer', () => {
     const lemon = labelOf(frame.labels.labels, 'item', 'C')!;
     expect(cola.sku).toBe('cola-330');
     expect(lemon.sku).toBe('lemon-330');
-    const dist = (a: readonly number[], b: readonly number[]) =>
-      Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!);
     // Each can shows more of its own primary colour than of the other's (its box also holds
     // hand, floor and the pattern's second colour).
     const primary = (sku: string) => hexToRgb(catalog.items.find((i) => i.sku === sku)!.appearance.primary);
-    const pixelsNear = (box: BBox, colour: readonly number[]) => {
-      let n = 0;
-      for (let y = box.y; y < box.y + box.h; y++)
-        for (let x = box.x; x < box.x + box.w; x++) {
-          const o = (y * frame.width + x) * 3;
-          if (dist([frame.rgb[o]!, frame.rgb[o + 1]!, frame.rgb[o + 2]!], colour) < 70) n++;
-        }
-      return n;
-    };
     const [red, blue] = [primary('cola-330'), primary('lemon-330')];
-    expect(pixelsNear(cola.bbox, red)).toBeGreaterThan(Math.max(5, pixelsNear(cola.bbox, blue)));
-    expect(pixelsNear(lemon.bbox, blue)).toBeGreaterThan(Math.max(5, pixelsNear(lemon.bbox, red)));
+    expect(pixelsNear(frame, cola.bbox, red)).toBeGreaterThan(
+      Math.max(5, pixelsNear(frame, cola.bbox, blue)),
+    );
+    expect(pixelsNear(frame, lemon.bbox, blue)).toBeGreaterThan(
+      Math.max(5, pixelsNear(frame, lemon.bbox, red)),
+    );
+  });
+
+  it('dresses a shopper in an open jacket and a backpack that the cameras see', () => {
+    const dressed = { jacketColour: '#6d1a2a', backpackColour: '#fcbf49', topColour: '#2050c0' };
+    const seen = (appearance: Partial<Person['appearance']>) => {
+      const p = standingPerson('E', [4.9, 2.0], { headingRad: Math.PI / 2, appearance });
+      const frame = clean.render('cam-12', [p], 1000, 1);
+      const box = labelOf(frame.labels.labels, 'person', 'E')!.bbox;
+      return (hex: string) => pixelsNear(frame, box, hexToRgb(hex));
+    };
+    const withThem = seen(dressed);
+    const without = seen({ topColour: dressed.topColour });
+    expect(withThem(dressed.backpackColour)).toBeGreaterThan(30);
+    expect(without(dressed.backpackColour)).toBeLessThan(5);
+    // Dark pixels of the floor and trousers come near the jacket's colour too: compare.
+    expect(withThem(dressed.jacketColour)).toBeGreaterThan(1.5 * without(dressed.jacketColour));
+    // From above, the top shows only down the front of the open jacket.
+    expect(withThem(dressed.topColour)).toBeGreaterThan(5);
+    expect(withThem(dressed.topColour)).toBeLessThan(without(dressed.topColour) / 4);
   });
 
   it('sees a person standing under one camera from its neighbours too', () => {

@@ -35,6 +35,8 @@ export function standingPerson(
     hairStyle: 'short',
     skinColour: '#e0b090',
     basket: false,
+    jacketColour: null,
+    backpackColour: null,
     ...opts.appearance,
   };
   const h = opts.headingRad ?? 0;

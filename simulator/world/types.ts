@@ -17,6 +17,10 @@ export interface PersonAppearance {
   skinColour: string;
   /** Carries a basket, drawn beside the body. */
   basket: boolean;
+  /** An open jacket over the top: shoulders, arms and sides in this colour; null for none. */
+  jacketColour: string | null;
+  /** A backpack between the shoulders, the most visible thing from above; null for none. */
+  backpackColour: string | null;
 }
 
 export interface Hand {
