@@ -24,6 +24,8 @@ export const ErrorCodes = {
   MODEL_MISMATCH: 'a model file does not have the inputs or outputs its manifest describes',
   IMAGE_INVALID: 'an image given to a model could not be decoded or has the wrong size',
   INFERENCE_FAILED: 'running a model failed',
+  FLOOR_PLAN_UNFIT:
+    'store floor-plan parameters cannot fit (too many gondolas for the floor, too few plates, …)',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

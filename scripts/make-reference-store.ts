@@ -1,10 +1,16 @@
 /**
  * Writes the reference store (proto/stores/reference/{layout,catalog}.json). The JSON files are
  * the contract; this script is how they were made, kept so the store can be regenerated with a
- * change of dimensions rather than edited by hand. Run: npx tsx scripts/make-reference-store.ts
+ * change of dimensions rather than edited by hand. The floor plan (a 12 × 9 m floor entered from
+ * the south, four gondolas running north–south, a north wall shelf, twins side by side, a 4 × 2
+ * camera grid) is `REFERENCE_FLOOR_PLAN` in simulator/world/floorplan.ts, which also makes the
+ * data builder's other stores. Run: npx tsx scripts/make-reference-store.ts
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { Catalog, type CatalogItem, StoreLayout } from '../proto/index.ts';
+import { fileURLToPath } from 'node:url';
+import { Catalog, type CatalogItem } from '../proto/index.ts';
+import { floorPlan, REFERENCE_FLOOR_PLAN } from '../simulator/world/floorplan.ts';
 
 type Product = Omit<CatalogItem, 'soldBy'> & { soldBy?: 'unit' | 'weight' };
 
@@ -157,172 +163,13 @@ const catalog = Catalog.parse({
   items: [...twins.flat(), ...singles, ...loose],
 });
 
-// ---- Layout: 12 × 9 m, entrance on the south wall, four gondolas running north-south, one wall shelf.
-const shelfHeights = [0.15, 0.6, 1.05, 1.5];
-const gondolaXs = [2.55, 4.85, 7.15, 9.45];
-const gondola = { depth: 0.9, y0: 3.0, y1: 5.6, height: 1.8 };
-const fixtures: StoreLayout['fixtures'] = [];
-const shelves: StoreLayout['shelves'] = [];
-const plates: StoreLayout['plates'] = [];
-const plateSlots: { plateId: string; shelfId: string; widthM: number }[] = [];
-
-gondolaXs.forEach((cx, g) => {
-  const id = `G${g + 1}`;
-  fixtures.push({
-    id,
-    kind: 'gondola',
-    box: {
-      minM: [cx - gondola.depth / 2, gondola.y0, 0],
-      maxM: [cx + gondola.depth / 2, gondola.y1, gondola.height],
-    },
-  });
-  for (const facing of ['-x', '+x'] as const) {
-    shelfHeights.forEach((z, s) => {
-      const shelfId = `${id}${facing === '-x' ? 'W' : 'E'}${s + 1}`;
-      const x0 = facing === '-x' ? cx - gondola.depth / 2 : cx;
-      shelves.push({
-        id: shelfId,
-        fixtureId: id,
-        facing,
-        box: { minM: [x0, gondola.y0, z], maxM: [x0 + gondola.depth / 2, gondola.y1, z + 0.4] },
-      });
-      const n = 2;
-      const w = (gondola.y1 - gondola.y0) / n;
-      for (let k = 0; k < n; k++) {
-        const plateId = `${shelfId}-P${k + 1}`;
-        plates.push({
-          id: plateId,
-          shelfId,
-          centerM: [round(x0 + gondola.depth / 4), round(gondola.y0 + w * (k + 0.5)), z],
-          sizeM: [round(w - 0.02), 0.41],
-          capacityG: 20000,
-          sampleRateHz: 60,
-        });
-        plateSlots.push({ plateId, shelfId, widthM: w });
-      }
-    });
-  }
-});
-const wall = { x0: 4.0, x1: 8.0, y0: 8.55, y1: 9.0, height: 1.9 };
-fixtures.push({
-  id: 'W1',
-  kind: 'wall-shelf',
-  box: { minM: [wall.x0, wall.y0, 0], maxM: [wall.x1, wall.y1, wall.height] },
-});
-shelfHeights.forEach((z, s) => {
-  const shelfId = `W1S${s + 1}`;
-  shelves.push({
-    id: shelfId,
-    fixtureId: 'W1',
-    facing: '-y',
-    box: { minM: [wall.x0, wall.y0, z], maxM: [wall.x1, wall.y1, z + 0.4] },
-  });
-  for (let k = 0; k < 4; k++) {
-    const plateId = `${shelfId}-P${k + 1}`;
-    plates.push({
-      id: plateId,
-      shelfId,
-      centerM: [round(wall.x0 + 0.5 + k), round((wall.y0 + wall.y1) / 2), z],
-      sizeM: [0.98, 0.41],
-      capacityG: 20000,
-      sampleRateHz: 60,
-    });
-    plateSlots.push({ plateId, shelfId, widthM: 1 });
-  }
-});
-
-// Planogram: twins side by side on one shelf, then single SKUs; the heaviest go low, as stores do.
-const planogram: StoreLayout['planogram'] = [];
-const byShelf = new Map<string, string[]>();
-for (const slot of plateSlots)
-  byShelf.set(slot.shelfId, [...(byShelf.get(slot.shelfId) ?? []), slot.plateId]);
-const twoPlateShelves = [...byShelf.values()].filter((p) => p.length === 2);
-const unitsFor = (sku: string, widthM: number) => {
-  const item = catalog.items.find((i) => i.sku === sku)!;
-  const perRow = Math.max(1, Math.floor(widthM / item.appearance.sizeM[0]));
-  const rows = Math.max(1, Math.floor(0.4 / item.appearance.sizeM[1]));
-  const byWeight = Math.floor(15000 / item.unitWeightG.mean);
-  return Math.max(2, Math.min(perRow * rows, byWeight, 40));
-};
-twins.forEach(([a, b], i) => {
-  const shelf = twoPlateShelves[i * 4]!;
-  planogram.push({ plateId: shelf[0]!, sku: a.sku, capacityUnits: unitsFor(a.sku, 1.3) });
-  planogram.push({ plateId: shelf[1]!, sku: b.sku, capacityUnits: unitsFor(b.sku, 1.3) });
-});
-const used = new Set(planogram.map((p) => p.plateId));
-const rest = [...singles, ...loose];
-let r = 0;
-for (const slot of plateSlots) {
-  if (used.has(slot.plateId)) continue;
-  const sku = rest[r % rest.length]!.sku;
-  r += 1;
-  planogram.push({ plateId: slot.plateId, sku, capacityUnits: unitsFor(sku, slot.widthM) });
-}
-
-// Cameras: a 4 × 2 grid at 3 m with wide lenses, so every floor point is in at least two views.
-const cameras: StoreLayout['cameras'] = [];
-[1.5, 4.5, 7.5, 10.5].forEach((x, i) => {
-  [2.4, 6.6].forEach((y, j) => {
-    cameras.push({
-      id: `cam-${j + 1}${i + 1}`,
-      positionM: [x, y, 3.0],
-      yawDeg: 0,
-      pitchDeg: 0,
-      rollDeg: 0,
-      resolution: { width: 640, height: 480 },
-      lens: { hfovDeg: 115 },
-      fps: 10,
-    });
-  });
-});
-
-const layout = StoreLayout.parse({
-  schemaVersion: 1,
-  storeId: 'ref-001',
-  name: 'Walkout reference convenience store',
-  floorPolygonM: [
-    [0, 0],
-    [12, 0],
-    [12, 9],
-    [0, 9],
-  ],
-  ceilingHeightM: 3.2,
-  fixtures,
-  shelves,
-  plates,
-  planogram,
-  cameras,
-  gates: [
-    {
-      id: 'gate-in',
-      kind: 'entry',
-      lineM: [
-        [1.0, 1.0],
-        [2.0, 1.0],
-      ],
-      scannerId: 'scanner-in',
-      sensorId: 'beam-in',
-    },
-    {
-      id: 'gate-out',
-      kind: 'exit',
-      lineM: [
-        [3.0, 1.0],
-        [4.0, 1.0],
-      ],
-      scannerId: 'scanner-out',
-      sensorId: 'beam-out',
-    },
-  ],
-});
-
-function round(v: number): number {
-  return Math.round(v * 1000) / 1000;
-}
+const layout = floorPlan(catalog, REFERENCE_FLOOR_PLAN);
 
 const dir = new URL('../proto/stores/reference/', import.meta.url);
 writeFileSync(new URL('layout.json', dir), `${JSON.stringify(layout, null, 2)}\n`);
 writeFileSync(new URL('catalog.json', dir), `${JSON.stringify(catalog, null, 2)}\n`);
+// The shipped files are in the repository's formatting (short arrays on one line).
+execFileSync('npx', ['biome', 'format', '--write', fileURLToPath(dir)], { stdio: 'ignore' });
 console.log(
   `reference store: ${layout.plates.length} plates, ${catalog.items.length} SKUs, ${layout.cameras.length} cameras`,
 );

@@ -1,8 +1,8 @@
 /**
  * `npm run models:data`: renders the training, validation and test sets for the vision models from
  * simulated stores. Splits never share a simulation seed, so no shopper, moment or frame appears in
- * two splits; validation and test also use camera rigs that training never saw, besides the
- * reference store itself. Options: --out DIR (default models/.data), --scale F (runs × moments).
+ * two splits; validation and test also use floor plans and camera rigs that training never saw,
+ * besides the reference store itself (see variants.ts). Options: --out DIR (default models/.data), --scale F (runs × moments).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
       const run: RunPlan = {
         seed,
         scenario: loadScenario(scenarioName),
-        variant: storeVariant(base.layout, plan.variants[r % plan.variants.length]!),
+        variant: storeVariant(base.layout, catalog, plan.variants[r % plan.variants.length]!),
         moments,
       };
       await sampleRun(
@@ -156,6 +156,12 @@ async function main(): Promise<void> {
     meta.splits[split] = {
       seeds,
       variants: plan.variants,
+      floors: Object.fromEntries(
+        [...new Set(plan.variants)].map((v) => [
+          v,
+          storeVariant(base.layout, catalog, v).floor ?? 'reference',
+        ]),
+      ),
       detectorFrames: det.count,
       itemCrops: cls.count,
       personCrops: reid.count,

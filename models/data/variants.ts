@@ -1,27 +1,41 @@
 import type { Catalog, CatalogItem, StoreLayout } from '../../proto/index.ts';
 import { Rng } from '../../simulator/core/rng.ts';
+import type { FloorPlanParams } from '../../simulator/world/floorplan.ts';
+import { randomFloorPlan } from '../../simulator/world/floorplan-random.ts';
 
 /**
- * The stores the models learn from: the reference store's floor and shelves seen through
- * different camera rigs (mounting height, lens, heading, placement) and lighting. Variant 0 is the
- * reference store exactly as shipped, so the edge's own store is always in every split.
+ * The stores the models learn from: floor plans, camera rigs (mounting height, lens, heading,
+ * placement) and lighting. Variant 0 is the reference store exactly as shipped, so the edge's own
+ * store is always in every split; every fourth other variant (1, 5, 9, 13) keeps the reference
+ * floor under another rig, the rest get a generated floor (size, gondola count and orientation,
+ * shelving, wall shelf, gates, planogram) with its own camera grid, under a varied rig likewise.
  */
 export interface StoreVariant {
   index: number;
   layout: StoreLayout;
+  /** The generated floor's parameters; null on the reference floor. */
+  floor: FloorPlanParams | null;
   /** Renderer options: slow lighting swing and sensor noise. */
   lightingVariation: number;
   noiseSd: number;
 }
 
-export function storeVariant(base: StoreLayout, index: number): StoreVariant {
-  if (index === 0) return { index, layout: base, lightingVariation: 0.06, noiseSd: 2 };
+export function storeVariant(base: StoreLayout, catalog: Catalog, index: number): StoreVariant {
+  if (index === 0) return { index, layout: base, floor: null, lightingVariation: 0.06, noiseSd: 2 };
+  const generated =
+    index % 4 === 1
+      ? null
+      : randomFloorPlan(catalog, Rng.stream(index, 'models:floorplan'), {
+          storeId: `${base.storeId}-v${index}`,
+          name: `Generated store (data variant ${index})`,
+        });
+  const floor = generated?.layout ?? base;
   const rng = Rng.stream(index, 'models:variant');
   const heightM = rng.range(2.7, 3.5);
   const hfovDeg = rng.range(100, 120);
   // A rig is installed as a whole: one heading for all cameras, small per-camera placement errors.
   const yawDeg = rng.pick([0, 90, 180, 270]) + rng.range(-8, 8);
-  const cameras = base.cameras.map((c) => ({
+  const cameras = floor.cameras.map((c) => ({
     ...c,
     positionM: [c.positionM[0] + rng.range(-0.3, 0.3), c.positionM[1] + rng.range(-0.3, 0.3), heightM] as [
       number,
@@ -35,7 +49,8 @@ export function storeVariant(base: StoreLayout, index: number): StoreVariant {
   }));
   return {
     index,
-    layout: { ...base, cameras },
+    layout: { ...floor, cameras },
+    floor: generated?.params ?? null,
     lightingVariation: rng.range(0.03, 0.14),
     noiseSd: rng.range(1, 4),
   };

@@ -61,7 +61,12 @@ async function renderFresh(): Promise<Fresh> {
   let scene = -1;
   const img = (rgb: Uint8Array, size: number): RawImage => ({ rgb, width: size, height: size });
   await sampleRun(
-    { seed: SEED, scenario: loaded, variant: storeVariant(loaded.layout, 0), moments: MOMENTS },
+    {
+      seed: SEED,
+      scenario: loaded,
+      variant: storeVariant(loaded.layout, loaded.catalog, 0),
+      moments: MOMENTS,
+    },
     loaded.catalog,
     novel,
     {

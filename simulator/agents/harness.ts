@@ -74,13 +74,15 @@ export interface RunOptions {
   app?: ShopperApp;
   onStep?: (world: World, crowd: Crowd, tsMs: number) => void;
   startMs?: number;
+  /** A stocked store to run in; default the reference store. */
+  world?: World;
 }
 
 export const START_MS = Date.UTC(2026, 0, 5, 9, 0, 0);
 
 /** Steps a crowd every 50 ms until arrivals stop and everyone has left. */
 export function runCrowd(o: RunOptions): RunResult {
-  const world = referenceWorld(o.seed, o.fill ?? 1);
+  const world = o.world ?? referenceWorld(o.seed, o.fill ?? 1);
   const gate = o.gate ?? new DelayGate();
   const startMs = o.startMs ?? START_MS;
   const opts: CrowdOptions = {
