@@ -1,14 +1,14 @@
-"""Person / head / hand / item detector: anchor-free, CenterNet-style, one stride-8 head.
+"""Person / head / hand / item detector: anchor-free, CenterNet-style, heads at two strides.
 
-Trained on 320×320 crops of the 640×480 overhead frames (the net is fully convolutional, and a
-crop costs a third of a frame), exported at 640×480 with the decoding in the graph so that the
+Trained on 256×256 crops of the 640×480 overhead frames (the net is fully convolutional, and a
+crop costs a fifth of a frame), exported at 640×480 with the decoding in the graph so that the
 output is the Ultralytics YOLOv8 layout [1, 4 + classes, anchors] that one decoder serves for
 ours and for drop-in models.
 
 Anchors are per class: a hand and the item it holds, or a head and its person seen from above,
-share their centre cell, and a YOLOv8 anchor carries one box. So the output holds one plane of
-80×60 cells per class (anchors = classes × 4800), each plane scoring only its own class.
-"""
+share their centre cell, and a YOLOv8 anchor carries one box. So the output holds one plane per
+class on its level's grid (80×60 for person and head, 160×120 for hand and item), each plane
+scoring only its own class."""
 
 import json
 import math
@@ -26,47 +26,49 @@ from common import (
 )
 from detector_eval import IOU, ap_text, evaluate, is_ignored
 
-STRIDE = 8
-CROP = 320  # square, so 90° rotations keep the crop size
+# Square, so 90° rotations keep the crop size. 8-minute A/B: 256 reached val mAP 0.350 (hand
+# 0.151) where 320 reached 0.339 (hand 0.084): more steps in the time matter more than context.
+CROP = 256
 # Measured over 8 minutes of training: floor 0.8 with 70% focused crops reached val mAP 0.29
 # where 0.5 with random crops reached 0.24.
 SIGMA_FLOOR = 0.8  # cells: the least spread of an object's heatmap Gaussian (see build_targets)
 FOCUS = 0.7  # share of training crops placed around an object rather than anywhere
 FOCUS_WEIGHT = (1.0, 1.0, 2.0, 2.0)  # per class: how often a focused crop picks it
-# The stride-4 detail branch (DetNet), measured over 8 minutes of training: val mAP 0.317 with
-# it, 0.295 without; hand AP 0.078 against 0.008. It costs about 1 ms a frame.
-DETAIL = True
+
+# Hands and items are about one stride-8 cell: they get their own stride-4 planes, so that a
+# box's centre and size are read at twice the resolution; people and heads stay at stride 8.
+# 8-minute A/B against the stride-8 head with a stride-4 detail branch: val mAP 0.330 against
+# 0.276, hand AP 0.159 against 0.058, in fewer steps (a step costs about a quarter more).
+LEVELS = ((8, (0, 1)), (4, (2, 3)))  # (stride, class indices), in class order
 
 
 class DetNet(nn.Module):
-    """Stride-4 stem, depthwise-separable backbone to stride 32, top-down merge back to stride 8.
-    About 210 M multiply-adds at 640×480; the light stem (one full conv, then depthwise) keeps
-    it near 8–9 ms/frame on one thread in onnxruntime."""
+    """Stride-4 stem, depthwise-separable backbone to stride 32, top-down merge back to stride 8
+    (person, head) and on to stride 4 (hand, item)."""
 
     def __init__(self, classes):
         super().__init__()
         self.classes = classes
+        n8, n4 = len(LEVELS[0][1]), len(LEVELS[1][1])
         self.stem = nn.Sequential(cbr(3, 16, 2), dw(16, 32, 2))
         self.s8 = nn.Sequential(dw(32, 64, 2), dw(64, 64))
         self.s16 = nn.Sequential(dw(64, 96, 2), dw(96, 96), dw(96, 96))
         self.s32 = nn.Sequential(dw(96, 128, 2), dw(128, 128))
         self.l32, self.f16 = nn.Conv2d(128, 96, 1), dw(96, 96)
         self.l16 = nn.Conv2d(96, 64, 1)
-        # Separate towers (they also do the stride-8 merge's smoothing): the heatmap wants
-        # "what", the boxes want "where exactly".
+        # Separate towers (they also do the merge's smoothing): the heatmap wants "what", the
+        # boxes want "where exactly".
         self.cls_tower, self.reg_tower = dw(64, 64), dw(64, 64)
-        # Detail branch: hands and items are about one stride-8 cell, and where inside the cell
-        # their edges fall is in the stride-4 stem. Squeezed to 8 channels and folded 2×2 into
-        # the stride-8 grid (space-to-depth), it reaches both towers for a few % of the cost.
-        self.detail = DETAIL
-        if DETAIL:
-            self.squeeze4 = cbr(32, 8, k=1)
-            self.fold = nn.Sequential(nn.Conv2d(32, 64, 1, bias=False), nn.BatchNorm2d(64))
-        self.cls = nn.Conv2d(64, classes, 1)
-        self.reg = nn.Conv2d(64, 4 * classes, 1)  # per class: dx, dy (cells), log w, log h (strides)
-        nn.init.constant_(self.cls.bias, -4.6)  # prior 0.01: the focal loss starts from "nothing here"
-        nn.init.normal_(self.reg.weight, std=0.01)
-        nn.init.zeros_(self.reg.bias)
+        self.cls = nn.Conv2d(64, n8, 1)
+        self.reg = nn.Conv2d(64, 4 * n8, 1)  # per class: dx, dy (cells), log w, log h (strides)
+        self.l8 = nn.Conv2d(64, 32, 1)
+        self.cls4_tower, self.reg4_tower = dw(32, 32), dw(32, 32)
+        self.cls4 = nn.Conv2d(32, n4, 1)
+        self.reg4 = nn.Conv2d(32, 4 * n4, 1)
+        for c, r in ((self.cls, self.reg), (self.cls4, self.reg4)):
+            nn.init.constant_(c.bias, -4.6)  # prior 0.01: the focal loss starts from "nothing here"
+            nn.init.normal_(r.weight, std=0.01)
+            nn.init.zeros_(r.bias)
 
     def forward(self, x):
         x4 = self.stem(x)
@@ -75,42 +77,47 @@ class DetNet(nn.Module):
         x32 = self.s32(x16)
         y16 = self.f16(x16 + F.interpolate(self.l32(x32), scale_factor=2.0, mode='nearest'))
         y8 = x8 + F.interpolate(self.l16(y16), scale_factor=2.0, mode='nearest')
-        if self.detail:
-            y8 = y8 + self.fold(F.pixel_unshuffle(self.squeeze4(x4), 2))
-        return self.cls(self.cls_tower(y8)), self.reg(self.reg_tower(y8))
+        y4 = x4 + F.interpolate(self.l8(y8), scale_factor=2.0, mode='nearest')
+        return [(self.cls(self.cls_tower(y8)), self.reg(self.reg_tower(y8))),
+                (self.cls4(self.cls4_tower(y4)), self.reg4(self.reg4_tower(y4)))]
 
 
-def decode_boxes(reg, gx, gy):
+def decode_boxes(reg, gx, gy, stride):
     """reg [..., 4, A] per-cell raw → cx, cy, w, h in input pixels. Shared by loss and export."""
-    cx = (gx + 0.5 + reg[..., 0, :]) * STRIDE
-    cy = (gy + 0.5 + reg[..., 1, :]) * STRIDE
-    w = torch.exp(reg[..., 2, :].clamp(-4.0, 5.0)) * STRIDE
-    h = torch.exp(reg[..., 3, :].clamp(-4.0, 5.0)) * STRIDE
+    cx = (gx + 0.5 + reg[..., 0, :]) * stride
+    cy = (gy + 0.5 + reg[..., 1, :]) * stride
+    w = torch.exp(reg[..., 2, :].clamp(-4.0, 5.0)) * stride
+    h = torch.exp(reg[..., 3, :].clamp(-4.0, 5.0)) * stride
     return torch.stack([cx, cy, w, h], dim=-2)
 
 
 class Exported(nn.Module):
-    """The graph as shipped: sigmoid, 3×3 peak suppression, box decoding, YOLOv8 layout."""
+    """The graph as shipped: sigmoid, 3×3 peak suppression, box decoding, YOLOv8 layout with one
+    anchor plane per class at its level's grid."""
 
     def __init__(self, net, height, width):
         super().__init__()
         self.net = net
-        h, w = height // STRIDE, width // STRIDE
-        gy, gx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing='ij')
-        self.register_buffer('gx', gx.reshape(1, 1, -1))
-        self.register_buffer('gy', gy.reshape(1, 1, -1))
-        self.register_buffer('eye', torch.eye(net.classes).reshape(1, net.classes, net.classes, 1))
+        for l, (stride, cls) in enumerate(LEVELS):
+            h, w = height // stride, width // stride
+            gy, gx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing='ij')
+            self.register_buffer(f'gx{l}', gx.reshape(1, 1, -1))
+            self.register_buffer(f'gy{l}', gy.reshape(1, 1, -1))
+            eye = torch.eye(net.classes)[list(cls)]
+            self.register_buffer(f'eye{l}', eye.reshape(1, len(cls), net.classes, 1))
 
     def forward(self, x):
-        logits, reg = self.net(x)
-        n, c, h, w = logits.shape
-        score = torch.sigmoid(logits)
-        # A cell keeps its score only where it is the 3×3 maximum, so NMS downstream just cleans up.
-        score = score * (F.max_pool2d(score, 3, 1, 1) == score).float()
-        boxes = decode_boxes(reg.reshape(n, c, 4, h * w), self.gx, self.gy)  # n, c, 4, A
-        scores = score.reshape(n, c, 1, h * w) * self.eye  # plane p scores only class p
-        out = torch.cat([boxes, scores], dim=2)  # n, plane, 4 + c, A
-        return out.permute(0, 2, 1, 3).reshape(n, 4 + c, c * h * w)
+        outs = []
+        for l, ((logits, reg), (stride, _)) in enumerate(zip(self.net(x), LEVELS)):
+            n, c, h, w = logits.shape
+            score = torch.sigmoid(logits)
+            # A cell keeps its score only where it is the 3×3 maximum, so NMS downstream just cleans up.
+            score = score * (F.max_pool2d(score, 3, 1, 1) == score).float()
+            boxes = decode_boxes(reg.reshape(n, c, 4, h * w), getattr(self, f'gx{l}'), getattr(self, f'gy{l}'), stride)
+            scores = score.reshape(n, c, 1, h * w) * getattr(self, f'eye{l}')  # plane p scores only its class
+            out = torch.cat([boxes, scores], dim=2)  # n, plane, 4 + classes, A
+            outs.append(out.permute(0, 2, 1, 3).reshape(n, 4 + self.net.classes, c * h * w))
+        return torch.cat(outs, dim=2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,28 +165,28 @@ def random_crop(image, boxes, rng):
     return np.ascontiguousarray(img), out
 
 
-def build_targets(boxes, classes, size):
+def build_targets(boxes, classes, size, stride):
     """Heatmap (Gaussian per object, peak 1 at its centre cell), loss mask (0 inside ignore
     regions) and the positive cells for box regression, each weighted by its Gaussian and
     normalised so that every object, however small, weighs the same."""
-    h = w = size // STRIDE
+    h = w = size // stride
     heat = np.zeros((classes, h, w), np.float32)
     mask = np.ones((classes, h, w), np.float32)
     pos = []  # class, gy, gx, x0, y0, x1, y1, weight
     for c, x, y, bw, bh, ign in boxes:
         c = int(c)
         if ign:
-            gx0, gy0 = int(x // STRIDE), int(y // STRIDE)
-            gx1, gy1 = int(min(w - 1, (x + bw) // STRIDE)), int(min(h - 1, (y + bh) // STRIDE))
+            gx0, gy0 = int(x // stride), int(y // stride)
+            gx1, gy1 = int(min(w - 1, (x + bw) // stride)), int(min(h - 1, (y + bh) // stride))
             mask[c, gy0:gy1 + 1, gx0:gx1 + 1] = 0
             continue
         cx, cy = x + bw / 2, y + bh / 2
-        gx, gy = min(w - 1, int(cx // STRIDE)), min(h - 1, int(cy // STRIDE))
+        gx, gy = min(w - 1, int(cx // stride)), min(h - 1, int(cy // stride))
         # TTFNet's elliptical Gaussian (σ = 0.54·size/6), floored: items and hands are about a
         # cell, and which of two neighbouring cells holds their centre is a guess; with a wide
         # floor the neighbours are nearly unpenalised (and regress the box too), the peak
         # suppression keeps one of them.
-        sx, sy = max(SIGMA_FLOOR, 0.54 * bw / 6 / STRIDE), max(SIGMA_FLOOR, 0.54 * bh / 6 / STRIDE)
+        sx, sy = max(SIGMA_FLOOR, 0.54 * bw / 6 / stride), max(SIGMA_FLOOR, 0.54 * bh / 6 / stride)
         rx, ry = int(math.ceil(2.5 * sx)), int(math.ceil(2.5 * sy))
         xs = np.arange(max(0, gx - rx), min(w, gx + rx + 1))
         ys = np.arange(max(0, gy - ry), min(h, gy + ry + 1))
@@ -197,16 +204,21 @@ def build_targets(boxes, classes, size):
 
 
 def make_batch(images, labels, idx, classes, rng):
-    imgs, heats, masks, pos = [], [], [], []
-    for b, i in enumerate(idx):
-        img, boxes = random_crop(images[i], labels[i], rng)
-        heat, mask, p = build_targets(boxes, classes, CROP)
-        imgs.append(img)
-        heats.append(heat)
-        masks.append(mask)
-        pos.append(np.concatenate([np.full((len(p), 1), b, np.float32), p], 1))
-    pos = torch.from_numpy(np.concatenate(pos))  # batch, class, gy, gx, x0, y0, x1, y1, weight
-    return to_input(np.stack(imgs)), torch.from_numpy(np.stack(heats)), torch.from_numpy(np.stack(masks)), pos
+    """The input batch and, per level, heatmaps, masks and positive cells (with their batch index)."""
+    crops = [random_crop(images[i], labels[i], rng) for i in idx]
+    targets = []
+    for stride, cls in LEVELS:
+        heats, masks, pos = [], [], []
+        for b, (_, boxes) in enumerate(crops):
+            sel = boxes[np.isin(boxes[:, 0].astype(int), cls)].copy()
+            sel[:, 0] = np.searchsorted(np.array(cls), sel[:, 0].astype(int))
+            heat, mask, p = build_targets(sel, len(cls), CROP, stride)
+            heats.append(heat)
+            masks.append(mask)
+            pos.append(np.concatenate([np.full((len(p), 1), b, np.float32), p], 1))
+        pos = torch.from_numpy(np.concatenate(pos))  # batch, class, gy, gx, x0, y0, x1, y1, weight
+        targets.append((torch.from_numpy(np.stack(heats)), torch.from_numpy(np.stack(masks)), pos))
+    return to_input(np.stack([c[0] for c in crops])), targets
 
 
 # ---------------------------------------------------------------------------------------------
@@ -226,7 +238,7 @@ def giou(a, b):
     return iou - (enclose - union) / enclose
 
 
-def detection_loss(logits, reg, heat, mask, pos, reg_weight=2.0):
+def detection_loss(logits, reg, heat, mask, pos, stride, reg_weight=2.0):
     # Penalty-reduced focal loss (CenterNet), in log-sigmoid form for stability.
     p = torch.sigmoid(logits)
     is_pos = (heat == 1).float()
@@ -239,7 +251,7 @@ def detection_loss(logits, reg, heat, mask, pos, reg_weight=2.0):
     n, c, h, w = logits.shape
     b, cls, gy, gx = pos[:, 0].long(), pos[:, 1].long(), pos[:, 2].long(), pos[:, 3].long()
     raw = reg.reshape(n, c, 4, h, w)[b, cls, :, gy, gx]  # P, 4
-    box = decode_boxes(raw.t().unsqueeze(0), gx.float(), gy.float())[0].t()  # P, 4 (cx cy w h)
+    box = decode_boxes(raw.t().unsqueeze(0), gx.float(), gy.float(), stride)[0].t()  # P, 4 (cx cy w h)
     pred = torch.stack([box[:, 0] - box[:, 2] / 2, box[:, 1] - box[:, 3] / 2,
                         box[:, 0] + box[:, 2] / 2, box[:, 1] + box[:, 3] / 2], 1)
     reg_loss = ((1 - giou(pred, pos[:, 4:8])) * pos[:, 8]).sum() / n_obj
@@ -270,11 +282,12 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=16, lr=3e-3, quick_val=1
         for s in range(steps_per_epoch):
             t0 = time.time()
             idx = order[(np.arange(batch) + s * batch) % len(order)]
-            x, heat, mask, pos = make_batch(images, labels, idx, len(classes), rng)
+            x, targets = make_batch(images, labels, idx, len(classes), rng)
             x = colour_jitter(x, brightness=0.15, contrast=0.15, gain=0.08, noise=0.02)
             t_data += time.time() - t0
-            logits, reg = net(x)
-            loss, hl, rl = detection_loss(logits, reg, heat, mask, pos)
+            parts = [detection_loss(lg, rg, *t, stride)
+                     for (lg, rg), t, (stride, _) in zip(net(x), targets, LEVELS)]
+            loss, hl, rl = (sum(p[i] for p in parts) for i in range(3))
             going = sched.step()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -295,7 +308,7 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=16, lr=3e-3, quick_val=1
     write_manifest(
         model_dir, 'detector', 'detector',
         'Walkout overhead detector: person, head, hand and held item. CenterNet-style, decoded in '
-        'graph to the YOLOv8 layout with one anchor plane of 80×60 cells per class.',
+        'graph to the YOLOv8 layout with one anchor plane per class: 80×60 cells for person and head, 160×120 for hand and item.',
         (H, W), 'letterbox',
         {'kind': 'detector', 'format': 'yolov8', 'name': 'output0', 'transposed': False, 'logits': False,
          'scoreThreshold': round(threshold, 2), 'nmsIou': IOU, 'maxDetections': 300},
@@ -306,9 +319,9 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=16, lr=3e-3, quick_val=1
             'epochs': sched.epoch, 'stepsPerEpoch': steps_per_epoch, 'batch': batch,
             'minutes': sched.elapsed() / 60,
             'architecture': 'stride-4 stem (conv 16, depthwise 32), depthwise-separable backbone to '
-                            'stride 32 (64-96-128), top-down merge to stride 8'
-                            + (', stride-4 detail folded in by space-to-depth' if DETAIL else '')
-                            + ', separate 64-channel heatmap and box towers; output ' + str(outs['output0']),
+                            'stride 32 (64-96-128), top-down merge to stride 8 (person, head: 64-channel '
+                            'heatmap and box towers) and stride 4 (hand, item: 32-channel towers); output '
+                            + str(outs['output0']),
             'parameters': param_count(net),
             'loss': 'penalty-reduced focal loss on Gaussian heatmaps + 2 × GIoU on Gaussian-weighted '
                     'cells; visibility < 0.3 or < 3 px: ignore regions',
