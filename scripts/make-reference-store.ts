@@ -47,6 +47,21 @@ for (let d = 1; d <= palette.length / 2; d++) {
   }
 }
 
+/**
+ * A plain print shows only the primary (and a bottle's cap): two plain products of one shape and
+ * primary would look alike whatever their secondaries, so a later one takes the next pattern.
+ */
+const plainLooks = new Set<string>();
+function patternFor(k: number, shape: CatalogItem['appearance']['shape'], primary: string) {
+  let i = (k * 7 + Math.floor(k / palette.length)) % patterns.length;
+  if (patterns[i] === 'solid') {
+    const look = `${shape}|${primary}`;
+    if (plainLooks.has(look)) i = (i + 1) % patterns.length;
+    else plainLooks.add(look);
+  }
+  return patterns[i]!;
+}
+
 function product(
   sku: string,
   name: string,
@@ -68,7 +83,7 @@ function product(
       sizeM,
       primary: palette[colourPairs[k]![0]]!,
       secondary: palette[colourPairs[k]![1]]!,
-      pattern: patterns[(k * 7 + Math.floor(k / palette.length)) % patterns.length]!,
+      pattern: patternFor(k, shape, palette[colourPairs[k]![0]]!),
     },
   };
 }

@@ -21,6 +21,20 @@ describe('reference store', () => {
     expect(layout.gates.map((g) => g.kind).sort()).toEqual(['entry', 'exit']);
   });
 
+  it('gives every product a look of its own', () => {
+    // What a camera can tell apart: a plain print shows only its primary (and a bottle's cap);
+    // any other pattern shows both colours, and swapping them is no difference to a turned item.
+    const look = ({ appearance: a }: (typeof catalog.items)[number]) =>
+      a.pattern === 'solid'
+        ? `${a.shape}|${a.primary}|${a.shape === 'bottle' ? a.secondary : ''}`
+        : `${a.shape}|${[a.primary, a.secondary].sort().join('+')}`;
+    const seen = new Map<string, string>();
+    for (const item of catalog.items) {
+      expect(seen.get(look(item)), `${item.sku} looks like ${seen.get(look(item))}`).toBeUndefined();
+      seen.set(look(item), item.sku);
+    }
+  });
+
   it('has four shelves on each side of every gondola', () => {
     for (const g of layout.fixtures.filter((f) => f.kind === 'gondola')) {
       const shelves = layout.shelves.filter((s) => s.fixtureId === g.id);
