@@ -57,14 +57,6 @@ function unitsFor(item: CatalogItem, widthM: number): number {
   return Math.max(2, Math.min(perRow * rows, byWeight, 40));
 }
 
-function shuffle<T>(rng: Rng, list: T[]): T[] {
-  for (let i = list.length - 1; i > 0; i--) {
-    const j = rng.int(0, i);
-    [list[i], list[j]] = [list[j]!, list[i]!];
-  }
-  return list;
-}
-
 /**
  * Twins side by side on one of the lowest gondola shelves (the wall's after), then every other
  * SKU once before any repeats. Without a seed everything goes in catalogue order, which is the
@@ -89,7 +81,7 @@ export function planogram(
         a.order - b.order,
     );
   const pairs = twinPairs(catalog);
-  if (rng) shuffle(rng, pairs);
+  rng?.shuffle(pairs);
   const assigned = new Map<string, CatalogItem>();
   const twinSlots: PlateSlot[] = [];
   pairs.forEach((pair, i) => {
@@ -103,7 +95,7 @@ export function planogram(
   const twinPlates = new Set(twinSlots.map((s) => s.plateId));
   const twinSkus = new Set(pairs.flat().map((i) => i.sku));
   const rest = catalog.items.filter((i) => !twinSkus.has(i.sku));
-  if (rng) shuffle(rng, rest);
+  rng?.shuffle(rest);
   const open = slots.filter((s) => !twinPlates.has(s.plateId));
   open.forEach((s, r) => {
     assigned.set(s.plateId, rest[r % rest.length]!);
