@@ -72,6 +72,7 @@ function product(
   k: number,
   soldBy: 'unit' | 'weight' = 'unit',
 ): Product {
+  const primary = palette[colourPairs[k]![0]]!;
   return {
     sku,
     name,
@@ -81,9 +82,9 @@ function product(
     appearance: {
       shape,
       sizeM,
-      primary: palette[colourPairs[k]![0]]!,
+      primary,
       secondary: palette[colourPairs[k]![1]]!,
-      pattern: patternFor(k, shape, palette[colourPairs[k]![0]]!),
+      pattern: patternFor(k, shape, primary),
     },
   };
 }

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { parseWith } from '../../proto/index.ts';
 import { loadScenario } from '../../simulator/scenario/load.ts';
+import { TWIN_TOLERANCE } from '../../simulator/world/planogram.ts';
 import { type RunPlan, type RunSettings, sampleRun } from './run.ts';
 import { DETECTOR_CLASSES } from './sample.ts';
 import { novelProducts, storeVariant } from './variants.ts';
@@ -56,8 +57,6 @@ const SETTINGS: RunSettings = {
   novelShare: 0,
   cropPx: 64,
 };
-/** Products within this weight ratio of each other cannot be told apart by a shelf's weight alone. */
-const TWIN_WEIGHT_RATIO = 0.03;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -184,7 +183,7 @@ function twins(items: { sku: string; soldBy?: string; unitWeightG: { mean: numbe
     for (let j = i + 1; j < units.length; j++) {
       const a = units[i]!.unitWeightG.mean;
       const b = units[j]!.unitWeightG.mean;
-      if (Math.abs(a - b) / Math.max(a, b) < TWIN_WEIGHT_RATIO) pairs.push([units[i]!.sku, units[j]!.sku]);
+      if (Math.abs(a - b) / Math.max(a, b) < TWIN_TOLERANCE) pairs.push([units[i]!.sku, units[j]!.sku]);
     }
   return pairs;
 }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { TWIN_TOLERANCE } from '../world/planogram.ts';
 import type { TruthEvent } from '../world/types.ts';
 import { cartOf, type World } from '../world/world.ts';
 import { STAFF_UNIFORM } from './appearance.ts';
 import { DelayGate, type RunResult, runCrowd, scenarioWith } from './harness.ts';
 import { dist3, MAX_REACH_M, shoulderM } from './pose.ts';
-import { TWIN_TOLERANCE } from './store.ts';
 
 const MIN = 60_000;
 

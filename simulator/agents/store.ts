@@ -1,4 +1,5 @@
 import type { Facing, Plate, Shelf, StoreLayout, Vec2, Vec3 } from '../../proto/index.ts';
+import { TWIN_TOLERANCE } from '../world/planogram.ts';
 import type { World } from '../world/world.ts';
 import { type GateLine, gateLine, NavGrid } from './nav.ts';
 
@@ -7,8 +8,6 @@ export const PLAN_CLEARANCE_M = 0.3;
 export const MOVE_CLEARANCE_M = 0.22;
 /** Paths keep this far from fixtures where they can: along the middle of an aisle, clear of people at the shelves. */
 export const COMFORT_CLEARANCE_M = 0.55;
-/** Weight twins: SKUs whose unit weights differ by at most this share. */
-export const TWIN_TOLERANCE = 0.03;
 
 /** Everything an agent needs to know about one plate, precomputed. */
 export interface PlateInfo {

@@ -1,8 +1,8 @@
 import type { Catalog, CatalogItem, StoreLayout } from '../../proto/index.ts';
 import { Rng } from '../core/rng.ts';
 
-/** Products within this share of each other's unit weight cannot be told apart by a plate. */
-const TWIN_RATIO = 0.03;
+/** Weight twins: products within this share of each other's unit weight, which a plate cannot tell apart. */
+export const TWIN_TOLERANCE = 0.03;
 
 /** A plate as the planogram sees it: where it is in its fixture and how wide it is. */
 export interface PlateSlot {
@@ -32,7 +32,7 @@ export function twinPairs(catalog: Catalog): [CatalogItem, CatalogItem][] {
     const b = items[i + 1]!;
     if (a.soldBy === 'weight' || b.soldBy === 'weight') continue;
     const [wa, wb] = [a.unitWeightG.mean, b.unitWeightG.mean];
-    if (Math.abs(wa - wb) / Math.max(wa, wb) >= TWIN_RATIO) continue;
+    if (Math.abs(wa - wb) / Math.max(wa, wb) >= TWIN_TOLERANCE) continue;
     pairs.push([a, b]);
     i++;
   }
