@@ -7,7 +7,6 @@ import {
   loadCatalog,
   loadLayout,
   project,
-  StoreLayout,
 } from '../../proto/index.ts';
 import { runCrowd, scenarioWith } from '../agents/harness.ts';
 import { gatePoint } from '../agents/nav.ts';
@@ -75,7 +74,6 @@ describe('floor plans', () => {
   });
 
   it.each(plans.map((l) => [l.storeId, l] as const))('%s: is a valid, fully stocked store', (_, layout) => {
-    expect(StoreLayout.safeParse(layout).success).toBe(true);
     expect(layoutProblems(layout, catalog)).toEqual([]);
     const stocked = new Set(layout.planogram.map((f) => f.sku));
     for (const item of catalog.items) expect(stocked.has(item.sku), item.sku).toBe(true);
