@@ -170,6 +170,42 @@ export class Raster {
     }
   }
 
+  /**
+   * The bounds of the pixels label l still owns once everything is drawn: what a camera shows of
+   * it, where bx0…by1 also span the pixels hidden behind other shapes. Null when it owns none.
+   * Looks at the finished frame, per row up to the first owned pixel from each side.
+   */
+  visibleBounds(l: number): { x0: number; y0: number; x1: number; y1: number } | null {
+    const bx0 = this.bx0[l]!;
+    const bx1 = this.bx1[l]!;
+    if (this.visible[l] === this.drawn[l]) return { x0: bx0, y0: this.by0[l]!, x1: bx1, y1: this.by1[l]! };
+    const { ids, partTop, partSub, width } = this;
+    const stamp = this.frameStamp;
+    const owns = (i: number): boolean => {
+      const v = ids[i]!;
+      if (v >>> 16 !== stamp) return false;
+      const part = v & 0xffff;
+      return partTop[part] === l || partSub[part] === l;
+    };
+    let x0 = width;
+    let y0 = this.height;
+    let x1 = -1;
+    let y1 = -1;
+    for (let y = this.by0[l]!; y <= this.by1[l]!; y++) {
+      const row = y * width;
+      let a = bx0;
+      while (a <= bx1 && !owns(row + a)) a++;
+      if (a > bx1) continue;
+      let b = bx1;
+      while (!owns(row + b)) b--;
+      if (a < x0) x0 = a;
+      if (b > x1) x1 = b;
+      if (y0 > y) y0 = y;
+      y1 = y;
+    }
+    return x1 < 0 ? null : { x0, y0, x1, y1 };
+  }
+
   /** The part drawn last at a pixel in this frame, 0 for the background. */
   owner(i: number): number {
     const v = this.ids[i]!;

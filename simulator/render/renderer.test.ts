@@ -37,7 +37,14 @@ const persons: Person[] = [
   }),
 ];
 
-const clean = createRenderer({ layout, catalog, seed: 5, lightingVariation: 0, noiseSd: 0 });
+const clean = createRenderer({
+  layout,
+  catalog,
+  seed: 5,
+  lightingVariation: 0,
+  noiseSd: 0,
+  visibleBoxes: true,
+});
 const noisy = createRenderer({ layout, catalog, seed: 5, lightingVariation: 0.15, noiseSd: 4 });
 
 function labelOf(
@@ -134,6 +141,13 @@ describe('overhead camera renderer', () => {
       expect(l.visibility).toBeLessThanOrEqual(1);
       expect(l.visiblePx).toBeGreaterThanOrEqual(5);
       expect(l.visiblePx).toBeLessThanOrEqual(l.drawnPx);
+      const v = l.visibleBox!;
+      expect(v.x).toBeGreaterThanOrEqual(l.bbox.x);
+      expect(v.y).toBeGreaterThanOrEqual(l.bbox.y);
+      expect(v.x + v.w).toBeLessThanOrEqual(l.bbox.x + l.bbox.w);
+      expect(v.y + v.h).toBeLessThanOrEqual(l.bbox.y + l.bbox.h);
+      expect(v.w * v.h).toBeGreaterThanOrEqual(l.visiblePx);
+      if (l.visibility === 1) expect(v).toEqual(l.bbox);
     }
   });
 
@@ -195,6 +209,12 @@ describe('overhead camera renderer', () => {
     expect(withThem(dressed.topColour)).toBeLessThan(without(dressed.topColour) / 4);
   });
 
+  it('leaves visible boxes to renderers that ask for them (the live cameras do not)', () => {
+    const labels = noisy.render('cam-12', persons, 1000, 1).labels.labels;
+    expect(labels.length).toBeGreaterThan(5);
+    expect(labels.filter((l) => l.visibleBox)).toEqual([]);
+  });
+
   it('sees a person standing under one camera from its neighbours too', () => {
     const seenBy = noisy.cameraIds.filter((id) =>
       labelOf(noisy.render(id, persons, 1000, 1).labels.labels, 'person', 'A'),
@@ -213,11 +233,14 @@ describe('overhead camera renderer', () => {
       lightingVariation: 0,
       noiseSd: 0,
       minVisiblePx: 0,
+      visibleBoxes: true,
     });
     const labels = all.render('cam-12', persons, 1000, 1).labels.labels;
     const hand = labelOf(labels, 'hand', 'D', 0)!;
     expect(hand.drawnPx).toBeGreaterThan(50);
     expect(hand.visibility).toBeLessThan(0.2);
+    // What the camera shows of it is a fraction of where it is.
+    expect(hand.visibleBox!.w * hand.visibleBox!.h).toBeLessThan((hand.bbox.w * hand.bbox.h) / 2);
     expect(labelOf(labels, 'person', 'D')!.visibility).toBeLessThan(1);
     // With the default threshold such a sliver is not labelled at all.
     expect(labelOf(clean.render('cam-12', persons, 1000, 1).labels.labels, 'hand', 'D', 0)).toBeUndefined();

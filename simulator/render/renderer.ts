@@ -50,6 +50,7 @@ const POOL_MAX = 32;
 export function createRenderer(options: RendererOptions): Renderer {
   const { layout, catalog, seed } = options;
   const minVisible = options.minVisiblePx ?? 5;
+  const visibleBoxes = options.visibleBoxes ?? false;
   const quality = options.jpegQuality ?? 80;
   const effects = new Effects(seed, options.lightingVariation ?? 0.06, options.noiseSd ?? 2);
   const appearance = new Map<string, Appearance>(catalog.items.map((i) => [i.sku, i.appearance]));
@@ -121,13 +122,18 @@ export function createRenderer(options: RendererOptions): Renderer {
       const m: LabelMeta = ctx.meta[l]!;
       const x = raster.bx0[l]!;
       const y = raster.by0[l]!;
-      labels.push({
+      const label: Label = {
         ...m,
         bbox: { x, y, w: raster.bx1[l]! - x + 1, h: raster.by1[l]! - y + 1 },
         visibility: Math.round((visiblePx / drawnPx) * 10000) / 10000,
         visiblePx,
         drawnPx,
-      });
+      };
+      if (visibleBoxes) {
+        const v = raster.visibleBounds(l) ?? { x0: x, y0: y, x1: x - 1, y1: y - 1 };
+        label.visibleBox = { x: v.x0, y: v.y0, w: v.x1 - v.x0 + 1, h: v.y1 - v.y0 + 1 };
+      }
+      labels.push(label);
     }
     const { width, height } = model;
     return { rgb, width, height, labels: { cameraId: model.id, frameIndex, tsMs, width, height, labels } };

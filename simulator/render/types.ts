@@ -13,12 +13,14 @@ export type LabelKind = 'person' | 'head' | 'hand' | 'item';
 /**
  * One labelled object in one frame, exact with respect to the pixels: the box spans every pixel
  * the object covers in the image (occluded or not), and visibility is the share of those pixels
- * that the object still owns once everything in front of it is drawn.
+ * that the object still owns once everything in front of it is drawn. visibleBox (when the renderer
+ * was asked for it) spans only those pixels: the extent a camera shows, as COCO boxes are drawn.
  */
 export interface Label {
   kind: LabelKind;
   personId: string;
   bbox: BBox;
+  visibleBox?: BBox;
   /** visiblePx / drawnPx, in [0, 1]. */
   visibility: number;
   visiblePx: number;
@@ -56,6 +58,11 @@ export interface RendererOptions {
   noiseSd?: number;
   /** Labels with fewer visible pixels than this are left out. Default 5. */
   minVisiblePx?: number;
+  /**
+   * Give each label its visibleBox. Default false: it costs about a millisecond a crowded frame,
+   * which the live cameras do not need; the dataset builder does.
+   */
+  visibleBoxes?: boolean;
   /** JPEG quality for encodeJpeg. Default 80. */
   jpegQuality?: number;
 }
