@@ -103,7 +103,8 @@ async function main(): Promise<void> {
     meta.classifier.novelSkus.push(...novel.map((n) => n.sku));
     const det = new DetectorWriter(join(outDir, 'detector', split));
     const cls = new CropWriter(join(outDir, 'classifier', split), ['labels'] as const);
-    const reid = new CropWriter(join(outDir, 'reid', split), ['ids', 'cameras', 'scenes'] as const);
+    const reid = new CropWriter(join(outDir, 'reid', split), ['ids', 'cameras', 'scenes', 'heads'] as const);
+    let headCrops = 0;
     const ids = new Map<string, number>();
     let scene = -1;
     const seeds: number[] = [];
@@ -128,9 +129,15 @@ async function main(): Promise<void> {
         {
           detector: (hwc, boxes) => det.append(hwc, boxes),
           item: (hwc, label) => cls.append(hwc, { labels: label }),
-          person: (hwc, key, cameraIndex) => {
+          person: (hwc, key, cameraIndex, headInView) => {
             if (!ids.has(key)) ids.set(key, ids.size);
-            reid.append(hwc, { ids: ids.get(key)!, cameras: cameraIndex, scenes: scene });
+            if (headInView) headCrops++;
+            reid.append(hwc, {
+              ids: ids.get(key)!,
+              cameras: cameraIndex,
+              scenes: scene,
+              heads: headInView ? 1 : 0,
+            });
           },
           scene: () => {
             scene++;
@@ -164,6 +171,7 @@ async function main(): Promise<void> {
       detectorFrames: det.count,
       itemCrops: cls.count,
       personCrops: reid.count,
+      personCropsHeadInView: headCrops,
       identities: ids.size,
       scenes: scene + 1,
     };

@@ -12,6 +12,7 @@ import {
   itemCrop,
   personCrops,
   type SampledFrame,
+  shownBox,
   visibleItems,
   withHeldItems,
 } from './sample.ts';
@@ -46,7 +47,7 @@ export interface RunSettings {
 export interface RunOutput {
   detector(hwc: Uint8Array, boxes: BoxRow[]): void;
   item(hwc: Uint8Array, label: number): void;
-  person(hwc: Uint8Array, personKey: string, cameraIndex: number): void;
+  person(hwc: Uint8Array, personKey: string, cameraIndex: number, headInView: boolean): void;
   /** A new scene (a moment of one run) begins: queries and gallery of re-id share a scene. */
   scene(): void;
   moment(done: number, total: number): void;
@@ -84,6 +85,7 @@ export async function sampleRun(
     seed: plan.seed,
     lightingVariation: plan.variant.lightingVariation,
     noiseSd: plan.variant.noiseSd,
+    visibleBoxes: true,
   });
   const skus = catalog.items.map((i) => i.sku);
   const skuIndex = new Map(skus.map((sku, i) => [sku, i]));
@@ -110,7 +112,7 @@ export async function sampleRun(
       const frame = await cameraFrame(renderer, cameraId, persons, tsMs, frameIndex);
       if (keep.has(cameraId)) out.detector(frame.image.rgb, boxRows(frame));
       for (const crop of await personCrops(frame, s.cropPx))
-        out.person(crop.hwc, `${plan.seed}:${crop.personId}`, cameraIndex);
+        out.person(crop.hwc, `${plan.seed}:${crop.personId}`, cameraIndex, crop.headInView);
       const items = shuffled(rng, visibleItems(frame.labels, ITEM_MIN_VISIBILITY, ITEM_MIN_SIDE_PX));
       for (const item of items.slice(0, s.itemCropsPerFrame)) {
         const asNovel = novel.length > 0 && rng.chance(s.novelShare);
@@ -135,15 +137,15 @@ export async function sampleRun(
   }
 }
 
+/**
+ * The detector learns visible boxes, as COCO and Ultralytics models draw them: guessing where an
+ * item half hidden by an arm ends is noise at 10 px, and the classifier needs what shows.
+ */
 function boxRows(frame: SampledFrame): BoxRow[] {
-  return frame.labels.map((l) => [
-    CLASS_INDEX.get(l.kind)!,
-    l.bbox.x,
-    l.bbox.y,
-    l.bbox.w,
-    l.bbox.h,
-    l.visibility,
-  ]);
+  return frame.labels.map((l) => {
+    const b = shownBox(l);
+    return [CLASS_INDEX.get(l.kind)!, b.x, b.y, b.w, b.h, l.visibility];
+  });
 }
 
 /** The same moment with one held item replaced by another product. */

@@ -1,7 +1,7 @@
 import { REGION_JPEG_QUALITY } from '../../proto/index.ts';
 import type { Rng } from '../../simulator/core/rng.ts';
 import type { Renderer } from '../../simulator/render/renderer.ts';
-import type { Label } from '../../simulator/render/types.ts';
+import type { BBox, Label } from '../../simulator/render/types.ts';
 import type { ItemUnit, Person } from '../../simulator/world/types.ts';
 import { itemCropRegion } from '../runtime/crops.ts';
 import { cropResize, decodeJpeg, type RawImage } from '../runtime/preprocess.ts';
@@ -17,6 +17,12 @@ export const DETECTOR_CLASSES = ['person', 'head', 'hand', 'item'] as const;
 /** A person crop for re-identification must show enough of the person to be recognisable. */
 export const REID_MIN_VISIBILITY = 0.6;
 export const REID_MIN_SIDE_PX = 16;
+/**
+ * Re-id is trained and scored on crops that also show the head: a person half out of the frame can
+ * be 60 % visible and show only legs, which ten trouser colours cannot tell apart, and the edge
+ * tracks heads. The other crops are kept for a second score over every view.
+ */
+export const REID_MIN_HEAD_VISIBILITY = 0.5;
 
 /**
  * Shoppers hold items only briefly between shelf and basket, so natural frames show few. Copies of
@@ -40,6 +46,13 @@ export function withHeldItems(
   });
 }
 
+/** What the camera shows of a labelled object; the dataset's renderer computes it for every label. */
+export function shownBox(l: Label): BBox {
+  if (!l.visibleBox)
+    throw new Error(`${l.kind} ${l.personId} has no visibleBox: create the renderer with visibleBoxes: true`);
+  return l.visibleBox;
+}
+
 /** Renders a frame and passes it through the camera's JPEG, as the edge would receive it. */
 export async function cameraFrame(
   renderer: Renderer,
@@ -54,17 +67,26 @@ export async function cameraFrame(
   return { cameraId, image: await decodeJpeg(jpeg), labels };
 }
 
-/** Person crops at the embedding model's input size, with the person each one shows. */
+/**
+ * Person crops (the visible box, as a detector draws it) at the embedding model's input size, with
+ * the person each shows and whether their head is in view (see REID_MIN_HEAD_VISIBILITY).
+ */
 export async function personCrops(
   frame: SampledFrame,
   size: number,
-): Promise<{ personId: string; hwc: Uint8Array }[]> {
-  const out: { personId: string; hwc: Uint8Array }[] = [];
+): Promise<{ personId: string; hwc: Uint8Array; headInView: boolean }[]> {
+  const out: { personId: string; hwc: Uint8Array; headInView: boolean }[] = [];
+  const heads = new Set(
+    frame.labels
+      .filter((l) => l.kind === 'head' && l.visibility >= REID_MIN_HEAD_VISIBILITY)
+      .map((l) => l.personId),
+  );
   for (const l of frame.labels) {
     if (l.kind !== 'person' || l.visibility < REID_MIN_VISIBILITY) continue;
-    if (l.bbox.w < REID_MIN_SIDE_PX || l.bbox.h < REID_MIN_SIDE_PX) continue;
-    const { hwc } = await cropResize(frame.image, l.bbox, size, size, 'stretch');
-    out.push({ personId: l.personId, hwc: Uint8Array.from(hwc) });
+    const box = shownBox(l);
+    if (box.w < REID_MIN_SIDE_PX || box.h < REID_MIN_SIDE_PX) continue;
+    const { hwc } = await cropResize(frame.image, box, size, size, 'stretch');
+    out.push({ personId: l.personId, hwc: Uint8Array.from(hwc), headInView: heads.has(l.personId) });
   }
   return out;
 }
@@ -84,7 +106,7 @@ export async function itemCrop(
   rng: Rng,
   jitter: number,
 ): Promise<Uint8Array> {
-  const b = item.bbox;
+  const b = shownBox(item);
   const k = 1 + rng.range(-jitter, jitter);
   const w = b.w * k;
   const h = b.h * k;
@@ -109,6 +131,6 @@ export function visibleItems(labels: readonly Label[], minVisibility: number, mi
       l.kind === 'item' &&
       l.sku !== undefined &&
       l.visibility >= minVisibility &&
-      Math.max(l.bbox.w, l.bbox.h) >= minSidePx,
+      Math.max(shownBox(l).w, shownBox(l).h) >= minSidePx,
   );
 }

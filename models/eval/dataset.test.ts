@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, truncateSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -56,10 +56,11 @@ describe('dataset reader', () => {
     await cls.close();
 
     const reid = openReidSplit(dir, 'test', meta);
-    expect([reid.ids, reid.cameras, reid.scenes]).toEqual([
+    expect([reid.ids, reid.cameras, reid.scenes, reid.heads]).toEqual([
       FAKE.reid.ids,
       FAKE.reid.cameras,
       FAKE.reid.scenes,
+      FAKE.reid.heads,
     ]);
     expectUniform((await reid.crop(3)).rgb, recordByte(3));
     await reid.close();
@@ -78,6 +79,13 @@ describe('dataset reader', () => {
       expect((err as { details: { command: string } }).details.command).toBe('npm run models:data');
     }
     expect(() => openDetectorSplit(dir, 'val')).toThrow(/detector\/val\/labels\.jsonl/);
+  });
+
+  it('refuses re-id labels from before crops were marked by whether the head shows', () => {
+    writeFakeDataset(dir);
+    const { heads: _heads, ...older } = FAKE.reid;
+    writeFileSync(join(dir, 'reid', 'test', 'labels.json'), JSON.stringify(older));
+    expect(() => openReidSplit(dir, 'test')).toThrow(/FILE_INVALID.*heads.*npm run models:data/s);
   });
 
   it('rejects a pixel file whose size does not match its labels', () => {

@@ -247,15 +247,25 @@ const ReidLabels = z
     ids: z.array(z.number().int()),
     cameras: z.array(z.number().int()),
     scenes: z.array(z.number().int()),
+    heads: z.array(z.union([z.literal(0), z.literal(1)]), {
+      error:
+        'heads is missing or not 0/1 per crop (a dataset from before 2026-11-23: run `npm run models:data`)',
+    }),
   })
-  .refine((l) => l.ids.length === l.cameras.length && l.ids.length === l.scenes.length, {
-    message: 'ids, cameras and scenes differ in length',
-  });
+  .refine(
+    (l) =>
+      l.ids.length === l.cameras.length &&
+      l.ids.length === l.scenes.length &&
+      l.ids.length === l.heads.length,
+    { message: 'ids, cameras, scenes and heads differ in length' },
+  );
 
 export interface ReidData extends CropSource {
   ids: readonly number[];
   cameras: readonly number[];
   scenes: readonly number[];
+  /** 1 where the crop's person has their head in view: the crops re-id is scored on. */
+  heads: readonly (0 | 1)[];
 }
 
 export interface ReidSplit extends ReidData {
@@ -268,5 +278,5 @@ export function openReidSplit(dataDir: string, split: string, meta = readMeta(da
   const labelsPath = join(dir, 'labels.json');
   const l = parse(ReidLabels, readJson(labelsPath, `the re-id ${split} split`), labelsPath);
   const reader = cropReader(join(dir, 'crops.u8'), meta.reid.size, l.ids.length);
-  return { split, ids: l.ids, cameras: l.cameras, scenes: l.scenes, ...reader };
+  return { split, ids: l.ids, cameras: l.cameras, scenes: l.scenes, heads: l.heads, ...reader };
 }

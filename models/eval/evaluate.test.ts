@@ -185,18 +185,21 @@ describe('evaluateClassifier', () => {
 });
 
 describe('evaluateReid', () => {
-  it('embeds every crop and ranks across cameras', async () => {
+  it('ranks across cameras the crops that show a head, and separately every crop', async () => {
     const vectors = [
       [1, 0],
       [0.9, 0.1],
       [0, 1],
       [0.1, 0.9],
+      // Person 0's legs, seen by a third camera: nearer person 1 than person 0.
+      [0.2, 0.8],
     ];
     const data: ReidData = {
-      ids: [0, 0, 1, 1],
-      cameras: [0, 1, 0, 1],
-      scenes: [0, 0, 0, 0],
-      count: 4,
+      ids: [0, 0, 1, 1, 0],
+      cameras: [0, 1, 0, 1, 2],
+      scenes: [0, 0, 0, 0, 0],
+      heads: [1, 1, 1, 1, 0],
+      count: 5,
       crop: async (i) => img(i),
     };
     const model: EmbedderLike = {
@@ -206,5 +209,9 @@ describe('evaluateReid', () => {
     const r = await evaluateReid(model, data);
     expect(r).toMatchObject({ crops: 4, queries: 4, rank1: 1, mAP: 1, dim: 2 });
     expect(r.targets[0]).toMatchObject({ metric: 'rank1', pass: true });
+    // Over every view the legs are one more query, and it fails.
+    expect(r.allViews.crops).toBe(5);
+    expect(r.allViews.queries).toBe(5);
+    expect(r.allViews.rank1).toBeCloseTo(4 / 5);
   });
 });

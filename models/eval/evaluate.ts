@@ -333,6 +333,8 @@ export async function evaluateClassifier(
 }
 
 export interface ReidResult extends ReidSummary {
+  /** Every crop as query and gallery, heads out of view included (a person's legs, say). */
+  allViews: ReidSummary;
   dim: number;
   timing: TimingSummary;
   targets: TargetCheck[];
@@ -355,7 +357,14 @@ export async function evaluateReid(
     vectors[i] = v[0];
     opts.onProgress?.(++done, count);
   });
+  const withHead = vectors.flatMap((_, i) => (data.heads[i] === 1 ? [i] : []));
   const s = reidMetrics(
+    withHead.map((i) => vectors[i]!),
+    withHead.map((i) => data.ids[i]!),
+    withHead.map((i) => data.cameras[i]!),
+    withHead.map((i) => data.scenes[i]!),
+  );
+  const allViews = reidMetrics(
     vectors,
     data.ids.slice(0, count),
     data.cameras.slice(0, count),
@@ -363,6 +372,7 @@ export async function evaluateReid(
   );
   return {
     ...s,
+    allViews,
     dim: vectors[0]?.length ?? 0,
     timing: timing.summary(concurrency),
     targets: [check('rank1', s.rank1, TARGETS.reid.rank1)],

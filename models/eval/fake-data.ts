@@ -13,7 +13,7 @@ export interface FakeDataset {
   skus: string[];
   detectorBoxes: [number, number, number, number, number, number][][];
   classifierLabels: number[];
-  reid: { ids: number[]; cameras: number[]; scenes: number[] };
+  reid: { ids: number[]; cameras: number[]; scenes: number[]; heads: (0 | 1)[] };
 }
 
 export const FAKE: FakeDataset = {
@@ -31,7 +31,7 @@ export const FAKE: FakeDataset = {
     ],
   ],
   classifierLabels: [0, 1, 2, 3, -1, 1],
-  reid: { ids: [0, 0, 1, 1, 2], cameras: [0, 1, 0, 1, 0], scenes: [0, 0, 0, 0, 1] },
+  reid: { ids: [0, 0, 1, 1, 2], cameras: [0, 1, 0, 1, 0], scenes: [0, 0, 0, 0, 1], heads: [1, 1, 1, 1, 0] },
 };
 
 export function recordByte(index: number): number {
