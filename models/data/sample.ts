@@ -126,11 +126,9 @@ export async function itemCrop(
 
 /** Items in hands that the detect stream shows well enough to classify. */
 export function visibleItems(labels: readonly Label[], minVisibility: number, minSidePx: number): Label[] {
-  return labels.filter(
-    (l) =>
-      l.kind === 'item' &&
-      l.sku !== undefined &&
-      l.visibility >= minVisibility &&
-      Math.max(shownBox(l).w, shownBox(l).h) >= minSidePx,
-  );
+  return labels.filter((l) => {
+    if (l.kind !== 'item' || l.sku === undefined || l.visibility < minVisibility) return false;
+    const { w, h } = shownBox(l);
+    return Math.max(w, h) >= minSidePx;
+  });
 }
