@@ -5,6 +5,7 @@ import type { Timing } from '../runtime/types.ts';
 export type { Timing };
 
 import type { ClassifierData, DetectorSource, ReidData } from './dataset.ts';
+import { LocalisationAccumulator, type SizeBand } from './localisation.ts';
 import {
   averagePrecision,
   ClassAccumulator,
@@ -174,6 +175,8 @@ export interface DetectorResult {
   rules: { iou: number; ignoreMinVisibility: number; ignoreMinSizePx: number; ignoreInsideFraction: number };
   timing: TimingSummary;
   targets: TargetCheck[];
+  /** Per class, how well the boxes at `scoreThreshold` fit the objects, by object size. */
+  localisation: Record<string, SizeBand[]>;
   /** Interpolated precision at recall 0, 0.01, …: for charts, not for JSON output. */
   curves: Record<string, [number, number][]>;
 }
@@ -191,6 +194,10 @@ export async function evaluateDetector(
   const classes = [...data.classes];
   const classIndex = new Map(classes.map((c, i) => [c, i]));
   const acc = classes.map(() => new ClassAccumulator());
+  const fits = classes.map(() => new LocalisationAccumulator());
+  const threshold =
+    opts.scoreThreshold ??
+    (model.manifest.output.kind === 'detector' ? model.manifest.output.scoreThreshold : 0.25);
   const count = limited(data.count, opts.limit);
   const concurrency = opts.concurrency ?? 2;
   const timing = new TimingStats();
@@ -209,11 +216,14 @@ export async function evaluateDetector(
     matchImage(dets, boxes, classes.length).forEach((m, c) => {
       acc[c]!.add(m);
     });
+    fits.forEach((f, c) => {
+      f.add(
+        dets.filter((d) => d.classIndex === c && d.score >= threshold),
+        boxes.filter((g) => g.classIndex === c),
+      );
+    });
     opts.onProgress?.(++done, count);
   });
-  const threshold =
-    opts.scoreThreshold ??
-    (model.manifest.output.kind === 'detector' ? model.manifest.output.scoreThreshold : 0.25);
   const map50: Record<string, number | null> = {};
   const perClass: Record<string, DetectorClassResult> = {};
   const curves: Record<string, [number, number][]> = {};
@@ -254,6 +264,7 @@ export async function evaluateDetector(
     targets: Object.entries(TARGETS.detector.map50).map(([cls, target]) =>
       check(`map50.${cls}`, map50[cls] ?? null, target),
     ),
+    localisation: Object.fromEntries(classes.map((name, c) => [name, fits[c]!.bands()])),
     curves,
   };
 }

@@ -94,6 +94,13 @@ const detector: DetectorResult = {
     { metric: 'map50.person', value: 0.97, target: 0.95, pass: true },
     { metric: 'map50.head', value: 0.9, target: 0.95, pass: false },
   ],
+  localisation: {
+    person: [{ minPx: 30, maxPx: 140, objects: 20, found: 1, fit: 0.95, medianIou: 0.8, sizeRatio: 1.02 }],
+    head: [
+      { minPx: 5, maxPx: 28, objects: 8, found: 0.9, fit: 0.5, medianIou: 0.49, sizeRatio: 1.4 },
+      { minPx: 28, maxPx: 60, objects: 10, found: 1, fit: 1, medianIou: null, sizeRatio: null },
+    ],
+  },
   curves: {
     person: [
       [0, 1],
@@ -117,6 +124,12 @@ describe('report', () => {
     expect(text).toMatch(/person\s+0\.970\s+≥0\.95\s+pass/);
     expect(text).toMatch(/head\s+0\.900\s+≥0\.95\s+FAIL/);
     expect(text).toContain('1 of 2 targets missed: map50.head 0.900 < 0.95');
+  });
+
+  it('prints how the boxes fit by object size', () => {
+    const text = formatReport({ detector }, 'test');
+    expect(text).toMatch(/head\s+5–28\s+8\s+0\.90\s+0\.50\s+0\.49\s+×1\.40/);
+    expect(text).toMatch(/head\s+28–60\s+10\s+1\.00\s+1\.00\s+n\/a\s+–/);
   });
 
   it('draws one precision-recall curve per class', () => {

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { overlayChart } from '../../benchmarks/lib/svg-chart.ts';
 import type { ClassifierResult, DetectorResult, ReidResult, TargetCheck } from './evaluate.ts';
+import { FOUND_IOU } from './localisation.ts';
 
 /** Presenting results: the readable table, the precision-recall chart and manifest updates. */
 
@@ -171,6 +172,22 @@ export function formatReport(r: EvalResults, split: string): string {
     }
     rows.push(['mean', num(d.meanAp50), '', '', '', '', '', '', '']);
     out.push(table(rows));
+    out.push(
+      `  box fit by object size at score ≥ ${d.scoreThreshold} (found: a box at IoU ≥ ${FOUND_IOU}; fit: IoU ≥ ${d.rules.iou}; size: detected ÷ true):`,
+    );
+    const fitRows = [['class', 'size px', 'objects', 'found', 'fit', 'median IoU', 'size']];
+    for (const cls of d.classes)
+      for (const b of d.localisation[cls] ?? [])
+        fitRows.push([
+          cls,
+          `${num(b.minPx, 0)}–${num(b.maxPx, 0)}`,
+          String(b.objects),
+          num(b.found, 2),
+          num(b.fit, 2),
+          num(b.medianIou, 2),
+          b.sizeRatio === null ? '–' : `×${num(b.sizeRatio, 2)}`,
+        ]);
+    out.push(table(fitRows));
     out.push(
       `  ${num(d.timing.perSecond, 1)} images/s with ${d.timing.concurrency} in flight; mean ${num(d.timing.meanMs.totalMs, 1)} ms, p95 ${num(d.timing.p95TotalMs, 1)} ms per image`,
       '',
