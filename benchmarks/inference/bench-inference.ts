@@ -1,9 +1,10 @@
 /**
  * npm run bench:inference [-- --models DIR --seconds 15 --alone-seconds 6 --configs 1x1,1x2,2x1
- *                            --only detector,classifier,reid --out DIR]
+ *                            --only detector,classifier,reid,held-item --out DIR]
  *   → benchmarks/results/inference.json and inference-latency.svg
  * 1. The ONNX run alone (timing.inferMs, measured in the worker) for every model found under
- *    models/{detector,classifier,reid}/, single worker, intraOpThreads 1 and 2, after warm-up.
+ *    models/{detector,classifier,reid,held-item}/, single worker, intraOpThreads 1 and 2, after
+ *    warm-up (the held-item model: one window a call).
  * 2. Frames per second through the whole loader for the detector: simulator JPEG in, detections
  *    out, requests pipelined, for workers × intraOpThreads = 1×1, 1×2, 2×1.
  */
@@ -34,11 +35,12 @@ const CONFIGS = arg('configs', '1x1,1x2,2x1')
     if (!(workers! >= 1 && intraOpThreads! >= 1)) throw new Error(`--configs: ${c} is not WORKERSxTHREADS`);
     return { workers: workers!, intraOpThreads: intraOpThreads! };
   });
-const ONLY = arg('only', 'detector,classifier,reid').split(',');
+const ONLY = arg('only', 'detector,classifier,reid,held-item').split(',');
 const TASKS = [
   { task: 'detector', label: 'detector' },
   { task: 'classifier', label: 'classifier' },
   { task: 'embedding', label: 'reid' },
+  { task: 'held-item', label: 'held-item' },
 ] as const;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -50,7 +52,9 @@ async function main(): Promise<void> {
     return path ? [{ task, label, path }] : [];
   });
   if (found.length === 0) {
-    say(`no models under ${modelsDir}/{detector,classifier,reid}/manifest.json: nothing to measure`);
+    say(
+      `no models under ${modelsDir}/{detector,classifier,reid,held-item}/manifest.json: nothing to measure`,
+    );
     process.exitCode = 1;
     return;
   }

@@ -4,15 +4,16 @@ import {
   loadClassifier,
   loadDetector,
   loadEmbedder,
+  loadHeldItem,
   readManifest,
   type Timing,
 } from '../../models/runtime/index.ts';
-import { cropResize, type RawImage } from '../../models/runtime/preprocess.ts';
+import { cropResize, type RawImage, windowAt } from '../../models/runtime/preprocess.ts';
 import { machineCores, machineCpu, mean, summarize } from './stats.ts';
 
 /** The two measurements of the inference benchmark, each on one loaded model. */
 
-export type Task = 'detector' | 'classifier' | 'embedding';
+export type Task = 'detector' | 'classifier' | 'embedding' | 'held-item';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
@@ -27,6 +28,18 @@ async function open(task: Task, path: string, workers: number, intraOpThreads: n
   if (task === 'classifier') {
     const m = await loadClassifier(path, opts);
     return { m, call: async (img: ImageInput) => ({ ...(await m.classify(img)), count: 0 }) };
+  }
+  if (task === 'held-item') {
+    // One window, centred on the input, as the edge asks for each hand.
+    const m = await loadHeldItem(path, opts);
+    return {
+      m,
+      call: async (img: ImageInput) => {
+        const { width, height } = img as RawImage;
+        const r = await m.find(img, [{ x: width / 2 - 5, y: height / 2 - 5, w: 10, h: 10 }]);
+        return { ...r, count: r.items.length };
+      },
+    };
   }
   const m = await loadEmbedder(path, opts);
   return { m, call: async (img: ImageInput) => ({ ...(await m.embed(img)), count: 0 }) };
@@ -43,7 +56,10 @@ export async function inputsFor(path: string, frames: RawImage[]): Promise<RawIm
       w >= f.width / 2
         ? null
         : { x: (i * 97) % (f.width - 120), y: (i * 53) % (f.height - 160), w: 120, h: 160 };
-    const { hwc } = await cropResize(f, box, w, h, m.input.resize, m.input.padValue);
+    const { hwc } =
+      m.input.resize === 'window'
+        ? windowAt(f, (i * 97) % f.width, (i * 53) % f.height, w, m.input.padValue)
+        : await cropResize(f, box, w, h, m.input.resize, m.input.padValue);
     out.push({ rgb: Uint8Array.from(hwc), width: w, height: h });
   }
   return out;

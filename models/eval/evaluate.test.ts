@@ -9,6 +9,7 @@ import {
   evaluateClassifier,
   evaluateDetector,
   evaluateReid,
+  type HeldItemLike,
   type Timing,
 } from './evaluate.ts';
 import { FAKE_MODEL_INPUT } from './fake-data.ts';
@@ -30,6 +31,18 @@ function manifest(task: Manifest['task'], classes: string[], output: Manifest['o
     classes,
   };
 }
+
+const detectorManifest = (classes: string[]) =>
+  manifest('detector', classes, {
+    kind: 'detector',
+    format: 'yolov8',
+    name: 'output0',
+    transposed: false,
+    logits: false,
+    scoreThreshold: 0.25,
+    nmsIou: 0.5,
+    maxDetections: 300,
+  });
 
 /** Image i is a 1×1 image whose only byte pair encodes i. */
 const img = (i: number): RawImage => ({ rgb: new Uint8Array([i, 0, 0]), width: 1, height: 1 });
@@ -58,16 +71,7 @@ describe('evaluateDetector', () => {
     let inFlight = 0;
     let maxInFlight = 0;
     const model: DetectorLike = {
-      manifest: manifest('detector', classes, {
-        kind: 'detector',
-        format: 'yolov8',
-        name: 'output0',
-        transposed: false,
-        logits: false,
-        scoreThreshold: 0.25,
-        nmsIou: 0.5,
-        maxDetections: 300,
-      }),
+      manifest: detectorManifest(classes),
       async detect(image) {
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
@@ -100,6 +104,59 @@ describe('evaluateDetector', () => {
     const limited = await evaluateDetector(model, data, { limit: 1, scoreThreshold: 0.5 });
     expect(limited.images).toBe(1);
     expect(limited.perClass.person).toMatchObject({ gt: 1, tp: 1, fp: 1, recall: 1 });
+  });
+
+  it('takes items from the held-item model on the detector’s hands and items when it has one', async () => {
+    const classes = ['person', 'head', 'hand', 'item'];
+    const itemBox = { x: 100, y: 100, w: 12, h: 8 };
+    const data: DetectorSource = {
+      classes,
+      count: 1,
+      sample: async () => ({ image: img(0), boxes: [{ classIndex: 3, ...itemBox, visibility: 1 }] }),
+    };
+    const hand = { cls: 'hand', classIndex: 2, score: 0.64, bbox: { x: 104, y: 104, w: 6, h: 6 } };
+    const detector: DetectorLike = {
+      manifest: detectorManifest(classes),
+      detect: async () => ({
+        detections: [
+          hand,
+          // The detector's own item box is poor (IoU < 0.5); a weak hand gets no second look.
+          { cls: 'item', classIndex: 3, score: 0.9, bbox: { x: 104, y: 100, w: 20, h: 8 } },
+          { ...hand, score: 0.1, bbox: { x: 300, y: 300, w: 6, h: 6 } },
+        ],
+        timing,
+      }),
+    };
+    const asked: number[] = [];
+    const held: HeldItemLike = {
+      manifest: manifest('held-item', ['item'], {
+        kind: 'held-item',
+        format: 'yolov8',
+        name: 'output0',
+        reachPx: 8,
+        scoreThreshold: 0.5,
+        nmsIou: 0.5,
+      }),
+      async find(_image, proposals) {
+        asked.push(proposals.length);
+        // The hand's window and the item's window both find the item.
+        return {
+          items: [
+            { proposal: 0, score: 0.9, bbox: itemBox },
+            { proposal: 1, score: 0.8, bbox: { ...itemBox, x: 101 } },
+          ],
+          timing,
+        };
+      },
+    };
+    const r = await evaluateDetector(detector, data, { heldItem: held });
+    expect(asked).toEqual([2]);
+    expect(r.map50.item).toBe(1);
+    // One box for the item, scored 0.9 × √0.64 (the hand's window beats the item's 0.8 × √0.9).
+    expect(r.perClass.item).toMatchObject({ gt: 1, detections: 1, tp: 1, fp: 0 });
+    expect(r.heldItem).toMatchObject({ scoreThreshold: 0.5, proposalsPerImage: 2 });
+    expect(r.heldItem!.oneStage).toMatchObject({ ap50: 0, detections: 1, tp: 0, fp: 1 });
+    expect(r.localisation.item!.some((b) => b.objects === 1 && b.fit === 1)).toBe(true);
   });
 });
 

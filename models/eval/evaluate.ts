@@ -1,3 +1,4 @@
+import { type HeldItem, heldItemDetections, heldItemProposals } from '../runtime/held-item.ts';
 import type { Manifest } from '../runtime/manifest.ts';
 import type { PixelBox, RawImage } from '../runtime/preprocess.ts';
 import type { Timing } from '../runtime/types.ts';
@@ -55,6 +56,11 @@ export interface ClassifierLike {
     results: { classIndex: number; probability: number; similarity: number; unknown: boolean }[];
     timing: Timing;
   }>;
+}
+
+export interface HeldItemLike {
+  readonly manifest: Manifest;
+  find(image: RawImage, proposals: PixelBox[]): Promise<{ items: HeldItem[]; timing: Timing }>;
 }
 
 export interface EmbedderLike {
@@ -175,6 +181,18 @@ export interface DetectorResult {
   rules: { iou: number; ignoreMinVisibility: number; ignoreMinSizePx: number; ignoreInsideFraction: number };
   timing: TimingSummary;
   targets: TargetCheck[];
+  /**
+   * With a held-item model, items come from the two stages (the detector proposes hands and items,
+   * the held-item model boxes the item in a window around each): this is the detector's own item
+   * class for comparison, and the second stage's cost. Null without one.
+   */
+  heldItem: {
+    /** The held-item model's, at which the item class's precision and recall are given. */
+    scoreThreshold: number;
+    oneStage: DetectorClassResult;
+    proposalsPerImage: number;
+    timing: TimingSummary;
+  } | null;
   /** Per class, how well the boxes at `scoreThreshold` fit the objects, by object size. */
   localisation: Record<string, SizeBand[]>;
   /** Interpolated precision at recall 0, 0.01, …: for charts, not for JSON output. */
@@ -189,15 +207,24 @@ export interface DetectorResult {
 export async function evaluateDetector(
   model: DetectorLike,
   data: DetectorSource,
-  opts: EvalOptions & { scoreThreshold?: number } = {},
+  opts: EvalOptions & { scoreThreshold?: number; heldItem?: HeldItemLike } = {},
 ): Promise<DetectorResult> {
   const classes = [...data.classes];
   const classIndex = new Map(classes.map((c, i) => [c, i]));
   const acc = classes.map(() => new ClassAccumulator());
-  const fits = classes.map(() => new LocalisationAccumulator());
+  const item = classIndex.get('item');
+  const held = opts.heldItem && item !== undefined ? opts.heldItem : undefined;
   const threshold =
     opts.scoreThreshold ??
     (model.manifest.output.kind === 'detector' ? model.manifest.output.scoreThreshold : 0.25);
+  const oneStage = new ClassAccumulator();
+  // Two-stage item scores are on the held-item model's scale.
+  const itemThreshold =
+    held?.manifest.output.kind === 'held-item' ? held.manifest.output.scoreThreshold : threshold;
+  const thresholdOf = (c: number) => (held && c === item ? itemThreshold : threshold);
+  const heldTiming = new TimingStats();
+  let proposals = 0;
+  const fits = classes.map(() => new LocalisationAccumulator());
   const count = limited(data.count, opts.limit);
   const concurrency = opts.concurrency ?? 2;
   const timing = new TimingStats();
@@ -207,18 +234,32 @@ export async function evaluateDetector(
     const { image, boxes } = await data.sample(i);
     const { detections, timing: t } = await model.detect(image);
     timing.add(t);
-    const dets: ScoredBox[] = [];
+    let dets: ScoredBox[] = [];
     for (const d of detections) {
       const c = classIndex.get(d.cls);
       if (c === undefined) unknownClassDetections++;
       else dets.push({ classIndex: c, score: d.score, ...d.bbox });
+    }
+    if (held) {
+      oneStage.add(matchImage(dets, boxes, classes.length)[item!]!);
+      const props = heldItemProposals(detections);
+      const { items, timing: ht } = await held.find(
+        image,
+        props.map((p) => p.bbox),
+      );
+      proposals += props.length;
+      heldTiming.add(ht);
+      const nmsIou = held.manifest.output.kind === 'held-item' ? held.manifest.output.nmsIou : MATCH_IOU;
+      dets = dets.filter((d) => d.classIndex !== item);
+      for (const h of heldItemDetections(props, items, nmsIou))
+        dets.push({ classIndex: item!, score: h.score, ...h.bbox });
     }
     matchImage(dets, boxes, classes.length).forEach((m, c) => {
       acc[c]!.add(m);
     });
     fits.forEach((f, c) => {
       f.add(
-        dets.filter((d) => d.classIndex === c && d.score >= threshold),
+        dets.filter((d) => d.classIndex === c && d.score >= thresholdOf(c)),
         boxes.filter((g) => g.classIndex === c),
       );
     });
@@ -229,20 +270,8 @@ export async function evaluateDetector(
   const curves: Record<string, [number, number][]> = {};
   classes.forEach((name, c) => {
     const a = acc[c]!;
-    const ap = averagePrecision(a.scores, a.tp, a.positives);
-    const op = operatingPoint(a.scores, a.tp, a.positives, threshold);
-    map50[name] = ap;
-    perClass[name] = {
-      ap50: ap,
-      gt: a.positives,
-      ignoredGt: a.ignoredGt,
-      detections: a.scores.length,
-      ignoredDetections: a.ignoredDetections,
-      tp: op.tp,
-      fp: op.fp,
-      precision: op.precision,
-      recall: op.recall,
-    };
+    perClass[name] = classResult(a, thresholdOf(c));
+    map50[name] = perClass[name].ap50;
     curves[name] = sampledPrCurve(prCurve(a.scores, a.tp, a.positives));
   });
   const aps = Object.values(map50).filter((v): v is number => v !== null);
@@ -264,8 +293,32 @@ export async function evaluateDetector(
     targets: Object.entries(TARGETS.detector.map50).map(([cls, target]) =>
       check(`map50.${cls}`, map50[cls] ?? null, target),
     ),
+    heldItem: held
+      ? {
+          scoreThreshold: itemThreshold,
+          oneStage: classResult(oneStage, threshold),
+          proposalsPerImage: round(proposals / Math.max(1, count), 2),
+          timing: heldTiming.summary(concurrency),
+        }
+      : null,
     localisation: Object.fromEntries(classes.map((name, c) => [name, fits[c]!.bands()])),
     curves,
+  };
+}
+
+function classResult(a: ClassAccumulator, threshold: number): DetectorClassResult {
+  const ap = averagePrecision(a.scores, a.tp, a.positives);
+  const op = operatingPoint(a.scores, a.tp, a.positives, threshold);
+  return {
+    ap50: ap,
+    gt: a.positives,
+    ignoredGt: a.ignoredGt,
+    detections: a.scores.length,
+    ignoredDetections: a.ignoredDetections,
+    tp: op.tp,
+    fp: op.fp,
+    precision: op.precision,
+    recall: op.recall,
   };
 }
 

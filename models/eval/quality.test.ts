@@ -3,8 +3,14 @@ import { loadScenario } from '../../simulator/scenario/load.ts';
 import { sampleRun } from '../data/run.ts';
 import { DETECTOR_CLASSES } from '../data/sample.ts';
 import { novelProducts, storeVariant } from '../data/variants.ts';
-import type { ClassifierModel, DetectorModel, EmbeddingModel, RawImage } from '../runtime/index.ts';
-import { findManifest, loadClassifier, loadDetector, loadEmbedder } from '../runtime/index.ts';
+import type {
+  ClassifierModel,
+  DetectorModel,
+  EmbeddingModel,
+  HeldItemModel,
+  RawImage,
+} from '../runtime/index.ts';
+import { findManifest, loadClassifier, loadDetector, loadEmbedder, loadHeldItem } from '../runtime/index.ts';
 import type { DetectorSample } from './dataset.ts';
 import { EVAL_SCORE_THRESHOLD, evaluateClassifier, evaluateDetector, evaluateReid } from './evaluate.ts';
 
@@ -27,6 +33,7 @@ const TOLERANCE = 0.1;
 
 interface Recorded {
   map50?: Record<string, number | null>;
+  heldItem?: { oneStage?: { ap50?: number | null } } | null;
   top1?: number;
   falseReject?: number;
   unknownRejection?: number;
@@ -44,6 +51,7 @@ const manifests = {
   detector: findManifest('detector'),
   classifier: findManifest('classifier'),
   embedding: findManifest('embedding'),
+  heldItem: findManifest('held-item'),
 };
 const shipped = Object.values(manifests).every((p) => p !== null);
 
@@ -120,31 +128,38 @@ describe.skipIf(!shipped)(
     let detector: DetectorModel;
     let classifier: ClassifierModel;
     let reid: EmbeddingModel;
+    let heldItem: HeldItemModel;
 
     beforeAll(async () => {
-      [fresh, detector, classifier, reid] = await Promise.all([
+      [fresh, detector, classifier, reid, heldItem] = await Promise.all([
         renderFresh(),
         loadDetector(manifests.detector!, { scoreThreshold: EVAL_SCORE_THRESHOLD, workers: 1 }),
         loadClassifier(manifests.classifier!),
         loadEmbedder(manifests.embedding!),
+        loadHeldItem(manifests.heldItem!, { scoreThreshold: EVAL_SCORE_THRESHOLD }),
       ]);
     }, 180_000);
 
     afterAll(async () => {
-      await Promise.all([detector?.close(), classifier?.close(), reid?.close()]);
+      await Promise.all([detector?.close(), classifier?.close(), reid?.close(), heldItem?.close()]);
     });
 
-    it('the detector finds people, heads, hands and items in hands as well as its manifest says', async () => {
-      const result = await evaluateDetector(detector, {
-        classes: DETECTOR_CLASSES,
-        count: fresh.frames.length,
-        sample: async (i) => fresh.frames[i]!,
-      });
+    it('the detector and the held-item model find people, heads, hands and items in hands as well as the manifest says', async () => {
+      const result = await evaluateDetector(
+        detector,
+        { classes: DETECTOR_CLASSES, count: fresh.frames.length, sample: async (i) => fresh.frames[i]! },
+        { heldItem },
+      );
+      const claimed = recorded(detector);
       for (const cls of DETECTOR_CLASSES) {
         expect(result.perClass[cls]!.gt, `${cls} ground truth in the fresh frames`).toBeGreaterThan(20);
-        const claimed = recorded(detector).map50?.[cls] ?? 1;
-        expect(result.map50[cls] ?? 0, `${cls} AP@0.5`).toBeGreaterThanOrEqual(claimed - TOLERANCE);
+        expect(result.map50[cls] ?? 0, `${cls} AP@0.5`).toBeGreaterThanOrEqual(
+          (claimed.map50?.[cls] ?? 1) - TOLERANCE,
+        );
       }
+      expect(result.heldItem!.oneStage.ap50 ?? 0, "the detector's own item AP@0.5").toBeGreaterThanOrEqual(
+        (claimed.heldItem?.oneStage?.ap50 ?? 1) - TOLERANCE,
+      );
     });
 
     it('the classifier names held items and turns away products it never saw, as its manifest says', async () => {

@@ -101,6 +101,7 @@ const detector: DetectorResult = {
       { minPx: 28, maxPx: 60, objects: 10, found: 1, fit: 1, medianIou: null, sizeRatio: null },
     ],
   },
+  heldItem: null,
   curves: {
     person: [
       [0, 1],

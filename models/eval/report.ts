@@ -172,6 +172,14 @@ export function formatReport(r: EvalResults, split: string): string {
     }
     rows.push(['mean', num(d.meanAp50), '', '', '', '', '', '', '']);
     out.push(table(rows));
+    if (d.heldItem) {
+      const h = d.heldItem;
+      out.push(
+        `  item: two stages, the held-item model boxing the item in a window around each of ${num(h.proposalsPerImage, 1)} proposals an image ` +
+          `(precision/recall at score ≥ ${h.scoreThreshold}; ${num(h.timing.meanMs.totalMs, 1)} ms an image); ` +
+          `the detector's own item boxes: AP50 ${num(h.oneStage.ap50)}, precision ${num(h.oneStage.precision)}, recall ${num(h.oneStage.recall)}`,
+      );
+    }
     out.push(
       `  box fit by object size at score ≥ ${d.scoreThreshold} (found: a box at IoU ≥ ${FOUND_IOU}; fit: IoU ≥ ${d.rules.iou}; size: detected ÷ true):`,
     );

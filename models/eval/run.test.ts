@@ -112,6 +112,9 @@ function fakeRuntime(seen: LoadOptions[]): Runtime {
         },
       };
     },
+    async loadHeldItem() {
+      throw new Error('no held-item model in these tests');
+    },
     async loadEmbedder(path) {
       return {
         manifest: manifest(path),

@@ -26,6 +26,7 @@ import {
   evaluateClassifier,
   evaluateDetector,
   evaluateReid,
+  type HeldItemLike,
 } from './evaluate.ts';
 import { type EvalResults, formatReport, prChart, resultsJson, setTopLevelField } from './report.ts';
 
@@ -44,6 +45,7 @@ export interface Runtime {
   loadDetector(manifestPath: string, opts?: LoadOptions): Promise<DetectorLike & Closable>;
   loadClassifier(manifestPath: string, opts?: LoadOptions): Promise<ClassifierLike & Closable>;
   loadEmbedder(manifestPath: string, opts?: LoadOptions): Promise<EmbedderLike & Closable>;
+  loadHeldItem(manifestPath: string, opts?: LoadOptions): Promise<HeldItemLike & Closable>;
 }
 
 const Options = z.object({
@@ -129,7 +131,7 @@ function clock(seconds: number): string {
 /** The manifest of a model, checked before any work starts. */
 function readManifest(
   modelsDir: string,
-  name: ModelName,
+  name: ModelName | 'held-item',
 ): { path: string; text: string; manifest: Manifest } {
   // As the loader's findManifest: the re-id model may also live in embedding/.
   const candidates = (name === 'reid' ? ['reid', 'embedding'] : [name]).map((f) =>
@@ -179,6 +181,11 @@ export async function runEvaluation(
   // Everything that can be missing is checked before the first model runs.
   const meta = readMeta(dataDir);
   const manifests = new Map(selected.map((m) => [m, readManifest(modelsDir, m)]));
+  // The detector's items come from two stages when a held-item model is there.
+  const heldItem =
+    selected.includes('detector') && existsSync(join(modelsDir, 'held-item', 'manifest.json'))
+      ? readManifest(modelsDir, 'held-item')
+      : null;
   const splits = {
     detector: selected.includes('detector') ? openDetectorSplit(dataDir, opts.split, meta) : null,
     classifier: selected.includes('classifier') ? openClassifierSplit(dataDir, opts.split, meta) : null,
@@ -202,17 +209,24 @@ export async function runEvaluation(
         ...load,
         scoreThreshold: EVAL_SCORE_THRESHOLD,
       });
-      say(`detector: ${data.count} ${opts.split} images${limitNote}`);
+      const held = heldItem
+        ? await runtime.loadHeldItem(heldItem.path, { ...load, scoreThreshold: EVAL_SCORE_THRESHOLD })
+        : undefined;
+      say(
+        `detector: ${data.count} ${opts.split} images${limitNote}${held ? ', items through the held-item model' : ''}`,
+      );
       try {
         const m = manifests.get('detector')!.manifest;
         results.detector = await evaluateDetector(model, data, {
           limit: opts.limit,
           concurrency: DETECTOR_IN_FLIGHT,
           scoreThreshold: m.output.kind === 'detector' ? m.output.scoreThreshold : undefined,
+          heldItem: held,
           onProgress: progress(say, 'detector', 'images'),
         });
       } finally {
         await model.close();
+        await held?.close();
       }
     }
     if (splits.classifier) {
@@ -279,6 +293,20 @@ export async function runEvaluation(
         setTopLevelField(text, 'metrics', { ...common, counts, ...(json[name] as object) }),
       );
       say(`metrics written to ${relative(process.cwd(), path)}`);
+    }
+    const d = results.detector;
+    if (heldItem && d?.heldItem) {
+      const text = readFileSync(heldItem.path, 'utf8');
+      const metrics = {
+        ...common,
+        counts: { images: d.images, gt: d.perClass.item?.gt ?? 0 },
+        item: d.perClass.item,
+        oneStage: d.heldItem.oneStage,
+        proposalsPerImage: d.heldItem.proposalsPerImage,
+        timing: d.heldItem.timing,
+      };
+      writeFileSync(heldItem.path, setTopLevelField(text, 'metrics', metrics));
+      say(`metrics written to ${relative(process.cwd(), heldItem.path)}`);
     }
     if (results.detector) {
       const svg = join(modelsDir, 'detector', 'pr.svg');

@@ -18,11 +18,20 @@ export {
   yoloAnchors,
 } from './decode.ts';
 export {
+  decodeHeldItem,
+  distanceToBox,
+  HELD_ITEM_PROPOSALS,
+  type HeldItem,
+  heldItemDetections,
+  heldItemProposals,
+} from './held-item.ts';
+export {
   defaultLoadOptions,
   findManifest,
   loadClassifier,
   loadDetector,
   loadEmbedder,
+  loadHeldItem,
   MODEL_FOLDERS,
   MODELS_DIR,
   readManifest,
@@ -37,6 +46,7 @@ export type {
   DetectorModel,
   EmbeddingModel,
   GraphOptimization,
+  HeldItemModel,
   ImageInput,
   ItemClass,
   LoadedManifest,

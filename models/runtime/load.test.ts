@@ -1,7 +1,7 @@
 import { rmSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadClassifier, loadDetector, loadEmbedder, readManifest } from './load.ts';
+import { loadClassifier, loadDetector, loadEmbedder, loadHeldItem, readManifest } from './load.ts';
 import { damagedCopy, expectRefusal, shipped } from './testing.ts';
 
 /**
@@ -13,6 +13,7 @@ import { damagedCopy, expectRefusal, shipped } from './testing.ts';
 const det = shipped('detector');
 const cls = shipped('classifier');
 const emb = shipped('embedding');
+const held = shipped('held-item');
 const made: string[] = [];
 const copy = (...args: Parameters<typeof damagedCopy>) => {
   const p = damagedCopy(...args);
@@ -163,5 +164,46 @@ describe(`loading the embedding model${emb.skip}`, () => {
       },
     });
     await expectRefusal(loadEmbedder(p), 'MODEL_MISMATCH', /warm-up run on zeros/, /output\.dim/);
+  });
+});
+
+describe(`loading the held-item model${held.skip}`, () => {
+  it.skipIf(!held.path)(
+    'finds nothing in a window of bare floor, and nothing without proposals',
+    async () => {
+      const model = await loadHeldItem(held.path!);
+      try {
+        const floor = { rgb: new Uint8Array(640 * 480 * 3).fill(200), width: 640, height: 480 };
+        const { items, timing } = await model.find(floor, [{ x: 300, y: 200, w: 10, h: 10 }]);
+        expect(items).toEqual([]);
+        expect(timing.inferMs).toBeGreaterThan(0);
+        expect((await model.find(floor, [])).items).toEqual([]);
+      } finally {
+        await model.close();
+      }
+    },
+  );
+
+  it.skipIf(!held.path)('refuses a manifest that reads anything but a window, or another task', async () => {
+    const p = copy(held.path!, {
+      manifest: (m) => {
+        m.input.resize = 'letterbox';
+      },
+    });
+    await expectRefusal(loadHeldItem(p), 'FILE_INVALID', /input\.resize/, /only it, reads a window/);
+    await expectRefusal(loadDetector(held.path!), 'MODEL_MISMATCH', /is the manifest of a held-item model/);
+  });
+
+  it.skipIf(!held.path)('refuses a window size the model was not exported for', async () => {
+    const p = copy(held.path!, {
+      manifest: (m) => {
+        m.input.shape = [1, 3, 96, 96];
+      },
+    });
+    await expectRefusal(
+      loadHeldItem(p),
+      'MODEL_MISMATCH',
+      /has shape \[1, 3, 80, 80\], the manifest says \[1, 3, 96, 96\]/,
+    );
   });
 });

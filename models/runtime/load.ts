@@ -13,6 +13,7 @@ import type {
   DetectorModel,
   EmbeddingModel,
   GraphOptimization,
+  HeldItemModel,
   ImageInput,
   LoadedManifest,
   LoadOptions,
@@ -52,12 +53,14 @@ const LOADER: Record<Task, string> = {
   detector: 'loadDetector',
   classifier: 'loadClassifier',
   embedding: 'loadEmbedder',
+  'held-item': 'loadHeldItem',
 };
 
 const TASK_NAME: Record<Task, string> = {
   detector: 'a detector',
   classifier: 'a classifier',
   embedding: 'an embedding model',
+  'held-item': 'a held-item model',
 };
 
 function resolveOptions(task: Task, opts: LoadOptions, source: string) {
@@ -204,11 +207,25 @@ export async function loadEmbedder(manifestPath: string, opts: LoadOptions = {})
   };
 }
 
+export async function loadHeldItem(manifestPath: string, opts: LoadOptions = {}): Promise<HeldItemModel> {
+  const { m, pool } = await open('held-item', manifestPath, opts);
+  return {
+    manifest: m,
+    async find(image, proposals) {
+      const done = await call<'held-item'>(pool, image, proposals);
+      if (!done) return { items: [], timing: { ...NO_TIMING } };
+      return { items: done.result.items, timing: done.timing };
+    },
+    close: () => pool.close(),
+  };
+}
+
 /** Where the project keeps each task's model: `models/<folder>/manifest.json`. */
 export const MODEL_FOLDERS: Record<Task, readonly string[]> = {
   detector: ['detector'],
   classifier: ['classifier'],
   embedding: ['reid', 'embedding'],
+  'held-item': ['held-item'],
 };
 
 export const MODELS_DIR = fileURLToPath(new URL('../', import.meta.url));

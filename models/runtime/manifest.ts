@@ -15,8 +15,11 @@ export const ModelInput = z
     layout: z.literal('NCHW'),
     colour: z.literal('RGB'),
     resize: z
-      .enum(['letterbox', 'stretch'])
-      .describe('letterbox keeps the aspect ratio and pads (Ultralytics); stretch fills the input'),
+      .enum(['letterbox', 'stretch', 'window'])
+      .describe(
+        'letterbox keeps the aspect ratio and pads (Ultralytics); stretch fills the input; window cuts ' +
+          'an input-sized window of the source at its own resolution, centred on a point, padded outside it',
+      ),
     padValue: z.number().int().min(0).max(255).default(114).describe('grey level of letterbox padding'),
     mean: Rgb.describe('per channel, subtracted from the 0..255 value'),
     std: Rgb.describe('per channel, divides the value after the mean: (v - mean) / std'),
@@ -65,7 +68,23 @@ export const EmbeddingOutput = z
   })
   .strict();
 
-export const ModelTask = z.enum(['detector', 'classifier', 'embedding']);
+export const HeldItemOutput = z
+  .object({
+    kind: z.literal('held-item'),
+    format: z
+      .literal('yolov8')
+      .describe('[1, 5, anchors]: cx, cy, w, h in window pixels, then the item score'),
+    name: z.string().min(1),
+    reachPx: z
+      .number()
+      .positive()
+      .describe("a box counts for its window only if it comes this close to the window's centre"),
+    scoreThreshold: z.number().min(0).max(1).default(0.3),
+    nmsIou: z.number().min(0).max(1).default(0.5),
+  })
+  .strict();
+
+export const ModelTask = z.enum(['detector', 'classifier', 'embedding', 'held-item']);
 
 export const Manifest = z
   .object({
@@ -77,8 +96,10 @@ export const Manifest = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256'),
     opset: Int.optional(),
     input: ModelInput,
-    output: z.discriminatedUnion('kind', [DetectorOutput, ClassifierOutput, EmbeddingOutput]),
-    classes: z.array(z.string().min(1)).describe('detector: class names; classifier: SKUs; embedding: []'),
+    output: z.discriminatedUnion('kind', [DetectorOutput, ClassifierOutput, EmbeddingOutput, HeldItemOutput]),
+    classes: z
+      .array(z.string().min(1))
+      .describe('detector: class names; classifier: SKUs; held-item: ["item"]; embedding: []'),
     training: z.record(z.string(), z.unknown()).optional().describe('absent for a model trained elsewhere'),
     metrics: z.record(z.string(), z.unknown()).optional(),
   })
@@ -88,5 +109,11 @@ export const Manifest = z
       ctx.addIssue({ code: 'custom', path: ['output', 'kind'], message: `must match task ${m.task}` });
     if (m.task !== 'embedding' && m.classes.length === 0)
       ctx.addIssue({ code: 'custom', path: ['classes'], message: `a ${m.task} needs its class list` });
+    if ((m.task === 'held-item') !== (m.input.resize === 'window'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['input', 'resize'],
+        message: 'a held-item model, and only it, reads a window',
+      });
   });
 export type Manifest = z.infer<typeof Manifest>;

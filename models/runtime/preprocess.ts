@@ -132,6 +132,32 @@ export async function cropResize(
   return { hwc: new Uint8Array(data.buffer, data.byteOffset, data.length), transform };
 }
 
+/**
+ * The size × size window of `img` centred on the pixel nearest (cx, cy), at the image's own
+ * resolution, `padValue` outside the image. No resampling, so training code can cut the same
+ * window with plain array slicing.
+ */
+export function windowAt(
+  img: RawImage,
+  cx: number,
+  cy: number,
+  size: number,
+  padValue = 114,
+): { hwc: Uint8Array; transform: InputTransform } {
+  checkRaw(img);
+  const x0 = Math.round(cx) - Math.floor(size / 2);
+  const y0 = Math.round(cy) - Math.floor(size / 2);
+  const hwc = new Uint8Array(size * size * 3).fill(padValue);
+  const sx0 = Math.max(0, x0);
+  const sx1 = Math.min(img.width, x0 + size);
+  for (let y = Math.max(0, y0); y < Math.min(img.height, y0 + size); y++) {
+    if (sx1 <= sx0) break;
+    const src = (y * img.width + sx0) * 3;
+    hwc.set(img.rgb.subarray(src, src + (sx1 - sx0) * 3), ((y - y0) * size + (sx0 - x0)) * 3);
+  }
+  return { hwc, transform: { scaleX: 1, scaleY: 1, padX: 0, padY: 0, offsetX: x0, offsetY: y0 } };
+}
+
 /** Interleaved RGB to planar, normalised floats, written into `out` (reused between calls). */
 export function toTensor(
   hwc: Uint8Array,

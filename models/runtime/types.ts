@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../../proto/errors.ts';
+import type { HeldItem } from './held-item.ts';
 import type { Manifest } from './manifest.ts';
 import type { PixelBox, RawImage } from './preprocess.ts';
 
@@ -15,7 +16,7 @@ export interface LoadOptions {
   intraOpThreads?: number;
   /** Default 'all'. */
   graphOptimization?: GraphOptimization;
-  /** Detector only: overrides the manifest's scoreThreshold. */
+  /** Detector and held-item model: overrides the manifest's scoreThreshold. */
   scoreThreshold?: number;
 }
 
@@ -70,6 +71,15 @@ export interface ClassifierModel extends ModelBase {
   classify(image: ImageInput, boxes?: PixelBox[]): Promise<{ results: ItemClass[]; timing: Timing }>;
 }
 
+export interface HeldItemModel extends ModelBase {
+  /**
+   * Looks at a window centred on each proposal (a detected hand or item, heldItemProposals()) and
+   * returns the items found within reach of a window's centre, each with its proposal's index; a
+   * proposal may find none. mergeHeldItems() makes one box per item of the frame.
+   */
+  find(image: ImageInput, proposals: PixelBox[]): Promise<{ items: HeldItem[]; timing: Timing }>;
+}
+
 export interface EmbeddingModel extends ModelBase {
   /** Without boxes the whole image is the crop; otherwise one L2-normalised vector per box. */
   embed(image: ImageInput, boxes?: PixelBox[]): Promise<{ vectors: Float32Array[]; timing: Timing }>;
@@ -105,7 +115,8 @@ export interface WorkerRequest {
 export type WorkerResult =
   | { task: 'detector'; detections: Detection[] }
   | { task: 'classifier'; results: ItemClass[] }
-  | { task: 'embedding'; vectors: Float32Array[] };
+  | { task: 'embedding'; vectors: Float32Array[] }
+  | { task: 'held-item'; items: HeldItem[] };
 
 export type WorkerReply =
   | { kind: 'ready' }

@@ -4,7 +4,8 @@ import sharp from 'sharp';
 import { WalkoutError } from '../../proto/errors.ts';
 import { checkInputs, checkOutputDims, checkOutputNames } from './checks.ts';
 import { boxToSource, decodeClassifier, decodeYolo, l2Normalize } from './decode.ts';
-import { cropResize, decodeJpeg, type PixelBox, type RawImage, toTensor } from './preprocess.ts';
+import { decodeHeldItem, type HeldItem } from './held-item.ts';
+import { cropResize, decodeJpeg, type PixelBox, type RawImage, toTensor, windowAt } from './preprocess.ts';
 import type { Detection, Timing, WorkerInit, WorkerReply, WorkerRequest, WorkerResult } from './types.ts';
 import { toWire } from './wire.ts';
 
@@ -87,6 +88,13 @@ async function run(): Promise<Record<string, { data: Float32Array; dims: readonl
   return res;
 }
 
+/** A held-item model's window is centred on its proposal's box; the others crop or resize. */
+async function prepare(img: RawImage, box: PixelBox | null) {
+  if (m.input.resize !== 'window') return cropResize(img, box, W, H, m.input.resize, m.input.padValue);
+  if (!box) throw new WalkoutError('IMAGE_INVALID', `${file}: a window model needs proposal boxes`, { file });
+  return windowAt(img, box.x + box.w / 2, box.y + box.h / 2, W, m.input.padValue);
+}
+
 async function handle(req: WorkerRequest): Promise<void> {
   const t0 = performance.now();
   const timing: Timing = { decodeMs: 0, preprocessMs: 0, inferMs: 0, postprocessMs: 0, totalMs: 0 };
@@ -100,9 +108,10 @@ async function handle(req: WorkerRequest): Promise<void> {
   const detections: Detection[] = [];
   const results: Extract<WorkerResult, { task: 'classifier' }>['results'] = [];
   const vectors: Float32Array[] = [];
-  for (const box of crops) {
+  const items: HeldItem[] = [];
+  for (const [index, box] of crops.entries()) {
     let t = performance.now();
-    const { hwc, transform } = await cropResize(img, box, W, H, m.input.resize, m.input.padValue);
+    const { hwc, transform } = await prepare(img, box);
     toTensor(hwc, W, H, m.input.mean, m.input.std, tensorData);
     timing.preprocessMs += performance.now() - t;
     t = performance.now();
@@ -125,6 +134,16 @@ async function handle(req: WorkerRequest): Promise<void> {
         if (bbox)
           detections.push({ classIndex: r.classIndex, cls: m.classes[r.classIndex]!, score: r.score, bbox });
       }
+    } else if (o.kind === 'held-item') {
+      const { data, dims } = out[o.name]!;
+      const opts = {
+        scoreThreshold: init.scoreThreshold ?? o.scoreThreshold,
+        nmsIou: o.nmsIou,
+        reachPx: o.reachPx,
+        windowPx: W,
+      };
+      for (const it of decodeHeldItem(data, dims, opts, transform, img.width, img.height))
+        items.push({ proposal: index, ...it });
     } else if (o.kind === 'classifier') {
       const r = decodeClassifier(out[o.similarity]!.data, out[o.embedding]!.data, m.classes, o);
       results.push(r);
@@ -141,7 +160,9 @@ async function handle(req: WorkerRequest): Promise<void> {
       ? { task: 'detector', detections }
       : init.task === 'classifier'
         ? { task: 'classifier', results }
-        : { task: 'embedding', vectors };
+        : init.task === 'held-item'
+          ? { task: 'held-item', items }
+          : { task: 'embedding', vectors };
   timing.totalMs = performance.now() - t0;
   post({ kind: 'done', id: req.id, result, timing }, transfer);
 }

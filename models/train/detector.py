@@ -160,14 +160,19 @@ def random_crop(image, boxes, rng):
     keep = area > 0
     ign = ign | (area < 0.5 * b[:, 3] * b[:, 4])
     out = np.stack([b[:, 0], bx0, by0, bx1 - bx0, by1 - by0, ign.astype(np.float32)], 1)[keep]
+    return dihedral(img, out, CROP, rng)
+
+
+def dihedral(img, boxes, size, rng):
+    """A random flip and quarter turn of a size×size image and its [class, x, y, w, h, flag] boxes."""
     if rng.random() < 0.5:
         img = img[:, ::-1]
-        out[:, 1] = CROP - out[:, 1] - out[:, 3]
+        boxes[:, 1] = size - boxes[:, 1] - boxes[:, 3]
     for _ in range(int(rng.integers(0, 4))):
-        img = np.rot90(img)  # new x = old y, new y = CROP - old x
-        out = out[:, [0, 2, 1, 4, 3, 5]]
-        out[:, 2] = CROP - out[:, 2] - out[:, 4]
-    return np.ascontiguousarray(img), out
+        img = np.rot90(img)  # new x = old y, new y = size - old x
+        boxes = boxes[:, [0, 2, 1, 4, 3, 5]]
+        boxes[:, 2] = size - boxes[:, 2] - boxes[:, 4]
+    return np.ascontiguousarray(img), boxes
 
 
 def build_targets(boxes, classes, size, stride):

@@ -74,41 +74,13 @@ def evaluate(exported, images, labels, classes, limit=None, batch=None):
             out = exported(to_input(np.stack([images[i] for i in idx]))).numpy()
             for i, o in zip(idx, out):
                 lab = labels[i]
-                ign = is_ignored(lab)
                 for k, (boxes, scores) in enumerate(postprocess(o)):
-                    sel = lab[:, 0] == k
-                    gt = lab[sel & ~ign, 1:5].copy()
-                    ig = lab[sel & ign, 1:5].copy()
-                    gt[:, 2:] += gt[:, :2]
-                    ig[:, 2:] += ig[:, :2]
-                    n_gt[k] += len(gt)
-                    used = np.zeros(len(gt), bool)
-                    iou = iou_matrix(boxes, gt)[0] if len(gt) else np.zeros((len(boxes), 0))
-                    ioa = iou_matrix(boxes, ig)[1] if len(ig) else np.zeros((len(boxes), 0))
-                    for d in range(len(boxes)):  # already by descending score
-                        # The best still unmatched ground truth (COCO's rule; VOC's takes the
-                        # best overall, which wrongly fails a hand next to a matched hand).
-                        m = int(np.argmax(np.where(used, -1.0, iou[d]))) if iou.shape[1] else -1
-                        if m >= 0 and iou[d, m] >= IOU and not used[m]:
-                            used[m] = True
-                            dets[k].append((scores[d], 1))
-                        elif ioa.shape[1] and ioa[d].max() >= 0.5:
-                            continue
-                        else:
-                            dets[k].append((scores[d], 0))
+                    n_gt[k] += match_frame(boxes, scores, lab[lab[:, 0] == k], dets[k])
     ap, f1 = {}, {}
     grid = np.arange(0.05, 0.65, 0.05)
     for k, name in enumerate(classes):
         d = np.array(sorted(dets[k], key=lambda t: -t[0])).reshape(-1, 2)
-        tp = np.cumsum(d[:, 1])
-        fp = np.cumsum(1 - d[:, 1])
-        rec = tp / max(1, n_gt[k])
-        prec = tp / np.maximum(1, tp + fp)
-        mrec = np.concatenate([[0], rec, [1]])
-        mpre = np.concatenate([[0], prec, [0]])
-        mpre = np.maximum.accumulate(mpre[::-1])[::-1]
-        i = np.nonzero(mrec[1:] != mrec[:-1])[0]
-        ap[name] = float(np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1]))
+        ap[name] = average_precision(d, n_gt[k])
         f1[name] = []
         for t in grid:
             sel = d[:, 0] >= t
@@ -119,6 +91,45 @@ def evaluate(exported, images, labels, classes, limit=None, batch=None):
     return {'mAP50': float(np.mean(list(ap.values()))), 'AP50': ap, 'frames': len(frames),
             'objects': dict(zip(classes, n_gt.tolist())), 'bestThreshold': best,
             'f1AtThreshold': {c: float(f1[c][int(np.argmax(mean_f1))]) for c in classes}}
+
+
+def match_frame(boxes, scores, lab, out):
+    """One class in one frame: appends (score, 1 if a true positive else 0) to `out` for each
+    detection (x0 y0 x1 y1, by descending score) not lying mostly inside an ignore region, and
+    returns how many ground truths count."""
+    ign = is_ignored(lab)
+    gt = lab[~ign, 1:5].copy()
+    ig = lab[ign, 1:5].copy()
+    gt[:, 2:] += gt[:, :2]
+    ig[:, 2:] += ig[:, :2]
+    used = np.zeros(len(gt), bool)
+    iou = iou_matrix(boxes, gt)[0] if len(gt) else np.zeros((len(boxes), 0))
+    ioa = iou_matrix(boxes, ig)[1] if len(ig) else np.zeros((len(boxes), 0))
+    for d in range(len(boxes)):
+        # The best still unmatched ground truth (COCO's rule; VOC's takes the best overall,
+        # which wrongly fails a hand next to a matched hand).
+        m = int(np.argmax(np.where(used, -1.0, iou[d]))) if iou.shape[1] else -1
+        if m >= 0 and iou[d, m] >= IOU and not used[m]:
+            used[m] = True
+            out.append((scores[d], 1))
+        elif ioa.shape[1] and ioa[d].max() >= 0.5:
+            continue
+        else:
+            out.append((scores[d], 0))
+    return len(gt)
+
+
+def average_precision(d, n_gt):
+    """d: [N, 2] (score, tp) by descending score → VOC all-point AP."""
+    tp = np.cumsum(d[:, 1])
+    fp = np.cumsum(1 - d[:, 1])
+    rec = tp / max(1, n_gt)
+    prec = tp / np.maximum(1, tp + fp)
+    mrec = np.concatenate([[0], rec, [1]])
+    mpre = np.concatenate([[0], prec, [0]])
+    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+    i = np.nonzero(mrec[1:] != mrec[:-1])[0]
+    return float(np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1]))
 
 
 def ap_text(v):
