@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from common import (
-    CosineHead, EmbedNet, Schedule, colour_jitter, export_onnx, log, margin_softmax_loss, param_count,
+    Compute, CosineHead, EmbedNet, Schedule, colour_jitter, export_onnx, log, margin_softmax_loss, param_count,
     random_affine, read_json, read_u8, rounded, to_input, write_manifest,
 )
 
@@ -114,7 +114,8 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=64, lr=2e-3):
     log(f'[classifier] {len(labels)} train crops ({counts.min()}–{counts.max()} per SKU), {len(val_labels)} val '
         f'({int((val_labels < 0).sum())} novel), {n_test} test; {minutes:.1f} min budget')
 
-    net, head = EmbedNet(WIDTHS, DIM, centre=True), CosineHead(DIM, len(skus))
+    compute = Compute('classifier')
+    net, head = compute.module(EmbedNet(WIDTHS, DIM, centre=True)), CosineHead(DIM, len(skus))
     model = Exported(net, head)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
     steps_per_epoch = max(10, len(labels) // batch)
@@ -126,7 +127,9 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=64, lr=2e-3):
         losses = []
         for s in range(steps_per_epoch):
             idx = order[(torch.arange(batch) + s * batch) % len(order)]
-            loss = margin_softmax_loss(head(net(augment(crops[idx]))), labels[idx], SCALE, MARGIN)
+            with compute.autocast():
+                emb = net(compute.input(augment(crops[idx])))
+            loss = margin_softmax_loss(head(emb.float()), labels[idx], SCALE, MARGIN)
             going = sched.step()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -183,6 +186,7 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=64, lr=2e-3):
             'augmentations': ['flips and 90° rotations', 'rotation ±20°', 'scale 0.9–1.12', 'shift ±2 px',
                               'brightness/contrast ±10%', 'per-channel gain ±8%', 'Gaussian noise σ ≤ 0.02'],
             'optimizer': f'AdamW lr {lr} wd 5e-4, linear warm-up, cosine to the time budget',
+            'compute': compute.describe(),
             'validation': {'top1': top1, 'top1SingleView': single, 'top1Accepted': top1_accepted, 'temperature': temperature,
                            'nllBefore': nll_1, 'nllAfter': nll_t, 'unknownThreshold': threshold,
                            'falseRejectRate': FALSE_REJECT, 'novelRejectRate': reject,

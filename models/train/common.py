@@ -10,6 +10,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 import time
 import warnings
@@ -69,6 +70,54 @@ def to_input(u8):
     """uint8 N×H×W×3 (numpy or torch) → float N×3×H×W in 0..1: the manifest's mean 0, std 255."""
     t = torch.from_numpy(np.ascontiguousarray(u8)) if isinstance(u8, np.ndarray) else u8
     return t.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Compute: memory layout and precision
+
+
+def cpu_has_bf16():
+    try:
+        with open('/proc/cpuinfo') as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return re.search(r'\b(amx_bf16|avx512_bf16)\b', flags) is not None
+
+
+class Compute:
+    """How a training step runs: channels-last tensors always, and bfloat16 autocast where the CPU
+    computes bfloat16 in hardware (AVX512-BF16, AMX). Every model trains for a fixed wall-clock
+    time, so a faster step is more training. Measured on a 2-core Xeon with AMX, one thread, per
+    step: detector (16 × 256²) 465 ms NCHW fp32, 319 ms channels-last, 234 ms channels-last bf16;
+    classifier (64 × 64²) 278 → 120 ms; re-id (128 × 64²) 141 → 101 ms. In a real training step
+    (batch assembly and the loss included) the detector gained less, about 1.2× over fp32
+    channels-last; side by side for 12 minutes each it reached val mAP 0.466 against 0.433, so
+    the lower precision costs nothing that the extra steps do not repay. Without hardware bf16,
+    autocast would emulate it and be slower, so it stays off. Weights stay fp32 (autocast casts
+    per operation), losses are computed in fp32, and validation and export run in fp32, so the
+    shipped model is what was measured. WALKOUT_TRAIN_PRECISION=fp32|bf16 overrides the choice."""
+
+    def __init__(self, name):
+        forced = os.environ.get('WALKOUT_TRAIN_PRECISION', '')
+        if forced not in ('', 'fp32', 'bf16'):
+            raise SystemExit(f'WALKOUT_TRAIN_PRECISION must be fp32 or bf16, not {forced!r}')
+        self.precision = forced or ('bf16' if cpu_has_bf16() else 'fp32')
+        log(f'[{name}] training steps in {self.precision}, channels-last'
+            + (' (forced by WALKOUT_TRAIN_PRECISION)' if forced else ''))
+
+    def module(self, m):
+        return m.to(memory_format=torch.channels_last)
+
+    def input(self, x):
+        return x.contiguous(memory_format=torch.channels_last)
+
+    def autocast(self):
+        """Wrap the forward pass; cast outputs to float before the loss."""
+        return torch.cpu.amp.autocast(enabled=self.precision == 'bf16', dtype=torch.bfloat16)
+
+    def describe(self):
+        return f'{self.precision} autocast, channels-last' if self.precision == 'bf16' else 'fp32, channels-last'
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,7 +264,8 @@ def export_onnx(module, height, width, path, output_names):
     """Batch 1, fixed size, eval mode (BatchNorm folded into the convolutions), opset 13."""
     import onnx  # only needed here
 
-    module = module.eval()
+    # Channels-last was for training speed; the graph is exported from plain NCHW weights.
+    module = module.eval().to(memory_format=torch.contiguous_format)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     x = torch.rand(1, 3, height, width)
     with torch.no_grad(), warnings.catch_warnings():

@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from common import (
-    Schedule, cbr, colour_jitter, dw, export_onnx, log, param_count, read_u8, rounded, to_input,
+    Compute, Schedule, cbr, colour_jitter, dw, export_onnx, log, param_count, read_u8, rounded, to_input,
     write_manifest,
 )
 from detector_eval import IOU, ap_text, evaluate, is_ignored
@@ -280,7 +280,8 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=16, lr=3e-3, quick_val=1
     log(f'[detector] {len(labels)} train frames, {len(val_labels)} val, {n_test} test; '
         f'{sum(len(b) for b in labels)} train boxes; {minutes:.1f} min budget')
     rng = np.random.default_rng(seed)
-    net = DetNet(len(classes))
+    compute = Compute('detector')
+    net = compute.module(DetNet(len(classes)))
     exported = Exported(net, H, W)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
     steps_per_epoch = max(20, len(labels) // batch)
@@ -295,8 +296,10 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=16, lr=3e-3, quick_val=1
             x, targets = make_batch(images, labels, idx, len(classes), rng)
             x = colour_jitter(x, brightness=0.15, contrast=0.15, gain=0.08, noise=0.02)
             t_data += time.time() - t0
-            parts = [detection_loss(lg, rg, *t, stride)
-                     for (lg, rg), t, (stride, _) in zip(net(x), targets, LEVELS)]
+            with compute.autocast():
+                outs = net(compute.input(x))
+            parts = [detection_loss(lg.float(), rg.float(), *t, stride)
+                     for (lg, rg), t, (stride, _) in zip(outs, targets, LEVELS)]
             loss, hl, rl = (sum(p[i] for p in parts) for i in range(3))
             going = sched.step()
             opt.zero_grad(set_to_none=True)
@@ -339,6 +342,7 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=16, lr=3e-3, quick_val=1
                               'horizontal flip', '90° rotations', 'brightness/contrast ±15%',
                               'per-channel gain ±8%', 'Gaussian noise σ ≤ 0.02'],
             'optimizer': f'AdamW lr {lr} wd 5e-4, linear warm-up, cosine to the time budget',
+            'compute': compute.describe(),
             'validation': {'mAP50': v['mAP50'], 'AP50': v['AP50'], 'frames': v['frames'],
                            'objects': v['objects'], 'scoreThreshold': threshold,
                            'f1AtThreshold': v['f1AtThreshold']},

@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from common import (
-    Schedule, cbr, colour_jitter, dw, export_onnx, log, param_count, rounded, to_input, write_manifest,
+    Compute, Schedule, cbr, colour_jitter, dw, export_onnx, log, param_count, rounded, to_input, write_manifest,
 )
 from detector import build_targets, decode_boxes, detection_loss, dihedral, load_split
 from detector_eval import IOU, average_precision, is_ignored, match_frame, nms, postprocess
@@ -256,7 +256,8 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=64, lr=3e-3, quick_val=1
     log(f'[held-item] {len(labels)} train frames ({sum(len(p) for p in proposals)} detector proposals), '
         f'{len(val_labels)} val; {minutes:.1f} min budget')
     rng = np.random.default_rng(seed)
-    net = HeldItemNet()
+    compute = Compute('held-item')
+    net = compute.module(HeldItemNet())
     exported = Exported(net)
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=5e-4)
     steps_per_epoch = max(20, len(labels) // batch)
@@ -268,8 +269,9 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=64, lr=3e-3, quick_val=1
             frames = order[(np.arange(batch) + s * batch) % len(order)]
             x, target = make_batch(images, labels, proposals, frames, rng)
             x = colour_jitter(x, brightness=0.15, contrast=0.15, gain=0.08, noise=0.02)
-            logits, reg = net(x)
-            loss, hl, rl = detection_loss(logits, reg, *target, STRIDE)
+            with compute.autocast():
+                logits, reg = net(compute.input(x))
+            loss, hl, rl = detection_loss(logits.float(), reg.float(), *target, STRIDE)
             going = sched.step()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -311,6 +313,7 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=64, lr=3e-3, quick_val=1
             'augmentations': ['flips and 90° rotations', 'brightness/contrast ±15%',
                               'per-channel gain ±8%', 'Gaussian noise σ ≤ 0.02'],
             'optimizer': f'AdamW lr {lr} wd 5e-4, linear warm-up, cosine to the time budget',
+            'compute': compute.describe(),
             'validation': {'itemAP50': v['AP50'], 'proposals': v['proposals'], 'frames': v['frames'],
                            'objects': v['objects'], 'scoreThreshold': v['bestThreshold'],
                            'f1AtThreshold': v['f1AtThreshold']},

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from common import (
-    CosineHead, EmbedNet, Schedule, colour_jitter, export_onnx, log, margin_softmax_loss, param_count,
+    Compute, CosineHead, EmbedNet, Schedule, colour_jitter, export_onnx, log, margin_softmax_loss, param_count,
     random_affine, read_json, read_u8, rounded, to_input, write_manifest,
 )
 
@@ -99,7 +99,8 @@ def train(meta, data_dir, out_dir, seed, minutes, lr=3e-3):
     if len(multi) < P:
         raise SystemExit(f'reid: only {len(multi)} training identities have two crops; need {P}')
 
-    net, head = EmbedNet(WIDTHS, DIM, centre=True, half=HALF), CosineHead(DIM, len(uniq))
+    compute = Compute('reid')
+    net, head = compute.module(EmbedNet(WIDTHS, DIM, centre=True, half=HALF)), CosineHead(DIM, len(uniq))
     params = list(net.parameters()) + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=5e-4)
     steps_per_epoch = max(10, len(ids) // (P * K))
@@ -113,7 +114,8 @@ def train(meta, data_dir, out_dir, seed, minutes, lr=3e-3):
             people = rng.choice(multi, P, replace=False)
             idx = np.concatenate([rng.choice(members[p], K, replace=len(members[p]) < K) for p in people])
             idx = torch.from_numpy(idx)
-            emb = net(augment(crops[idx]))
+            with compute.autocast():
+                emb = net(compute.input(augment(crops[idx]))).float()
             y = target_t[idx]
             id_loss = margin_softmax_loss(head(emb), y, SCALE, MARGIN)
             tri_loss = batch_hard_triplet(emb, y, TRIPLET_MARGIN)
@@ -154,6 +156,7 @@ def train(meta, data_dir, out_dir, seed, minutes, lr=3e-3):
             'augmentations': ['flips and 90° rotations', 'rotation ±10°', 'scale 0.9–1.1', 'shift ±2.5 px',
                               'brightness/contrast ±8%', 'per-channel gain ±3%', 'Gaussian noise σ ≤ 0.015'],
             'optimizer': f'AdamW lr {lr} wd 5e-4, linear warm-up, cosine to the time budget',
+            'compute': compute.describe(),
             'validation': {'rank1': r1, 'queries': n_q,
                            'protocol': 'crops with the head in view; per scene, gallery = crops from other cameras'},
             'history': sched.history,
