@@ -13,7 +13,9 @@ import { loadScenario } from '../../simulator/scenario/load.ts';
 import { TWIN_TOLERANCE } from '../../simulator/world/planogram.ts';
 import { type RunPlan, type RunSettings, sampleRun } from './run.ts';
 import { DETECTOR_CLASSES } from './sample.ts';
+import type { SceneRun } from './scenes.ts';
 import { novelProducts, storeVariant } from './variants.ts';
+import { buildWindows } from './windows.ts';
 import { CropWriter, DetectorWriter } from './writers.ts';
 
 type Split = 'train' | 'val' | 'test';
@@ -108,6 +110,7 @@ async function main(): Promise<void> {
     const ids = new Map<string, number>();
     let scene = -1;
     const seeds: number[] = [];
+    const runRecords: SceneRun[] = [];
     const moments = Math.max(2, Math.round(MOMENTS_PER_RUN * Math.min(1, opts.scale)));
     const runs = plan.seedBases.flatMap((base) =>
       Array.from({ length: runsOf(plan, opts.scale) }, (_, r) => ({ r, seed: base + opts.seedOffset + r })),
@@ -127,7 +130,8 @@ async function main(): Promise<void> {
         novel,
         { ...SETTINGS, novelShare: novel.length > 0 ? 0.25 : 0 },
         {
-          detector: (hwc, boxes) => det.append(hwc, boxes),
+          detector: (hwc, boxes, cameraId) => det.append(hwc, boxes, cameraId),
+          snapshot: (moment) => det.scene(n, moment),
           item: (hwc, label) => cls.append(hwc, { labels: label }),
           person: (hwc, key, cameraIndex, headInView) => {
             if (!ids.has(key)) ids.set(key, ids.size);
@@ -154,6 +158,7 @@ async function main(): Promise<void> {
           },
         },
       );
+      runRecords.push({ seed, variant: run.variant.index, scenario: scenarioName });
       runsDone++;
     }
     det.close();
@@ -161,6 +166,8 @@ async function main(): Promise<void> {
     reid.close();
     meta.splits[split] = {
       seeds,
+      runs: runRecords,
+      novel: plan.novelSeed === null ? null : { seed: plan.novelSeed, count: NOVEL_PRODUCTS },
       variants: plan.variants,
       floors: Object.fromEntries(
         [...new Set(plan.variants)].map((v) => [
@@ -177,6 +184,7 @@ async function main(): Promise<void> {
     };
   }
   writeFileSync(join(outDir, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
+  if (opts.splits.includes('train') && opts.splits.includes('val')) await buildWindows(outDir);
   process.stderr.write(`dataset written to ${outDir} in ${fmt((Date.now() - started) / 1000)}\n`);
 }
 

@@ -1,7 +1,7 @@
 import type { Catalog, CatalogItem } from '../../proto/index.ts';
 import { Rng } from '../../simulator/core/rng.ts';
 import { createOfflineApp } from '../../simulator/io/offline-app.ts';
-import { createRenderer } from '../../simulator/render/renderer.ts';
+import { createRenderer, type Renderer } from '../../simulator/render/renderer.ts';
 import type { Label } from '../../simulator/render/types.ts';
 import { Engine } from '../../simulator/run/engine.ts';
 import type { LoadedScenario } from '../../simulator/scenario/load.ts';
@@ -45,12 +45,40 @@ export interface RunSettings {
 }
 
 export interface RunOutput {
-  detector(hwc: Uint8Array, boxes: BoxRow[]): void;
+  /** A detector frame of `cameraId`, taken at the moment last passed to snapshot(). */
+  detector(hwc: Uint8Array, boxes: BoxRow[], cameraId: string): void;
+  /**
+   * The people of a sampled moment, as drawn (held items included), before its frames: enough to
+   * draw any region of those frames again (models/data/scenes.ts), e.g. from the main stream.
+   */
+  snapshot(moment: MomentSnapshot): void;
   item(hwc: Uint8Array, label: number): void;
   person(hwc: Uint8Array, personKey: string, cameraIndex: number, headInView: boolean): void;
   /** A new scene (a moment of one run) begins: queries and gallery of re-id share a scene. */
   scene(): void;
   moment(done: number, total: number): void;
+}
+
+export interface MomentSnapshot {
+  tsMs: number;
+  frameIndex: number;
+  persons: Person[];
+}
+
+/** How a run's renderer was made, so that scenes.ts can make the same one again. */
+export function runRenderer(
+  plan: Pick<RunPlan, 'seed' | 'variant'>,
+  catalog: Catalog,
+  novel: readonly CatalogItem[],
+): Renderer {
+  return createRenderer({
+    layout: plan.variant.layout,
+    catalog: { ...catalog, items: [...catalog.items, ...novel] },
+    seed: plan.seed,
+    lightingVariation: plan.variant.lightingVariation,
+    noiseSd: plan.variant.noiseSd,
+    visibleBoxes: true,
+  });
 }
 
 const CLASS_INDEX = new Map<string, number>(DETECTOR_CLASSES.map((c, i) => [c, i]));
@@ -79,14 +107,7 @@ export async function sampleRun(
     authority: { kind: 'local', verify: app.verify },
     minutes: Math.ceil((s.warmUpMaxS + plan.moments * s.momentEveryS) / 60) + 1,
   });
-  const renderer = createRenderer({
-    layout,
-    catalog: { ...catalog, items: [...catalog.items, ...novel] },
-    seed: plan.seed,
-    lightingVariation: plan.variant.lightingVariation,
-    noiseSd: plan.variant.noiseSd,
-    visibleBoxes: true,
-  });
+  const renderer = runRenderer(plan, catalog, novel);
   const skus = catalog.items.map((i) => i.sku);
   const skuIndex = new Map(skus.map((sku, i) => [sku, i]));
   const cameras = layout.cameras.map((c) => c.id);
@@ -108,9 +129,10 @@ export async function sampleRun(
     const persons = withHeldItems(engine.persons(), rng, skus, s.heldItemShare, `m${m}`);
     const keep = new Set(shuffled(rng, cameras).slice(0, s.detectorFramesPerMoment));
     out.scene();
+    out.snapshot({ tsMs, frameIndex, persons });
     for (const [cameraIndex, cameraId] of cameras.entries()) {
       const frame = await cameraFrame(renderer, cameraId, persons, tsMs, frameIndex);
-      if (keep.has(cameraId)) out.detector(frame.image.rgb, boxRows(frame));
+      if (keep.has(cameraId)) out.detector(frame.image.rgb, boxRows(frame), cameraId);
       for (const crop of await personCrops(frame, s.cropPx))
         out.person(crop.hwc, `${plan.seed}:${crop.personId}`, cameraIndex, crop.headInView);
       const items = shuffled(rng, visibleItems(frame.labels, ITEM_MIN_VISIBILITY, ITEM_MIN_SIDE_PX));

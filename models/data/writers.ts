@@ -1,11 +1,12 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { MomentSnapshot } from './run.ts';
 
 /**
  * The dataset on disk, in the plainest form PyTorch can read without a decoder: raw HWC uint8
  * pixels appended to one file per split and task, with labels beside them (see docs/models.md).
  */
-class Pixels {
+export class Pixels {
   private readonly fd: number;
   count = 0;
 
@@ -30,27 +31,42 @@ class Pixels {
 /** One label row per frame: [classIndex, x, y, w, h, visibility] per object. */
 export type BoxRow = [number, number, number, number, number, number];
 
+/**
+ * Detector frames with their labels, and the moments they were taken at (scenes.jsonl, one line
+ * per moment: the run's index in the split, the time, the people as drawn), so that any region of
+ * a frame can be drawn again (models/data/scenes.ts). Each label line names its scene and camera.
+ */
 export class DetectorWriter {
   private readonly images: Pixels;
   private readonly labels: number;
+  private readonly scenes: number;
+  private sceneCount = 0;
 
   constructor(dir: string) {
     this.images = new Pixels(dir, 'images.u8');
     this.labels = openSync(join(dir, 'labels.jsonl'), 'w');
+    this.scenes = openSync(join(dir, 'scenes.jsonl'), 'w');
   }
 
   get count(): number {
     return this.images.count;
   }
 
-  append(hwc: Uint8Array, boxes: BoxRow[]): void {
+  scene(run: number, moment: MomentSnapshot): void {
+    writeSync(this.scenes, `${JSON.stringify({ run, ...moment })}\n`);
+    this.sceneCount++;
+  }
+
+  append(hwc: Uint8Array, boxes: BoxRow[], camera: string): void {
+    if (this.sceneCount === 0) throw new Error('DetectorWriter: a frame before any scene');
     this.images.append(hwc);
-    writeSync(this.labels, `${JSON.stringify({ boxes })}\n`);
+    writeSync(this.labels, `${JSON.stringify({ boxes, scene: this.sceneCount - 1, camera })}\n`);
   }
 
   close(): void {
     this.images.close();
     closeSync(this.labels);
+    closeSync(this.scenes);
   }
 }
 

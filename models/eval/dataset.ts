@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { WalkoutError } from '../../proto/index.ts';
 import type { RawImage } from '../runtime/preprocess.ts';
+import type { MainStreamSource } from '../runtime/types.ts';
 import type { GtBox } from './metrics.ts';
 
 /**
@@ -133,11 +134,16 @@ const DetectorLine = z.object({
       z.number(), // visibility, 0..1
     ]),
   ),
+  /** Where the frame was taken (models/data/scenes.ts); absent in datasets from before scenes. */
+  scene: z.number().int().min(0).optional(),
+  camera: z.string().optional(),
 });
 
 export interface DetectorSample {
   image: RawImage;
   boxes: GtBox[];
+  /** The camera's main stream of this frame, for a held-item model that reads it. */
+  mainStream?: MainStreamSource;
 }
 
 /** The detector's frames and their ground truth: what evaluateDetector consumes. */
@@ -152,6 +158,8 @@ export interface DetectorSplit extends DetectorSource {
   width: number;
   height: number;
   labels: GtBox[][];
+  /** Each frame's moment and camera, or null in a dataset from before scenes. */
+  origins: ({ scene: number; camera: string } | null)[];
   close(): Promise<void>;
 }
 
@@ -162,6 +170,7 @@ export function openDetectorSplit(dataDir: string, split: string, meta = readMet
   const classes = meta.detector.classes;
   const lines = readFileSync(labelsPath, 'utf8').split('\n');
   if (lines.at(-1) === '') lines.pop();
+  const origins: DetectorSplit['origins'] = [];
   const labels = lines.map((line, i) => {
     let value: unknown;
     try {
@@ -169,7 +178,8 @@ export function openDetectorSplit(dataDir: string, split: string, meta = readMet
     } catch (err) {
       throw invalid(labelsPath, `line ${i + 1} is not JSON (${(err as Error).message})`);
     }
-    const { boxes } = parse(DetectorLine, value, `${labelsPath} line ${i + 1}`);
+    const { boxes, scene, camera } = parse(DetectorLine, value, `${labelsPath} line ${i + 1}`);
+    origins.push(scene !== undefined && camera !== undefined ? { scene, camera } : null);
     return boxes.map(([classIndex, x, y, w, h, visibility]): GtBox => {
       if (classIndex >= classes.length)
         throw invalid(labelsPath, `line ${i + 1}: class ${classIndex} of ${classes.length}`);
@@ -185,6 +195,7 @@ export function openDetectorSplit(dataDir: string, split: string, meta = readMet
     height,
     count: labels.length,
     labels,
+    origins,
     async sample(index) {
       return { image: { rgb: await file.read(index), width, height }, boxes: labels[index]! };
     },

@@ -134,6 +134,7 @@ describe('evaluateDetector', () => {
         format: 'yolov8',
         name: 'output0',
         reachPx: 8,
+        mainStreamScale: 1,
         scoreThreshold: 0.5,
         nmsIou: 0.5,
       }),

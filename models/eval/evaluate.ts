@@ -1,7 +1,8 @@
+import { WalkoutError } from '../../proto/errors.ts';
 import { type HeldItem, heldItemDetections, heldItemProposals } from '../runtime/held-item.ts';
 import type { Manifest } from '../runtime/manifest.ts';
 import type { PixelBox, RawImage } from '../runtime/preprocess.ts';
-import type { Timing } from '../runtime/types.ts';
+import type { MainStreamSource, Timing } from '../runtime/types.ts';
 
 export type { Timing };
 
@@ -60,7 +61,10 @@ export interface ClassifierLike {
 
 export interface HeldItemLike {
   readonly manifest: Manifest;
-  find(image: RawImage, proposals: PixelBox[]): Promise<{ items: HeldItem[]; timing: Timing }>;
+  find(
+    source: RawImage | MainStreamSource,
+    proposals: PixelBox[],
+  ): Promise<{ items: HeldItem[]; timing: Timing }>;
 }
 
 export interface EmbedderLike {
@@ -222,6 +226,8 @@ export async function evaluateDetector(
   const itemThreshold =
     held?.manifest.output.kind === 'held-item' ? held.manifest.output.scoreThreshold : threshold;
   const thresholdOf = (c: number) => (held && c === item ? itemThreshold : threshold);
+  const readsMainStream =
+    held?.manifest.output.kind === 'held-item' && held.manifest.output.mainStreamScale > 1;
   const heldTiming = new TimingStats();
   let proposals = 0;
   const fits = classes.map(() => new LocalisationAccumulator());
@@ -231,7 +237,7 @@ export async function evaluateDetector(
   let unknownClassDetections = 0;
   let done = 0;
   await forEachConcurrent(count, concurrency, async (i) => {
-    const { image, boxes } = await data.sample(i);
+    const { image, boxes, mainStream } = await data.sample(i);
     const { detections, timing: t } = await model.detect(image);
     timing.add(t);
     let dets: ScoredBox[] = [];
@@ -243,8 +249,13 @@ export async function evaluateDetector(
     if (held) {
       oneStage.add(matchImage(dets, boxes, classes.length)[item!]!);
       const props = heldItemProposals(detections);
+      if (readsMainStream && !mainStream)
+        throw new WalkoutError(
+          'FILE_INVALID',
+          `${held.manifest.name} reads the main stream, and image ${i} has none to read (a dataset from before scenes: rebuild it)`,
+        );
       const { items, timing: ht } = await held.find(
-        image,
+        readsMainStream ? mainStream! : image,
         props.map((p) => p.bbox),
       );
       proposals += props.length;

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Renderer } from '../../simulator/render/renderer.ts';
 import { loadScenario } from '../../simulator/scenario/load.ts';
-import { sampleRun } from '../data/run.ts';
+import { type MomentSnapshot, runRenderer, sampleRun } from '../data/run.ts';
 import { DETECTOR_CLASSES } from '../data/sample.ts';
+import { momentMainStream } from '../data/scenes.ts';
 import { novelProducts, storeVariant } from '../data/variants.ts';
 import type {
   ClassifierModel,
@@ -68,14 +70,17 @@ async function renderFresh(): Promise<Fresh> {
   const fresh: Fresh = { frames: [], items: [], persons: [], skus: loaded.catalog.items.map((i) => i.sku) };
   const ids = new Map<string, number>();
   let scene = -1;
+  let moment: MomentSnapshot | null = null;
   const img = (rgb: Uint8Array, size: number): RawImage => ({ rgb, width: size, height: size });
+  const plan = { seed: SEED, variant: storeVariant(loaded.layout, loaded.catalog, 0) };
+  // The held-item model may read the main stream: the same renderer draws it again on request.
+  let renderer: Renderer | null = null;
+  const mainStreamRenderer = () => {
+    renderer ??= runRenderer(plan, loaded.catalog, novel);
+    return renderer;
+  };
   await sampleRun(
-    {
-      seed: SEED,
-      scenario: loaded,
-      variant: storeVariant(loaded.layout, loaded.catalog, 0),
-      moments: MOMENTS,
-    },
+    { ...plan, scenario: loaded, moments: MOMENTS },
     loaded.catalog,
     novel,
     {
@@ -89,9 +94,13 @@ async function renderFresh(): Promise<Fresh> {
       cropPx: 64,
     },
     {
-      detector: (hwc, boxes) =>
+      snapshot: (m) => {
+        moment = m;
+      },
+      detector: (hwc, boxes, cameraId) =>
         fresh.frames.push({
           image: { rgb: Uint8Array.from(hwc), width: 640, height: 480 },
+          mainStream: momentMainStream(mainStreamRenderer, cameraId, moment!, { width: 640, height: 480 }),
           boxes: boxes.map(([classIndex, x, y, w, h, visibility]) => ({
             classIndex,
             x,

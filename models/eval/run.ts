@@ -11,6 +11,8 @@ import { Manifest } from '../runtime/manifest.ts';
 import type { LoadOptions } from '../runtime/types.ts';
 import {
   type DatasetMeta,
+  type DetectorSource,
+  type DetectorSplit,
   missingInput,
   openClassifierSplit,
   openDetectorSplit,
@@ -217,7 +219,8 @@ export async function runEvaluation(
       );
       try {
         const m = manifests.get('detector')!.manifest;
-        results.detector = await evaluateDetector(model, data, {
+        const source = await withMainStream(data, heldItem?.manifest, dataDir, opts.split, meta);
+        results.detector = await evaluateDetector(model, source, {
           limit: opts.limit,
           concurrency: DETECTOR_IN_FLIGHT,
           scoreThreshold: m.output.kind === 'detector' ? m.output.scoreThreshold : undefined,
@@ -319,4 +322,21 @@ export async function runEvaluation(
   if (opts.json) io.out(`${JSON.stringify(resultsJson(results))}\n`);
   else io.out(`${formatReport(results, opts.split)}\n`);
   return results;
+}
+
+/**
+ * A held-item model that reads the main stream gets each frame's, drawn again from the moment the
+ * dataset recorded (models/data/scenes.ts, which loads the simulator's renderer: only then).
+ */
+async function withMainStream(
+  data: DetectorSplit,
+  heldItem: Manifest | undefined,
+  dataDir: string,
+  split: string,
+  meta: DatasetMeta,
+): Promise<DetectorSource> {
+  if (heldItem?.output.kind !== 'held-item' || heldItem.output.mainStreamScale === 1) return data;
+  const { openScenes } = await import('../data/scenes.ts');
+  const scenes = openScenes(dataDir, split, meta, data.origins);
+  return { ...data, sample: async (i) => ({ ...(await data.sample(i)), mainStream: scenes.mainStream(i) }) };
 }

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { decodeHeldItem, distanceToBox, heldItemDetections, heldItemProposals } from './held-item.ts';
-import { windowAt } from './preprocess.ts';
+import {
+  decodeHeldItem,
+  distanceToBox,
+  heldItemDetections,
+  heldItemProposals,
+  heldItemWindow,
+  padWindow,
+  windowTransform,
+} from './held-item.ts';
+import { toSource, windowAt } from './preprocess.ts';
 
 /** A [1, 5, A] held-item output from anchors [cx, cy, w, h, score] in window pixels. */
 function output(anchors: number[][]): { data: Float32Array; dims: number[] } {
@@ -34,6 +42,49 @@ describe('windowAt', () => {
   it('pads a window wholly outside the image', () => {
     const { hwc } = windowAt(img, 50, 50, 4, 9);
     expect(hwc.every((v) => v === 9)).toBe(true);
+  });
+});
+
+describe('main-stream windows', () => {
+  const frame = { width: 640, height: 480 };
+
+  it('centres the window on the nearest detect-stream pixel and reads only its part inside the frame', () => {
+    const w = heldItemWindow(10.4, 300.6, 64, 2, frame);
+    expect(w.window).toEqual({ x: -22, y: 269, w: 64, h: 64 });
+    expect(w.inFrame).toEqual({ x: 0, y: 269, w: 42, h: 64 });
+    expect(heldItemWindow(700, 240, 64, 2, frame).inFrame).toBeNull();
+    expect(heldItemWindow(320, 240, 64, 2, frame).inFrame).toEqual({ x: 288, y: 208, w: 64, h: 64 });
+  });
+
+  it('places the part read at its place in the padded window, at the window scale', () => {
+    // A window reaching 2 px past the left edge, at scale 2: the part is 2×4 detect px = 4×8.
+    const w = heldItemWindow(0, 2, 4, 2, { width: 10, height: 6 });
+    expect(w.inFrame).toEqual({ x: 0, y: 0, w: 2, h: 4 });
+    const rgb = new Uint8Array(4 * 8 * 3);
+    for (let y = 0; y < 8; y++) for (let x = 0; x < 4; x++) rgb.set([x, y, 7], (y * 4 + x) * 3);
+    const hwc = padWindow({ rgb, width: 4, height: 8 }, w, 114);
+    expect(hwc.length).toBe(8 * 8 * 3);
+    const px = (x: number, y: number) => Array.from(hwc.subarray((y * 8 + x) * 3, (y * 8 + x) * 3 + 3));
+    expect(px(3, 0)).toEqual([114, 114, 114]); // left of the frame
+    expect(px(4, 0)).toEqual([0, 0, 7]);
+    expect(px(7, 7)).toEqual([3, 7, 7]);
+  });
+
+  it('refuses a part of the wrong size, naming the sizes', () => {
+    const w = heldItemWindow(320, 240, 4, 2, frame);
+    expect(() => padWindow({ rgb: new Uint8Array(4 * 4 * 3), width: 4, height: 4 }, w, 114)).toThrow(
+      /must be 8×8, got 4×4/,
+    );
+  });
+
+  it('maps window pixels back to detect-stream pixels', () => {
+    const w = heldItemWindow(100, 50, 64, 2, frame);
+    expect(toSource({ x: 64, y: 64, w: 10, h: 4 }, windowTransform(w))).toEqual({
+      x: 100,
+      y: 50,
+      w: 5,
+      h: 2,
+    });
   });
 });
 

@@ -1,12 +1,14 @@
+import { WalkoutError } from '../../proto/errors.ts';
 import { boxToSource, decodeYolo } from './decode.ts';
 import { nmsPerClass } from './nms.ts';
-import type { InputTransform, PixelBox } from './preprocess.ts';
+import type { InputTransform, PixelBox, RawImage } from './preprocess.ts';
 
 /**
  * The second look at a hand, pure: which detections to look at, what a held-item model's window
  * output means, and how answers from overlapping windows merge. The overhead detector proposes
- * hands and items; the held-item model looks at a window of the same frame centred on each and
- * boxes the item that touches the centre (models/train/held_item.py).
+ * hands and items; the held-item model looks at a window centred on each, cut from the same frame or
+ * read from the camera's finer main stream, and boxes the item that touches the centre
+ * (models/train/held_item.py).
  */
 
 /** An item found in one proposal's window, in source pixels. */
@@ -39,6 +41,67 @@ export function heldItemProposals<D extends Proposal>(
   classes: readonly string[] = HELD_ITEM_PROPOSALS.classes,
 ): D[] {
   return detections.filter((d) => d.score >= minScore && classes.includes(d.cls));
+}
+
+/**
+ * Where a held-item model looks for a proposal: a square of `sidePx` detect-stream pixels centred
+ * on the pixel nearest (cx, cy), read at `scale` main-stream pixels per detect-stream pixel. Only
+ * the part inside the frame is read (a real camera has nothing beyond its edge); the rest of the
+ * window is padding, as in training. The origin is whole detect-stream pixels, so the window's
+ * pixel grid is the main stream's.
+ */
+export interface HeldItemWindow {
+  /** The whole window, in detect-stream pixels; may reach past the frame. */
+  window: PixelBox;
+  /** The part of the window inside the frame, what is read; null when none is. */
+  inFrame: PixelBox | null;
+  /** Main-stream pixels per detect-stream pixel; the model's input is sidePx × scale square. */
+  scale: number;
+}
+
+export function heldItemWindow(
+  cx: number,
+  cy: number,
+  sidePx: number,
+  scale: number,
+  frame: { width: number; height: number },
+): HeldItemWindow {
+  const x = Math.round(cx) - Math.floor(sidePx / 2);
+  const y = Math.round(cy) - Math.floor(sidePx / 2);
+  const x0 = Math.max(0, x);
+  const y0 = Math.max(0, y);
+  const x1 = Math.min(frame.width, x + sidePx);
+  const y1 = Math.min(frame.height, y + sidePx);
+  const inFrame = x1 > x0 && y1 > y0 ? { x: x0, y: y0, w: x1 - x0, h: y1 - y0 } : null;
+  return { window: { x, y, w: sidePx, h: sidePx }, inFrame, scale };
+}
+
+/**
+ * The model's input for a window: `part` (what was read for `w.inFrame`, inFrame × scale pixels)
+ * placed in a padValue square of window × scale pixels.
+ */
+export function padWindow(part: RawImage | null, w: HeldItemWindow, padValue: number): Uint8Array {
+  const side = Math.round(w.window.w * w.scale);
+  const out = new Uint8Array(side * side * 3).fill(padValue);
+  if (!w.inFrame || !part) return out;
+  const pw = Math.round(w.inFrame.w * w.scale);
+  const ph = Math.round(w.inFrame.h * w.scale);
+  if (part.width !== pw || part.height !== ph)
+    throw new WalkoutError(
+      'IMAGE_INVALID',
+      `a window region of ${w.inFrame.w}×${w.inFrame.h} px at scale ${w.scale} must be ${pw}×${ph}, got ${part.width}×${part.height}`,
+      { region: w.inFrame, scale: w.scale },
+    );
+  const ox = Math.round((w.inFrame.x - w.window.x) * w.scale);
+  const oy = Math.round((w.inFrame.y - w.window.y) * w.scale);
+  for (let y = 0; y < ph; y++)
+    out.set(part.rgb.subarray(y * pw * 3, (y + 1) * pw * 3), ((oy + y) * side + ox) * 3);
+  return out;
+}
+
+/** Maps the model's window pixels back to detect-stream pixels. */
+export function windowTransform(w: HeldItemWindow): InputTransform {
+  return { scaleX: w.scale, scaleY: w.scale, padX: 0, padY: 0, offsetX: w.window.x, offsetY: w.window.y };
 }
 
 /** Distance from a point to a box (0 inside it). */

@@ -2,7 +2,10 @@ import { rmSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadClassifier, loadDetector, loadEmbedder, loadHeldItem, readManifest } from './load.ts';
+import type { Manifest } from './manifest.ts';
+import type { PixelBox } from './preprocess.ts';
 import { damagedCopy, expectRefusal, shipped } from './testing.ts';
+import type { MainStreamSource } from './types.ts';
 
 /**
  * Loading refuses a bad model, before any inference, naming the file and what is wrong. The cases
@@ -168,16 +171,68 @@ describe(`loading the embedding model${emb.skip}`, () => {
 });
 
 describe(`loading the held-item model${held.skip}`, () => {
+  /** Bare floor: the detect-stream frame, or the main stream, whichever the model reads. */
+  const floor = { rgb: new Uint8Array(640 * 480 * 3).fill(200), width: 640, height: 480 };
+  const asked: { region: PixelBox; scale: number }[] = [];
+  const mainStream: MainStreamSource = {
+    width: 640,
+    height: 480,
+    async region(region, scale) {
+      asked.push({ region, scale });
+      const w = Math.round(region.w * scale);
+      const h = Math.round(region.h * scale);
+      return { rgb: new Uint8Array(w * h * 3).fill(200), width: w, height: h };
+    },
+  };
+  const scaleOf = (m: { output: Manifest['output'] }) =>
+    m.output.kind === 'held-item' ? m.output.mainStreamScale : 1;
+
   it.skipIf(!held.path)(
     'finds nothing in a window of bare floor, and nothing without proposals',
     async () => {
       const model = await loadHeldItem(held.path!);
       try {
-        const floor = { rgb: new Uint8Array(640 * 480 * 3).fill(200), width: 640, height: 480 };
-        const { items, timing } = await model.find(floor, [{ x: 300, y: 200, w: 10, h: 10 }]);
+        const scale = scaleOf(model.manifest);
+        const source = scale > 1 ? mainStream : floor;
+        const { items, timing } = await model.find(source, [{ x: 300, y: 200, w: 10, h: 10 }]);
         expect(items).toEqual([]);
         expect(timing.inferMs).toBeGreaterThan(0);
-        expect((await model.find(floor, [])).items).toEqual([]);
+        expect((await model.find(source, [])).items).toEqual([]);
+      } finally {
+        await model.close();
+      }
+    },
+  );
+
+  it.skipIf(!held.path)(
+    "reads only the part of a window inside the frame, at the model's scale, and refuses the wrong source",
+    async () => {
+      const model = await loadHeldItem(held.path!);
+      try {
+        const scale = scaleOf(model.manifest);
+        if (scale === 1) {
+          await expectRefusal(
+            model.find(mainStream, [{ x: 1, y: 1, w: 4, h: 4 }]),
+            'IMAGE_INVALID',
+            /pass the frame/,
+          );
+          return;
+        }
+        const side = model.manifest.input.shape[3] / scale;
+        asked.length = 0;
+        // A hand at the frame's left edge: the window reaches past it.
+        await model.find(mainStream, [{ x: 0, y: 200, w: 6, h: 6 }]);
+        expect(asked).toEqual([
+          {
+            region: { x: 0, y: 203 - Math.floor(side / 2), w: 3 + side - Math.floor(side / 2), h: side },
+            scale,
+          },
+        ]);
+        await expectRefusal(
+          model.find(floor, [{ x: 1, y: 1, w: 4, h: 4 }]),
+          'IMAGE_INVALID',
+          /MainStreamSource/,
+        );
       } finally {
         await model.close();
       }
@@ -195,15 +250,18 @@ describe(`loading the held-item model${held.skip}`, () => {
   });
 
   it.skipIf(!held.path)('refuses a window size the model was not exported for', async () => {
+    const shape = readManifest(held.path!).input.shape;
     const p = copy(held.path!, {
       manifest: (m) => {
-        m.input.shape = [1, 3, 96, 96];
+        m.input.shape = [1, 3, shape[2] + 16, shape[3] + 16];
       },
     });
     await expectRefusal(
       loadHeldItem(p),
       'MODEL_MISMATCH',
-      /has shape \[1, 3, 80, 80\], the manifest says \[1, 3, 96, 96\]/,
+      new RegExp(
+        `has shape \\[${shape.join(', ')}\\], the manifest says \\[1, 3, ${shape[2] + 16}, ${shape[3] + 16}\\]`,
+      ),
     );
   });
 });

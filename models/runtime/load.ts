@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadJsonFile, WalkoutError } from '../../proto/index.ts';
+import { heldItemWindow } from './held-item.ts';
 import { Manifest } from './manifest.ts';
 import { WorkerPool } from './pool.ts';
 import type { PixelBox, RawImage } from './preprocess.ts';
@@ -130,22 +131,29 @@ async function open(
   return { m, pool };
 }
 
-/** Rejects what cannot be an image or a box list before it crosses to a worker. */
-function checkArgs(image: ImageInput, boxes: PixelBox[] | undefined): void {
+function isImage(image: unknown): image is ImageInput {
   const raw = image as RawImage;
-  const ok =
+  return (
     image instanceof Uint8Array ||
     (typeof image === 'object' &&
       image !== null &&
       raw.rgb instanceof Uint8Array &&
       typeof raw.width === 'number' &&
-      typeof raw.height === 'number');
-  if (!ok)
+      typeof raw.height === 'number')
+  );
+}
+
+/** Rejects what cannot be an image or a box list before it crosses to a worker. */
+function checkArgs(image: ImageInput, boxes: PixelBox[] | undefined): void {
+  if (!isImage(image))
     throw new WalkoutError(
       'IMAGE_INVALID',
       'image must be JPEG bytes (Uint8Array) or { rgb, width, height }',
     );
-  if (boxes === undefined) return;
+  if (boxes !== undefined) checkBoxes(boxes);
+}
+
+function checkBoxes(boxes: PixelBox[]): void {
   if (!Array.isArray(boxes))
     throw new WalkoutError('IMAGE_INVALID', 'boxes must be an array of { x, y, w, h }');
   boxes.forEach((b, i) => {
@@ -162,7 +170,10 @@ async function call<K extends WorkerResult['task']>(
 ): Promise<{ result: Extract<WorkerResult, { task: K }>; timing: Timing } | null> {
   checkArgs(image, boxes);
   if (boxes?.length === 0) return null;
-  return (await pool.request(image, boxes)) as { result: Extract<WorkerResult, { task: K }>; timing: Timing };
+  return (await pool.request({ image, boxes })) as {
+    result: Extract<WorkerResult, { task: K }>;
+    timing: Timing;
+  };
 }
 
 const NO_TIMING = { decodeMs: 0, preprocessMs: 0, inferMs: 0, postprocessMs: 0, totalMs: 0 };
@@ -209,12 +220,41 @@ export async function loadEmbedder(manifestPath: string, opts: LoadOptions = {})
 
 export async function loadHeldItem(manifestPath: string, opts: LoadOptions = {}): Promise<HeldItemModel> {
   const { m, pool } = await open('held-item', manifestPath, opts);
+  const scale = m.output.kind === 'held-item' ? m.output.mainStreamScale : 1;
+  const sidePx = m.input.shape[3] / scale;
   return {
     manifest: m,
-    async find(image, proposals) {
-      const done = await call<'held-item'>(pool, image, proposals);
-      if (!done) return { items: [], timing: { ...NO_TIMING } };
-      return { items: done.result.items, timing: done.timing };
+    async find(source, proposals) {
+      if (scale === 1) {
+        if (!isImage(source))
+          throw new WalkoutError('IMAGE_INVALID', `${m.path}: reads the detect-stream frame; pass the frame`);
+        const done = await call<'held-item'>(pool, source, proposals);
+        if (!done) return { items: [], timing: { ...NO_TIMING } };
+        return { items: done.result.items, timing: done.timing };
+      }
+      if (isImage(source) || typeof source?.region !== 'function')
+        throw new WalkoutError(
+          'IMAGE_INVALID',
+          `${m.path}: reads the camera's main stream at scale ${scale}; pass a MainStreamSource`,
+        );
+      checkBoxes(proposals);
+      if (proposals.length === 0) return { items: [], timing: { ...NO_TIMING } };
+      const windows = await Promise.all(
+        proposals.map(async (p) => {
+          const window = heldItemWindow(p.x + p.w / 2, p.y + p.h / 2, sidePx, scale, source);
+          const part = window.inFrame ? await source.region(window.inFrame, scale) : null;
+          if (part !== null && !isImage(part))
+            throw new WalkoutError(
+              'IMAGE_INVALID',
+              'a main-stream region must be JPEG bytes or { rgb, width, height }',
+            );
+          return { window, part };
+        }),
+      );
+      // Timing is the model's: reading the regions is the caller's I/O.
+      const frame = { width: source.width, height: source.height };
+      const { result, timing } = await pool.request({ windows, frame });
+      return { items: (result as Extract<WorkerResult, { task: 'held-item' }>).items, timing };
     },
     close: () => pool.close(),
   };

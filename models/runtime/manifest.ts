@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAIN_STREAM_SCALE } from '../../proto/camera/stream.ts';
 
 /**
  * A model's manifest: everything a consumer needs to feed the model and read its answers, so
@@ -78,7 +79,19 @@ export const HeldItemOutput = z
     reachPx: z
       .number()
       .positive()
-      .describe("a box counts for its window only if it comes this close to the window's centre"),
+      .describe(
+        "in input pixels: a box counts for its window only if it comes this close to the window's centre",
+      ),
+    mainStreamScale: z
+      .number()
+      .min(1)
+      .max(MAIN_STREAM_SCALE)
+      .default(1)
+      .describe(
+        'main-stream pixels per detect-stream pixel: 1 cuts the window from the detect-stream frame; ' +
+          'above 1 it is read from the camera main stream (region.jpg), a square of input side / scale ' +
+          'detect-stream pixels',
+      ),
     scoreThreshold: z.number().min(0).max(1).default(0.3),
     nmsIou: z.number().min(0).max(1).default(0.5),
   })
@@ -115,5 +128,15 @@ export const Manifest = z
         path: ['input', 'resize'],
         message: 'a held-item model, and only it, reads a window',
       });
+    if (m.output.kind === 'held-item') {
+      const [, , h, w] = m.input.shape;
+      const side = w / m.output.mainStreamScale;
+      if (h !== w || Math.abs(side - Math.round(side)) > 1e-9)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['output', 'mainStreamScale'],
+          message: `a held-item input must be square and a whole number of detect-stream pixels at this scale, got ${w}×${h} at ${m.output.mainStreamScale}`,
+        });
+    }
   });
 export type Manifest = z.infer<typeof Manifest>;

@@ -3,8 +3,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { WalkoutError } from '../../proto/errors.ts';
-import type { PixelBox } from './preprocess.ts';
-import type { ImageInput, Timing, WorkerInit, WorkerReply, WorkerRequest, WorkerResult } from './types.ts';
+import type { Timing, WorkerInit, WorkerPayload, WorkerReply, WorkerRequest, WorkerResult } from './types.ts';
 import { fromWire } from './wire.ts';
 
 /**
@@ -147,17 +146,17 @@ export class WorkerPool {
   }
 
   /** Runs one request on the least busy worker. */
-  request(image: ImageInput, boxes?: PixelBox[]): Promise<{ result: WorkerResult; timing: Timing }> {
+  request(payload: WorkerPayload): Promise<{ result: WorkerResult; timing: Timing }> {
     if (this.closed) return Promise.reject(failed(this.file, 'the model is closed'));
     let slot: Slot | undefined;
     for (const s of this.slots) if (!slot || s.pending.size < slot.pending.size) slot = s;
     if (!slot) {
       // Every worker crashed: wait for a replacement rather than fail at once.
-      if (this.replacing.size > 0) return Promise.race(this.replacing).then(() => this.request(image, boxes));
+      if (this.replacing.size > 0) return Promise.race(this.replacing).then(() => this.request(payload));
       return Promise.reject(failed(this.file, `no worker is running ${this.lastCrash}`.trim()));
     }
     const id = this.nextId++;
-    const req: WorkerRequest = { id, image, boxes };
+    const req: WorkerRequest = { id, ...payload };
     const { worker, pending } = slot;
     return new Promise((resolve, reject) => {
       try {

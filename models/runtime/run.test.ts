@@ -104,11 +104,11 @@ describe(`the detector${det.skip}`, () => {
       graphOptimization: 'all',
       scoreThreshold: undefined,
     });
-    const held = pool.request(frame.jpeg);
+    const held = pool.request({ image: frame.jpeg });
     // As if the thread crashed: reach the worker behind the pool's back.
     await (pool as unknown as { slots: { worker: Worker }[] }).slots[0]!.worker.terminate();
     await expectRefusal(held, 'INFERENCE_FAILED', /worker exited/);
-    const next = await pool.request(frame.jpeg);
+    const next = await pool.request({ image: frame.jpeg });
     expect(next.result.task).toBe('detector');
     expect(pool.size).toBe(1);
     await pool.close();

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../../proto/errors.ts';
-import type { HeldItem } from './held-item.ts';
+import type { HeldItem, HeldItemWindow } from './held-item.ts';
 import type { Manifest } from './manifest.ts';
 import type { PixelBox, RawImage } from './preprocess.ts';
 
@@ -75,9 +75,26 @@ export interface HeldItemModel extends ModelBase {
   /**
    * Looks at a window centred on each proposal (a detected hand or item, heldItemProposals()) and
    * returns the items found within reach of a window's centre, each with its proposal's index; a
-   * proposal may find none. mergeHeldItems() makes one box per item of the frame.
+   * proposal may find none. heldItemDetections() makes one box per item of the frame. A model whose
+   * manifest has mainStreamScale 1 cuts its windows from the detect-stream frame (`source`); above
+   * 1 it reads them from the camera's main stream, and `source` must be a MainStreamSource.
    */
-  find(image: ImageInput, proposals: PixelBox[]): Promise<{ items: HeldItem[]; timing: Timing }>;
+  find(
+    source: ImageInput | MainStreamSource,
+    proposals: PixelBox[],
+  ): Promise<{ items: HeldItem[]; timing: Timing }>;
+}
+
+/**
+ * A camera's main stream as the edge reaches it (GET region.jpg of proto/camera/stream.ts): part
+ * of one detect-stream frame at a finer scale.
+ */
+export interface MainStreamSource {
+  /** The detect-stream frame's size; regions are given in its pixels. */
+  width: number;
+  height: number;
+  /** The region, region.w × scale by region.h × scale pixels. */
+  region(region: PixelBox, scale: number): Promise<ImageInput>;
 }
 
 export interface EmbeddingModel extends ModelBase {
@@ -106,11 +123,16 @@ export interface WireError {
   details: Record<string, unknown>;
 }
 
-export interface WorkerRequest {
-  id: number;
-  image: ImageInput;
-  boxes?: PixelBox[] | undefined;
-}
+/** One image with its crop boxes, or a held-item model's main-stream windows. */
+export type WorkerPayload =
+  | { image: ImageInput; boxes?: PixelBox[] | undefined }
+  | {
+      windows: { window: HeldItemWindow; part: ImageInput | null }[];
+      /** The detect-stream frame's size, which found boxes are clipped to. */
+      frame: { width: number; height: number };
+    };
+
+export type WorkerRequest = { id: number } & WorkerPayload;
 
 export type WorkerResult =
   | { task: 'detector'; detections: Detection[] }

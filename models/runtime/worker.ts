@@ -4,9 +4,25 @@ import sharp from 'sharp';
 import { WalkoutError } from '../../proto/errors.ts';
 import { checkInputs, checkOutputDims, checkOutputNames } from './checks.ts';
 import { boxToSource, decodeClassifier, decodeYolo, l2Normalize } from './decode.ts';
-import { decodeHeldItem, type HeldItem } from './held-item.ts';
-import { cropResize, decodeJpeg, type PixelBox, type RawImage, toTensor, windowAt } from './preprocess.ts';
-import type { Detection, Timing, WorkerInit, WorkerReply, WorkerRequest, WorkerResult } from './types.ts';
+import { decodeHeldItem, type HeldItem, padWindow, windowTransform } from './held-item.ts';
+import {
+  cropResize,
+  decodeJpeg,
+  type InputTransform,
+  type PixelBox,
+  type RawImage,
+  toTensor,
+  windowAt,
+} from './preprocess.ts';
+import type {
+  Detection,
+  ImageInput,
+  Timing,
+  WorkerInit,
+  WorkerReply,
+  WorkerRequest,
+  WorkerResult,
+} from './types.ts';
 import { toWire } from './wire.ts';
 
 /**
@@ -95,23 +111,49 @@ async function prepare(img: RawImage, box: PixelBox | null) {
   return windowAt(img, box.x + box.w / 2, box.y + box.h / 2, W, m.input.padValue);
 }
 
+async function decode(image: ImageInput, timing: Timing): Promise<RawImage> {
+  if (!(image instanceof Uint8Array)) return image;
+  const t = performance.now();
+  const img = await decodeJpeg(image);
+  timing.decodeMs += performance.now() - t;
+  return img;
+}
+
+/** The model's inputs for a request, one at a time: crops of one image, or main-stream windows. */
+async function* inputs(
+  req: WorkerRequest,
+  timing: Timing,
+): AsyncGenerator<{ hwc: Uint8Array; transform: InputTransform; width: number; height: number }> {
+  if ('windows' in req) {
+    for (const { window, part } of req.windows) {
+      const img = part === null ? null : await decode(part, timing);
+      const t = performance.now();
+      const hwc = padWindow(img, window, m.input.padValue);
+      timing.preprocessMs += performance.now() - t;
+      yield { hwc, transform: windowTransform(window), ...req.frame };
+    }
+    return;
+  }
+  const img = await decode(req.image, timing);
+  for (const box of req.boxes ?? [null]) {
+    const t = performance.now();
+    const { hwc, transform } = await prepare(img, box);
+    timing.preprocessMs += performance.now() - t;
+    yield { hwc, transform, width: img.width, height: img.height };
+  }
+}
+
 async function handle(req: WorkerRequest): Promise<void> {
   const t0 = performance.now();
   const timing: Timing = { decodeMs: 0, preprocessMs: 0, inferMs: 0, postprocessMs: 0, totalMs: 0 };
-  let img: RawImage;
-  if (req.image instanceof Uint8Array) {
-    img = await decodeJpeg(req.image);
-    timing.decodeMs = performance.now() - t0;
-  } else img = req.image;
-  const crops: (PixelBox | null)[] = req.boxes ?? [null];
   const transfer: ArrayBuffer[] = [];
   const detections: Detection[] = [];
   const results: Extract<WorkerResult, { task: 'classifier' }>['results'] = [];
   const vectors: Float32Array[] = [];
   const items: HeldItem[] = [];
-  for (const [index, box] of crops.entries()) {
+  let index = 0;
+  for await (const { hwc, transform, width, height } of inputs(req, timing)) {
     let t = performance.now();
-    const { hwc, transform } = await prepare(img, box);
     toTensor(hwc, W, H, m.input.mean, m.input.std, tensorData);
     timing.preprocessMs += performance.now() - t;
     t = performance.now();
@@ -130,7 +172,7 @@ async function handle(req: WorkerRequest): Promise<void> {
         maxDetections: o.maxDetections,
       });
       for (const r of raw) {
-        const bbox = boxToSource(r, transform, img.width, img.height);
+        const bbox = boxToSource(r, transform, width, height);
         if (bbox)
           detections.push({ classIndex: r.classIndex, cls: m.classes[r.classIndex]!, score: r.score, bbox });
       }
@@ -142,7 +184,7 @@ async function handle(req: WorkerRequest): Promise<void> {
         reachPx: o.reachPx,
         windowPx: W,
       };
-      for (const it of decodeHeldItem(data, dims, opts, transform, img.width, img.height))
+      for (const it of decodeHeldItem(data, dims, opts, transform, width, height))
         items.push({ proposal: index, ...it });
     } else if (o.kind === 'classifier') {
       const r = decodeClassifier(out[o.similarity]!.data, out[o.embedding]!.data, m.classes, o);
@@ -154,6 +196,7 @@ async function handle(req: WorkerRequest): Promise<void> {
       transfer.push(v.buffer as ArrayBuffer);
     }
     timing.postprocessMs += performance.now() - t;
+    index++;
   }
   const result: WorkerResult =
     init.task === 'detector'

@@ -72,17 +72,6 @@ def train_one(name, meta, args, minutes):
     return result
 
 
-def detector_proposals(data_dir):
-    """The held-item model learns from windows around what the detector proposes, false proposals
-    included: the shipped detector (models/detector) is run over the training frames first, through
-    the TypeScript loader (models/data/proposals.ts, about a minute on 2 cores)."""
-    tsx = os.path.join(ROOT, 'node_modules', '.bin', 'tsx')
-    if not os.path.exists(tsx):
-        raise SystemExit(f'{tsx} is missing: run `npm ci` first (the held-item model needs the detector\'s proposals)')
-    log('held-item: running the shipped detector over the training frames for its proposals ...')
-    subprocess.run([tsx, os.path.join(ROOT, 'models', 'data', 'proposals.ts'), '--data', data_dir], check=True, cwd=ROOT)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--only', choices=MODELS, action='append', help='train only this model (repeatable)')
@@ -104,8 +93,6 @@ def main():
     threads = 1 if parallel else args.threads
     torch.set_num_threads(threads)
     start = time.time()
-    if 'held-item' in names and not args.lane:
-        detector_proposals(args.data)
     if args.lane:
         for name in names:
             train_one(name, meta, args, budget[name])
