@@ -30,13 +30,19 @@ async function open(task: Task, path: string, workers: number, intraOpThreads: n
     return { m, call: async (img: ImageInput) => ({ ...(await m.classify(img)), count: 0 }) };
   }
   if (task === 'held-item') {
-    // One window, centred on the input, as the edge asks for each hand.
+    // One window, centred on the input, as the edge asks for each hand. A model that reads the
+    // main stream is handed the input as the region it asks for, inside a 640×480 frame.
     const m = await loadHeldItem(path, opts);
+    const mainStream = m.manifest.output.kind === 'held-item' && m.manifest.output.mainStreamScale > 1;
     return {
       m,
       call: async (img: ImageInput) => {
         const { width, height } = img as RawImage;
-        const r = await m.find(img, [{ x: width / 2 - 5, y: height / 2 - 5, w: 10, h: 10 }]);
+        const r = mainStream
+          ? await m.find({ width: 640, height: 480, region: async () => img }, [
+              { x: 315, y: 235, w: 10, h: 10 },
+            ])
+          : await m.find(img, [{ x: width / 2 - 5, y: height / 2 - 5, w: 10, h: 10 }]);
         return { ...r, count: r.items.length };
       },
     };
