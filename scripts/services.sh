@@ -118,10 +118,13 @@ EOF
     setsid "$(mosquitto_bin)" -c "$MQTT_DIR/mosquitto.conf" </dev/null >>"$MQTT_DIR/mosquitto.log" 2>&1 &
     echo $! >"$MQTT_PID"
   fi
-  local i
+  # Liveness by pid, not by name: until the forked shell has exec'd mosquitto its comm is still
+  # "services.sh" or "setsid", and reading it that early made CI report a healthy broker as dead.
+  local i pid
+  pid="$(cat "$MQTT_PID")"
   for i in $(seq 1 50); do
     port_open "$MQTT_PORT" && return 0
-    mqtt_pid >/dev/null || die "mosquitto exited; see $MQTT_DIR/mosquitto.log"
+    kill -0 "$pid" 2>/dev/null || die "mosquitto exited; see $MQTT_DIR/mosquitto.log: $(tail -n 5 "$MQTT_DIR/mosquitto.log" 2>/dev/null)"
     sleep 0.2
   done
   die "mosquitto not accepting connections on $MQTT_PORT"
