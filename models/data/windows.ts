@@ -279,8 +279,7 @@ function trainingCentre(
   frame: Pick<DetectorSplit, 'width' | 'height'>,
   rng: Rng,
 ): Centre {
-  let u = rng.next();
-  const kind = KINDS.find((k) => (u -= MIX[k]) < 0) ?? 'anywhere';
+  const kind = pickKind(rng.next());
   if (kind === 'proposal' && proposals.length > 0) return rng.pick(proposals);
   if (kind === 'hand' || kind === 'item' || kind === 'person') {
     const cand = boxes.filter((b) => usable(b, CLASS[kind]));
@@ -291,6 +290,16 @@ function trainingCentre(
     }
   }
   return { cx: rng.next() * frame.width, cy: rng.next() * frame.height, score: 1, kind: 'anywhere' };
+}
+
+/** The kind whose share of MIX the uniform draw u falls in. */
+function pickKind(u: number): Kind {
+  let rest = u;
+  for (const k of KINDS) {
+    rest -= MIX[k];
+    if (rest < 0) return k;
+  }
+  return 'anywhere';
 }
 
 function round(v: number): number {
