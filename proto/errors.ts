@@ -24,6 +24,12 @@ export const ErrorCodes = {
   MODEL_MISMATCH: 'a model file does not have the inputs or outputs its manifest describes',
   IMAGE_INVALID: 'an image given to a model could not be decoded or has the wrong size',
   INFERENCE_FAILED: 'running a model failed',
+  INTERNAL: 'the service failed while handling a request; its log has the details under the request id',
+  UNAUTHENTICATED: 'a request has no credentials, or its token or device secret is invalid or expired',
+  CREDENTIALS_INVALID: 'an email and password do not match an account',
+  FORBIDDEN: 'the caller is authenticated but may not act on this resource',
+  EMAIL_TAKEN: 'an account with this email already exists',
+  PAYMENT_METHOD_REJECTED: 'the payment provider does not know the payment token given',
   FLOOR_PLAN_UNFIT:
     'store floor-plan parameters cannot fit (too many gondolas for the floor, too few plates, …)',
 } as const;

@@ -7,7 +7,8 @@ export const Vec3M = z.tuple([finite, finite, finite]);
 export type Vec2 = z.infer<typeof Vec2M>;
 export type Vec3 = z.infer<typeof Vec3M>;
 
-const Id = z
+/** Ids of layout things (stores, gates, cameras, plates) as every wire carries them. */
+export const Id = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, "_", "." or "-"');
 

@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import { createLogger, type Logger } from '../platform/log.ts';
+import type { CloudConfig } from './config.ts';
+import { buildContext, type CloudContext } from './context.ts';
+import { migrateUp } from './db/migrate.ts';
+import { createPool, type Db } from './db/pool.ts';
+import { detectTimeseries } from './db/timeseries.ts';
+import { recoverEntering } from './entry/recover.ts';
+import { createMetrics } from './http/metrics.ts';
+import { buildHttp } from './http/server.ts';
+import { loadKeys } from './keys.ts';
+import type { PaymentProvider } from './payments/provider.ts';
+import { withTimeout } from './payments/provider.ts';
+import { createSandboxProvider } from './payments/sandbox.ts';
+
+export interface CloudOptions {
+  databaseUrl: string;
+  now?: () => Date;
+  log?: Logger;
+  /** Defaults to the sandbox provider on the same database. */
+  provider?: (db: Db) => PaymentProvider;
+}
+
+export interface RunningCloud {
+  ctx: CloudContext;
+  http: FastifyInstance;
+  /** Where HTTP listens, e.g. http://127.0.0.1:8080. */
+  httpUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Start-up in the order that keeps money exact: schema first, then the keys, then the recovery of
+ * anything a crash left half-done, and only then the listeners.
+ */
+export async function startCloud(config: CloudConfig, opts: CloudOptions): Promise<RunningCloud> {
+  const log = opts.log ?? createLogger('cloud');
+  const now = opts.now ?? (() => new Date());
+  const db = createPool(opts.databaseUrl);
+  try {
+    await migrateUp(db, log.child('migrate'));
+    const timeseries = await detectTimeseries(db, log.child('timeseries'));
+    const keys = await loadKeys(db);
+    const raw = opts.provider ? opts.provider(db) : createSandboxProvider(db);
+    const provider = withTimeout(raw, config.PAYMENT_TIMEOUT_MS);
+    const ctx = buildContext({ config, db, keys, provider, now, log, metrics: createMetrics(), timeseries });
+    const stale = new Date(now().getTime() - 2 * config.PAYMENT_TIMEOUT_MS);
+    await recoverEntering(db, provider, log.child('recover'), stale);
+    const http = buildHttp(ctx);
+    const address = await http.listen({ port: config.PORT, host: config.HOST });
+    log.info('cloud listening', {
+      http: address,
+      provider: provider.name,
+      timescaledb: timeseries.timescale,
+    });
+    return {
+      ctx,
+      http,
+      httpUrl: address.replace('0.0.0.0', '127.0.0.1'),
+      close: async () => {
+        await http.close();
+        await db.end();
+      },
+    };
+  } catch (err) {
+    await db.end().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,49 @@
+import type { Logger } from '../platform/log.ts';
+import type { AccountDeps } from './accounts/service.ts';
+import type { CloudConfig } from './config.ts';
+import type { Db } from './db/pool.ts';
+import type { Timeseries } from './db/timeseries.ts';
+import type { GateDeps } from './entry/gate.ts';
+import type { CloudMetrics } from './http/metrics.ts';
+import type { CloudKeys } from './keys.ts';
+import type { PaymentProvider } from './payments/provider.ts';
+
+/** Everything a request handler may touch, built once at start-up and passed down. */
+export interface CloudContext {
+  config: CloudConfig;
+  db: Db;
+  keys: CloudKeys;
+  provider: PaymentProvider;
+  now: () => Date;
+  log: Logger;
+  metrics: CloudMetrics;
+  timeseries: Timeseries;
+  accounts: AccountDeps;
+  gate: GateDeps;
+}
+
+export function buildContext(parts: Omit<CloudContext, 'accounts' | 'gate'>): CloudContext {
+  const { config, db, keys, provider, now, log } = parts;
+  return {
+    ...parts,
+    accounts: {
+      db,
+      provider,
+      accessKey: keys.access,
+      now,
+      accessTtlS: config.ACCESS_TOKEN_TTL_S,
+      refreshTtlS: config.REFRESH_TOKEN_TTL_S,
+      scryptCost: config.SCRYPT_COST,
+    },
+    gate: {
+      db,
+      provider,
+      entryKeys: keys.entryPublicKeys,
+      now,
+      log: log.child('gate'),
+      holdAmountMinor: config.HOLD_AMOUNT_MINOR,
+      currency: config.CURRENCY,
+      skewS: config.ENTRY_CLOCK_SKEW_S,
+    },
+  };
+}

@@ -1,0 +1,14 @@
+drop table audit_log;
+drop table gate_decisions;
+drop table balances_due;
+drop table payments;
+drop table entry_redemptions;
+drop table visit_members;
+drop table visits;
+drop table signing_keys;
+drop table payment_methods;
+drop table loyalty_accounts;
+drop table refresh_tokens;
+drop table shoppers;
+drop table devices;
+drop table stores;

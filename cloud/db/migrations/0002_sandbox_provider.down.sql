@@ -1,0 +1,2 @@
+drop table sandbox_payments;
+drop table sandbox_operations;

@@ -1,0 +1,31 @@
+import pg from 'pg';
+
+// bigint columns hold minor units and sequence numbers, which fit a double exactly below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new Error(`bigint ${v} exceeds 2^53`);
+  return n;
+});
+
+export type Db = pg.Pool;
+export type Tx = pg.PoolClient;
+
+export function createPool(url: string, max = 10): Db {
+  return new pg.Pool({ connectionString: url, max });
+}
+
+/** Runs fn in one transaction, rolled back if it throws. */
+export async function inTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const tx = await db.connect();
+  try {
+    await tx.query('begin');
+    const result = await fn(tx);
+    await tx.query('commit');
+    return result;
+  } catch (err) {
+    await tx.query('rollback').catch(() => {});
+    throw err;
+  } finally {
+    tx.release();
+  }
+}

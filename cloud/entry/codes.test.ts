@@ -1,0 +1,70 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { checkEntryCode, issueEntryCode } from './codes.ts';
+
+const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+const key = { kid: 'entry-test', privateKey };
+const keys = new Map([['entry-test', publicKey]]);
+const shopperId = '5b0f3c2e-8d1a-4f57-9a0e-2c6d7b8e9f10';
+const t0 = Date.UTC(2026, 11, 3, 12, 0, 0);
+
+describe('entry codes', () => {
+  it('carry the shopper, companions and a fresh nonce, and verify until they expire', async () => {
+    const a = await issueEntryCode({ shopperId, companions: 2 }, key, t0, 30);
+    const b = await issueEntryCode({ shopperId, companions: 2 }, key, t0, 30);
+    expect(a.nonce).not.toBe(b.nonce);
+    expect(a.expiresAt.getTime()).toBe(t0 + 30_000);
+    const ok = await checkEntryCode(a.code, keys, t0 + 29_000, 2);
+    expect(ok).toMatchObject({ ok: true, claims: { sub: shopperId, companions: 2, nonce: a.nonce } });
+    expect(await checkEntryCode(a.code, keys, t0 + 30_000, 2)).toMatchObject({
+      ok: false,
+      reason: 'expired',
+    });
+  });
+
+  it('refuse a code whose payload was changed, one signed by another key, and garbage', async () => {
+    const { code } = await issueEntryCode({ shopperId, companions: 0 }, key, t0, 30);
+    const [h, p, s] = code.split('.');
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, companions: 5 })).toString('base64url')}.${s}`;
+    expect(await checkEntryCode(forged, keys, t0, 2)).toMatchObject({ ok: false, reason: 'bad_signature' });
+
+    const other = generateKeyPairSync('ed25519').privateKey;
+    const foreign = await issueEntryCode(
+      { shopperId, companions: 0 },
+      { kid: 'entry-test', privateKey: other },
+      t0,
+      30,
+    );
+    expect(await checkEntryCode(foreign.code, keys, t0, 2)).toMatchObject({
+      ok: false,
+      reason: 'bad_signature',
+    });
+
+    const unknownKid = await issueEntryCode(
+      { shopperId, companions: 0 },
+      { kid: 'entry-old', privateKey },
+      t0,
+      30,
+    );
+    expect(await checkEntryCode(unknownKid.code, keys, t0, 2)).toMatchObject({
+      ok: false,
+      reason: 'bad_signature',
+    });
+
+    for (const junk of ['', 'WO1.reference.v1.shopper.abc', 'a.b.c', '{"v":1}']) {
+      expect(await checkEntryCode(junk, keys, t0, 2)).toMatchObject({ ok: false, reason: 'bad_signature' });
+    }
+  });
+
+  it('refuse validity over 30 seconds even when signed, and codes from beyond the clock skew', async () => {
+    const long = await issueEntryCode({ shopperId, companions: 0 }, key, t0, 120);
+    expect(await checkEntryCode(long.code, keys, t0, 2)).toMatchObject({
+      ok: false,
+      reason: 'bad_signature',
+    });
+    const early = await issueEntryCode({ shopperId, companions: 0 }, key, t0 + 5_000, 30);
+    expect(await checkEntryCode(early.code, keys, t0, 2)).toMatchObject({ ok: false, reason: 'expired' });
+    expect(await checkEntryCode(early.code, keys, t0 + 3_000, 2)).toMatchObject({ ok: true });
+  });
+});

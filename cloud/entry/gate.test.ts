@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
+import { createDevice, createStore } from '../stores/devices.ts';
+import { issueEntryCode } from './codes.ts';
+
+let cloud: TestCloud;
+let gate: string;
+
+beforeAll(async () => {
+  cloud = await startTestCloud('gate', { PAYMENT_TIMEOUT_MS: '300', HOLD_AMOUNT_MINOR: '4000' });
+  await createStore(cloud.ctx.db, { id: 'reference', name: 'Reference store', capacity: 6 });
+  const d = await createDevice(cloud.ctx.db, 'reference', 'gate');
+  gate = `${d.id}:${d.secret}`;
+});
+afterAll(async () => cloud?.stop());
+
+async function codeFor(token: string, companions = 0): Promise<string> {
+  const r = await cloud.call('POST', '/v1/me/entry-codes', { token, body: { companions } });
+  expect(r.status).toBe(201);
+  return r.body.code;
+}
+
+const scan = (qr: string, basic = gate, gateId = 'gate-1') =>
+  cloud.call('POST', `/v1/gates/${gateId}/scans`, { basic, body: { qr } });
+
+async function sandboxStatus(visitId: string): Promise<string> {
+  const { rows } = await cloud.ctx.db.query<{ provider_ref: string }>(
+    "select provider_ref from payments where visit_id = $1 and kind = 'hold'",
+    [visitId],
+  );
+  return cloud.ctx.provider.status(rows[0]!.provider_ref);
+}
+
+describe('a gate scan', () => {
+  it('opens for a fresh code, places the hold and creates the visit with its members', async () => {
+    const s = await newShopper(cloud);
+    const r = await scan(await codeFor(s.token, 1));
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ decision: 'open', party: 2 });
+    const visit = await cloud.ctx.db.query('select status, payer_id, companions from visits where id = $1', [
+      r.body.visitId,
+    ]);
+    expect(visit.rows[0]).toEqual({ status: 'open', payer_id: s.id, companions: 1 });
+    const members = await cloud.ctx.db.query(
+      'select role from visit_members where visit_id = $1 order by member_no',
+      [r.body.visitId],
+    );
+    expect(members.rows.map((m) => m.role)).toEqual(['payer', 'companion']);
+    const hold = await cloud.ctx.db.query('select amount_minor, status from payments where visit_id = $1', [
+      r.body.visitId,
+    ]);
+    expect(hold.rows).toEqual([{ amount_minor: 4000, status: 'succeeded' }]);
+    expect(await sandboxStatus(r.body.visitId)).toBe('held');
+    await cloud.ctx.db.query("update visits set status = 'closed' where id = $1", [r.body.visitId]);
+  });
+
+  it('accepts a code once: a replay is denied, and of two concurrent scans exactly one opens', async () => {
+    const s = await newShopper(cloud);
+    const qr = await codeFor(s.token);
+    expect((await scan(qr)).body.decision).toBe('open');
+    expect((await scan(qr)).body).toMatchObject({ decision: 'deny', reason: 'replayed' });
+
+    const qr2 = await codeFor(s.token);
+    const both = await Promise.all([scan(qr2, gate, 'gate-1'), scan(qr2, gate, 'gate-2')]);
+    expect(both.map((r) => r.body.decision).sort()).toEqual(['deny', 'open']);
+    expect(both.find((r) => r.body.decision === 'deny')!.body.reason).toBe('replayed');
+    await cloud.ctx.db.query("update visits set status = 'closed' where payer_id = $1", [s.id]);
+  });
+
+  it('names every denial reason, and places no hold and no visit for any of them', async () => {
+    const payments = async () =>
+      Number((await cloud.ctx.db.query('select count(*) from payments')).rows[0].count);
+    const visitsOpen = async () =>
+      Number(
+        (await cloud.ctx.db.query("select count(*) from visits where status in ('entering','open')")).rows[0]
+          .count,
+      );
+    const before = { payments: await payments(), visits: await visitsOpen() };
+
+    const ok = await newShopper(cloud);
+    const deny = async (qr: string, reason: string) => {
+      const r = await scan(qr);
+      expect(r.body, reason).toMatchObject({ decision: 'deny', reason });
+      expect(r.body.message.length).toBeGreaterThan(10);
+    };
+
+    await deny('not-a-code', 'bad_signature');
+    const real = await codeFor(ok.token);
+    await deny(`${real.slice(0, -4)}AAAA`, 'bad_signature');
+
+    const stale = await codeFor(ok.token);
+    cloud.clock.advance(31_000);
+    await deny(stale, 'expired');
+
+    const nobody = await issueEntryCode(
+      { shopperId: '00000000-0000-4000-8000-000000000000', companions: 0 },
+      cloud.ctx.keys.entry,
+      cloud.clock.ms,
+      30,
+    );
+    await deny(nobody.code, 'unknown_shopper');
+
+    await deny(await codeFor((await newShopper(cloud, null)).token), 'no_payment_method');
+
+    const owes = await newShopper(cloud);
+    await cloud.ctx.db.query(
+      "insert into balances_due (shopper_id, amount_minor, currency) values ($1, 1250, 'EUR')",
+      [owes.id],
+    );
+    await deny(await codeFor(owes.token), 'unpaid_balance');
+
+    await deny(await codeFor(ok.token, 9), 'capacity');
+
+    await cloud.ctx.db.query("update stores set is_open = false where id = 'reference'");
+    await deny(await codeFor(ok.token), 'store_closed');
+    await cloud.ctx.db.query("update stores set is_open = true where id = 'reference'");
+
+    expect({ payments: await payments(), visits: await visitsOpen() }).toEqual(before);
+  });
+
+  it('denies when the card is declined or the provider does not answer in time, and lets nobody in', async () => {
+    const declined = await newShopper(cloud, '4000000000000002');
+    expect((await scan(await codeFor(declined.token))).body).toMatchObject({
+      decision: 'deny',
+      reason: 'payment_declined',
+    });
+    const slow = await newShopper(cloud, '4000000000006975');
+    expect((await scan(await codeFor(slow.token))).body).toMatchObject({
+      decision: 'deny',
+      reason: 'payment_unavailable',
+    });
+    const { rows } = await cloud.ctx.db.query(
+      'select v.status, p.status as hold from visits v join payments p on p.visit_id = v.id where v.payer_id = any($1)',
+      [[declined.id, slow.id]],
+    );
+    expect(rows.sort((a, b) => a.hold.localeCompare(b.hold))).toEqual([
+      { status: 'cancelled', hold: 'declined' },
+      { status: 'cancelled', hold: 'failed' },
+    ]);
+  });
+
+  it('refuses unknown device credentials and malformed bodies with a named error, and keeps serving', async () => {
+    const s = await newShopper(cloud);
+    const qr = await codeFor(s.token);
+    expect((await scan(qr, 'gate-nope:secret')).body.error.code).toBe('UNAUTHENTICATED');
+    const bad = await cloud.call('POST', '/v1/gates/gate-1/scans', { basic: gate, raw: '{"qr": ' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('BAD_REQUEST');
+    const wrong = await cloud.call('POST', '/v1/gates/gate-1/scans', {
+      basic: gate,
+      body: { qr: 5, extra: true },
+    });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error.issues.map((i: { field: string }) => i.field)).toContain('qr');
+    expect((await scan(qr)).body.decision).toBe('open');
+    const metrics = await cloud.call('GET', '/metrics');
+    expect(metrics.body).toMatch(/walkout_rejected_inputs_total\{code="BAD_REQUEST",surface="http"\} [2-9]/);
+    expect(metrics.body).toMatch(
+      /walkout_rejected_inputs_total\{code="UNAUTHENTICATED",surface="http"\} [1-9]/,
+    );
+  });
+});

@@ -1,0 +1,200 @@
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from '../../platform/log.ts';
+import { type Db, inTransaction, type Tx } from '../db/pool.ts';
+import type { PaymentProvider } from '../payments/provider.ts';
+import { checkEntryCode } from './codes.ts';
+import { DENY_MESSAGES, type DenyReason, precheckEntry } from './decide.ts';
+
+export interface GateDeps {
+  db: Db;
+  provider: PaymentProvider;
+  entryKeys: ReadonlyMap<string, KeyObject>;
+  now: () => Date;
+  log: Logger;
+  holdAmountMinor: number;
+  currency: string;
+  skewS: number;
+}
+
+export interface GateScan {
+  storeId: string;
+  gateId: string;
+  qr: string;
+}
+
+export type GateDecision =
+  | { decision: 'open'; visitId: string; party: number; message: string }
+  | { decision: 'deny'; reason: DenyReason; message: string; detail?: string };
+
+const deny = (reason: DenyReason, detail?: string): GateDecision => ({
+  decision: 'deny',
+  reason,
+  message: DENY_MESSAGES[reason],
+  ...(detail ? { detail } : {}),
+});
+
+interface Admitted {
+  visitId: string;
+  paymentId: string;
+  shopperId: string;
+  token: string;
+  party: number;
+}
+
+/**
+ * One gate scan to one answer. Admission is two short transactions around the provider call, so a
+ * slow provider never holds the store's lock: the first claims the code's nonce and counts the
+ * party against capacity (visit `entering`, hold `pending`), the second records what the provider
+ * said. A crash between them leaves an `entering` visit that recoverEntering() settles.
+ */
+export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDecision> {
+  const started = performance.now();
+  const check = await checkEntryCode(scan.qr, deps.entryKeys, deps.now().getTime(), deps.skewS);
+  let result: GateDecision;
+  let shopperId: string | null = null;
+  if (!check.ok) {
+    result = deny(check.reason, check.detail);
+  } else {
+    shopperId = check.claims.sub;
+    const admitted = await inTransaction(deps.db, (tx) =>
+      admit(tx, deps, scan, check.claims.sub, check.claims.nonce, check.claims.companions),
+    ).catch((err: unknown) => {
+      if (err instanceof ReplayRace) return { reason: 'replayed' as const };
+      throw err;
+    });
+    result = 'reason' in admitted ? deny(admitted.reason) : await hold(deps, admitted);
+  }
+  const latencyMs = performance.now() - started;
+  await deps.db.query(
+    `insert into gate_decisions (time, store_id, gate_id, decision, reason, shopper_id, visit_id, latency_ms)
+     values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [
+      deps.now(),
+      scan.storeId,
+      scan.gateId,
+      result.decision,
+      result.decision === 'deny' ? result.reason : null,
+      shopperId,
+      result.decision === 'open' ? result.visitId : null,
+      latencyMs,
+    ],
+  );
+  deps.log.debug('gate decision', {
+    storeId: scan.storeId,
+    gateId: scan.gateId,
+    decision: result.decision,
+    ...(result.decision === 'deny' ? { reason: result.reason } : { visitId: result.visitId }),
+    latencyMs: Math.round(latencyMs * 10) / 10,
+  });
+  return result;
+}
+
+async function admit(
+  tx: Tx,
+  deps: GateDeps,
+  scan: GateScan,
+  shopperId: string,
+  nonce: string,
+  companions: number,
+): Promise<Admitted | { reason: DenyReason }> {
+  // The store row's lock orders admissions, so capacity is never exceeded by two gates at once.
+  const store = await tx.query<{ is_open: boolean; capacity: number | null }>(
+    'select is_open, capacity from stores where id = $1 for update',
+    [scan.storeId],
+  );
+  const inside = await tx.query<{ n: number }>(
+    `select count(*)::int as n from visit_members m join visits v on v.id = m.visit_id
+     where v.store_id = $1 and v.status in ('entering', 'open') and m.exited_at is null`,
+    [scan.storeId],
+  );
+  const replayed = await tx.query('select 1 from entry_redemptions where nonce = $1', [nonce]);
+  const shopper = await tx.query<{ token: string | null; method_id: string | null; unpaid: number }>(
+    `select
+       (select provider_token from payment_methods where shopper_id = s.id and removed_at is null
+        order by created_at desc limit 1) as token,
+       (select id from payment_methods where shopper_id = s.id and removed_at is null
+        order by created_at desc limit 1) as method_id,
+       (select coalesce(sum(amount_minor), 0)::bigint from balances_due where shopper_id = s.id and paid_at is null)
+         as unpaid
+     from shoppers s where s.id = $1`,
+    [shopperId],
+  );
+  const s = store.rows[0];
+  const sh = shopper.rows[0];
+  const party = 1 + companions;
+  const pre = precheckEntry({
+    code: { ok: true },
+    replayed: (replayed.rowCount ?? 0) > 0,
+    store: s ? { isOpen: s.is_open, capacity: s.capacity, inside: inside.rows[0]!.n } : null,
+    party,
+    shopper: sh ? { hasPaymentMethod: sh.token !== null, unpaidMinor: sh.unpaid } : null,
+  });
+  if (!pre.open) return { reason: pre.reason };
+  const now = deps.now();
+  const visit = await tx.query<{ id: string }>(
+    `insert into visits (store_id, payer_id, payment_method_id, status, companions, opened_at)
+     values ($1, $2, $3, 'entering', $4, $5) returning id`,
+    [scan.storeId, shopperId, sh!.method_id, companions, now],
+  );
+  const visitId = visit.rows[0]!.id;
+  await tx.query(
+    `insert into visit_members (visit_id, member_no, role)
+     select $1, n, case when n = 0 then 'payer' else 'companion' end from generate_series(0, $2::int) n`,
+    [visitId, companions],
+  );
+  // A concurrent scan of the same code may have claimed the nonce since the check above.
+  const claimed = await tx.query(
+    `insert into entry_redemptions (nonce, shopper_id, visit_id, gate_id, redeemed_at)
+     values ($1, $2, $3, $4, $5) on conflict (nonce) do nothing`,
+    [nonce, shopperId, visitId, scan.gateId, now],
+  );
+  if (claimed.rowCount === 0) throw new ReplayRace();
+  const payment = await tx.query<{ id: string }>(
+    `insert into payments (idempotency_key, visit_id, shopper_id, kind, amount_minor, currency, provider, status)
+     values ($1, $2, $3, 'hold', $4, $5, $6, 'pending') returning id`,
+    [`hold:${visitId}`, visitId, shopperId, deps.holdAmountMinor, deps.currency, deps.provider.name],
+  );
+  return { visitId, paymentId: payment.rows[0]!.id, shopperId, token: sh!.token!, party };
+}
+
+/** The same code scanned at two stores at once: the loser's transaction is rolled back. */
+class ReplayRace extends Error {}
+
+async function hold(deps: GateDeps, a: Admitted): Promise<GateDecision> {
+  const outcome = await deps.provider.authorise({
+    idempotencyKey: `hold:${a.visitId}`,
+    token: a.token,
+    amountMinor: deps.holdAmountMinor,
+    currency: deps.currency,
+    description: `Walkout visit ${a.visitId}`,
+  });
+  await recordHold(deps.db, a.visitId, outcome);
+  if (outcome.outcome === 'succeeded') {
+    return { decision: 'open', visitId: a.visitId, party: a.party, message: 'Welcome in.' };
+  }
+  return deny(outcome.outcome === 'declined' ? 'payment_declined' : 'payment_unavailable', outcome.message);
+}
+
+async function recordHold(
+  db: Db,
+  visitId: string,
+  outcome: Awaited<ReturnType<PaymentProvider['authorise']>>,
+): Promise<void> {
+  await inTransaction(db, async (tx) => {
+    const ok = outcome.outcome === 'succeeded';
+    await tx.query(
+      `update payments set status = $2, provider_ref = $3, failure = $4, updated_at = now()
+       where idempotency_key = $1`,
+      [
+        `hold:${visitId}`,
+        ok ? 'succeeded' : outcome.outcome,
+        ok ? outcome.ref : null,
+        ok ? null : `${outcome.code}: ${outcome.message}`,
+      ],
+    );
+    await tx.query(`update visits set status = $2 where id = $1 and status = 'entering'`, [
+      visitId,
+      ok ? 'open' : 'cancelled',
+    ]);
+  });
+}

@@ -1,0 +1,39 @@
+import type { FastifyRequest } from 'fastify';
+import { WalkoutError } from '../../proto/index.ts';
+import { type AccessKey, verifyAccessToken } from '../accounts/tokens.ts';
+import type { Db } from '../db/pool.ts';
+import { authenticateDevice } from '../stores/devices.ts';
+import type { Authenticate, Caller } from './route.ts';
+
+/**
+ * Shoppers and operators carry a bearer access token; devices (gate controllers, edge nodes) use
+ * HTTP Basic with their id and secret.
+ */
+export function authenticator(db: Db, accessKey: AccessKey, now: () => Date): Authenticate {
+  return async (auth, req: FastifyRequest): Promise<Caller> => {
+    const header = req.headers.authorization ?? '';
+    const [scheme, value] = header.split(' ', 2);
+    if (auth === 'device') {
+      if (scheme !== 'Basic' || !value)
+        throw new WalkoutError('UNAUTHENTICATED', 'device credentials required (Basic)');
+      const decoded = Buffer.from(value, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      const device =
+        colon > 0 ? await authenticateDevice(db, decoded.slice(0, colon), decoded.slice(colon + 1)) : null;
+      if (!device) throw new WalkoutError('UNAUTHENTICATED', 'unknown or revoked device credentials');
+      return { device };
+    }
+    if (scheme !== 'Bearer' || !value)
+      throw new WalkoutError('UNAUTHENTICATED', 'an access token is required (Bearer)');
+    const verified = await verifyAccessToken(value, accessKey, now().getTime());
+    if (!verified.ok) throw new WalkoutError('UNAUTHENTICATED', `access token refused: ${verified.why}`);
+    const { principal } = verified;
+    if (auth === 'shopper' && principal.role !== 'shopper') {
+      throw new WalkoutError('FORBIDDEN', 'this endpoint is for shoppers');
+    }
+    if (auth === 'operator' && principal.role === 'shopper') {
+      throw new WalkoutError('FORBIDDEN', 'this endpoint is for operators');
+    }
+    return { principal };
+  };
+}

@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { CloudContext } from '../context.ts';
+import { authenticator } from './auth.ts';
+import { errorHandler } from './errors.ts';
+import { gateRoutes } from './gate-routes.ts';
+import { openApi, type Route, register } from './route.ts';
+import { shopperRoutes } from './shopper-routes.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function buildHttp(ctx: CloudContext): FastifyInstance {
+  const log = ctx.log.child('http');
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    // A caller's request id is kept (so a gate controller's logs and ours line up); otherwise ours.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+  const routes: Route[] = [...shopperRoutes(ctx), ...gateRoutes(ctx)];
+  const document = openApi(routes, { title: 'Walkout cloud', version: '1' });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    ctx.metrics.requests.observe(
+      { method: req.method, route, status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    log.debug('request', {
+      reqId: req.id,
+      method: req.method,
+      route,
+      status: reply.statusCode,
+      ms: reply.elapsedTime,
+    });
+  });
+  app.setErrorHandler(errorHandler(log, ctx.metrics));
+  app.setNotFoundHandler((req, reply) => {
+    ctx.metrics.rejected.inc({ code: 'NOT_FOUND', surface: 'http' });
+    void reply
+      .code(404)
+      .send({ error: { code: 'NOT_FOUND', message: `NOT_FOUND: no route ${req.method} ${req.url}` } });
+  });
+
+  register(app, routes, authenticator(ctx.db, ctx.keys.access, ctx.now));
+  app.get('/openapi.json', async () => document);
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await ctx.db.query('select 1');
+      return { ready: true };
+    } catch (err) {
+      return reply.code(503).send({ ready: false, why: (err as Error).message });
+    }
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', ctx.metrics.registry.contentType);
+    return ctx.metrics.registry.metrics();
+  });
+  return app;
+}

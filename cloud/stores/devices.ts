@@ -1,0 +1,60 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { hashSecret } from '../accounts/tokens.ts';
+import type { Db } from '../db/pool.ts';
+
+export interface Device {
+  id: string;
+  storeId: string;
+  kind: 'edge' | 'gate';
+}
+
+export interface NewStore {
+  id: string;
+  name: string;
+  timezone?: string;
+  capacity?: number | null;
+  isOpen?: boolean;
+}
+
+export async function createStore(db: Db, s: NewStore): Promise<void> {
+  await db.query('insert into stores (id, name, timezone, capacity, is_open) values ($1, $2, $3, $4, $5)', [
+    s.id,
+    s.name,
+    s.timezone ?? 'UTC',
+    s.capacity ?? null,
+    s.isOpen ?? true,
+  ]);
+}
+
+/** A new credential for an edge node or gate controller; the secret is shown once, stored hashed. */
+export async function createDevice(
+  db: Db,
+  storeId: string,
+  kind: Device['kind'],
+): Promise<Device & { secret: string }> {
+  const id = `${kind}-${randomBytes(6).toString('hex')}`;
+  const secret = randomBytes(24).toString('base64url');
+  await db.query('insert into devices (id, store_id, kind, secret_hash) values ($1, $2, $3, $4)', [
+    id,
+    storeId,
+    kind,
+    hashSecret(secret),
+  ]);
+  return { id, storeId, kind, secret };
+}
+
+/** The device a credential belongs to, or null for an unknown, revoked or wrong one. */
+export async function authenticateDevice(db: Db, id: string, secret: string): Promise<Device | null> {
+  const { rows } = await db.query<{
+    id: string;
+    store_id: string;
+    kind: Device['kind'];
+    secret_hash: string;
+  }>('select id, store_id, kind, secret_hash from devices where id = $1 and revoked_at is null', [id]);
+  const row = rows[0];
+  if (!row) return null;
+  const given = Buffer.from(hashSecret(secret));
+  const stored = Buffer.from(row.secret_hash);
+  if (given.length !== stored.length || !timingSafeEqual(given, stored)) return null;
+  return { id: row.id, storeId: row.store_id, kind: row.kind };
+}
