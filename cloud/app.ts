@@ -1,3 +1,4 @@
+import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../platform/log.ts';
 import type { CloudConfig } from './config.ts';
@@ -9,6 +10,7 @@ import { recoverEntering } from './entry/recover.ts';
 import { createMetrics } from './http/metrics.ts';
 import { buildHttp } from './http/server.ts';
 import { loadKeys } from './keys.ts';
+import { createLinkServer, type LinkOptions } from './link/server.ts';
 import type { PaymentProvider } from './payments/provider.ts';
 import { withTimeout } from './payments/provider.ts';
 import { createSandboxProvider } from './payments/sandbox.ts';
@@ -19,6 +21,7 @@ export interface CloudOptions {
   log?: Logger;
   /** Defaults to the sandbox provider on the same database. */
   provider?: (db: Db) => PaymentProvider;
+  link?: LinkOptions;
 }
 
 export interface RunningCloud {
@@ -26,6 +29,8 @@ export interface RunningCloud {
   http: FastifyInstance;
   /** Where HTTP listens, e.g. http://127.0.0.1:8080. */
   httpUrl: string;
+  /** Where the EdgeLink gRPC server listens, host:port. */
+  grpcAddress: string;
   close(): Promise<void>;
 }
 
@@ -48,8 +53,19 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
     await recoverEntering(db, provider, log.child('recover'), stale);
     const http = buildHttp(ctx);
     const address = await http.listen({ port: config.PORT, host: config.HOST });
+    const link = createLinkServer(ctx, opts.link);
+    // Plain HTTP/2 here; TLS belongs to the deployment (a terminating proxy or mTLS credentials).
+    const grpcPort = await new Promise<number>((resolve, reject) =>
+      link.bindAsync(
+        `${config.HOST}:${config.GRPC_PORT}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err, port) => (err ? reject(err) : resolve(port)),
+      ),
+    );
+    const grpcAddress = `${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${grpcPort}`;
     log.info('cloud listening', {
       http: address,
+      grpc: grpcAddress,
       provider: provider.name,
       timescaledb: timeseries.timescale,
     });
@@ -57,7 +73,9 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
       ctx,
       http,
       httpUrl: address.replace('0.0.0.0', '127.0.0.1'),
+      grpcAddress,
       close: async () => {
+        link.forceShutdown();
         await http.close();
         await db.end();
       },

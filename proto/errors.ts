@@ -30,6 +30,9 @@ export const ErrorCodes = {
   FORBIDDEN: 'the caller is authenticated but may not act on this resource',
   EMAIL_TAKEN: 'an account with this email already exists',
   PAYMENT_METHOD_REJECTED: 'the payment provider does not know the payment token given',
+  VISIT_UNKNOWN: 'an edge reported on a visit the cloud does not have',
+  VISIT_NOT_OPEN: 'an edge reported on a visit that is cancelled or already settled',
+  MEMBER_UNKNOWN: 'an edge named a party member the visit does not have',
   FLOOR_PLAN_UNFIT:
     'store floor-plan parameters cannot fit (too many gondolas for the floor, too few plates, …)',
 } as const;

@@ -2,7 +2,13 @@ import type { Logger } from '../../platform/log.ts';
 import type { Db } from './pool.ts';
 
 /** The time-series tables: hypertables under TimescaleDB, plain tables (same queries) without it. */
-export const TIMESERIES_TABLES = ['gate_decisions'] as const;
+export const TIMESERIES_TABLES = [
+  'gate_decisions',
+  'cart_events',
+  'gate_passages',
+  'shelf_states',
+  'edge_health',
+] as const;
 
 export interface Timeseries {
   timescale: boolean;

@@ -1,0 +1,198 @@
+import * as grpc from '@grpc/grpc-js';
+import {
+  type CloudMessage,
+  EdgeMessage,
+  loadEdgeLink,
+  type SequencedMessage,
+} from '../../proto/grpc/edge-link.ts';
+import { describeIssues, formatIssues } from '../../proto/index.ts';
+import type { CloudContext } from '../context.ts';
+import { decideScan } from '../entry/gate.ts';
+import { authenticateDevice, type Device } from '../stores/devices.ts';
+import { resumePoint, saveAck, storeBatch, storeInvalid } from './store.ts';
+import { Watermark } from './watermark.ts';
+
+type Call = grpc.ServerDuplexStream<unknown, CloudMessage>;
+
+export interface LinkOptions {
+  /** Messages stored per transaction at most; a partial batch waits at most flushMs. */
+  batchSize?: number;
+  flushMs?: number;
+  /** Called once a closed visit's every earlier report is stored, i.e. it can be settled. */
+  onSettleable?: (visitId: string) => void;
+}
+
+function credentials(call: Call): [string, string] | null {
+  const header = String(call.metadata.get('authorization')[0] ?? '');
+  const [scheme, value] = header.split(' ', 2);
+  if (scheme !== 'Basic' || !value) return null;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon > 0 ? [decoded.slice(0, colon), decoded.slice(colon + 1)] : null;
+}
+
+export function createLinkServer(ctx: CloudContext, opts: LinkOptions = {}): grpc.Server {
+  const server = new grpc.Server();
+  const active = new Map<string, Call>();
+  const log = ctx.log.child('link');
+  server.addService(loadEdgeLink().service, {
+    Connect: (call: Call) => {
+      void (async () => {
+        const creds = credentials(call);
+        const device = creds ? await authenticateDevice(ctx.db, creds[0], creds[1]) : null;
+        if (device?.kind !== 'edge') {
+          ctx.metrics.rejected.inc({ code: 'UNAUTHENTICATED', surface: 'grpc' });
+          call.emit('error', {
+            code: grpc.status.UNAUTHENTICATED,
+            details: 'UNAUTHENTICATED: unknown, revoked or non-edge credentials',
+          });
+          return;
+        }
+        // One stream per edge: a reconnect replaces the old stream, whose order no longer matters.
+        active.get(device.id)?.end();
+        active.set(device.id, call);
+        await serve(ctx, device, call, opts, log);
+      })().catch((err: unknown) => {
+        log.error('edge stream failed', { err });
+        call.emit('error', { code: grpc.status.INTERNAL, details: `INTERNAL: ${(err as Error).message}` });
+      });
+    },
+  });
+  return server;
+}
+
+async function serve(
+  ctx: CloudContext,
+  device: Device,
+  call: Call,
+  opts: LinkOptions,
+  log: CloudContext['log'],
+): Promise<void> {
+  const batchSize = opts.batchSize ?? 500;
+  const flushMs = opts.flushMs ?? 5;
+  const resume = await resumePoint(ctx.db, device.id);
+  const mark = new Watermark(resume.acked, resume.ahead);
+  const closes = new Map<string, number>();
+  let queue: SequencedMessage[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  let flushing: Promise<void> = Promise.resolve();
+  let lastAck = -1;
+  let inFlight = 0;
+
+  const send = (m: CloudMessage) => {
+    if (!call.writableEnded) call.write(m);
+  };
+  const ack = async () => {
+    if (mark.value === lastAck) return;
+    lastAck = mark.value;
+    send({ ack: { seq: mark.value } });
+    await saveAck(ctx.db, device.id, mark.value, ctx.now());
+    for (const [visitId, seq] of closes) {
+      if (seq <= mark.value) {
+        closes.delete(visitId);
+        opts.onSettleable?.(visitId);
+      }
+    }
+  };
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return flushing;
+    inFlight += 1;
+    flushing = flushing
+      .then(async () => {
+        const result = await storeBatch(ctx.db, device, batch);
+        for (const s of result.fresh) mark.add(s);
+        for (const c of result.closed) closes.set(c.visitId, c.closedSeq);
+        for (const r of result.refused) {
+          ctx.metrics.rejected.inc({ code: r.code, surface: 'grpc' });
+          log.warn('edge message refused', {
+            deviceId: device.id,
+            seq: r.message.seq,
+            code: r.code,
+            reason: r.reason,
+          });
+          send({ rejected: { seq: r.message.seq, code: r.code, reason: r.reason } });
+        }
+        await ack();
+        inFlight -= 1;
+        if (inFlight < 2 && call.isPaused()) call.resume();
+      })
+      .catch((err: unknown) => {
+        // Nothing of the failed batch was acknowledged, so the edge resends it after reconnecting.
+        log.error('storing an edge batch failed; closing the stream', { deviceId: device.id, err });
+        call.emit('error', {
+          code: grpc.status.UNAVAILABLE,
+          details: `UNAVAILABLE: ${(err as Error).message}`,
+        });
+      });
+    return flushing;
+  };
+
+  send({ welcome: { storeId: device.storeId, ackedSeq: mark.value } });
+  lastAck = mark.value;
+  const store = await ctx.db.query<{ is_open: boolean; capacity: number | null }>(
+    'select is_open, capacity from stores where id = $1',
+    [device.storeId],
+  );
+  send({
+    config: {
+      isOpen: store.rows[0]?.is_open ?? false,
+      capacity: store.rows[0]?.capacity ?? 0,
+      entryKeysUrl: '/v1/entry-keys',
+    },
+  });
+
+  call.on('data', (raw: unknown) => {
+    const parsed = EdgeMessage.safeParse(raw);
+    if (!parsed.success) {
+      const reason = formatIssues(describeIssues(parsed.error));
+      const seq = (raw as { seq?: unknown }).seq;
+      ctx.metrics.rejected.inc({ code: 'PAYLOAD_INVALID', surface: 'grpc' });
+      log.warn('edge message invalid', { deviceId: device.id, seq, reason });
+      send({ rejected: { seq: typeof seq === 'number' ? seq : 0, code: 'PAYLOAD_INVALID', reason } });
+      // Kept and acknowledged, so one bad message cannot stall the edge's stream behind it.
+      if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq > 0) {
+        flushing = flushing.then(async () => {
+          if (await storeInvalid(ctx.db, device, seq, raw, reason)) mark.add(seq);
+          await ack();
+        });
+      }
+      return;
+    }
+    const m = parsed.data;
+    if (m.body === 'hello') return;
+    if (m.body === 'gateScan') {
+      const { scanId, gateId, qr } = m.gateScan;
+      void decideScan(ctx.gate, { storeId: device.storeId, gateId, qr }).then((d) =>
+        send({
+          gateDecision: {
+            scanId,
+            open: d.decision === 'open',
+            reason: d.decision === 'deny' ? d.reason : '',
+            message: d.message,
+            visitId: d.decision === 'open' ? d.visitId : '',
+            party: d.decision === 'open' ? d.party : 0,
+          },
+        }),
+      );
+      return;
+    }
+    queue.push(m);
+    if (queue.length >= batchSize) {
+      void flush();
+      // Backpressure: stop reading while two full batches wait to be stored.
+      if (inFlight >= 2) call.pause();
+    } else timer ??= setTimeout(() => void flush(), flushMs);
+  });
+  await new Promise<void>((resolve) => {
+    call.on('end', resolve);
+    call.on('cancelled', resolve);
+    call.on('error', () => resolve());
+  });
+  await flush();
+  if (!call.writableEnded) call.end();
+  log.info('edge stream ended', { deviceId: device.id, acked: mark.value });
+}
