@@ -14,6 +14,9 @@ import { createLinkServer, type LinkOptions } from './link/server.ts';
 import type { PaymentProvider } from './payments/provider.ts';
 import { withTimeout } from './payments/provider.ts';
 import { createSandboxProvider } from './payments/sandbox.ts';
+import { startReceiptPush } from './receipts/push.ts';
+import { type SettlementRunner, startSettlementRunner } from './settlement/runner.ts';
+import type { SettleStep } from './settlement/settle.ts';
 
 export interface CloudOptions {
   databaseUrl: string;
@@ -21,7 +24,9 @@ export interface CloudOptions {
   log?: Logger;
   /** Defaults to the sandbox provider on the same database. */
   provider?: (db: Db) => PaymentProvider;
-  link?: LinkOptions;
+  link?: Omit<LinkOptions, 'onSettleable'>;
+  /** Tests stop a settlement at a step by throwing here (see SettleDeps.checkpoint). */
+  settleCheckpoint?: (step: SettleStep, visitId: string) => void;
 }
 
 export interface RunningCloud {
@@ -31,6 +36,7 @@ export interface RunningCloud {
   httpUrl: string;
   /** Where the EdgeLink gRPC server listens, host:port. */
   grpcAddress: string;
+  settlement: SettlementRunner;
   close(): Promise<void>;
 }
 
@@ -48,12 +54,32 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
     const keys = await loadKeys(db);
     const raw = opts.provider ? opts.provider(db) : createSandboxProvider(db);
     const provider = withTimeout(raw, config.PAYMENT_TIMEOUT_MS);
-    const ctx = buildContext({ config, db, keys, provider, now, log, metrics: createMetrics(), timeseries });
+    const push = await startReceiptPush(opts.databaseUrl, log.child('push'));
+    const ctx = buildContext({
+      config,
+      db,
+      keys,
+      provider,
+      now,
+      log,
+      metrics: createMetrics(),
+      timeseries,
+      push,
+    });
     const stale = new Date(now().getTime() - 2 * config.PAYMENT_TIMEOUT_MS);
     await recoverEntering(db, provider, log.child('recover'), stale);
+    const settlement = startSettlementRunner(
+      { ...ctx.settle, ...(opts.settleCheckpoint ? { checkpoint: opts.settleCheckpoint } : {}) },
+      { sweepEveryMs: config.SETTLE_SWEEP_MS },
+    );
+    // Whatever a crash left between close and receipt is settled before new work arrives.
+    await settlement.sweep();
     const http = buildHttp(ctx);
     const address = await http.listen({ port: config.PORT, host: config.HOST });
-    const link = createLinkServer(ctx, opts.link);
+    const link = createLinkServer(ctx, {
+      ...opts.link,
+      onSettleable: (visitId) => settlement.enqueue(visitId),
+    });
     // Plain HTTP/2 here; TLS belongs to the deployment (a terminating proxy or mTLS credentials).
     const grpcPort = await new Promise<number>((resolve, reject) =>
       link.bindAsync(
@@ -74,9 +100,12 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
       http,
       httpUrl: address.replace('0.0.0.0', '127.0.0.1'),
       grpcAddress,
+      settlement,
       close: async () => {
         link.forceShutdown();
         await http.close();
+        await settlement.stop();
+        await push.close();
         await db.end();
       },
     };

@@ -63,6 +63,12 @@ export const CloudConfig = z
       .refine((n) => n >= 1024 && (n & (n - 1)) === 0, 'a power of two ≥ 1024')
       .default(16384)
       .describe('scrypt N for password hashes'),
+    SETTLE_SWEEP_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .default(5000)
+      .describe('how often closed visits left unsettled (a crash, an unavailable provider) are tried again'),
   })
   .strict();
 

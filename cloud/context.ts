@@ -7,6 +7,8 @@ import type { GateDeps } from './entry/gate.ts';
 import type { CloudMetrics } from './http/metrics.ts';
 import type { CloudKeys } from './keys.ts';
 import type { PaymentProvider } from './payments/provider.ts';
+import type { ReceiptPush } from './receipts/push.ts';
+import type { SettleDeps } from './settlement/settle.ts';
 
 /** Everything a request handler may touch, built once at start-up and passed down. */
 export interface CloudContext {
@@ -18,11 +20,13 @@ export interface CloudContext {
   log: Logger;
   metrics: CloudMetrics;
   timeseries: Timeseries;
+  push: ReceiptPush;
   accounts: AccountDeps;
   gate: GateDeps;
+  settle: SettleDeps;
 }
 
-export function buildContext(parts: Omit<CloudContext, 'accounts' | 'gate'>): CloudContext {
+export function buildContext(parts: Omit<CloudContext, 'accounts' | 'gate' | 'settle'>): CloudContext {
   const { config, db, keys, provider, now, log } = parts;
   return {
     ...parts,
@@ -45,5 +49,6 @@ export function buildContext(parts: Omit<CloudContext, 'accounts' | 'gate'>): Cl
       currency: config.CURRENCY,
       skewS: config.ENTRY_CLOCK_SKEW_S,
     },
+    settle: { db, provider, log: log.child('settle'), currency: config.CURRENCY, now },
   };
 }

@@ -11,7 +11,10 @@ import type { Authenticate, Caller } from './route.ts';
  */
 export function authenticator(db: Db, accessKey: AccessKey, now: () => Date): Authenticate {
   return async (auth, req: FastifyRequest): Promise<Caller> => {
-    const header = req.headers.authorization ?? '';
+    const query = req.query as { access_token?: unknown } | undefined;
+    const header =
+      req.headers.authorization ??
+      (typeof query?.access_token === 'string' ? `Bearer ${query.access_token}` : '');
     const [scheme, value] = header.split(' ', 2);
     if (auth === 'device') {
       if (scheme !== 'Basic' || !value)

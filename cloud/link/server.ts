@@ -82,10 +82,11 @@ async function serve(
   const send = (m: CloudMessage) => {
     if (!call.writableEnded) call.write(m);
   };
+  // Saved, then settlement queued, then acknowledged: an edge that sees the ack of a close knows
+  // the visit's receipt is on its way, and a restart's sweep finds the same closes settleable.
   const ack = async () => {
     if (mark.value === lastAck) return;
     lastAck = mark.value;
-    send({ ack: { seq: mark.value } });
     await saveAck(ctx.db, device.id, mark.value, ctx.now());
     for (const [visitId, seq] of closes) {
       if (seq <= mark.value) {
@@ -93,6 +94,7 @@ async function serve(
         opts.onSettleable?.(visitId);
       }
     }
+    send({ ack: { seq: mark.value } });
   };
   const flush = () => {
     if (timer) clearTimeout(timer);

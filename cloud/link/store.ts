@@ -127,10 +127,11 @@ async function applyVisitEvents(
 async function insertCart(tx: Tx, device: Device, events: readonly Of<'cart'>[]): Promise<void> {
   if (events.length === 0) return;
   await tx.query(
-    `insert into cart_events (time, store_id, visit_id, member_no, sku, quantity, confidence, evidence, device_id, seq)
-     select t, $1, v, n, s, q, c, array(select jsonb_array_elements_text(e)), $2, seq
-     from unnest($3::timestamptz[], $4::uuid[], $5::int[], $6::text[], $7::int[], $8::real[], $9::jsonb[], $10::bigint[])
-       as u(t, v, n, s, q, c, e, seq)`,
+    `insert into cart_events (time, store_id, visit_id, member_no, sku, quantity, grams, confidence, evidence,
+                              device_id, seq)
+     select t, $1, v, n, s, q, g, c, array(select jsonb_array_elements_text(e)), $2, seq
+     from unnest($3::timestamptz[], $4::uuid[], $5::int[], $6::text[], $7::int[], $8::float8[], $9::real[],
+                 $10::jsonb[], $11::bigint[]) as u(t, v, n, s, q, g, c, e, seq)`,
     [
       device.storeId,
       device.id,
@@ -139,6 +140,7 @@ async function insertCart(tx: Tx, device: Device, events: readonly Of<'cart'>[])
       events.map((m) => m.cart.memberNo),
       events.map((m) => m.cart.sku),
       events.map((m) => m.cart.quantity),
+      events.map((m) => m.cart.grams),
       events.map((m) => m.cart.confidence),
       events.map((m) => JSON.stringify(m.cart.evidence)),
       events.map((m) => m.seq),

@@ -63,6 +63,7 @@ export const EdgeMessage = z.discriminatedUnion('body', [
         .refine((q) => q !== 0, 'quantity is not 0'),
       confidence: z.number().min(0).max(1),
       evidence: z.array(z.string().min(1).max(200)).max(20),
+      grams: z.number().finite().min(-100_000).max(100_000),
     }),
   }),
   z.object({

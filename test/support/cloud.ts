@@ -1,4 +1,4 @@
-import { type RunningCloud, startCloud } from '../../cloud/app.ts';
+import { type CloudOptions, type RunningCloud, startCloud } from '../../cloud/app.ts';
 import { loadCloudConfig } from '../../cloud/config.ts';
 import { createLogger } from '../../platform/log.ts';
 import { freshDatabase, type TestDatabase } from './database.ts';
@@ -25,23 +25,37 @@ export interface TestCloud extends RunningCloud {
     // biome-ignore lint/suspicious/noExplicitAny: responses are asserted field by field in tests
     body: any;
   }>;
-  /** Stops the process's servers but keeps the database, as a crash would. */
-  restart(): Promise<TestCloud>;
+  /** Stops the process's servers but keeps the database, as a crash would, and starts anew. */
+  restart(opts?: Extra): Promise<TestCloud>;
   stop(): Promise<void>;
 }
 
-export async function startTestCloud(label: string, env: Record<string, string> = {}): Promise<TestCloud> {
+type Extra = Pick<CloudOptions, 'settleCheckpoint'>;
+
+export async function startTestCloud(
+  label: string,
+  env: Record<string, string> = {},
+  extra: Extra = {},
+): Promise<TestCloud> {
   const db = await freshDatabase(label);
-  return boot(db, new TestClock(), env);
+  return boot(db, new TestClock(), env, extra);
 }
 
-async function boot(db: TestDatabase, clock: TestClock, env: Record<string, string>): Promise<TestCloud> {
-  const config = loadCloudConfig({ PORT: '0', HOST: '127.0.0.1', SCRYPT_COST: '1024', ...env });
-  const cloud = await startCloud(config, {
-    databaseUrl: db.url,
-    now: clock.now,
-    log: createLogger('cloud-test'),
+async function boot(
+  db: TestDatabase,
+  clock: TestClock,
+  env: Record<string, string>,
+  extra: Extra,
+): Promise<TestCloud> {
+  const config = loadCloudConfig({
+    PORT: '0',
+    GRPC_PORT: '0',
+    HOST: '127.0.0.1',
+    SCRYPT_COST: '1024',
+    ...env,
   });
+  const log = createLogger('cloud-test');
+  const cloud = await startCloud(config, { databaseUrl: db.url, now: clock.now, log, ...extra });
   const call: TestCloud['call'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = {};
     if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] = 'application/json';
@@ -63,9 +77,9 @@ async function boot(db: TestDatabase, clock: TestClock, env: Record<string, stri
     db,
     clock,
     call,
-    restart: async () => {
+    restart: async (next = {}) => {
       await cloud.close();
-      return boot(db, clock, env);
+      return boot(db, clock, env, next);
     },
     stop: async () => {
       await cloud.close();

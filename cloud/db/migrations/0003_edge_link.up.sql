@@ -38,6 +38,7 @@ create table cart_events (
   member_no int not null,
   sku text not null,
   quantity int not null,
+  grams double precision not null default 0,
   confidence real not null,
   evidence text[] not null,
   device_id text not null,

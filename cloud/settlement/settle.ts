@@ -1,0 +1,192 @@
+import type { Logger } from '../../platform/log.ts';
+import { type Db, inTransaction } from '../db/pool.ts';
+import type { PaymentProvider, ProviderOutcome } from '../payments/provider.ts';
+import { priceVisit, type VisitReceipt } from './price-visit.ts';
+import { planMoney } from './pricing.ts';
+
+/** Points between steps where a crash leaves the visit half-settled; tests stop the process there. */
+export type SettleStep = 'priced' | 'requested' | 'answered' | 'recorded' | 'finalized';
+
+export interface SettleDeps {
+  db: Db;
+  provider: PaymentProvider;
+  log: Logger;
+  currency: string;
+  now: () => Date;
+  /** Called after each step; throwing from it is how a test crashes the settlement there. */
+  checkpoint?: (step: SettleStep, visitId: string) => void;
+}
+
+export type SettleResult =
+  | { state: 'issued'; receiptId: string; dueMinor: number }
+  | { state: 'review'; receiptId: string }
+  | { state: 'retry'; why: string }
+  | { state: 'not-closed' };
+
+type Kind = 'capture' | 'charge' | 'release';
+type Recorded =
+  | { outcome: 'succeeded' | 'declined'; ref: string | null; amountMinor: number }
+  | { outcome: 'failed' };
+
+/**
+ * Settles a closed visit: price once, move the money, issue the receipt. Every step can be
+ * repeated after a crash at any point: the receipt is priced once per visit, each payment has an
+ * idempotency key derived from the visit (so the provider moves it once), and the receipt is
+ * issued by one conditional update. Running this twice, or on two processes, gives one of each.
+ */
+export async function settle(deps: SettleDeps, visitId: string): Promise<SettleResult> {
+  const mark = (step: SettleStep) => deps.checkpoint?.(step, visitId);
+  const receipt = await priceVisit(deps.db, visitId, deps.currency);
+  if (!receipt) return { state: 'not-closed' };
+  if (receipt.status === 'review') return { state: 'review', receiptId: receipt.receiptId };
+  if (receipt.status === 'issued') {
+    const due = await deps.db.query<{ amount_due_minor: number }>(
+      'select amount_due_minor from receipts where id = $1',
+      [receipt.receiptId],
+    );
+    return { state: 'issued', receiptId: receipt.receiptId, dueMinor: due.rows[0]!.amount_due_minor };
+  }
+  mark('priced');
+  const hold = await deps.db.query<{ provider_ref: string; amount_minor: number; token: string }>(
+    `select p.provider_ref, p.amount_minor, m.provider_token as token
+     from payments p join visits v on v.id = p.visit_id join payment_methods m on m.id = v.payment_method_id
+     where p.idempotency_key = $1 and p.status = 'succeeded'`,
+    [`hold:${visitId}`],
+  );
+  const h = hold.rows[0];
+  if (!h) return { state: 'retry', why: `visit ${visitId} has no confirmed hold` };
+  const due = await moveMoney(deps, receipt, h, mark);
+  if (due === null) return { state: 'retry', why: 'payment provider unavailable' };
+  await issue(deps, receipt, due);
+  mark('finalized');
+  return { state: 'issued', receiptId: receipt.receiptId, dueMinor: due };
+}
+
+/** The amount left unpaid, or null when the provider could not answer (retry later). */
+async function moveMoney(
+  deps: SettleDeps,
+  r: VisitReceipt,
+  hold: { provider_ref: string; amount_minor: number; token: string },
+  mark: (s: SettleStep) => void,
+): Promise<number | null> {
+  const call = (kind: Kind, amountMinor: number, fn: (key: string) => Promise<ProviderOutcome>) =>
+    paymentOnce(deps, r, kind, amountMinor, fn, mark);
+  const release = () =>
+    call('release', 0, (key) => deps.provider.release({ idempotencyKey: key, holdRef: hold.provider_ref }));
+  const plan = planMoney(r.totalMinor, hold.amount_minor);
+  if (plan.kind === 'release') {
+    return (await release()).outcome === 'failed' ? null : 0;
+  }
+  const captured = await call('capture', plan.captureMinor, (key) =>
+    deps.provider.capture({
+      idempotencyKey: key,
+      holdRef: hold.provider_ref,
+      amountMinor: plan.captureMinor,
+    }),
+  );
+  if (captured.outcome === 'failed') return null;
+  if (captured.outcome === 'declined') {
+    // Nothing was taken: the hold is let go and the whole total is owed.
+    return (await release()).outcome === 'failed' ? null : r.totalMinor;
+  }
+  if (plan.kind === 'capture') return 0;
+  const charged = await call('charge', plan.chargeMinor, (key) =>
+    deps.provider.charge({
+      idempotencyKey: key,
+      token: hold.token,
+      amountMinor: plan.chargeMinor,
+      currency: deps.currency,
+      description: `Walkout receipt ${r.receiptId} beyond its hold`,
+    }),
+  );
+  if (charged.outcome === 'failed') return null;
+  return charged.outcome === 'declined' ? plan.chargeMinor : 0;
+}
+
+/**
+ * One provider call recorded around itself: the row is written before the call (so a crash leaves
+ * a trace) and a recorded answer is never asked for again. An unanswered row is asked again with
+ * the same key, which the provider answers with what it did the first time.
+ */
+async function paymentOnce(
+  deps: SettleDeps,
+  r: VisitReceipt,
+  kind: Kind,
+  amountMinor: number,
+  fn: (key: string) => Promise<ProviderOutcome>,
+  mark: (s: SettleStep) => void,
+): Promise<Recorded> {
+  const key = `${kind}:${r.visitId}`;
+  await deps.db.query(
+    `insert into payments (idempotency_key, visit_id, shopper_id, kind, amount_minor, currency, provider, status)
+     values ($1, $2, $3, $4, $5, $6, $7, 'pending') on conflict (idempotency_key) do nothing`,
+    [key, r.visitId, r.shopperId, kind, amountMinor, deps.currency, deps.provider.name],
+  );
+  const seen = await deps.db.query<{ status: string; provider_ref: string | null; amount_minor: number }>(
+    'select status, provider_ref, amount_minor from payments where idempotency_key = $1',
+    [key],
+  );
+  const row = seen.rows[0]!;
+  if (row.status === 'succeeded' || row.status === 'declined') {
+    return { outcome: row.status, ref: row.provider_ref, amountMinor: row.amount_minor };
+  }
+  mark('requested');
+  const outcome = await fn(key);
+  mark('answered');
+  await deps.db.query(
+    `update payments set status = $2, provider_ref = $3, failure = $4, updated_at = now() where idempotency_key = $1`,
+    [
+      key,
+      outcome.outcome,
+      outcome.outcome === 'succeeded' ? outcome.ref : null,
+      outcome.outcome === 'succeeded' ? null : `${outcome.code}: ${outcome.message}`,
+    ],
+  );
+  mark('recorded');
+  if (outcome.outcome === 'failed') {
+    deps.log.warn('payment call failed; will retry', { visitId: r.visitId, kind, code: outcome.code });
+    return { outcome: 'failed' };
+  }
+  return { outcome: outcome.outcome, ref: outcome.outcome === 'succeeded' ? outcome.ref : null, amountMinor };
+}
+
+async function issue(deps: SettleDeps, r: VisitReceipt, dueMinor: number): Promise<void> {
+  await inTransaction(deps.db, async (tx) => {
+    const settled = await tx.query(
+      `update visits set status = 'settled' where id = $1 and status = 'closed'`,
+      [r.visitId],
+    );
+    if ((settled.rowCount ?? 0) === 0) return;
+    // Points are earned on what was paid; an unpaid receipt earns none.
+    const points = dueMinor > 0 ? 0 : r.pointsEarned;
+    await tx.query(
+      `update receipts set status = 'issued', issued_at = $2, amount_due_minor = $3, points_earned = $4 where id = $1`,
+      [r.receiptId, deps.now(), dueMinor, points],
+    );
+    if (dueMinor > 0) {
+      await tx.query(
+        `insert into balances_due (shopper_id, visit_id, amount_minor, currency) values ($1, $2, $3, $4)
+         on conflict (visit_id) do nothing`,
+        [r.shopperId, r.visitId, dueMinor, deps.currency],
+      );
+    }
+    await tx.query('update loyalty_accounts set points = points + $2 where shopper_id = $1', [
+      r.shopperId,
+      points,
+    ]);
+    await tx.query(
+      `insert into audit_log (actor, store_id, action, subject, details) values ('settlement', $1, 'receipt.issued', $2, $3)`,
+      [r.storeId, r.receiptId, { visitId: r.visitId, totalMinor: r.totalMinor, dueMinor }],
+    );
+    // Delivered to every cloud process's listener once this transaction commits, never before.
+    await tx.query("select pg_notify('walkout_receipts', $1)", [
+      JSON.stringify({ shopperId: r.shopperId, receiptId: r.receiptId, visitId: r.visitId }),
+    ]);
+  });
+  deps.log.info('receipt issued', {
+    visitId: r.visitId,
+    receiptId: r.receiptId,
+    totalMinor: r.totalMinor,
+    dueMinor,
+  });
+}
