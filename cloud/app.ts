@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../platform/log.ts';
 import type { CloudConfig } from './config.ts';
-import { buildContext, type CloudContext } from './context.ts';
+import { buildContext, type CloudContext, settleDeps } from './context.ts';
 import { migrateUp } from './db/migrate.ts';
 import { createPool, type Db } from './db/pool.ts';
 import { detectTimeseries } from './db/timeseries.ts';
@@ -14,7 +14,7 @@ import { createLinkServer, type LinkOptions } from './link/server.ts';
 import type { PaymentProvider } from './payments/provider.ts';
 import { withTimeout } from './payments/provider.ts';
 import { createSandboxProvider } from './payments/sandbox.ts';
-import { startReceiptPush } from './receipts/push.ts';
+import { startShopperPush } from './receipts/push.ts';
 import { type SettlementRunner, startSettlementRunner } from './settlement/runner.ts';
 import type { SettleStep } from './settlement/settle.ts';
 
@@ -54,7 +54,10 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
     const keys = await loadKeys(db);
     const raw = opts.provider ? opts.provider(db) : createSandboxProvider(db);
     const provider = withTimeout(raw, config.PAYMENT_TIMEOUT_MS);
-    const push = await startReceiptPush(opts.databaseUrl, log.child('push'));
+    const push = await startShopperPush(opts.databaseUrl, log.child('push'));
+    const settle = settleDeps({ config, db, provider, now, log }, opts.settleCheckpoint);
+    const settlement = startSettlementRunner(settle, { sweepEveryMs: config.SETTLE_SWEEP_MS });
+    const metrics = createMetrics();
     const ctx = buildContext({
       config,
       db,
@@ -62,16 +65,14 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
       provider,
       now,
       log,
-      metrics: createMetrics(),
+      metrics,
       timeseries,
       push,
+      settle,
+      settlement,
     });
     const stale = new Date(now().getTime() - 2 * config.PAYMENT_TIMEOUT_MS);
     await recoverEntering(db, provider, log.child('recover'), stale);
-    const settlement = startSettlementRunner(
-      { ...ctx.settle, ...(opts.settleCheckpoint ? { checkpoint: opts.settleCheckpoint } : {}) },
-      { sweepEveryMs: config.SETTLE_SWEEP_MS },
-    );
     // Whatever a crash left between close and receipt is settled before new work arrives.
     await settlement.sweep();
     const http = buildHttp(ctx);

@@ -7,7 +7,8 @@ import type { GateDeps } from './entry/gate.ts';
 import type { CloudMetrics } from './http/metrics.ts';
 import type { CloudKeys } from './keys.ts';
 import type { PaymentProvider } from './payments/provider.ts';
-import type { ReceiptPush } from './receipts/push.ts';
+import type { ShopperPush } from './receipts/push.ts';
+import type { SettlementRunner } from './settlement/runner.ts';
 import type { SettleDeps } from './settlement/settle.ts';
 
 /** Everything a request handler may touch, built once at start-up and passed down. */
@@ -20,13 +21,29 @@ export interface CloudContext {
   log: Logger;
   metrics: CloudMetrics;
   timeseries: Timeseries;
-  push: ReceiptPush;
+  push: ShopperPush;
   accounts: AccountDeps;
   gate: GateDeps;
   settle: SettleDeps;
+  settlement: SettlementRunner;
 }
 
-export function buildContext(parts: Omit<CloudContext, 'accounts' | 'gate' | 'settle'>): CloudContext {
+export function settleDeps(
+  parts: Pick<CloudContext, 'config' | 'db' | 'provider' | 'now' | 'log'>,
+  checkpoint?: SettleDeps['checkpoint'],
+): SettleDeps {
+  const { config, db, provider, now, log } = parts;
+  return {
+    db,
+    provider,
+    log: log.child('settle'),
+    currency: config.CURRENCY,
+    now,
+    ...(checkpoint ? { checkpoint } : {}),
+  };
+}
+
+export function buildContext(parts: Omit<CloudContext, 'accounts' | 'gate'>): CloudContext {
   const { config, db, keys, provider, now, log } = parts;
   return {
     ...parts,
@@ -49,6 +66,5 @@ export function buildContext(parts: Omit<CloudContext, 'accounts' | 'gate' | 'se
       currency: config.CURRENCY,
       skewS: config.ENTRY_CLOCK_SKEW_S,
     },
-    settle: { db, provider, log: log.child('settle'), currency: config.CURRENCY, now },
   };
 }

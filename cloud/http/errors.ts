@@ -13,6 +13,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   METHOD_NOT_ALLOWED: 405,
   EMAIL_TAKEN: 409,
   PAYMENT_METHOD_REJECTED: 422,
+  LAYOUT_INCONSISTENT: 422,
+  PLANOGRAM_UNKNOWN_SKU: 422,
 };
 
 /** Every failure leaves as `{error: {code, message, issues?}}`, counted, logged with the request id. */

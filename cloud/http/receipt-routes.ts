@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CloudContext } from '../context.ts';
+import { listDisputes, openDispute } from '../disputes/service.ts';
 import { liveVisit, shopperReceipts } from '../receipts/queries.ts';
 import { notFound, type Route, route } from './route.ts';
 
@@ -27,6 +28,27 @@ const Receipt = z.object({
       amountMinor: z.number().int(),
       discountMinor: z.number().int(),
       promotion: z.string().nullable(),
+    }),
+  ),
+});
+
+export const Dispute = z.object({
+  id: z.uuid(),
+  receiptId: z.uuid(),
+  storeId: z.string(),
+  status: z.enum(['open', 'accepted', 'rejected']),
+  comment: z.string(),
+  refundMinor: z.number().int(),
+  decisionReason: z.string().nullable(),
+  createdAt: z.string(),
+  decidedAt: z.string().nullable(),
+  lines: z.array(
+    z.object({
+      lineNo: z.number().int(),
+      quantity: z.number().int(),
+      sku: z.string(),
+      name: z.string(),
+      evidence: z.array(z.string()),
     }),
   ),
 });
@@ -67,6 +89,42 @@ export function receiptRoutes(ctx: CloudContext): Route[] {
       },
     }),
     route({
+      method: 'POST',
+      url: '/v1/me/receipts/:id/disputes',
+      summary: 'Contest lines of a receipt: the units not taken, and why',
+      tag: 'app',
+      auth: 'shopper',
+      status: 201,
+      params: z.object({ id: z.uuid() }),
+      body: z
+        .object({
+          lines: z
+            .array(
+              z
+                .object({ lineNo: z.number().int().positive(), quantity: z.number().int().positive() })
+                .strict(),
+            )
+            .min(1)
+            .max(100),
+          comment: z.string().min(1).max(1000),
+        })
+        .strict(),
+      response: Dispute,
+      handler: async ({ caller, params, body }) => {
+        const id = await openDispute(ctx.db, me(caller), params.id, body.lines, body.comment);
+        return (await listDisputes(ctx.db, { id }))[0]!;
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/v1/me/disputes',
+      summary: 'The shopper’s disputes and their decisions',
+      tag: 'app',
+      auth: 'shopper',
+      response: z.array(Dispute),
+      handler: ({ caller }) => listDisputes(ctx.db, { shopperId: me(caller) }),
+    }),
+    route({
       method: 'GET',
       url: '/v1/me/visit',
       summary: 'The visit in progress and its live cart (null when not in a store)',
@@ -79,7 +137,7 @@ export function receiptRoutes(ctx: CloudContext): Route[] {
       method: 'GET',
       url: '/v1/me/events',
       summary:
-        'Server-sent events: `receipt` with {receiptId, visitId} the moment a receipt is issued. ' +
+        'Server-sent events: `receipt` the moment a receipt is issued, `dispute` when one is decided. ' +
         'Browsers, whose EventSource cannot set headers, may pass the access token as ?access_token=',
       tag: 'app',
       auth: 'shopper',
@@ -95,9 +153,7 @@ export function receiptRoutes(ctx: CloudContext): Route[] {
         });
         res.write(': connected\n\n');
         const unsubscribe = ctx.push.subscribe(me(caller), (n) => {
-          res.write(
-            `event: receipt\nid: ${n.receiptId}\ndata: ${JSON.stringify({ receiptId: n.receiptId, visitId: n.visitId })}\n\n`,
-          );
+          res.write(`event: ${n.event}\nid: ${n.id}\ndata: ${JSON.stringify({ id: n.id, ...n.data })}\n\n`);
         });
         // Comments keep proxies from closing an idle stream.
         const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);

@@ -4,6 +4,8 @@ import type { CloudContext } from '../context.ts';
 import { authenticator } from './auth.ts';
 import { errorHandler } from './errors.ts';
 import { gateRoutes } from './gate-routes.ts';
+import { opsQueueRoutes } from './ops-queue-routes.ts';
+import { opsStoreRoutes } from './ops-store-routes.ts';
 import { receiptRoutes } from './receipt-routes.ts';
 import { openApi, type Route, register } from './route.ts';
 import { shopperRoutes } from './shopper-routes.ts';
@@ -21,7 +23,13 @@ export function buildHttp(ctx: CloudContext): FastifyInstance {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
   });
-  const routes: Route[] = [...shopperRoutes(ctx), ...receiptRoutes(ctx), ...gateRoutes(ctx)];
+  const routes: Route[] = [
+    ...shopperRoutes(ctx),
+    ...receiptRoutes(ctx),
+    ...gateRoutes(ctx),
+    ...opsStoreRoutes(ctx),
+    ...opsQueueRoutes(ctx),
+  ];
   const document = openApi(routes, { title: 'Walkout cloud', version: '1' });
 
   app.addHook('onRequest', async (req, reply) => {

@@ -1,37 +1,49 @@
 import pg from 'pg';
 import type { Logger } from '../../platform/log.ts';
 
-export interface ReceiptNotice {
+import type { Tx } from '../db/pool.ts';
+
+export const SHOPPER_CHANNEL = 'walkout_shopper_events';
+
+/** What the app hears: a receipt issued, a dispute decided. */
+export interface ShopperNotice {
   shopperId: string;
-  receiptId: string;
-  visitId: string;
+  event: 'receipt' | 'dispute';
+  /** The receipt's or the dispute's id. */
+  id: string;
+  data: Record<string, unknown>;
 }
 
-export interface ReceiptPush {
-  /** Calls fn for every receipt issued to this shopper from now on; returns the unsubscribe. */
-  subscribe(shopperId: string, fn: (n: ReceiptNotice) => void): () => void;
+export interface ShopperPush {
+  /** Calls fn for every notice to this shopper from now on; returns the unsubscribe. */
+  subscribe(shopperId: string, fn: (n: ShopperNotice) => void): () => void;
   close(): Promise<void>;
 }
 
+/** Queues a notice inside tx: PostgreSQL delivers it when, and only if, tx commits. */
+export async function notifyShopper(tx: Tx, notice: ShopperNotice): Promise<void> {
+  await tx.query('select pg_notify($1, $2)', [SHOPPER_CHANNEL, JSON.stringify(notice)]);
+}
+
 /**
- * Receipts reach the app through PostgreSQL's LISTEN/NOTIFY: settlement notifies inside the
- * transaction that issues the receipt, so every cloud process hears of it exactly when it is
- * committed, whichever process settled it.
+ * Notices reach the app through PostgreSQL's LISTEN/NOTIFY, sent inside the transaction that
+ * issues the receipt or decides the dispute, so every cloud process hears of it exactly when it is
+ * committed, whichever process did the work.
  */
-export async function startReceiptPush(databaseUrl: string, log: Logger): Promise<ReceiptPush> {
-  const subscribers = new Map<string, Set<(n: ReceiptNotice) => void>>();
+export async function startShopperPush(databaseUrl: string, log: Logger): Promise<ShopperPush> {
+  const subscribers = new Map<string, Set<(n: ShopperNotice) => void>>();
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   client.on('notification', (msg) => {
     try {
-      const n = JSON.parse(msg.payload ?? '') as ReceiptNotice;
+      const n = JSON.parse(msg.payload ?? '') as ShopperNotice;
       for (const fn of subscribers.get(n.shopperId) ?? []) fn(n);
     } catch (err) {
-      log.warn('unreadable receipt notification', { payload: msg.payload, err });
+      log.warn('unreadable shopper notice', { payload: msg.payload, err });
     }
   });
-  client.on('error', (err) => log.error('receipt listener lost its connection', { err }));
-  await client.query('listen walkout_receipts');
+  client.on('error', (err) => log.error('shopper notice listener lost its connection', { err }));
+  await client.query(`listen ${SHOPPER_CHANNEL}`);
   return {
     subscribe: (shopperId, fn) => {
       const set = subscribers.get(shopperId) ?? new Set();

@@ -36,7 +36,12 @@ const toReceipt = (r: ReceiptRow): VisitReceipt => ({
  * force when the visit closed and stores it; every later call returns what was stored. Null for
  * a visit that is not closed.
  */
-export async function priceVisit(db: Db, visitId: string, currency: string): Promise<VisitReceipt | null> {
+export async function priceVisit(
+  db: Db,
+  visitId: string,
+  currency: string,
+  opts: { reviewed?: boolean } = {},
+): Promise<VisitReceipt | null> {
   return inTransaction(db, async (tx) => {
     // The exclusive lock waits out any edge batch still writing to this visit (they share-lock it).
     const v = await tx.query<{ status: string; store_id: string; payer_id: string; closed_at: Date }>(
@@ -55,7 +60,8 @@ export async function priceVisit(db: Db, visitId: string, currency: string): Pro
     );
     const threshold = store.rows[0]?.review_below_confidence ?? null;
     const doubtful = threshold !== null && priced.lines.some((l) => l.confidence < threshold);
-    const status = doubtful || priced.unpriced.length > 0 ? 'review' : 'priced';
+    // Once an operator has looked, unpriced SKUs are dropped (never charged) and doubt is settled.
+    const status = !opts.reviewed && (doubtful || priced.unpriced.length > 0) ? 'review' : 'priced';
     const row = await tx.query<ReceiptRow>(
       `insert into receipts (visit_id, store_id, shopper_id, status, currency, subtotal_minor, discount_minor,
                              total_minor, points_earned, priced_at)

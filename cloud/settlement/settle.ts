@@ -1,6 +1,8 @@
 import type { Logger } from '../../platform/log.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
+import { type PaymentKind, recordedCall } from '../payments/ledger.ts';
 import type { PaymentProvider, ProviderOutcome } from '../payments/provider.ts';
+import { notifyShopper } from '../receipts/push.ts';
 import { priceVisit, type VisitReceipt } from './price-visit.ts';
 import { planMoney } from './pricing.ts';
 
@@ -69,8 +71,24 @@ async function moveMoney(
   hold: { provider_ref: string; amount_minor: number; token: string },
   mark: (s: SettleStep) => void,
 ): Promise<number | null> {
-  const call = (kind: Kind, amountMinor: number, fn: (key: string) => Promise<ProviderOutcome>) =>
-    paymentOnce(deps, r, kind, amountMinor, fn, mark);
+  const call = async (
+    kind: Exclude<PaymentKind, 'refund'>,
+    amountMinor: number,
+    fn: (key: string) => Promise<ProviderOutcome>,
+  ) => {
+    const intent = {
+      key: `${kind}:${r.visitId}`,
+      kind,
+      visitId: r.visitId,
+      shopperId: r.shopperId,
+      amountMinor,
+      currency: deps.currency,
+    };
+    const result = await recordedCall(deps.db, deps.provider, intent, fn, mark);
+    if (result.outcome === 'failed')
+      deps.log.warn('payment call failed; will retry', { visitId: r.visitId, kind, code: result.code });
+    return result;
+  };
   const release = () =>
     call('release', 0, (key) => deps.provider.release({ idempotencyKey: key, holdRef: hold.provider_ref }));
   const plan = planMoney(r.totalMinor, hold.amount_minor);
@@ -103,53 +121,6 @@ async function moveMoney(
   return charged.outcome === 'declined' ? plan.chargeMinor : 0;
 }
 
-/**
- * One provider call recorded around itself: the row is written before the call (so a crash leaves
- * a trace) and a recorded answer is never asked for again. An unanswered row is asked again with
- * the same key, which the provider answers with what it did the first time.
- */
-async function paymentOnce(
-  deps: SettleDeps,
-  r: VisitReceipt,
-  kind: Kind,
-  amountMinor: number,
-  fn: (key: string) => Promise<ProviderOutcome>,
-  mark: (s: SettleStep) => void,
-): Promise<Recorded> {
-  const key = `${kind}:${r.visitId}`;
-  await deps.db.query(
-    `insert into payments (idempotency_key, visit_id, shopper_id, kind, amount_minor, currency, provider, status)
-     values ($1, $2, $3, $4, $5, $6, $7, 'pending') on conflict (idempotency_key) do nothing`,
-    [key, r.visitId, r.shopperId, kind, amountMinor, deps.currency, deps.provider.name],
-  );
-  const seen = await deps.db.query<{ status: string; provider_ref: string | null; amount_minor: number }>(
-    'select status, provider_ref, amount_minor from payments where idempotency_key = $1',
-    [key],
-  );
-  const row = seen.rows[0]!;
-  if (row.status === 'succeeded' || row.status === 'declined') {
-    return { outcome: row.status, ref: row.provider_ref, amountMinor: row.amount_minor };
-  }
-  mark('requested');
-  const outcome = await fn(key);
-  mark('answered');
-  await deps.db.query(
-    `update payments set status = $2, provider_ref = $3, failure = $4, updated_at = now() where idempotency_key = $1`,
-    [
-      key,
-      outcome.outcome,
-      outcome.outcome === 'succeeded' ? outcome.ref : null,
-      outcome.outcome === 'succeeded' ? null : `${outcome.code}: ${outcome.message}`,
-    ],
-  );
-  mark('recorded');
-  if (outcome.outcome === 'failed') {
-    deps.log.warn('payment call failed; will retry', { visitId: r.visitId, kind, code: outcome.code });
-    return { outcome: 'failed' };
-  }
-  return { outcome: outcome.outcome, ref: outcome.outcome === 'succeeded' ? outcome.ref : null, amountMinor };
-}
-
 async function issue(deps: SettleDeps, r: VisitReceipt, dueMinor: number): Promise<void> {
   await inTransaction(deps.db, async (tx) => {
     const settled = await tx.query(
@@ -178,10 +149,12 @@ async function issue(deps: SettleDeps, r: VisitReceipt, dueMinor: number): Promi
       `insert into audit_log (actor, store_id, action, subject, details) values ('settlement', $1, 'receipt.issued', $2, $3)`,
       [r.storeId, r.receiptId, { visitId: r.visitId, totalMinor: r.totalMinor, dueMinor }],
     );
-    // Delivered to every cloud process's listener once this transaction commits, never before.
-    await tx.query("select pg_notify('walkout_receipts', $1)", [
-      JSON.stringify({ shopperId: r.shopperId, receiptId: r.receiptId, visitId: r.visitId }),
-    ]);
+    await notifyShopper(tx, {
+      shopperId: r.shopperId,
+      event: 'receipt',
+      id: r.receiptId,
+      data: { visitId: r.visitId, totalMinor: r.totalMinor, amountDueMinor: dueMinor },
+    });
   });
   deps.log.info('receipt issued', {
     visitId: r.visitId,

@@ -1,0 +1,229 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
+import { connectEdge, type EdgeClient } from '../../test/support/edge-client.ts';
+import { createOperator } from '../operators/service.ts';
+
+const layout = JSON.parse(
+  readFileSync(new URL('../../proto/stores/reference/layout.json', import.meta.url), 'utf8'),
+);
+const catalog = JSON.parse(
+  readFileSync(new URL('../../proto/stores/reference/catalog.json', import.meta.url), 'utf8'),
+);
+const item = catalog.items.find((i: { soldBy?: string }) => i.soldBy !== 'weight');
+
+let cloud: TestCloud;
+let admin: string;
+let edge: EdgeClient;
+let seq = 0;
+let gate: string;
+
+async function signIn(email: string): Promise<string> {
+  const r = await cloud.call('POST', '/v1/ops/sessions', {
+    body: { email, password: 'operator password 1' },
+  });
+  expect(r.status).toBe(201);
+  return r.body.accessToken;
+}
+
+beforeAll(async () => {
+  cloud = await startTestCloud('ops', { SETTLE_SWEEP_MS: '60000' });
+  await createOperator(
+    cloud.ctx.db,
+    {
+      email: 'admin@example.test',
+      password: 'operator password 1',
+      name: 'Admin',
+      role: 'admin',
+      stores: [],
+    },
+    1024,
+  );
+  admin = await signIn('admin@example.test');
+});
+afterAll(async () => {
+  edge?.close();
+  await cloud?.stop();
+});
+
+async function visitWithItem(quantity: number, confidence: number) {
+  const shopper = await newShopper(cloud);
+  const code = await cloud.call('POST', '/v1/me/entry-codes', { token: shopper.token, body: {} });
+  const open = await cloud.call('POST', '/v1/gates/g1/scans', { basic: gate, body: { qr: code.body.code } });
+  const visitId = open.body.visitId as string;
+  const t = cloud.clock.ms;
+  edge.send({
+    seq: ++seq,
+    timeMs: t,
+    cart: { visitId, memberNo: 0, sku: item.sku, quantity, confidence, evidence: ['clip-a'], grams: 0 },
+  });
+  edge.send({ seq: ++seq, timeMs: t, visit: { visitId, kind: 'VISIT_CLOSED' } });
+  await edge.waitForAck(seq);
+  await cloud.settlement.idle();
+  return { shopper, visitId };
+}
+
+describe('operators', () => {
+  it('set up a store: create it, upload its layout and catalogue, and get device credentials', async () => {
+    const created = await cloud.call('POST', '/v1/ops/stores', {
+      token: admin,
+      body: { id: 'reference', name: 'Reference' },
+    });
+    expect(created.status).toBe(201);
+    const up = await cloud.call('PUT', '/v1/ops/stores/reference/layout', { token: admin, body: layout });
+    expect(up.body).toEqual({ version: 1 });
+    const broken = structuredClone(layout);
+    broken.plates[1].id = broken.plates[0].id;
+    const bad = await cloud.call('PUT', '/v1/ops/stores/reference/layout', { token: admin, body: broken });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.code).toBe('LAYOUT_INCONSISTENT');
+    const notALayout = await cloud.call('PUT', '/v1/ops/stores/reference/layout', {
+      token: admin,
+      body: { floor: 3 },
+    });
+    expect(notALayout.status).toBe(400);
+    expect(notALayout.body.error.issues.length).toBeGreaterThan(0);
+    expect((await cloud.call('GET', '/v1/ops/stores/reference/layout', { token: admin })).body.version).toBe(
+      1,
+    );
+
+    const loaded = await cloud.call('PUT', '/v1/ops/stores/reference/catalog', {
+      token: admin,
+      body: { catalog, validFrom: new Date(cloud.clock.ms - 60_000).toISOString() },
+    });
+    expect(loaded.body.pricesChanged).toBe(catalog.items.length);
+    const g = await cloud.call('POST', '/v1/ops/stores/reference/devices', {
+      token: admin,
+      body: { kind: 'gate' },
+    });
+    const e = await cloud.call('POST', '/v1/ops/stores/reference/devices', {
+      token: admin,
+      body: { kind: 'edge' },
+    });
+    gate = `${g.body.id}:${g.body.secret}`;
+    edge = connectEdge(cloud.grpcAddress, e.body.id, e.body.secret);
+    seq = (await edge.welcome()).ackedSeq;
+    const log = await cloud.call('GET', '/v1/ops/stores/reference/audit', { token: admin });
+    expect(log.body.map((a: { action: string }) => a.action).reverse()).toEqual([
+      'store.created',
+      'layout.uploaded',
+      'catalog.loaded',
+      'device.created',
+      'device.created',
+    ]);
+  });
+
+  it('see only their own stores, and only admins change them', async () => {
+    await cloud.call('POST', '/v1/ops/stores', { token: admin, body: { id: 'other', name: 'Other' } });
+    await createOperator(
+      cloud.ctx.db,
+      {
+        email: 'floor@example.test',
+        password: 'operator password 1',
+        name: 'Floor',
+        role: 'operator',
+        stores: ['other'],
+      },
+      1024,
+    );
+    const floor = await signIn('floor@example.test');
+    expect(
+      (await cloud.call('GET', '/v1/ops/stores', { token: floor })).body.map((s: { id: string }) => s.id),
+    ).toEqual(['other']);
+    for (const path of [
+      '/v1/ops/stores/reference/visits',
+      '/v1/ops/stores/reference/review',
+      '/v1/ops/stores/reference/disputes',
+      '/v1/ops/stores/reference/audit',
+    ]) {
+      const r = await cloud.call('GET', path, { token: floor });
+      expect([path, r.status, r.body.error.code]).toEqual([path, 403, 'FORBIDDEN']);
+    }
+    expect((await cloud.call('GET', '/v1/ops/stores/other/visits', { token: floor })).status).toBe(200);
+    const patch = await cloud.call('PATCH', '/v1/ops/stores/other', {
+      token: floor,
+      body: { isOpen: false },
+    });
+    expect(patch.status).toBe(403);
+    const shopper = await newShopper(cloud, null);
+    expect((await cloud.call('GET', '/v1/ops/stores', { token: shopper.token })).status).toBe(403);
+    expect((await cloud.call('GET', '/v1/ops/stores')).status).toBe(401);
+  });
+
+  it('resolve the review queue: a corrected receipt is charged for what the operator saw', async () => {
+    await cloud.call('PATCH', '/v1/ops/stores/reference', {
+      token: admin,
+      body: { reviewBelowConfidence: 0.8 },
+    });
+    const { shopper, visitId } = await visitWithItem(3, 0.4);
+    const queue = await cloud.call('GET', '/v1/ops/stores/reference/review', { token: admin });
+    const held = queue.body.find((q: { visitId: string }) => q.visitId === visitId);
+    expect(held.lines).toEqual([{ sku: item.sku, quantity: 3, confidence: 0.4, evidence: ['clip-a'] }]);
+    const resolved = await cloud.call('POST', `/v1/ops/receipts/${held.receiptId}/review`, {
+      token: admin,
+      body: { corrections: [{ sku: item.sku, quantity: 2 }] },
+    });
+    expect(resolved.status).toBe(200);
+    await cloud.settlement.idle();
+    const receipts = await cloud.call('GET', '/v1/me/receipts', { token: shopper.token });
+    expect(receipts.body[0].lines.map((l: { quantity: number }) => l.quantity)).toEqual([2]);
+    expect(receipts.body[0].totalMinor).toBe(2 * item.priceMinor);
+    await cloud.call('PATCH', '/v1/ops/stores/reference', {
+      token: admin,
+      body: { reviewBelowConfidence: null },
+    });
+  });
+
+  it('decide disputes: an accepted one is refunded once and the shopper is told; a rejected one is not', async () => {
+    const { shopper } = await visitWithItem(2, 0.99);
+    const [receipt] = (await cloud.call('GET', '/v1/me/receipts', { token: shopper.token })).body;
+    const events = await fetch(`${cloud.httpUrl}/v1/me/events?access_token=${shopper.token}`);
+    const reader = events.body!.getReader();
+    const bad = await cloud.call('POST', `/v1/me/receipts/${receipt.id}/disputes`, {
+      token: shopper.token,
+      body: { lines: [{ lineNo: 1, quantity: 3 }], comment: 'too many' },
+    });
+    expect(bad.status).toBe(400);
+    const opened = await cloud.call('POST', `/v1/me/receipts/${receipt.id}/disputes`, {
+      token: shopper.token,
+      body: { lines: [{ lineNo: 1, quantity: 1 }], comment: 'I put one back' },
+    });
+    expect(opened.status).toBe(201);
+    const queue = await cloud.call('GET', '/v1/ops/stores/reference/disputes', { token: admin });
+    expect(queue.body[0]).toMatchObject({
+      id: opened.body.id,
+      status: 'open',
+      lines: [{ sku: item.sku, evidence: ['clip-a'] }],
+    });
+
+    const path = `/v1/ops/disputes/${opened.body.id}/decision`;
+    const [first, second] = await Promise.all([
+      cloud.call('POST', path, { token: admin, body: { accept: true, reason: 'video shows a put-back' } }),
+      cloud.call('POST', path, { token: admin, body: { accept: true, reason: 'video shows a put-back' } }),
+    ]);
+    expect([first.status, second.status].sort()).toContain(200);
+    const refunds = await cloud.ctx.db.query(
+      `select s.refunded_minor from sandbox_payments s join payments p on p.provider_ref = s.ref
+       where p.visit_id = $1 and p.kind = 'capture'`,
+      [receipt.visitId],
+    );
+    expect(refunds.rows).toEqual([{ refunded_minor: item.priceMinor }]);
+    let pushed = '';
+    while (!pushed.includes('event: dispute'))
+      pushed += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(pushed).toContain('"status":"accepted"');
+    const mine = await cloud.call('GET', '/v1/me/disputes', { token: shopper.token });
+    expect(mine.body[0]).toMatchObject({ status: 'accepted', refundMinor: item.priceMinor });
+
+    const again = await cloud.call('POST', `/v1/me/receipts/${receipt.id}/disputes`, {
+      token: shopper.token,
+      body: { lines: [{ lineNo: 1, quantity: 1 }], comment: 'and the other' },
+    });
+    const rejected = await cloud.call('POST', `/v1/ops/disputes/${again.body.id}/decision`, {
+      token: admin,
+      body: { accept: false, reason: 'video shows it in the bag' },
+    });
+    expect(rejected.body).toMatchObject({ status: 'rejected', refundMinor: 0 });
+  });
+});
