@@ -5,6 +5,7 @@ import type { CloudConfig } from './config.ts';
 import { buildContext, type CloudContext, settleDeps } from './context.ts';
 import { migrateUp } from './db/migrate.ts';
 import { createPool, type Db } from './db/pool.ts';
+import { enforceRetention } from './db/retention.ts';
 import { detectTimeseries } from './db/timeseries.ts';
 import { recoverEntering } from './entry/recover.ts';
 import { createMetrics } from './http/metrics.ts';
@@ -14,6 +15,7 @@ import { createLinkServer, type LinkOptions } from './link/server.ts';
 import type { PaymentProvider } from './payments/provider.ts';
 import { withTimeout } from './payments/provider.ts';
 import { createSandboxProvider } from './payments/sandbox.ts';
+import { createStripeProvider } from './payments/stripe.ts';
 import { startShopperPush } from './receipts/push.ts';
 import { type SettlementRunner, startSettlementRunner } from './settlement/runner.ts';
 import type { SettleStep } from './settlement/settle.ts';
@@ -22,7 +24,7 @@ export interface CloudOptions {
   databaseUrl: string;
   now?: () => Date;
   log?: Logger;
-  /** Defaults to the sandbox provider on the same database. */
+  /** Overrides PAYMENT_PROVIDER (the sandbox by default, on the same database). */
   provider?: (db: Db) => PaymentProvider;
   link?: Omit<LinkOptions, 'onSettleable'>;
   /** Tests stop a settlement at a step by throwing here (see SettleDeps.checkpoint). */
@@ -52,7 +54,11 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
     await migrateUp(db, log.child('migrate'));
     const timeseries = await detectTimeseries(db, log.child('timeseries'));
     const keys = await loadKeys(db);
-    const raw = opts.provider ? opts.provider(db) : createSandboxProvider(db);
+    const raw = opts.provider
+      ? opts.provider(db)
+      : config.PAYMENT_PROVIDER === 'stripe'
+        ? createStripeProvider({ apiKey: config.STRIPE_API_KEY!, baseUrl: config.STRIPE_API_BASE })
+        : createSandboxProvider(db);
     const provider = withTimeout(raw, config.PAYMENT_TIMEOUT_MS);
     const push = await startShopperPush(opts.databaseUrl, log.child('push'));
     const settle = settleDeps({ config, db, provider, now, log }, opts.settleCheckpoint);
@@ -73,6 +79,13 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
     });
     const stale = new Date(now().getTime() - 2 * config.PAYMENT_TIMEOUT_MS);
     await recoverEntering(db, provider, log.child('recover'), stale);
+    const retention = async () =>
+      enforceRetention(db, now(), config.PERSONAL_DATA_RETENTION_DAYS, log.child('retention')).catch(
+        (err: unknown) => log.error('retention run failed', { err }),
+      );
+    await retention();
+    const retentionTimer = setInterval(() => void retention(), 3_600_000);
+    retentionTimer.unref();
     // Whatever a crash left between close and receipt is settled before new work arrives.
     await settlement.sweep();
     const http = buildHttp(ctx);
@@ -103,6 +116,7 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
       grpcAddress,
       settlement,
       close: async () => {
+        clearInterval(retentionTimer);
         link.forceShutdown();
         await http.close();
         await settlement.stop();

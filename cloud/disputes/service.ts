@@ -36,7 +36,7 @@ export async function openDispute(
       [receiptId, shopperId],
     );
     const receipt = r.rows[0];
-    if (!receipt || receipt.status !== 'issued') throw new WalkoutError('NOT_FOUND', 'receipt not found');
+    if (receipt?.status !== 'issued') throw new WalkoutError('NOT_FOUND', 'receipt not found');
     const have = await tx.query<{ line_no: number; quantity: number }>(
       'select line_no, quantity from receipt_lines where receipt_id = $1',
       [receiptId],

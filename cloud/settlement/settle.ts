@@ -25,11 +25,6 @@ export type SettleResult =
   | { state: 'retry'; why: string }
   | { state: 'not-closed' };
 
-type Kind = 'capture' | 'charge' | 'release';
-type Recorded =
-  | { outcome: 'succeeded' | 'declined'; ref: string | null; amountMinor: number }
-  | { outcome: 'failed' };
-
 /**
  * Settles a closed visit: price once, move the money, issue the receipt. Every step can be
  * repeated after a crash at any point: the receipt is priced once per visit, each payment has an
