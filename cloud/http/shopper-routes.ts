@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { payBalance } from '../accounts/balance.ts';
 import {
   addPaymentMethod,
   listPaymentMethods,
@@ -128,6 +129,19 @@ export function shopperRoutes(ctx: CloudContext): Route[] {
           throw notFound('payment method');
         return { removed: true as const };
       },
+    }),
+    route({
+      method: 'POST',
+      url: '/v1/me/balance/payments',
+      summary: 'Pay what is owed from declined captures with the current payment method',
+      tag: 'app',
+      auth: 'shopper',
+      status: 201,
+      response: z.object({
+        paidMinor: z.number().int(),
+        dueMinor: z.number().int().describe('still owed: the card declined again'),
+      }),
+      handler: ({ caller }) => payBalance(ctx, me(caller)),
     }),
     route({
       method: 'POST',

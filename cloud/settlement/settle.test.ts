@@ -186,6 +186,27 @@ describe('settlement', () => {
       body: { qr: code.body.code },
     });
     expect(again.body).toMatchObject({ decision: 'deny', reason: 'unpaid_balance' });
+
+    const t = await cloud.call('POST', '/sandbox/v1/tokens', {
+      body: { number: '4242424242424242', expMonth: 1, expYear: 2099, cvc: '123' },
+    });
+    await cloud.call('POST', '/v1/me/payment-methods', {
+      token: shopper.token,
+      body: { token: t.body.token },
+    });
+    const pay = () => cloud.call('POST', '/v1/me/balance/payments', { token: shopper.token });
+    expect((await pay()).body).toEqual({ paidMinor: a.priceMinor, dueMinor: 0 });
+    expect((await pay()).body).toEqual({ paidMinor: 0, dueMinor: 0 });
+    const charges = await cloud.ctx.db.query(
+      "select count(*)::int as n from sandbox_operations where operation = 'charge' and idempotency_key like 'balance:%'",
+    );
+    expect(charges.rows[0].n).toBe(1);
+    const code2 = await cloud.call('POST', '/v1/me/entry-codes', { token: shopper.token, body: {} });
+    const now = await cloud.call('POST', '/v1/gates/g1/scans', {
+      basic: gate,
+      body: { qr: code2.body.code },
+    });
+    expect(now.body.decision).toBe('open');
   });
 
   it('holds a receipt with a doubtful line for review, charging nothing', async () => {
