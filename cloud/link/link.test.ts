@@ -1,6 +1,8 @@
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadEdgeLink } from '../../proto/grpc/edge-link.ts';
 import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
-import { connectEdge } from '../../test/support/edge-client.ts';
+import { connectEdge, type Received } from '../../test/support/edge-client.ts';
 import { createDevice, createStore } from '../stores/devices.ts';
 
 let cloud: TestCloud;
@@ -161,5 +163,39 @@ describe('the edge link', () => {
       { member_no: 0, entered: true, exited: false },
       { member_no: 1, entered: true, exited: true },
     ]);
+  });
+
+  it('refuses bytes that are not an EdgeMessage, counts them, and keeps the stream going', async () => {
+    const real = loadEdgeLink().service.Connect!;
+    const Raw = grpc.makeGenericClientConstructor(
+      { Connect: { ...real, requestSerialize: (b: Buffer) => b } },
+      'EdgeLink',
+    );
+    const client = new Raw(cloud.grpcAddress, grpc.credentials.createInsecure());
+    const md = new grpc.Metadata();
+    md.set('authorization', `Basic ${Buffer.from(`${edge.id}:${edge.secret}`).toString('base64')}`);
+    const call = (
+      client as unknown as { Connect(m: grpc.Metadata): grpc.ClientDuplexStream<Buffer, Received> }
+    ).Connect(md);
+    const got: Received[] = [];
+    call.on('data', (m) => got.push(m));
+    const until = async (f: () => boolean) => {
+      for (let i = 0; i < 200 && !f(); i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    await until(() => got.some((m) => m.welcome));
+    const next = got.find((m) => m.welcome)!.welcome!.ackedSeq + 1;
+    const visitId = await openVisit();
+    call.write(Buffer.from([0xff, 0xff, 0xff, 0x01]));
+    call.write(real.requestSerialize(cart(next, visitId, 'soap', 1)));
+    await until(() => got.some((m) => m.ack?.seq === next));
+    expect(got.find((m) => m.rejected)?.rejected).toMatchObject({ seq: 0, code: 'PAYLOAD_INVALID' });
+    expect(got.some((m) => m.ack?.seq === next)).toBe(true);
+    call.end();
+    client.close();
+    expect(await cartOf(visitId)).toEqual([{ sku: 'soap', qty: 1 }]);
+    const metrics = await cloud.call('GET', '/metrics');
+    expect(metrics.body).toMatch(
+      /walkout_rejected_inputs_total\{code="PAYLOAD_INVALID",surface="grpc"\} [2-9]/,
+    );
   });
 });

@@ -22,6 +22,32 @@ export interface LinkOptions {
   onSettleable?: (visitId: string) => void;
 }
 
+/** What the deserializer hands on for bytes that are not an EdgeMessage, instead of killing the stream. */
+interface Undecodable {
+  undecodable: string;
+}
+
+/**
+ * grpc-js ends a whole stream when one message fails to decode. Wrapping the decoder lets the
+ * handler refuse that one message, count it and carry on with the rest.
+ */
+function tolerantService(service: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const connect = service.Connect!;
+  return {
+    ...service,
+    Connect: {
+      ...connect,
+      requestDeserialize: (bytes: Buffer): unknown => {
+        try {
+          return connect.requestDeserialize(bytes);
+        } catch (err) {
+          return { undecodable: (err as Error).message } satisfies Undecodable;
+        }
+      },
+    },
+  };
+}
+
 function credentials(call: Call): [string, string] | null {
   const header = String(call.metadata.get('authorization')[0] ?? '');
   const [scheme, value] = header.split(' ', 2);
@@ -35,7 +61,7 @@ export function createLinkServer(ctx: CloudContext, opts: LinkOptions = {}): grp
   const server = new grpc.Server();
   const active = new Map<string, Call>();
   const log = ctx.log.child('link');
-  server.addService(loadEdgeLink().service, {
+  server.addService(tolerantService(loadEdgeLink().service), {
     Connect: (call: Call) => {
       void (async () => {
         const creds = credentials(call);
@@ -148,6 +174,13 @@ async function serve(
   });
 
   call.on('data', (raw: unknown) => {
+    if (typeof raw === 'object' && raw !== null && 'undecodable' in raw) {
+      const reason = `not an EdgeMessage: ${(raw as Undecodable).undecodable}`;
+      ctx.metrics.rejected.inc({ code: 'PAYLOAD_INVALID', surface: 'grpc' });
+      log.warn('edge message undecodable', { deviceId: device.id, reason });
+      send({ rejected: { seq: 0, code: 'PAYLOAD_INVALID', reason } });
+      return;
+    }
     const parsed = EdgeMessage.safeParse(raw);
     if (!parsed.success) {
       const reason = formatIssues(describeIssues(parsed.error));
