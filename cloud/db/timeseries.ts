@@ -1,5 +1,8 @@
 import type { Logger } from '../../platform/log.ts';
-import type { Db } from './pool.ts';
+/** The one thing detection needs of a database, so it also runs on PGlite (the TimescaleDB test). */
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+}
 
 /** The time-series tables: hypertables under TimescaleDB, plain tables (same queries) without it. */
 export const TIMESERIES_TABLES = [
@@ -20,7 +23,7 @@ export interface Timeseries {
 // both paths put a row in the same bucket.
 const ORIGIN = "timestamptz '2000-01-03 00:00:00+00'";
 
-export async function detectTimeseries(db: Db, log: Logger): Promise<Timeseries> {
+export async function detectTimeseries(db: Queryable, log: Logger): Promise<Timeseries> {
   const { rows } = await db.query<{ available: boolean }>(
     "select exists (select 1 from pg_available_extensions where name = 'timescaledb') as available",
   );
