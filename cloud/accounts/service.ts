@@ -128,7 +128,15 @@ export async function rename(db: Db, shopperId: string, name: string): Promise<P
   return profile(db, shopperId);
 }
 
-const toMethod = (r: { id: string; provider: string; brand: string; last4: string; created_at: Date }) => ({
+interface MethodRow {
+  id: string;
+  provider: string;
+  brand: string;
+  last4: string;
+  created_at: Date;
+}
+
+const toMethod = (r: MethodRow) => ({
   id: r.id,
   provider: r.provider,
   brand: r.brand,
@@ -149,13 +157,7 @@ export async function addPaymentMethod(
       `${deps.provider.name} does not know this payment token`,
     );
   }
-  const { rows } = await deps.db.query<{
-    id: string;
-    provider: string;
-    brand: string;
-    last4: string;
-    created_at: Date;
-  }>(
+  const { rows } = await deps.db.query<MethodRow>(
     `insert into payment_methods (shopper_id, provider, provider_token, brand, last4)
      values ($1, $2, $3, $4, $5) returning id, provider, brand, last4, created_at`,
     [shopperId, deps.provider.name, token, card.brand, card.last4],
@@ -164,13 +166,7 @@ export async function addPaymentMethod(
 }
 
 export async function listPaymentMethods(db: Db, shopperId: string): Promise<PaymentMethod[]> {
-  const { rows } = await db.query<{
-    id: string;
-    provider: string;
-    brand: string;
-    last4: string;
-    created_at: Date;
-  }>(
+  const { rows } = await db.query<MethodRow>(
     `select id, provider, brand, last4, created_at from payment_methods
      where shopper_id = $1 and removed_at is null order by created_at desc`,
     [shopperId],

@@ -226,4 +226,33 @@ describe('operators', () => {
     });
     expect(rejected.body).toMatchObject({ status: 'rejected', refundMinor: 0 });
   });
+
+  it('serve an OpenAPI document made from the same schemas that validate the requests', async () => {
+    const doc = (await cloud.call('GET', '/openapi.json')).body;
+    expect(doc.openapi).toBe('3.1.0');
+    const scan = doc.paths['/v1/gates/{gateId}/scans'].post;
+    expect(scan.requestBody.content['application/json'].schema).toMatchObject({ required: ['qr'] });
+    expect(scan.security).toEqual([{ device: [] }]);
+    const ops = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.keys(methods as object).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    for (const op of [
+      'POST /v1/shoppers',
+      'POST /v1/me/entry-codes',
+      'GET /v1/me/receipts/{id}',
+      'POST /v1/ops/disputes/{id}/decision',
+    ]) {
+      expect(ops).toContain(op);
+    }
+    // Every operation the document names answers something other than "no such route".
+    for (const op of ops) {
+      const [method, path] = op.split(' ') as [string, string];
+      const r = await cloud.call(
+        method,
+        path.replace(/\{[^}]+\}/g, '00000000-0000-4000-8000-000000000000'),
+        method === 'GET' ? {} : { body: {} },
+      );
+      expect([op, r.body?.error?.message ?? '']).not.toEqual([op, expect.stringContaining('no route')]);
+    }
+  });
 });

@@ -201,18 +201,33 @@ async function serve(
     if (m.body === 'hello') return;
     if (m.body === 'gateScan') {
       const { scanId, gateId, qr } = m.gateScan;
-      void decideScan(ctx.gate, { storeId: device.storeId, gateId, qr }).then((d) =>
-        send({
-          gateDecision: {
-            scanId,
-            open: d.decision === 'open',
-            reason: d.decision === 'deny' ? d.reason : '',
-            message: d.message,
-            visitId: d.decision === 'open' ? d.visitId : '',
-            party: d.decision === 'open' ? d.party : 0,
-          },
-        }),
-      );
+      void decideScan(ctx.gate, { storeId: device.storeId, gateId, qr })
+        .then((d) =>
+          send({
+            gateDecision: {
+              scanId,
+              open: d.decision === 'open',
+              reason: d.decision === 'deny' ? d.reason : '',
+              message: d.message,
+              visitId: d.decision === 'open' ? d.visitId : '',
+              party: d.decision === 'open' ? d.party : 0,
+            },
+          }),
+        )
+        .catch((err: unknown) => {
+          // The gate stays shut: a scan the cloud could not decide is a denial, never an opening.
+          log.error('gate scan from the edge failed', { deviceId: device.id, scanId, err });
+          send({
+            gateDecision: {
+              scanId,
+              open: false,
+              reason: 'unavailable',
+              message: 'Please try again.',
+              visitId: '',
+              party: 0,
+            },
+          });
+        });
       return;
     }
     queue.push(m);

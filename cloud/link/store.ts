@@ -35,26 +35,12 @@ export async function storeBatch(
     const freshSeqs = new Set(inserted.rows.map((r) => r.seq));
     const fresh = unique.filter((m) => freshSeqs.has(m.seq));
     const { accepted, refused } = classify(fresh, await lookUpVisits(tx, fresh), device.storeId);
-    const closed = await applyVisitEvents(
-      tx,
-      device,
-      accepted.filter((m): m is Of<'visit'> => m.body === 'visit'),
-    );
-    await insertCart(
-      tx,
-      device,
-      accepted.filter((m): m is Of<'cart'> => m.body === 'cart'),
-    );
-    await insertShelf(
-      tx,
-      device,
-      accepted.filter((m): m is Of<'shelf'> => m.body === 'shelf'),
-    );
-    await insertHealth(
-      tx,
-      device,
-      accepted.filter((m): m is Of<'health'> => m.body === 'health'),
-    );
+    const only = <K extends SequencedMessage['body']>(k: K) =>
+      accepted.filter((m): m is Of<K> => m.body === k);
+    const closed = await applyVisitEvents(tx, device, only('visit'));
+    await insertCart(tx, device, only('cart'));
+    await insertShelf(tx, device, only('shelf'));
+    await insertHealth(tx, device, only('health'));
     if (refused.length > 0) {
       await tx.query(
         `insert into edge_rejections (device_id, seq, code, reason, message)

@@ -32,18 +32,43 @@ export async function notifyShopper(tx: Tx, notice: ShopperNotice): Promise<void
  */
 export async function startShopperPush(databaseUrl: string, log: Logger): Promise<ShopperPush> {
   const subscribers = new Map<string, Set<(n: ShopperNotice) => void>>();
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  client.on('notification', (msg) => {
-    try {
-      const n = JSON.parse(msg.payload ?? '') as ShopperNotice;
-      for (const fn of subscribers.get(n.shopperId) ?? []) fn(n);
-    } catch (err) {
-      log.warn('unreadable shopper notice', { payload: msg.payload, err });
-    }
-  });
-  client.on('error', (err) => log.error('shopper notice listener lost its connection', { err }));
-  await client.query(`listen ${SHOPPER_CHANNEL}`);
+  let client: pg.Client;
+  let closed = false;
+  let reconnecting = false;
+  const reconnect = (): void => {
+    if (closed || reconnecting) return;
+    reconnecting = true;
+    const attempt = (): void => {
+      listen().then(
+        () => {
+          reconnecting = false;
+        },
+        () => {
+          if (!closed) setTimeout(attempt, 1000).unref();
+        },
+      );
+    };
+    setTimeout(attempt, 200).unref();
+  };
+  const listen = async (): Promise<void> => {
+    client = new pg.Client({ connectionString: databaseUrl });
+    client.on('notification', (msg) => {
+      try {
+        const n = JSON.parse(msg.payload ?? '') as ShopperNotice;
+        for (const fn of subscribers.get(n.shopperId) ?? []) fn(n);
+      } catch (err) {
+        log.warn('unreadable shopper notice', { payload: msg.payload, err });
+      }
+    });
+    // A lost listener would silently stop every receipt push, so it is rebuilt until it holds.
+    client.on('error', (err) => {
+      log.error('shopper notice listener lost its connection; reconnecting', { err });
+      reconnect();
+    });
+    await client.connect();
+    await client.query(`listen ${SHOPPER_CHANNEL}`);
+  };
+  await listen();
   return {
     subscribe: (shopperId, fn) => {
       const set = subscribers.get(shopperId) ?? new Set();
@@ -54,6 +79,9 @@ export async function startShopperPush(databaseUrl: string, log: Logger): Promis
         if (set.size === 0) subscribers.delete(shopperId);
       };
     },
-    close: () => client.end(),
+    close: async () => {
+      closed = true;
+      await client.end().catch(() => {});
+    },
   };
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../db/pool.ts';
+import type { ReceiptLine } from '../settlement/pricing.ts';
 
 export interface ReceiptView {
   id: string;
@@ -13,17 +14,7 @@ export interface ReceiptView {
   pointsEarned: number;
   pricedAt: string;
   issuedAt: string | null;
-  lines: Array<{
-    lineNo: number;
-    sku: string;
-    name: string;
-    quantity: number;
-    grams: number | null;
-    unitPriceMinor: number;
-    amountMinor: number;
-    discountMinor: number;
-    promotion: string | null;
-  }>;
+  lines: Array<Omit<ReceiptLine, 'confidence' | 'evidence'>>;
 }
 
 /** A shopper's receipts, newest first; `id` narrows to one. Only issued receipts are shown. */

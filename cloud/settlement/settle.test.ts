@@ -116,6 +116,23 @@ describe('settlement', () => {
     expect((await cloud.call('GET', '/v1/me/visit', { token: shopper.token })).body.visit).toBeNull();
   });
 
+  it('still pushes receipts after the database drops the listening connection', async () => {
+    await cloud.ctx.db.query(
+      "select pg_terminate_backend(pid) from pg_stat_activity where query like 'listen walkout_shopper_events%'",
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const { shopper, visitId } = await enter();
+    const events = await fetch(`${cloud.httpUrl}/v1/me/events?access_token=${shopper.token}`);
+    const reader = events.body!.getReader();
+    edge.send(take(visitId, a.sku, 1));
+    edge.send(close(visitId));
+    let pushed = '';
+    while (!pushed.includes('event: receipt'))
+      pushed += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(pushed).toContain(visitId);
+  });
+
   it('gives one cart for duplicated and reordered events across a reconnect', async () => {
     const { shopper, visitId } = await enter();
     const msgs = [

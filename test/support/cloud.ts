@@ -3,12 +3,20 @@ import { loadCloudConfig } from '../../cloud/config.ts';
 import { createLogger } from '../../platform/log.ts';
 import { freshDatabase, type TestDatabase } from './database.ts';
 
-/** A clock the test moves by hand; the cloud reads it for every decision. */
+/**
+ * A clock the test moves by hand; the cloud reads it for every decision. Frozen by default, so a
+ * slow machine never lets a code expire under a test; a benchmark runs it on real time.
+ */
 export class TestClock {
-  constructor(public ms = Date.now()) {}
+  private readonly base = Date.now();
+  private offset = 0;
+  constructor(private readonly frozen = true) {}
+  get ms(): number {
+    return (this.frozen ? this.base : Date.now()) + this.offset;
+  }
   now = (): Date => new Date(this.ms);
   advance(ms: number): void {
-    this.ms += ms;
+    this.offset += ms;
   }
 }
 
@@ -30,7 +38,7 @@ export interface TestCloud extends RunningCloud {
   stop(): Promise<void>;
 }
 
-type Extra = Pick<CloudOptions, 'settleCheckpoint'>;
+type Extra = Pick<CloudOptions, 'settleCheckpoint'> & { realTime?: boolean };
 
 export async function startTestCloud(
   label: string,
@@ -38,7 +46,7 @@ export async function startTestCloud(
   extra: Extra = {},
 ): Promise<TestCloud> {
   const db = await freshDatabase(label);
-  return boot(db, new TestClock(), env, extra);
+  return boot(db, new TestClock(!extra.realTime), env, extra);
 }
 
 async function boot(
@@ -55,7 +63,8 @@ async function boot(
     ...env,
   });
   const log = createLogger('cloud-test');
-  const cloud = await startCloud(config, { databaseUrl: db.url, now: clock.now, log, ...extra });
+  const { realTime: _, ...options } = extra;
+  const cloud = await startCloud(config, { databaseUrl: db.url, now: clock.now, log, ...options });
   const call: TestCloud['call'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = {};
     if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] = 'application/json';
