@@ -159,4 +159,14 @@ describe('a gate scan', () => {
       /walkout_rejected_inputs_total\{code="UNAUTHENTICATED",surface="http"\} [1-9]/,
     );
   });
+
+  it('never lets more in than the capacity when gates scan at the same moment', async () => {
+    await createStore(cloud.ctx.db, { id: 'tiny', name: 'Tiny', capacity: 3 });
+    const d = await createDevice(cloud.ctx.db, 'tiny', 'gate');
+    const shoppers = await Promise.all(Array.from({ length: 6 }, () => newShopper(cloud)));
+    const codes = await Promise.all(shoppers.map((s) => codeFor(s.token)));
+    const results = await Promise.all(codes.map((qr, i) => scan(qr, `${d.id}:${d.secret}`, `gate-${i}`)));
+    const decisions = results.map((r) => (r.body.decision === 'open' ? 'open' : r.body.reason)).sort();
+    expect(decisions).toEqual(['capacity', 'capacity', 'capacity', 'open', 'open', 'open']);
+  });
 });
