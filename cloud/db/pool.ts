@@ -1,4 +1,5 @@
 import pg from 'pg';
+import type { Logger } from '../../platform/log.ts';
 
 // bigint columns hold minor units and sequence numbers, which fit a double exactly below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => {
@@ -10,8 +11,14 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => {
 export type Db = pg.Pool;
 export type Tx = pg.PoolClient;
 
-export function createPool(url: string, max = 10): Db {
-  return new pg.Pool({ connectionString: url, max });
+/**
+ * An idle client whose server goes away emits 'error' on the pool, which would crash the process
+ * with no listener; the pool replaces the client on the next checkout, so a warning is enough.
+ */
+export function createPool(url: string, opts: { max?: number; log?: Logger } = {}): Db {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
+  pool.on('error', (err) => opts.log?.warn('idle database connection lost', { err: err.message }));
+  return pool;
 }
 
 /** Runs fn in one transaction, rolled back if it throws. */
