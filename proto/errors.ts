@@ -33,6 +33,8 @@ export const ErrorCodes = {
   VISIT_UNKNOWN: 'an edge reported on a visit the cloud does not have',
   VISIT_NOT_OPEN: 'an edge reported on a visit that is cancelled or already settled',
   MEMBER_UNKNOWN: 'an edge named a party member the visit does not have',
+  CLOUD_REQUEST_FAILED:
+    'a request to the cloud failed: unreachable, timed out, or answered with an error or an unexpected body',
   FLOOR_PLAN_UNFIT:
     'store floor-plan parameters cannot fit (too many gondolas for the floor, too few plates, …)',
 } as const;

@@ -12,12 +12,15 @@ export type Db = pg.Pool;
 export type Tx = pg.PoolClient;
 
 /**
- * An idle client whose server goes away emits 'error' on the pool, which would crash the process
- * with no listener; the pool replaces the client on the next checkout, so a warning is enough.
+ * A client whose server goes away emits 'error' (on the pool when idle, on itself when checked
+ * out), which would crash the process with no listener. The query in flight fails on its own and
+ * the pool replaces the client, so a warning is enough.
  */
 export function createPool(url: string, opts: { max?: number; log?: Logger } = {}): Db {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
-  pool.on('error', (err) => opts.log?.warn('idle database connection lost', { err: err.message }));
+  const lost = (err: Error) => opts.log?.warn('database connection lost', { err: err.message });
+  pool.on('error', lost);
+  pool.on('connect', (client) => client.on('error', lost));
   return pool;
 }
 

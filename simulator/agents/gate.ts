@@ -5,7 +5,7 @@ import type { GateDecision } from './ports.ts';
 import { solveReach, UPRIGHT } from './pose.ts';
 
 /**
- * Through the gates. At the entry the payer asks the app for a code, waits its turn, and scans the
+ * Through the gates. At the entry the payer waits its turn, asks the app for a code, and scans the
  * code once for each member of its party (each crosses after its own scan, the payer last); a
  * tailgater follows the last one through. At the exit people line up and walk out one by one.
  */
@@ -19,11 +19,17 @@ const QUEUE_BACK_M = 0.45;
 const TAILGATE_GAP_M = 0.4;
 
 /** Asks the app for an entry code; a synchronous answer is used at once. Null when none comes. */
-export function* requestCode(a: Agent, role: 'shopper' | 'staff'): Gen<string | null> {
+export function* requestCode(a: Agent, role: 'shopper' | 'staff', companions = 0): Gen<string | null> {
   const { ctx } = a;
   let answer: string | Promise<string>;
   try {
-    answer = ctx.app.requestEntryCode({ personId: a.id, visitId: a.person.visitId, role, tsMs: ctx.now });
+    answer = ctx.app.requestEntryCode({
+      personId: a.id,
+      visitId: a.person.visitId,
+      role,
+      companions,
+      tsMs: ctx.now,
+    });
   } catch {
     return null;
   }
@@ -140,19 +146,22 @@ function endTailgate(t: Agent): void {
   if (!t.entered) t.body.passing = null;
 }
 
-/** The payer's turn at the entry: code, queue, one scan per member, crossings, and any tailgater. */
+/** The payer's turn at the entry: queue, code, one scan per member, crossings, and any tailgater. */
 export function* runEntry(payer: Agent): Gen {
   const { ctx } = payer;
   const party = payer.party;
   const g = ctx.store.entry;
   const tailgater = party.tailgater;
   const everyone = [...party.members, ...(tailgater ? [tailgater] : [])];
-  const code = yield* requestCode(payer, payer.kind === 'staff' ? 'staff' : 'shopper');
+  ctx.entryQueue.push(party);
+  while (ctx.entryQueue[0] !== party) yield;
+  // The code is fetched at the head of the line, as the app shows it, because a cloud code lives
+  // only 30 s and the wait in line can be longer.
+  const role = payer.kind === 'staff' ? 'staff' : 'shopper';
+  const code = yield* requestCode(payer, role, party.members.length - 1);
   if (code !== null) {
     party.qr = code;
     party.visit.qr = code;
-    ctx.entryQueue.push(party);
-    while (ctx.entryQueue[0] !== party) yield;
     yield* bring(payer, g, gatePoint(g, SCAN_ALONG_M, -QUEUE_BACK_M));
     const inward = Math.atan2(g.inward[1], g.inward[0]);
     const lane = gatePoint(g, LANE_ALONG_M, -QUEUE_BACK_M);
@@ -175,9 +184,9 @@ export function* runEntry(payer: Agent): Gen {
       while (!tailgater.entered && ctx.now < until) yield;
       endTailgate(tailgater);
     }
-    const i = ctx.entryQueue.indexOf(party);
-    if (i >= 0) ctx.entryQueue.splice(i, 1);
   } else party.denied = true;
+  const i = ctx.entryQueue.indexOf(party);
+  if (i >= 0) ctx.entryQueue.splice(i, 1);
   for (const m of everyone) {
     if (!m.entered) ctx.stats.denied += 1;
     m.entryOver = true;

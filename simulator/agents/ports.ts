@@ -3,13 +3,15 @@
  * agents never touch MQTT, HTTP or the clock directly.
  */
 
-/** The shopper's phone app: asks for an entry QR code. Offline today; the cloud's API later. */
+/** The shopper's phone app: asks for an entry QR code (signed offline, or by the cloud's API). */
 export interface ShopperApp {
   /** Resolves to the QR text to show at the gate. May be synchronous (offline) or a promise (remote). */
   requestEntryCode(request: {
     personId: string;
     visitId: string;
     role: 'shopper' | 'staff';
+    /** The rest of the party, whom the payer pays for: one code lets them all in. */
+    companions: number;
     tsMs: number;
   }): string | Promise<string>;
 }

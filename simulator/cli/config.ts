@@ -21,15 +21,33 @@ export const SimConfig = z
     noCameras: z.boolean().default(false),
     /** Where cameras serve their streams in live mode; 0 picks a free port. */
     cameraPort: z.coerce.number().int().min(0).max(65535).default(8090),
-    /** local: the simulated gate checks codes itself; remote: it waits for commands over MQTT. */
-    gateAuthority: z.enum(['local', 'remote']).default('local'),
+    /**
+     * local: the simulated gate checks codes itself; remote: it waits for commands over MQTT.
+     * Unset: local, or remote when a cloud decides.
+     */
+    gateAuthority: z.enum(['local', 'remote']).optional(),
     mqttUrl: z.string().url().optional(),
+    /** The cloud's HTTP address: shoppers sign up and fetch codes there, entry gates ask it. */
+    cloud: z.string().url().optional(),
+    /** The entry gate controller's device credential at the cloud, `id:secret`. */
+    gateCredentials: z
+      .string()
+      .regex(/^[^:\s]+:\S+$/, 'must be "id:secret"')
+      .optional(),
     progress: z.boolean().default(true),
   })
   .strict()
   .refine((c) => !(c.speed !== undefined && c.record !== undefined), {
     message: '--speed and --record exclude each other',
     path: ['speed'],
+  })
+  .refine((c) => c.cloud === undefined || c.gateCredentials !== undefined, {
+    message: '--cloud needs the gate device credentials (--gate-credentials or WALKOUT_GATE_CREDENTIALS)',
+    path: ['gateCredentials'],
+  })
+  .refine((c) => c.cloud === undefined || c.gateAuthority !== 'local', {
+    message: 'with --cloud the cloud decides at the gates; --gate-authority local contradicts it',
+    path: ['gateAuthority'],
   });
 
 export type SimConfig = z.infer<typeof SimConfig>;
@@ -50,6 +68,8 @@ export function parseSimConfig(argv: string[], env: NodeJS.ProcessEnv): SimConfi
       'camera-port': { type: 'string' },
       'gate-authority': { type: 'string' },
       'no-progress': { type: 'boolean' },
+      cloud: { type: 'string' },
+      'gate-credentials': { type: 'string' },
     },
     strict: true,
   });
@@ -66,6 +86,9 @@ export function parseSimConfig(argv: string[], env: NodeJS.ProcessEnv): SimConfi
     cameraPort: values['camera-port'] ?? env.CAMERA_PORT,
     gateAuthority: values['gate-authority'],
     mqttUrl: env.MQTT_URL || undefined,
+    cloud: values.cloud ?? (env.WALKOUT_CLOUD_URL || undefined),
+    // From the environment, so that the secret stays out of process listings.
+    gateCredentials: values['gate-credentials'] ?? (env.WALKOUT_GATE_CREDENTIALS || undefined),
     progress: values['no-progress'] ? false : undefined,
   };
   return parseWith(

@@ -3,6 +3,7 @@ import { resolveServices } from '../../platform/services.ts';
 import { cameraPaths, WalkoutError } from '../../proto/index.ts';
 import { systemWallClock } from '../core/clock.ts';
 import { type CameraUrls, createCameraServer, type RegionSource } from '../io/camera-server.ts';
+import { cloudFromConfig } from '../io/cloud-link.ts';
 import { createLiveFrames } from '../io/frame-sinks.ts';
 import { connectDevices } from '../io/mqtt-devices.ts';
 import { createOfflineApp } from '../io/offline-app.ts';
@@ -13,6 +14,8 @@ import type { SimConfig } from './config.ts';
 
 export interface LiveStore {
   mqttUrl: string;
+  /** The cloud the shoppers and gates use, when there is one. */
+  cloudUrl: string | null;
   cameraBaseUrl: string;
   cameraUrls(cameraId: string): CameraUrls;
   done: Promise<Summary>;
@@ -29,6 +32,8 @@ export async function startLive(opts: {
   onProgress?: ((p: Progress) => void) | undefined;
 }): Promise<LiveStore> {
   const { config, loaded, log } = opts;
+  // Before anything starts: a cloud that is not there would turn every shopper away.
+  const cloud = await cloudFromConfig(config, loaded.layout, log.child('cloud'));
   const services = await resolveServices({ needMqtt: true, log: log.child('services') });
   const mqttUrl = services.mqttUrl!;
   // The frames (and the memory regions are drawn from) exist once the session has its engine.
@@ -54,7 +59,7 @@ export async function startLive(opts: {
       return cameras.listen(0, '127.0.0.1');
     });
   log.info('cameras streaming', { url: `${cameraBaseUrl}${cameraPaths.index()}` });
-  const app = createOfflineApp(loaded.layout.storeId, `sim-${config.seed}`);
+  const offline = createOfflineApp(loaded.layout.storeId, `sim-${config.seed}`);
   const controller = new AbortController();
   let latest: Progress | null = null;
   const done = runSession({
@@ -62,11 +67,13 @@ export async function startLive(opts: {
     seed: config.seed,
     minutes: config.minutes,
     out: opts.out,
-    app,
+    app: cloud?.app ?? offline,
     authority:
-      config.gateAuthority === 'local'
-        ? { kind: 'local', verify: app.verify }
-        : { kind: 'remote', timeoutMs: 5000 },
+      cloud?.authority ??
+      ((config.gateAuthority ?? 'local') === 'local'
+        ? { kind: 'local', verify: offline.verify }
+        : { kind: 'remote', timeoutMs: 5000 }),
+    io: cloud?.inFlight,
     sink: async (engine) => {
       const devices = await connectDevices({
         url: mqttUrl,
@@ -81,7 +88,7 @@ export async function startLive(opts: {
         log: log.child('devices'),
       });
       devices.onCommand((cmd) => engine.gates.command(cmd));
-      return devices;
+      return cloud ? cloud.gates(devices, engine) : devices;
     },
     frames: config.noCameras
       ? undefined
@@ -104,6 +111,7 @@ export async function startLive(opts: {
   });
   return {
     mqttUrl,
+    cloudUrl: cloud?.baseUrl ?? null,
     cameraBaseUrl,
     cameraUrls: (id) => cameras.cameraUrls(id),
     done,

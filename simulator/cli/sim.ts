@@ -4,12 +4,16 @@
  * Live (default): devices publish to MQTT_URL (an embedded broker when unset) and cameras serve
  * MJPEG, paced at --speed (1 = real time). --record DIR: the same traffic and frames to files, as
  * fast as possible. Either way DIR of --out gets summary.json and the ground truth.
+ * --cloud URL (or WALKOUT_CLOUD_URL), with the entry gate's device credential in
+ * WALKOUT_GATE_CREDENTIALS (id:secret): shoppers sign up and fetch codes at that cloud, and the
+ * cloud decides at the entry gate.
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createLogger } from '../../platform/log.ts';
 import { isWalkoutError } from '../../proto/index.ts';
 import { systemWallClock } from '../core/clock.ts';
+import { cloudFromConfig } from '../io/cloud-link.ts';
 import { createRecordedFrames } from '../io/frame-sinks.ts';
 import { createOfflineApp } from '../io/offline-app.ts';
 import { createRecordingSink } from '../io/recording.ts';
@@ -28,14 +32,16 @@ async function main(): Promise<number> {
   const progress = config.progress ? createProgressPrinter() : undefined;
   if (config.record) {
     const dir = resolve(config.record);
-    const app = createOfflineApp(loaded.layout.storeId, `sim-${config.seed}`);
+    const offline = createOfflineApp(loaded.layout.storeId, `sim-${config.seed}`);
+    const cloud = await cloudFromConfig(config, loaded.layout, log.child('cloud'));
     const summary = await runSession({
       loaded,
       seed: config.seed,
       minutes: config.minutes,
       out,
-      app,
-      authority: { kind: 'local', verify: app.verify },
+      app: cloud?.app ?? offline,
+      authority: cloud?.authority ?? { kind: 'local', verify: offline.verify },
+      io: cloud?.inFlight,
       sink: (engine) => {
         const sink = createRecordingSink(dir);
         // A recording carries its store, so replay tools need nothing else.
@@ -44,12 +50,13 @@ async function main(): Promise<number> {
         for (const d of engine.devices()) sink.publish(engine.statusMessage(d, 'online'));
         // As live devices do when the store shuts down: each says it is offline.
         const close = sink.close.bind(sink);
-        return Object.assign(sink, {
+        const recorded = Object.assign(sink, {
           close: async () => {
             for (const d of engine.devices()) sink.publish(engine.statusMessage(d, 'offline'));
             await close();
           },
         });
+        return cloud ? cloud.gates(recorded, engine) : recorded;
       },
       frames: config.noCameras ? undefined : (engine) => createRecordedFrames({ dir, engine, out }),
       speed: null,

@@ -34,6 +34,16 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** A run never goes on longer than this after arrivals stop, whoever is still inside. */
   maxTailMinutes?: number;
+  /**
+   * Requests to the outside (the cloud) still unanswered. Flat out, the runner waits for them
+   * before the next step, so answers that take real milliseconds arrive in no simulated time.
+   */
+  io?: OutsideRequests | undefined;
+}
+
+export interface OutsideRequests {
+  readonly size: number;
+  settled(): Promise<void>;
 }
 
 export interface RunResult {
@@ -81,6 +91,8 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
       const aheadMs = (step.tsMs - startSim) / opts.speed - (wall.nowMs() - startWall);
       if (aheadMs > 1) await wall.sleep(aheadMs);
       else if (n % 4 === 0) await new Promise((r) => setImmediate(r));
+    } else if (opts.io && opts.io.size > 0) {
+      await opts.io.settled();
     } else if (n % 50 === 0) {
       // Let sockets and timers breathe even when running flat out.
       await new Promise((r) => setImmediate(r));

@@ -7,7 +7,7 @@ import type { LoadedScenario } from '../scenario/load.ts';
 import { TruthRecorder } from '../truth/recorder.ts';
 import { Engine } from './engine.ts';
 import type { GateAuthority } from './gates.ts';
-import { type FrameSink, type Progress, runSimulation } from './runner.ts';
+import { type FrameSink, type OutsideRequests, type Progress, runSimulation } from './runner.ts';
 
 export interface SessionOptions {
   loaded: LoadedScenario;
@@ -24,6 +24,8 @@ export interface SessionOptions {
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
   mode: 'live' | 'record';
+  /** Requests to the cloud, which a run flat out waits for (see RunOptions.io). */
+  io?: OutsideRequests | undefined;
 }
 
 export interface Summary {
@@ -77,6 +79,7 @@ export async function runSession(opts: SessionOptions): Promise<Summary> {
       wall: opts.wall,
       onProgress: opts.onProgress,
       signal: opts.signal,
+      io: opts.io,
     });
   } finally {
     await frames?.close();

@@ -1,0 +1,83 @@
+import { startCloud } from '../cloud/app.ts';
+import { loadCloudConfig } from '../cloud/config.ts';
+import { importCatalog } from '../cloud/stores/catalog.ts';
+import { createDevice, createStore } from '../cloud/stores/devices.ts';
+import type { Logger } from '../platform/log.ts';
+import { resolveServices } from '../platform/services.ts';
+import type { Catalog, StoreLayout } from '../proto/index.ts';
+
+export interface DemoCloud {
+  /** Where its HTTP API listens. */
+  url: string;
+  /** The entry gate controller's device credential, `id:secret`. */
+  gateCredentials: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The cloud in this process, set up for one store: the store itself, its catalogue with prices,
+ * and a device credential for its gate controller. PostgreSQL is DATABASE_URL's, or an embedded
+ * one in a throwaway directory (so it never contends with `npm run cloud` for its data). The
+ * ports are PORT and GRPC_PORT, or free ones.
+ */
+export async function startDemoCloud(opts: {
+  layout: StoreLayout;
+  catalog: Catalog;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+}): Promise<DemoCloud> {
+  const env = opts.env ?? process.env;
+  const { layout } = opts;
+  const services = await withoutSignalHooks(() =>
+    resolveServices({ needDatabase: true, log: opts.log.child('services') }),
+  );
+  try {
+    const config = loadCloudConfig({
+      ...env,
+      PORT: env.PORT || '0',
+      GRPC_PORT: env.GRPC_PORT || '0',
+      HOST: env.HOST || '127.0.0.1',
+    });
+    const cloud = await startCloud(config, { databaseUrl: services.databaseUrl!, log: opts.log });
+    try {
+      const db = cloud.ctx.db;
+      const known = await db.query('select 1 from stores where id = $1', [layout.storeId]);
+      // No capacity limit: without an edge the cloud never hears anyone leave, so it would fill up.
+      if (known.rowCount === 0) await createStore(db, { id: layout.storeId, name: layout.name });
+      await importCatalog(db, layout.storeId, opts.catalog, new Date());
+      const gate = await createDevice(db, layout.storeId, 'gate');
+      return {
+        url: cloud.httpUrl,
+        gateCredentials: `${gate.id}:${gate.secret}`,
+        close: async () => {
+          await cloud.close();
+          await services.close();
+        },
+      };
+    } catch (err) {
+      await cloud.close();
+      throw err;
+    }
+  } catch (err) {
+    await services.close();
+    throw err;
+  }
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * Runs `start` and takes back the SIGINT/SIGTERM listeners it added. The embedded PostgreSQL
+ * package adds one that stops the server and exits at once, which would take the database away
+ * from the running cloud and cut the store's own shutdown (its summary) short; the caller closes
+ * store, cloud and database in that order instead.
+ */
+async function withoutSignalHooks<T>(start: () => Promise<T>): Promise<T> {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  try {
+    return await start();
+  } finally {
+    for (const s of SIGNALS)
+      for (const l of process.listeners(s)) if (!before.get(s)!.has(l)) process.removeListener(s, l);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * npm start: the whole store on embedded defaults, cloud included. Starts the cloud in this process
+ * (scripts/demo-cloud.ts), then the live store and its dashboard (simulator/cli/demo-run.ts) as the
+ * cloud's clients: every shopper signs up, adds a sandbox card and shows the cloud's entry codes,
+ * and the entry gate asks the cloud. `--no-cloud` runs the store alone, as does a cloud that fails
+ * to start (with a warning); WALKOUT_CLOUD_URL (with WALKOUT_GATE_CREDENTIALS) uses another cloud.
+ */
+import { createLogger } from '../platform/log.ts';
+import { isWalkoutError } from '../proto/index.ts';
+import { demoConfig, runDemo } from '../simulator/cli/demo-run.ts';
+import { type DemoCloud, startDemoCloud } from './demo-cloud.ts';
+
+const log = createLogger('start');
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const args = argv.filter((a) => a !== '--no-cloud');
+  const env = { ...process.env };
+  let cloud: DemoCloud | null = null;
+  if (args.length === argv.length && !env.WALKOUT_CLOUD_URL) {
+    // Flags are checked before anything starts; the store the demo runs is the one the cloud gets.
+    const { loaded } = demoConfig(args, env);
+    try {
+      cloud = await startDemoCloud({
+        layout: loaded.layout,
+        catalog: loaded.catalog,
+        log: createLogger('cloud'),
+      });
+      env.WALKOUT_CLOUD_URL = cloud.url;
+      env.WALKOUT_GATE_CREDENTIALS = cloud.gateCredentials;
+    } catch (err) {
+      log.warn('the cloud did not start; the store runs without it, its codes signed offline', { err });
+    }
+  }
+  try {
+    await runDemo(args, env, createLogger('demo'));
+  } finally {
+    await cloud?.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`\n${isWalkoutError(err) ? err.message : ((err as Error).stack ?? String(err))}\n`);
+    process.exit(1);
+  },
+);

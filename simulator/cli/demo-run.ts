@@ -1,0 +1,59 @@
+import { resolve } from 'node:path';
+import type { Logger } from '../../platform/log.ts';
+import type { Summary } from '../run/session.ts';
+import { type LoadedScenario, loadScenario } from '../scenario/load.ts';
+import { startDashboard } from '../web/dashboard.ts';
+import { parseSimConfig, type SimConfig } from './config.ts';
+import { startLive } from './live.ts';
+
+/** The demo's flags over its defaults: the lunchtime rush, so a newcomer sees a store full of shoppers. */
+export function demoConfig(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { config: SimConfig; loaded: LoadedScenario } {
+  const config = parseSimConfig(
+    ['--out', 'out/demo', '--minutes', '480', '--scenario', 'crowded', ...args],
+    env,
+  );
+  return {
+    config,
+    loaded: loadScenario(config.scenario, { layout: config.layout, catalog: config.catalog }),
+  };
+}
+
+/**
+ * The store live with its dashboard until the run ends or SIGINT/SIGTERM stops it. With
+ * WALKOUT_CLOUD_URL in `env` its shoppers and entry gate are the cloud's clients.
+ */
+export async function runDemo(args: string[], env: NodeJS.ProcessEnv, log: Logger): Promise<Summary> {
+  const { config, loaded } = demoConfig(args, env);
+  const live = await startLive({ config, loaded, out: resolve(config.out), log });
+  const port = Number(env.DEMO_PORT ?? 3000);
+  const dashboard = await startDashboard({
+    layout: loaded.layout,
+    mqttUrl: live.mqttUrl,
+    cameraUrls: live.cameraUrls,
+    progress: live.latest,
+    port,
+  });
+  process.stdout.write(
+    `\nWalkout synthetic store "${loaded.layout.name}" is running (scenario ${loaded.scenario.name}, seed ${config.seed}).\n` +
+      `  open  ${dashboard.url}\n  mqtt  ${live.mqttUrl}\n  cameras ${live.cameraBaseUrl}/cameras\n` +
+      (live.cloudUrl ? `  cloud ${live.cloudUrl}\n` : '') +
+      'Ctrl-C stops it.\n',
+  );
+  // Listening for every signal, not once: Ctrl-C can arrive twice (from the terminal, and relayed
+  // by npm or tsx), and a second one with no listener would kill the store before its summary.
+  const stop = () => live.abort();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const summary = await live.done.finally(() => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  });
+  await dashboard.close();
+  process.stdout.write(
+    `\nstopped after ${summary.simulatedSeconds.toFixed(0)} s: ${summary.visits} visits, ${summary.picks} picks, ${summary.mqttMessages} MQTT messages\n`,
+  );
+  return summary;
+}
