@@ -96,14 +96,17 @@ async function serve(
 ): Promise<void> {
   const batchSize = opts.batchSize ?? 500;
   const flushMs = opts.flushMs ?? 5;
+  const maxQueued = batchSize * 8;
   const resume = await resumePoint(ctx.db, device.id);
   const mark = new Watermark(resume.acked, resume.ahead);
   const closes = new Map<string, number>();
   let queue: SequencedMessage[] = [];
   let timer: NodeJS.Timeout | null = null;
-  let flushing: Promise<void> = Promise.resolve();
+  let draining: Promise<void> | null = null;
+  // Invalid messages are kept on their own chain: order does not matter to storage (each seq is
+  // stored once) nor to the ack (the watermark only counts what is stored).
+  let invalid: Promise<void> = Promise.resolve();
   let lastAck = -1;
-  let inFlight = 0;
 
   const send = (m: CloudMessage) => {
     if (!call.writableEnded) call.write(m);
@@ -122,41 +125,47 @@ async function serve(
     }
     send({ ack: { seq: mark.value } });
   };
-  const flush = () => {
+  const storeAndAck = async (batch: SequencedMessage[]) => {
+    const result = await storeBatch(ctx.db, device, batch);
+    for (const s of result.fresh) mark.add(s);
+    for (const c of result.closed) closes.set(c.visitId, c.closedSeq);
+    for (const r of result.refused) {
+      ctx.metrics.rejected.inc({ code: r.code, surface: 'grpc' });
+      log.warn('edge message refused', {
+        deviceId: device.id,
+        seq: r.message.seq,
+        code: r.code,
+        reason: r.reason,
+      });
+      send({ rejected: { seq: r.message.seq, code: r.code, reason: r.reason } });
+    }
+    await ack();
+  };
+  // One batch is stored at a time and whatever arrived meanwhile forms the next, so batches grow
+  // with the load (fewer, larger transactions) instead of queueing up as many small ones; past
+  // maxQueued messages waiting, the stream stops being read until the store catches up.
+  const flush = (): Promise<void> => {
     if (timer) clearTimeout(timer);
     timer = null;
-    const batch = queue;
-    queue = [];
-    if (batch.length === 0) return flushing;
-    inFlight += 1;
-    flushing = flushing
-      .then(async () => {
-        const result = await storeBatch(ctx.db, device, batch);
-        for (const s of result.fresh) mark.add(s);
-        for (const c of result.closed) closes.set(c.visitId, c.closedSeq);
-        for (const r of result.refused) {
-          ctx.metrics.rejected.inc({ code: r.code, surface: 'grpc' });
-          log.warn('edge message refused', {
-            deviceId: device.id,
-            seq: r.message.seq,
-            code: r.code,
-            reason: r.reason,
-          });
-          send({ rejected: { seq: r.message.seq, code: r.code, reason: r.reason } });
-        }
-        await ack();
-        inFlight -= 1;
-        if (inFlight < 2 && call.isPaused()) call.resume();
-      })
+    draining ??= (async () => {
+      while (queue.length > 0) {
+        await storeAndAck(queue.splice(0, batchSize));
+        if (call.isPaused() && queue.length < maxQueued / 2) call.resume();
+      }
+    })()
       .catch((err: unknown) => {
         // Nothing of the failed batch was acknowledged, so the edge resends it after reconnecting.
+        queue = [];
         log.error('storing an edge batch failed; closing the stream', { deviceId: device.id, err });
         call.emit('error', {
           code: grpc.status.UNAVAILABLE,
           details: `UNAVAILABLE: ${(err as Error).message}`,
         });
+      })
+      .finally(() => {
+        draining = null;
       });
-    return flushing;
+    return draining;
   };
 
   send({ welcome: { storeId: device.storeId, ackedSeq: mark.value } });
@@ -190,10 +199,14 @@ async function serve(
       send({ rejected: { seq: typeof seq === 'number' ? seq : 0, code: 'PAYLOAD_INVALID', reason } });
       // Kept and acknowledged, so one bad message cannot stall the edge's stream behind it.
       if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq > 0) {
-        flushing = flushing.then(async () => {
-          if (await storeInvalid(ctx.db, device, seq, raw, reason)) mark.add(seq);
-          await ack();
-        });
+        invalid = invalid
+          .then(async () => {
+            if (await storeInvalid(ctx.db, device, seq, raw, reason)) mark.add(seq);
+            await ack();
+          })
+          .catch((err: unknown) =>
+            log.error('keeping an invalid edge message failed', { deviceId: device.id, seq, err }),
+          );
       }
       return;
     }
@@ -231,11 +244,10 @@ async function serve(
       return;
     }
     queue.push(m);
-    if (queue.length >= batchSize) {
-      void flush();
-      // Backpressure: stop reading while two full batches wait to be stored.
-      if (inFlight >= 2) call.pause();
-    } else timer ??= setTimeout(() => void flush(), flushMs);
+    if (queue.length >= maxQueued) call.pause();
+    if (draining) return;
+    if (queue.length >= batchSize) void flush();
+    else timer ??= setTimeout(() => void flush(), flushMs);
   });
   await new Promise<void>((resolve) => {
     call.on('end', resolve);
@@ -243,6 +255,7 @@ async function serve(
     call.on('error', () => resolve());
   });
   await flush();
+  await invalid;
   if (!call.writableEnded) call.end();
   log.info('edge stream ended', { deviceId: device.id, acked: mark.value });
 }
