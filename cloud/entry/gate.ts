@@ -98,52 +98,69 @@ async function admit(
   companions: number,
 ): Promise<Admitted | { reason: DenyReason }> {
   const store = await storeFacts(tx, scan.storeId);
-  const replayed = await tx.query('select 1 from entry_redemptions where nonce = $1', [nonce]);
-  const shopper = await tx.query<{ token: string | null; method_id: string | null; unpaid: number }>(
-    `select m.provider_token as token, m.id as method_id,
-       (select coalesce(sum(amount_minor), 0)::bigint from balances_due where shopper_id = s.id and paid_at is null)
+  const facts = await tx.query<{
+    replayed: boolean;
+    known: boolean;
+    token: string | null;
+    method_id: string | null;
+    unpaid: number;
+  }>(
+    `select exists (select 1 from entry_redemptions where nonce = $2) as replayed, s.id is not null as known,
+       m.provider_token as token, m.id as method_id,
+       (select coalesce(sum(amount_minor), 0)::bigint from balances_due where shopper_id = $1 and paid_at is null)
          as unpaid
-     from shoppers s left join lateral (
+     from (select 1) one left join shoppers s on s.id = $1
+     left join lateral (
        select id, provider_token from payment_methods where shopper_id = s.id and removed_at is null
-       order by created_at desc limit 1) m on true
-     where s.id = $1`,
-    [shopperId],
+       order by created_at desc limit 1) m on true`,
+    [shopperId, nonce],
   );
-  const sh = shopper.rows[0];
+  const f = facts.rows[0]!;
+  const sh = f.known ? f : undefined;
   const party = 1 + companions;
   const pre = precheckEntry({
     code: { ok: true },
-    replayed: (replayed.rowCount ?? 0) > 0,
+    replayed: f.replayed,
     store,
     party,
     shopper: sh ? { hasPaymentMethod: sh.token !== null, unpaidMinor: sh.unpaid } : null,
   });
   if (!pre.open) return { reason: pre.reason };
   const now = deps.now();
-  const visit = await tx.query<{ id: string }>(
-    `insert into visits (store_id, payer_id, payment_method_id, status, companions, opened_at)
-     values ($1, $2, $3, 'entering', $4, $5) returning id`,
-    [scan.storeId, shopperId, sh!.method_id, companions, now],
+  // One statement for the visit, its members, the code's claim and the pending hold: a
+  // concurrent scan of the same code may have claimed the nonce since the check above, and then
+  // nothing of this is kept.
+  const admitted = await tx.query<{ visit_id: string; claimed: number; payment_id: string }>(
+    `with v as (
+       insert into visits (store_id, payer_id, payment_method_id, status, companions, opened_at)
+       values ($1, $2, $3, 'entering', $4, $5) returning id),
+     m as (
+       insert into visit_members (visit_id, member_no, role)
+       select v.id, n, case when n = 0 then 'payer' else 'companion' end from v, generate_series(0, $4::int) n),
+     r as (
+       insert into entry_redemptions (nonce, shopper_id, visit_id, gate_id, redeemed_at)
+       select $6, $2, v.id, $7, $5 from v on conflict (nonce) do nothing returning nonce),
+     p as (
+       insert into payments (idempotency_key, visit_id, shopper_id, kind, amount_minor, currency, provider, status)
+       select 'hold:' || v.id, v.id, $2, 'hold', $8, $9, $10, 'pending' from v returning id)
+     select v.id as visit_id, (select count(*)::int from r) as claimed, (select id from p) as payment_id from v`,
+    [
+      scan.storeId,
+      shopperId,
+      sh!.method_id,
+      companions,
+      now,
+      nonce,
+      scan.gateId,
+      deps.holdAmountMinor,
+      deps.currency,
+      deps.provider.name,
+    ],
   );
-  const visitId = visit.rows[0]!.id;
-  await tx.query(
-    `insert into visit_members (visit_id, member_no, role)
-     select $1, n, case when n = 0 then 'payer' else 'companion' end from generate_series(0, $2::int) n`,
-    [visitId, companions],
-  );
-  // A concurrent scan of the same code may have claimed the nonce since the check above.
-  const claimed = await tx.query(
-    `insert into entry_redemptions (nonce, shopper_id, visit_id, gate_id, redeemed_at)
-     values ($1, $2, $3, $4, $5) on conflict (nonce) do nothing`,
-    [nonce, shopperId, visitId, scan.gateId, now],
-  );
-  if (claimed.rowCount === 0) throw new ReplayRace();
-  const payment = await tx.query<{ id: string }>(
-    `insert into payments (idempotency_key, visit_id, shopper_id, kind, amount_minor, currency, provider, status)
-     values ($1, $2, $3, 'hold', $4, $5, $6, 'pending') returning id`,
-    [`hold:${visitId}`, visitId, shopperId, deps.holdAmountMinor, deps.currency, deps.provider.name],
-  );
-  return { visitId, paymentId: payment.rows[0]!.id, shopperId, token: sh!.token!, party };
+  const row = admitted.rows[0]!;
+  if (row.claimed === 0) throw new ReplayRace();
+  const visitId = row.visit_id;
+  return { visitId, paymentId: row.payment_id, shopperId, token: sh!.token!, party };
 }
 
 /**
@@ -196,21 +213,20 @@ async function recordHold(
   visitId: string,
   outcome: Awaited<ReturnType<PaymentProvider['authorise']>>,
 ): Promise<void> {
-  await inTransaction(db, async (tx) => {
-    const ok = outcome.outcome === 'succeeded';
-    await tx.query(
-      `update payments set status = $2, provider_ref = $3, failure = $4, updated_at = now()
-       where idempotency_key = $1`,
-      [
-        `hold:${visitId}`,
-        ok ? 'succeeded' : outcome.outcome,
-        ok ? outcome.ref : null,
-        ok ? null : `${outcome.code}: ${outcome.message}`,
-      ],
-    );
-    await tx.query(`update visits set status = $2 where id = $1 and status = 'entering'`, [
+  const ok = outcome.outcome === 'succeeded';
+  // One statement, so the hold's answer and the visit's state change together without a transaction.
+  await db.query(
+    `with p as (
+       update payments set status = $2, provider_ref = $3, failure = $4, updated_at = now()
+       where idempotency_key = $1 returning 1)
+     update visits set status = $6 where id = $5 and status = 'entering'`,
+    [
+      `hold:${visitId}`,
+      ok ? 'succeeded' : outcome.outcome,
+      ok ? outcome.ref : null,
+      ok ? null : `${outcome.code}: ${outcome.message}`,
       visitId,
       ok ? 'open' : 'cancelled',
-    ]);
-  });
+    ],
+  );
 }
