@@ -65,6 +65,8 @@ export function buildContext(parts: Omit<CloudContext, 'accounts' | 'gate'>): Cl
       holdAmountMinor: config.HOLD_AMOUNT_MINOR,
       currency: config.CURRENCY,
       skewS: config.ENTRY_CLOCK_SKEW_S,
+      observe: (decision, reason, seconds) =>
+        parts.metrics.gateDecisions.observe({ decision, reason }, seconds),
     },
   };
 }

@@ -1,4 +1,5 @@
 import { WalkoutError } from '../../proto/index.ts';
+import { audit } from '../db/audit.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
 import { recordedCall } from '../payments/ledger.ts';
 import type { PaymentProvider } from '../payments/provider.ts';
@@ -141,16 +142,13 @@ export async function decideDispute(
     );
     const shopperId = done.rows[0]?.shopper_id as string | undefined;
     if (!shopperId) return;
-    await tx.query(
-      `insert into audit_log (actor, store_id, action, subject, details) values ($1, $2, $3, $4, $5)`,
-      [
-        `operator:${operatorId}`,
-        d.storeId,
-        decision.accept ? 'dispute.accepted' : 'dispute.rejected',
-        disputeId,
-        { refund, reason: decision.reason },
-      ],
-    );
+    await audit(tx, {
+      actor: `operator:${operatorId}`,
+      storeId: d.storeId,
+      action: decision.accept ? 'dispute.accepted' : 'dispute.rejected',
+      subject: disputeId,
+      details: { refund, reason: decision.reason },
+    });
     await notifyShopper(tx, {
       shopperId,
       event: 'dispute',

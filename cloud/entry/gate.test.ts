@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../platform/log.ts';
 import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
+import type { PaymentProvider } from '../payments/provider.ts';
 import { createDevice, createStore } from '../stores/devices.ts';
 import { issueEntryCode } from './codes.ts';
+import { decideScan } from './gate.ts';
+import { recoverEntering } from './recover.ts';
 
 let cloud: TestCloud;
 let gate: string;
@@ -168,5 +172,32 @@ describe('a gate scan', () => {
     const results = await Promise.all(codes.map((qr, i) => scan(qr, `${d.id}:${d.secret}`, `gate-${i}`)));
     const decisions = results.map((r) => (r.body.decision === 'open' ? 'open' : r.body.reason)).sort();
     expect(decisions).toEqual(['capacity', 'capacity', 'capacity', 'open', 'open', 'open']);
+  });
+
+  it('releases the hold of an admission the process died in after the provider answered, and never opens it', async () => {
+    const s = await newShopper(cloud);
+    const qr = await codeFor(s.token);
+    const real = cloud.ctx.provider;
+    const dying: PaymentProvider = {
+      ...real,
+      authorise: async (r) => {
+        await real.authorise(r);
+        throw new Error('the process died here');
+      },
+    };
+    await expect(
+      decideScan({ ...cloud.ctx.gate, provider: dying }, { storeId: 'reference', gateId: 'g', qr }),
+    ).rejects.toThrow('died');
+    const { rows } = await cloud.ctx.db.query<{ id: string }>(
+      "select id from visits where payer_id = $1 and status = 'entering'",
+      [s.id],
+    );
+    expect(rows).toHaveLength(1);
+    const visitId = rows[0]!.id;
+    await recoverEntering(cloud.ctx.db, real, createLogger('recover-test'), new Date(cloud.clock.ms + 1000));
+    const after = await cloud.ctx.db.query('select status from visits where id = $1', [visitId]);
+    expect(after.rows[0]?.status).toBe('cancelled');
+    expect(await sandboxStatus(visitId)).toBe('released');
+    expect((await scan(qr)).body).toMatchObject({ decision: 'deny', reason: 'replayed' });
   });
 });

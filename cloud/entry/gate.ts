@@ -14,6 +14,8 @@ export interface GateDeps {
   holdAmountMinor: number;
   currency: string;
   skewS: number;
+  /** Every decision's latency, whichever surface (HTTP or the edge link) the scan came by. */
+  observe?: (decision: 'open' | 'deny', reason: DenyReason | '', seconds: number) => void;
 }
 
 export interface GateScan {
@@ -35,7 +37,6 @@ const deny = (reason: DenyReason, detail?: string): GateDecision => ({
 
 interface Admitted {
   visitId: string;
-  paymentId: string;
   shopperId: string;
   token: string;
   party: number;
@@ -65,6 +66,7 @@ export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDe
     result = 'reason' in admitted ? deny(admitted.reason) : await hold(deps, admitted);
   }
   const latencyMs = performance.now() - started;
+  deps.observe?.(result.decision, result.decision === 'deny' ? result.reason : '', latencyMs / 1000);
   await deps.db.query(
     `insert into gate_decisions (time, store_id, gate_id, decision, reason, shopper_id, visit_id, latency_ms)
      values ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -130,7 +132,7 @@ async function admit(
   // One statement for the visit, its members, the code's claim and the pending hold: a
   // concurrent scan of the same code may have claimed the nonce since the check above, and then
   // nothing of this is kept.
-  const admitted = await tx.query<{ visit_id: string; claimed: number; payment_id: string }>(
+  const admitted = await tx.query<{ visit_id: string; claimed: number }>(
     `with v as (
        insert into visits (store_id, payer_id, payment_method_id, status, companions, opened_at)
        values ($1, $2, $3, 'entering', $4, $5) returning id),
@@ -142,8 +144,8 @@ async function admit(
        select $6, $2, v.id, $7, $5 from v on conflict (nonce) do nothing returning nonce),
      p as (
        insert into payments (idempotency_key, visit_id, shopper_id, kind, amount_minor, currency, provider, status)
-       select 'hold:' || v.id, v.id, $2, 'hold', $8, $9, $10, 'pending' from v returning id)
-     select v.id as visit_id, (select count(*)::int from r) as claimed, (select id from p) as payment_id from v`,
+       select 'hold:' || v.id, v.id, $2, 'hold', $8, $9, $10, 'pending' from v)
+     select v.id as visit_id, (select count(*)::int from r) as claimed from v`,
     [
       scan.storeId,
       shopperId,
@@ -160,7 +162,7 @@ async function admit(
   const row = admitted.rows[0]!;
   if (row.claimed === 0) throw new ReplayRace();
   const visitId = row.visit_id;
-  return { visitId, paymentId: row.payment_id, shopperId, token: sh!.token!, party };
+  return { visitId, shopperId, token: sh!.token!, party };
 }
 
 /**

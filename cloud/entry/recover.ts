@@ -1,5 +1,6 @@
 import type { Logger } from '../../platform/log.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
+import { recordedCall } from '../payments/ledger.ts';
 import type { PaymentProvider } from '../payments/provider.ts';
 
 /**
@@ -14,8 +15,14 @@ export async function recoverEntering(
   log: Logger,
   olderThan: Date,
 ): Promise<number> {
-  const { rows } = await db.query<{ id: string; token: string; amount_minor: number; currency: string }>(
-    `select v.id, m.provider_token as token, p.amount_minor, p.currency
+  const { rows } = await db.query<{
+    id: string;
+    payer_id: string;
+    token: string;
+    amount_minor: number;
+    currency: string;
+  }>(
+    `select v.id, v.payer_id, m.provider_token as token, p.amount_minor, p.currency
      from visits v join payment_methods m on m.id = v.payment_method_id
      join payments p on p.idempotency_key = 'hold:' || v.id
      where v.status = 'entering' and v.opened_at < $1`,
@@ -33,26 +40,25 @@ export async function recoverEntering(
       log.warn('entering visit left for the next recovery: provider unavailable', { visitId: v.id });
       continue;
     }
-    let released = true;
     if (held.outcome === 'succeeded') {
-      const release = await provider.release({ idempotencyKey: `release:${v.id}`, holdRef: held.ref });
-      released = release.outcome === 'succeeded';
+      const intent = {
+        key: `release:${v.id}`,
+        kind: 'release' as const,
+        visitId: v.id,
+        shopperId: v.payer_id,
+        amountMinor: 0,
+        currency: v.currency,
+      };
+      const release = await recordedCall(db, provider, intent, (key) =>
+        provider.release({ idempotencyKey: key, holdRef: held.ref }),
+      );
+      if (release.outcome !== 'succeeded') continue;
     }
-    if (!released) continue;
     await inTransaction(db, async (tx) => {
       await tx.query(
         `update payments set status = $2, provider_ref = $3, updated_at = now() where idempotency_key = $1`,
         [`hold:${v.id}`, held.outcome, held.outcome === 'succeeded' ? held.ref : null],
       );
-      if (held.outcome === 'succeeded') {
-        await tx.query(
-          `insert into payments (idempotency_key, visit_id, shopper_id, kind, amount_minor, currency, provider,
-                                 provider_ref, status)
-           select 'release:' || v.id, v.id, v.payer_id, 'release', 0, $2, $3, $4, 'succeeded'
-           from visits v where v.id = $1 on conflict (idempotency_key) do nothing`,
-          [v.id, v.currency, provider.name, held.ref],
-        );
-      }
       await tx.query(`update visits set status = 'cancelled' where id = $1 and status = 'entering'`, [v.id]);
     });
     log.info('entering visit cancelled after a crash', {

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { WalkoutError } from '../../proto/index.ts';
 import { type AccessKey, verifyAccessToken } from '../accounts/tokens.ts';
 import type { Db } from '../db/pool.ts';
-import { authenticateDevice } from '../stores/devices.ts';
+import { authenticateDevice, parseBasic } from '../stores/devices.ts';
 import type { Authenticate, Caller } from './route.ts';
 
 /**
@@ -15,17 +15,14 @@ export function authenticator(db: Db, accessKey: AccessKey, now: () => Date): Au
     const header =
       req.headers.authorization ??
       (typeof query?.access_token === 'string' ? `Bearer ${query.access_token}` : '');
-    const [scheme, value] = header.split(' ', 2);
     if (auth === 'device') {
-      if (scheme !== 'Basic' || !value)
-        throw new WalkoutError('UNAUTHENTICATED', 'device credentials required (Basic)');
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      const device =
-        colon > 0 ? await authenticateDevice(db, decoded.slice(0, colon), decoded.slice(colon + 1)) : null;
+      const creds = parseBasic(header);
+      if (!creds) throw new WalkoutError('UNAUTHENTICATED', 'device credentials required (Basic)');
+      const device = await authenticateDevice(db, creds.id, creds.secret);
       if (!device) throw new WalkoutError('UNAUTHENTICATED', 'unknown or revoked device credentials');
       return { device };
     }
+    const [scheme, value] = header.split(' ', 2);
     if (scheme !== 'Bearer' || !value)
       throw new WalkoutError('UNAUTHENTICATED', 'an access token is required (Bearer)');
     const verified = await verifyAccessToken(value, accessKey, now().getTime());

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { Catalog, Id, layoutProblems, StoreLayout, WalkoutError } from '../../proto/index.ts';
 import type { CloudContext } from '../context.ts';
-import { audit, requireStore, signInOperator } from '../operators/service.ts';
+import { audit } from '../db/audit.ts';
+import { requireStore, signInOperator } from '../operators/service.ts';
 import { addMultibuy, importCatalog } from '../stores/catalog.ts';
 import { createDevice, createStore } from '../stores/devices.ts';
 import { type Caller, notFound, type Route, route } from './route.ts';

@@ -8,7 +8,7 @@ import {
 import { describeIssues, formatIssues } from '../../proto/index.ts';
 import type { CloudContext } from '../context.ts';
 import { decideScan } from '../entry/gate.ts';
-import { authenticateDevice, type Device } from '../stores/devices.ts';
+import { authenticateDevice, type Device, parseBasic } from '../stores/devices.ts';
 import { resumePoint, saveAck, storeBatch, storeInvalid } from './store.ts';
 import { Watermark } from './watermark.ts';
 
@@ -48,15 +48,6 @@ function tolerantService(service: grpc.ServiceDefinition): grpc.ServiceDefinitio
   };
 }
 
-function credentials(call: Call): [string, string] | null {
-  const header = String(call.metadata.get('authorization')[0] ?? '');
-  const [scheme, value] = header.split(' ', 2);
-  if (scheme !== 'Basic' || !value) return null;
-  const decoded = Buffer.from(value, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon > 0 ? [decoded.slice(0, colon), decoded.slice(colon + 1)] : null;
-}
-
 export function createLinkServer(ctx: CloudContext, opts: LinkOptions = {}): grpc.Server {
   const server = new grpc.Server();
   const active = new Map<string, Call>();
@@ -64,8 +55,8 @@ export function createLinkServer(ctx: CloudContext, opts: LinkOptions = {}): grp
   server.addService(tolerantService(loadEdgeLink().service), {
     Connect: (call: Call) => {
       void (async () => {
-        const creds = credentials(call);
-        const device = creds ? await authenticateDevice(ctx.db, creds[0], creds[1]) : null;
+        const creds = parseBasic(String(call.metadata.get('authorization')[0] ?? ''));
+        const device = creds ? await authenticateDevice(ctx.db, creds.id, creds.secret) : null;
         if (device?.kind !== 'edge') {
           ctx.metrics.rejected.inc({ code: 'UNAUTHENTICATED', surface: 'grpc' });
           call.emit('error', {

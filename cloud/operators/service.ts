@@ -74,19 +74,3 @@ export async function requireStore(db: Db, p: Principal, storeId: string, role?:
   );
   if (!rowCount) throw new WalkoutError('FORBIDDEN', `not an operator of store ${storeId}`);
 }
-
-export async function audit(
-  db: Db,
-  entry: {
-    actor: string;
-    storeId: string | null;
-    action: string;
-    subject?: string;
-    details?: Record<string, unknown>;
-  },
-): Promise<void> {
-  await db.query(
-    'insert into audit_log (actor, store_id, action, subject, details) values ($1, $2, $3, $4, $5)',
-    [entry.actor, entry.storeId, entry.action, entry.subject ?? null, entry.details ?? {}],
-  );
-}

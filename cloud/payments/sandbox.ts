@@ -108,25 +108,21 @@ export function createSandboxProvider(db: Db, opts: SandboxOptions = {}): Paymen
   }
 
   const behaviourOf = (token: string) => parseSandboxToken(token)?.behaviour ?? null;
+  const opening =
+    (operation: 'authorise' | 'charge', kind: 'hold' | 'charge') =>
+    (r: { idempotencyKey: string; token: string; amountMinor: number }) =>
+      once(
+        r.idempotencyKey,
+        operation,
+        { token: r.token, amount: r.amountMinor },
+        behaviourOf(r.token),
+        (tx) => open(tx, kind, r.token, r.amountMinor),
+      );
 
   return {
     name: 'sandbox',
-    authorise: (r) =>
-      once(
-        r.idempotencyKey,
-        'authorise',
-        { token: r.token, amount: r.amountMinor },
-        behaviourOf(r.token),
-        (tx) => open(tx, 'hold', r.token, r.amountMinor),
-      ),
-    charge: (r) =>
-      once(
-        r.idempotencyKey,
-        'charge',
-        { token: r.token, amount: r.amountMinor },
-        behaviourOf(r.token),
-        (tx) => open(tx, 'charge', r.token, r.amountMinor),
-      ),
+    authorise: opening('authorise', 'hold'),
+    charge: opening('charge', 'charge'),
     capture: (r) =>
       once(r.idempotencyKey, 'capture', { ref: r.holdRef, amount: r.amountMinor }, null, async (tx) => {
         const p = await payment(tx, r.holdRef);

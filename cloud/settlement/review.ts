@@ -1,4 +1,5 @@
 import { WalkoutError } from '../../proto/index.ts';
+import { audit } from '../db/audit.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
 import { priceVisit } from './price-visit.ts';
 
@@ -44,10 +45,13 @@ export async function resolveReview(
     }
     await tx.query('delete from receipt_lines where receipt_id = $1', [receiptId]);
     await tx.query('delete from receipts where id = $1', [receiptId]);
-    await tx.query(
-      `insert into audit_log (actor, store_id, action, subject, details) values ($1, $2, 'receipt.reviewed', $3, $4)`,
-      [`operator:${operatorId}`, receipt.store_id, receipt.visit_id, { corrections }],
-    );
+    await audit(tx, {
+      actor: `operator:${operatorId}`,
+      storeId: receipt.store_id,
+      action: 'receipt.reviewed',
+      subject: receipt.visit_id,
+      details: { corrections },
+    });
     return receipt.visit_id;
   });
   const priced = await priceVisit(db, visitId, currency, { reviewed: true });

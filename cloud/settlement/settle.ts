@@ -1,4 +1,5 @@
 import type { Logger } from '../../platform/log.ts';
+import { audit } from '../db/audit.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
 import { type PaymentKind, recordedCall } from '../payments/ledger.ts';
 import type { PaymentProvider, ProviderOutcome } from '../payments/provider.ts';
@@ -140,10 +141,13 @@ async function issue(deps: SettleDeps, r: VisitReceipt, dueMinor: number): Promi
       r.shopperId,
       points,
     ]);
-    await tx.query(
-      `insert into audit_log (actor, store_id, action, subject, details) values ('settlement', $1, 'receipt.issued', $2, $3)`,
-      [r.storeId, r.receiptId, { visitId: r.visitId, totalMinor: r.totalMinor, dueMinor }],
-    );
+    await audit(tx, {
+      actor: 'settlement',
+      storeId: r.storeId,
+      action: 'receipt.issued',
+      subject: r.receiptId,
+      details: { visitId: r.visitId, totalMinor: r.totalMinor, dueMinor },
+    });
     await notifyShopper(tx, {
       shopperId: r.shopperId,
       event: 'receipt',

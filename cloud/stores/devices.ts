@@ -43,6 +43,15 @@ export async function createDevice(
   return { id, storeId, kind, secret };
 }
 
+/** `Basic base64(id:secret)`, as gate controllers (HTTP) and edges (gRPC metadata) send it. */
+export function parseBasic(header: string): { id: string; secret: string } | null {
+  const [scheme, value] = header.split(' ', 2);
+  if (scheme !== 'Basic' || !value) return null;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon > 0 ? { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) } : null;
+}
+
 /** The device a credential belongs to, or null for an unknown, revoked or wrong one. */
 export async function authenticateDevice(db: Db, id: string, secret: string): Promise<Device | null> {
   const { rows } = await db.query<{
