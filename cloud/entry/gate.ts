@@ -1,7 +1,8 @@
-import type { KeyObject } from 'node:crypto';
+import { type KeyObject, randomUUID } from 'node:crypto';
 import type { Logger } from '../../platform/log.ts';
-import { type Db, inTransaction, type Tx } from '../db/pool.ts';
-import type { PaymentProvider } from '../payments/provider.ts';
+import { type Db, inTransaction } from '../db/pool.ts';
+import type { Queryable } from '../db/timeseries.ts';
+import type { PaymentProvider, ProviderOutcome } from '../payments/provider.ts';
 import { checkEntryCode } from './codes.ts';
 import { DENY_MESSAGES, type DenyReason, precheckEntry } from './decide.ts';
 
@@ -43,44 +44,40 @@ interface Admitted {
 }
 
 /**
- * One gate scan to one answer. Admission is two short transactions around the provider call, so a
- * slow provider never holds the store's lock: the first claims the code's nonce and counts the
- * party against capacity (visit `entering`, hold `pending`), the second records what the provider
- * said. A crash between them leaves an `entering` visit that recoverEntering() settles.
+ * One gate scan to one answer. Admission runs around the provider call, so a slow provider never
+ * holds a lock: one statement claims the code's nonce and creates the visit (`entering`, hold
+ * `pending`), the provider is asked, and one statement records its answer with the decision. A
+ * crash between them leaves an `entering` visit that recoverEntering() settles. Five statements
+ * an open gate, none of them a transaction of several (a store with a capacity adds one).
  */
 export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDecision> {
   const started = performance.now();
   const check = await checkEntryCode(scan.qr, deps.entryKeys, deps.now().getTime(), deps.skewS);
   let result: GateDecision;
   let shopperId: string | null = null;
+  let held: { visitId: string; outcome: ProviderOutcome } | null = null;
   if (!check.ok) {
     result = deny(check.reason, check.detail);
   } else {
     shopperId = check.claims.sub;
-    const admitted = await inTransaction(deps.db, (tx) =>
-      admit(tx, deps, scan, check.claims.sub, check.claims.nonce, check.claims.companions),
-    ).catch((err: unknown) => {
-      if (err instanceof ReplayRace) return { reason: 'replayed' as const };
-      throw err;
-    });
-    result = 'reason' in admitted ? deny(admitted.reason) : await hold(deps, admitted);
+    const admitted = await admit(deps, scan, check.claims.sub, check.claims.nonce, check.claims.companions);
+    if ('reason' in admitted) {
+      result = deny(admitted.reason);
+    } else {
+      const outcome = await deps.provider.authorise({
+        idempotencyKey: `hold:${admitted.visitId}`,
+        token: admitted.token,
+        amountMinor: deps.holdAmountMinor,
+        currency: deps.currency,
+        description: `Walkout visit ${admitted.visitId}`,
+      });
+      held = { visitId: admitted.visitId, outcome };
+      result = holdDecision(admitted, outcome);
+    }
   }
   const latencyMs = performance.now() - started;
   deps.observe?.(result.decision, result.decision === 'deny' ? result.reason : '', latencyMs / 1000);
-  await deps.db.query(
-    `insert into gate_decisions (time, store_id, gate_id, decision, reason, shopper_id, visit_id, latency_ms)
-     values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [
-      deps.now(),
-      scan.storeId,
-      scan.gateId,
-      result.decision,
-      result.decision === 'deny' ? result.reason : null,
-      shopperId,
-      result.decision === 'open' ? result.visitId : null,
-      latencyMs,
-    ],
-  );
+  await record(deps, scan, result, shopperId, latencyMs, held);
   deps.log.debug('gate decision', {
     storeId: scan.storeId,
     gateId: scan.gateId,
@@ -91,143 +88,161 @@ export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDe
   return result;
 }
 
+interface Facts {
+  store_known: boolean;
+  is_open: boolean;
+  capacity: number | null;
+  inside: number;
+  replayed: boolean;
+  known: boolean;
+  token: string | null;
+  method_id: string | null;
+  unpaid: number;
+}
+
+/** Everything precheckEntry() needs in one statement; people inside are counted only when asked. */
+async function gatherFacts(
+  q: Queryable,
+  storeId: string,
+  shopperId: string,
+  nonce: string,
+  countInside: boolean,
+): Promise<Facts> {
+  const { rows } = await q.query<Facts>(
+    `select st.id is not null as store_known, coalesce(st.is_open, false) as is_open, st.capacity,
+       case when $4 then (select count(*)::int from visit_members m join visits v on v.id = m.visit_id
+         where v.store_id = $3 and v.status in ('entering', 'open') and m.exited_at is null) else 0 end as inside,
+       exists (select 1 from entry_redemptions where nonce = $2) as replayed, s.id is not null as known,
+       m.provider_token as token, m.id as method_id,
+       (select coalesce(sum(amount_minor), 0)::bigint from balances_due where shopper_id = $1 and paid_at is null)
+         as unpaid
+     from (select 1) one left join stores st on st.id = $3 left join shoppers s on s.id = $1
+     left join lateral (
+       select id, provider_token from payment_methods where shopper_id = s.id and removed_at is null
+       order by created_at desc limit 1) m on true`,
+    [shopperId, nonce, storeId, countInside],
+  );
+  return rows[0]!;
+}
+
+/**
+ * Claims the nonce and creates the visit, or says why not. Only a capacity needs admissions in
+ * order: then the store's row is locked (two gates cannot both let in the last place) and the
+ * facts read under the lock. Without one, admissions run side by side, which is what lets one
+ * store take a thousand scans a second.
+ */
 async function admit(
-  tx: Tx,
   deps: GateDeps,
   scan: GateScan,
   shopperId: string,
   nonce: string,
   companions: number,
 ): Promise<Admitted | { reason: DenyReason }> {
-  const store = await storeFacts(tx, scan.storeId);
-  const facts = await tx.query<{
-    replayed: boolean;
-    known: boolean;
-    token: string | null;
-    method_id: string | null;
-    unpaid: number;
-  }>(
-    `select exists (select 1 from entry_redemptions where nonce = $2) as replayed, s.id is not null as known,
-       m.provider_token as token, m.id as method_id,
-       (select coalesce(sum(amount_minor), 0)::bigint from balances_due where shopper_id = $1 and paid_at is null)
-         as unpaid
-     from (select 1) one left join shoppers s on s.id = $1
-     left join lateral (
-       select id, provider_token from payment_methods where shopper_id = s.id and removed_at is null
-       order by created_at desc limit 1) m on true`,
-    [shopperId, nonce],
-  );
-  const f = facts.rows[0]!;
-  const sh = f.known ? f : undefined;
+  const unlocked = await gatherFacts(deps.db, scan.storeId, shopperId, nonce, false);
+  if (unlocked.capacity === null) return claim(deps.db, deps, scan, unlocked, shopperId, nonce, companions);
+  return inTransaction(deps.db, async (tx) => {
+    await tx.query('select 1 from stores where id = $1 for update', [scan.storeId]);
+    const facts = await gatherFacts(tx, scan.storeId, shopperId, nonce, true);
+    return claim(tx, deps, scan, facts, shopperId, nonce, companions);
+  });
+}
+
+async function claim(
+  q: Queryable,
+  deps: GateDeps,
+  scan: GateScan,
+  f: Facts,
+  shopperId: string,
+  nonce: string,
+  companions: number,
+): Promise<Admitted | { reason: DenyReason }> {
   const party = 1 + companions;
   const pre = precheckEntry({
     code: { ok: true },
     replayed: f.replayed,
-    store,
+    store: f.store_known ? { isOpen: f.is_open, capacity: f.capacity, inside: f.inside } : null,
     party,
-    shopper: sh ? { hasPaymentMethod: sh.token !== null, unpaidMinor: sh.unpaid } : null,
+    shopper: f.known ? { hasPaymentMethod: f.token !== null, unpaidMinor: f.unpaid } : null,
   });
   if (!pre.open) return { reason: pre.reason };
-  const now = deps.now();
-  // One statement for the visit, its members, the code's claim and the pending hold: a
-  // concurrent scan of the same code may have claimed the nonce since the check above, and then
-  // nothing of this is kept.
-  const admitted = await tx.query<{ visit_id: string; claimed: number }>(
-    `with v as (
-       insert into visits (store_id, payer_id, payment_method_id, status, companions, opened_at)
-       values ($1, $2, $3, 'entering', $4, $5) returning id),
+  const visitId = randomUUID();
+  // The nonce is claimed first and everything else hangs off the claim: a concurrent scan of the
+  // same code that claimed it since the facts were read leaves this statement with nothing to do.
+  // (The redemption's reference to the visit is checked at the statement's end, by then inserted.)
+  const { rows } = await q.query<{ claimed: number }>(
+    `with r as (
+       insert into entry_redemptions (nonce, shopper_id, visit_id, gate_id, redeemed_at)
+       values ($6, $2, $11, $7, $5) on conflict (nonce) do nothing returning visit_id),
+     v as (
+       insert into visits (id, store_id, payer_id, payment_method_id, status, companions, opened_at)
+       select r.visit_id, $1, $2, $3, 'entering', $4, $5 from r returning id),
      m as (
        insert into visit_members (visit_id, member_no, role)
        select v.id, n, case when n = 0 then 'payer' else 'companion' end from v, generate_series(0, $4::int) n),
-     r as (
-       insert into entry_redemptions (nonce, shopper_id, visit_id, gate_id, redeemed_at)
-       select $6, $2, v.id, $7, $5 from v on conflict (nonce) do nothing returning nonce),
      p as (
        insert into payments (idempotency_key, visit_id, shopper_id, kind, amount_minor, currency, provider, status)
        select 'hold:' || v.id, v.id, $2, 'hold', $8, $9, $10, 'pending' from v)
-     select v.id as visit_id, (select count(*)::int from r) as claimed from v`,
+     select count(*)::int as claimed from v`,
     [
       scan.storeId,
       shopperId,
-      sh!.method_id,
+      f.method_id,
       companions,
-      now,
+      deps.now(),
       nonce,
       scan.gateId,
       deps.holdAmountMinor,
       deps.currency,
       deps.provider.name,
+      visitId,
     ],
   );
-  const row = admitted.rows[0]!;
-  if (row.claimed === 0) throw new ReplayRace();
-  const visitId = row.visit_id;
-  return { visitId, shopperId, token: sh!.token!, party };
+  if (rows[0]!.claimed === 0) return { reason: 'replayed' };
+  return { visitId, shopperId, token: f.token!, party };
 }
 
-/**
- * Whether the store admits, and how many are inside. Only a capacity needs admissions in order:
- * then the store's row is locked (two gates cannot both let in the last place) and the people
- * inside counted. Without one, admissions run side by side, which is what lets one store take a
- * thousand scans a second.
- */
-async function storeFacts(
-  tx: Tx,
-  storeId: string,
-): Promise<{ isOpen: boolean; capacity: number | null; inside: number } | null> {
-  const read = (lock: boolean) =>
-    tx.query<{ is_open: boolean; capacity: number | null }>(
-      `select is_open, capacity from stores where id = $1${lock ? ' for update' : ''}`,
-      [storeId],
-    );
-  let row = (await read(false)).rows[0];
-  if (!row) return null;
-  if (row.capacity === null) return { isOpen: row.is_open, capacity: null, inside: 0 };
-  row = (await read(true)).rows[0]!;
-  const inside = await tx.query<{ n: number }>(
-    `select count(*)::int as n from visit_members m join visits v on v.id = m.visit_id
-     where v.store_id = $1 and v.status in ('entering', 'open') and m.exited_at is null`,
-    [storeId],
-  );
-  return { isOpen: row.is_open, capacity: row.capacity, inside: inside.rows[0]!.n };
-}
-
-/** The same code scanned at two stores at once: the loser's transaction is rolled back. */
-class ReplayRace extends Error {}
-
-async function hold(deps: GateDeps, a: Admitted): Promise<GateDecision> {
-  const outcome = await deps.provider.authorise({
-    idempotencyKey: `hold:${a.visitId}`,
-    token: a.token,
-    amountMinor: deps.holdAmountMinor,
-    currency: deps.currency,
-    description: `Walkout visit ${a.visitId}`,
-  });
-  await recordHold(deps.db, a.visitId, outcome);
+function holdDecision(a: Admitted, outcome: ProviderOutcome): GateDecision {
   if (outcome.outcome === 'succeeded') {
     return { decision: 'open', visitId: a.visitId, party: a.party, message: 'Welcome in.' };
   }
   return deny(outcome.outcome === 'declined' ? 'payment_declined' : 'payment_unavailable', outcome.message);
 }
 
-async function recordHold(
-  db: Db,
-  visitId: string,
-  outcome: Awaited<ReturnType<PaymentProvider['authorise']>>,
+/**
+ * The decision's row, and with it (one statement, so they change together without a transaction)
+ * the hold's answer and the visit's state: open, or cancelled when the hold failed.
+ */
+async function record(
+  deps: GateDeps,
+  scan: GateScan,
+  result: GateDecision,
+  shopperId: string | null,
+  latencyMs: number,
+  held: { visitId: string; outcome: ProviderOutcome } | null,
 ): Promise<void> {
-  const ok = outcome.outcome === 'succeeded';
-  // One statement, so the hold's answer and the visit's state change together without a transaction.
-  await db.query(
+  const ok = held?.outcome.outcome === 'succeeded';
+  const o = held?.outcome;
+  await deps.db.query(
     `with p as (
-       update payments set status = $2, provider_ref = $3, failure = $4, updated_at = now()
-       where idempotency_key = $1 returning 1)
-     update visits set status = $6 where id = $5 and status = 'entering'`,
+       update payments set status = $10, provider_ref = $11, failure = $12, updated_at = now()
+       where $9::uuid is not null and idempotency_key = 'hold:' || $9 returning 1),
+     v as (
+       update visits set status = $13 where $9::uuid is not null and id = $9 and status = 'entering' returning 1)
+     insert into gate_decisions (time, store_id, gate_id, decision, reason, shopper_id, visit_id, latency_ms)
+     values ($1, $2, $3, $4, $5, $6, $7, $8)`,
     [
-      `hold:${visitId}`,
-      ok ? 'succeeded' : outcome.outcome,
-      ok ? outcome.ref : null,
-      ok ? null : `${outcome.code}: ${outcome.message}`,
-      visitId,
+      deps.now(),
+      scan.storeId,
+      scan.gateId,
+      result.decision,
+      result.decision === 'deny' ? result.reason : null,
+      shopperId,
+      result.decision === 'open' ? result.visitId : null,
+      latencyMs,
+      held?.visitId ?? null,
+      o ? (ok ? 'succeeded' : o.outcome) : null,
+      o?.outcome === 'succeeded' ? o.ref : null,
+      o && o.outcome !== 'succeeded' ? `${o.code}: ${o.message}` : null,
       ok ? 'open' : 'cancelled',
     ],
   );

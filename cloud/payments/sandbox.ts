@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../db/pool.ts';
 import { inTransaction } from '../db/pool.ts';
+import type { Queryable } from '../db/timeseries.ts';
 import type { PaymentProvider, PaymentStatus, ProviderOutcome } from './provider.ts';
 import { parseSandboxToken, type SandboxBehaviour } from './sandbox-cards.ts';
 
@@ -19,6 +20,29 @@ interface Row {
   released: boolean;
 }
 
+/** The answer a key was first given, or, for a key first used for another request, a refusal. */
+async function firstAnswer(
+  q: Queryable,
+  key: string,
+  operation: string,
+  request: Record<string, unknown>,
+): Promise<ProviderOutcome | null> {
+  const { rows } = await q.query<{ operation: string; request: unknown; outcome: ProviderOutcome }>(
+    'select operation, request, outcome from sandbox_operations where idempotency_key = $1',
+    [key],
+  );
+  const first = rows[0];
+  if (!first) return null;
+  if (first.operation !== operation || JSON.stringify(first.request) !== JSON.stringify(request)) {
+    return {
+      outcome: 'failed',
+      code: 'idempotency_mismatch',
+      message: `idempotency key ${key} was first used for a different ${first.operation}`,
+    };
+  }
+  return first.outcome;
+}
+
 const declined = (code: string, message: string): ProviderOutcome => ({ outcome: 'declined', code, message });
 
 /**
@@ -29,38 +53,30 @@ const declined = (code: string, message: string): ProviderOutcome => ({ outcome:
 export function createSandboxProvider(db: Db, opts: SandboxOptions = {}): PaymentProvider {
   const hangMs = opts.hangMs ?? 60_000;
 
+  function hang(): Promise<ProviderOutcome> {
+    return new Promise((resolve) =>
+      setTimeout(
+        () =>
+          resolve({
+            outcome: 'failed',
+            code: 'timeout',
+            message: 'the sandbox card 4000000000006975 never answers in time',
+          }),
+        hangMs,
+      ).unref(),
+    );
+  }
+
   async function once(
     key: string,
     operation: string,
     request: Record<string, unknown>,
-    behaviour: SandboxBehaviour | null,
     act: (tx: Tx) => Promise<ProviderOutcome>,
   ): Promise<ProviderOutcome> {
-    if (behaviour === 'times_out') {
-      await new Promise((r) => setTimeout(r, hangMs).unref());
-      return {
-        outcome: 'failed',
-        code: 'timeout',
-        message: 'the sandbox card 4000000000006975 never answers in time',
-      };
-    }
     return inTransaction(db, async (tx) => {
       await tx.query('select pg_advisory_xact_lock(hashtext($1))', [key]);
-      const seen = await tx.query<{ operation: string; request: unknown; outcome: ProviderOutcome }>(
-        'select operation, request, outcome from sandbox_operations where idempotency_key = $1',
-        [key],
-      );
-      const first = seen.rows[0];
-      if (first) {
-        if (first.operation !== operation || JSON.stringify(first.request) !== JSON.stringify(request)) {
-          return {
-            outcome: 'failed',
-            code: 'idempotency_mismatch',
-            message: `idempotency key ${key} was first used for a different ${first.operation}`,
-          };
-        }
-        return first.outcome;
-      }
+      const first = await firstAnswer(tx, key, operation, request);
+      if (first) return first;
       const outcome = await act(tx);
       // A provider error is not remembered: retrying the key is how the caller recovers from it.
       if (outcome.outcome !== 'failed') {
@@ -90,41 +106,61 @@ export function createSandboxProvider(db: Db, opts: SandboxOptions = {}): Paymen
     return null;
   }
 
+  /**
+   * Opening a hold or a charge is one statement: the key's first use is claimed and the payment
+   * written with it, so a repeated or concurrent key finds the first answer instead of moving money
+   * twice. (Captures, releases and refunds read a payment first, and lock the key for that.)
+   */
   async function open(
-    tx: Tx,
+    key: string,
+    operation: 'authorise' | 'charge',
     kind: 'hold' | 'charge',
-    token: string,
-    amountMinor: number,
+    r: { token: string; amountMinor: number },
   ): Promise<ProviderOutcome> {
-    const refusal = refuseCard(parseSandboxToken(token)?.behaviour ?? null, kind);
-    if (refusal) return refusal;
+    const behaviour = behaviourOf(r.token);
+    if (behaviour === 'times_out') return hang();
+    const request = { token: r.token, amount: r.amountMinor };
     const ref = `sbx_${kind === 'hold' ? 'pi' : 'ch'}_${randomUUID()}`;
-    await tx.query(
-      `insert into sandbox_payments (ref, kind, token, amount_minor, captured_minor)
-       values ($1, $2, $3, $4, $5)`,
-      [ref, kind, token, amountMinor, kind === 'charge' ? amountMinor : 0],
-    );
-    return { outcome: 'succeeded', ref, amountMinor };
+    const outcome: ProviderOutcome = refuseCard(behaviour, kind) ?? {
+      outcome: 'succeeded',
+      ref,
+      amountMinor: r.amountMinor,
+    };
+    if (outcome.outcome !== 'failed') {
+      const { rows } = await db.query<{ fresh: boolean }>(
+        `with op as (
+           insert into sandbox_operations (idempotency_key, operation, request, outcome)
+           values ($1, $2, $3, $4) on conflict (idempotency_key) do nothing returning 1),
+         p as (
+           insert into sandbox_payments (ref, kind, token, amount_minor, captured_minor)
+           select $5, $6, $7, $8, $9 from op where $10 returning 1)
+         select exists (select 1 from op) as fresh`,
+        [
+          key,
+          operation,
+          request,
+          outcome,
+          ref,
+          kind,
+          r.token,
+          r.amountMinor,
+          kind === 'charge' ? r.amountMinor : 0,
+          outcome.outcome === 'succeeded',
+        ],
+      );
+      if (rows[0]!.fresh) return outcome;
+    }
+    return (await firstAnswer(db, key, operation, request)) ?? outcome;
   }
 
   const behaviourOf = (token: string) => parseSandboxToken(token)?.behaviour ?? null;
-  const opening =
-    (operation: 'authorise' | 'charge', kind: 'hold' | 'charge') =>
-    (r: { idempotencyKey: string; token: string; amountMinor: number }) =>
-      once(
-        r.idempotencyKey,
-        operation,
-        { token: r.token, amount: r.amountMinor },
-        behaviourOf(r.token),
-        (tx) => open(tx, kind, r.token, r.amountMinor),
-      );
 
   return {
     name: 'sandbox',
-    authorise: opening('authorise', 'hold'),
-    charge: opening('charge', 'charge'),
+    authorise: (r) => open(r.idempotencyKey, 'authorise', 'hold', r),
+    charge: (r) => open(r.idempotencyKey, 'charge', 'charge', r),
     capture: (r) =>
-      once(r.idempotencyKey, 'capture', { ref: r.holdRef, amount: r.amountMinor }, null, async (tx) => {
+      once(r.idempotencyKey, 'capture', { ref: r.holdRef, amount: r.amountMinor }, async (tx) => {
         const p = await payment(tx, r.holdRef);
         if (p?.kind !== 'hold') return declined('no_such_hold', `no hold ${r.holdRef}`);
         if (p.released || p.captured_minor > 0)
@@ -138,7 +174,7 @@ export function createSandboxProvider(db: Db, opts: SandboxOptions = {}): Paymen
         return { outcome: 'succeeded', ref: p.ref, amountMinor: r.amountMinor };
       }),
     release: (r) =>
-      once(r.idempotencyKey, 'release', { ref: r.holdRef }, null, async (tx) => {
+      once(r.idempotencyKey, 'release', { ref: r.holdRef }, async (tx) => {
         const p = await payment(tx, r.holdRef);
         if (p?.kind !== 'hold') return declined('no_such_hold', `no hold ${r.holdRef}`);
         if (p.captured_minor > 0) return declined('hold_closed', `hold ${r.holdRef} was captured`);
@@ -146,7 +182,7 @@ export function createSandboxProvider(db: Db, opts: SandboxOptions = {}): Paymen
         return { outcome: 'succeeded', ref: p.ref, amountMinor: 0 };
       }),
     refund: (r) =>
-      once(r.idempotencyKey, 'refund', { ref: r.paymentRef, amount: r.amountMinor }, null, async (tx) => {
+      once(r.idempotencyKey, 'refund', { ref: r.paymentRef, amount: r.amountMinor }, async (tx) => {
         const p = await payment(tx, r.paymentRef);
         if (!p) return declined('no_such_payment', `no payment ${r.paymentRef}`);
         if (p.refunded_minor + r.amountMinor > p.captured_minor) {
