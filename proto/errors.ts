@@ -33,6 +33,8 @@ export const ErrorCodes = {
   VISIT_UNKNOWN: 'an edge reported on a visit the cloud does not have',
   VISIT_NOT_OPEN: 'an edge reported on a visit that is cancelled or already settled',
   MEMBER_UNKNOWN: 'an edge named a party member the visit does not have',
+  OFFLINE_ENTRY_REFUSED:
+    'an entry an edge admitted while offline cannot be a visit: the code is not ours, the shopper is unknown, or the visit id is taken',
   CLOUD_REQUEST_FAILED:
     'a request to the cloud failed: unreachable, timed out, or answered with an error or an unexpected body',
   FLOOR_PLAN_UNFIT:

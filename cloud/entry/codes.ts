@@ -46,7 +46,9 @@ export function issueEntryCode(
 
 export type CodeCheck =
   | { ok: true; claims: EntryClaims }
-  | { ok: false; reason: 'bad_signature' | 'expired'; detail: string };
+  | { ok: false; reason: 'bad_signature'; detail: string }
+  /** Signed by us, so whose it is is known: what an entry admitted offline is reconciled with. */
+  | { ok: false; reason: 'expired'; detail: string; claims: EntryClaims };
 
 /**
  * Checks signature and time only; whether the nonce was used before is the database's to say.
@@ -83,7 +85,8 @@ export async function checkEntryCode(
   if (claims.exp - claims.iat > 30)
     return { ok: false, reason: 'bad_signature', detail: 'validity over 30 s' };
   if (now >= claims.exp)
-    return { ok: false, reason: 'expired', detail: `expired ${Math.round(now - claims.exp)} s ago` };
-  if (claims.iat > now + skewS) return { ok: false, reason: 'expired', detail: 'issued in the future' };
+    return { ok: false, reason: 'expired', detail: `expired ${Math.round(now - claims.exp)} s ago`, claims };
+  if (claims.iat > now + skewS)
+    return { ok: false, reason: 'expired', detail: 'issued in the future', claims };
   return { ok: true, claims };
 }

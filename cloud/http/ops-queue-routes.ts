@@ -14,6 +14,10 @@ const ReviewItem = z.object({
   visitId: z.uuid(),
   totalMinor: z.number().int(),
   pricedAt: z.string(),
+  entryFlag: z
+    .enum(['replayed', 'expired'])
+    .nullable()
+    .describe('the visit was let in offline on a code used before, or expired when scanned'),
   lines: z.array(
     z.object({
       sku: z.string(),
@@ -85,6 +89,7 @@ export function opsQueueRoutes(ctx: CloudContext): Route[] {
         await requireStore(ctx.db, who(caller), params.storeId);
         const { rows } = await ctx.db.query(
           `select r.id, r.visit_id, r.total_minor, r.priced_at,
+             (select entry_flag from visits where id = r.visit_id) as entry_flag,
              coalesce((select json_agg(json_build_object('sku', c.sku, 'quantity', c.quantity,
                         'confidence', c.confidence, 'evidence', c.evidence) order by c.time)
                        from cart_events c where c.visit_id = r.visit_id), '[]') as lines
@@ -96,6 +101,7 @@ export function opsQueueRoutes(ctx: CloudContext): Route[] {
           visitId: r.visit_id,
           totalMinor: r.total_minor,
           pricedAt: r.priced_at.toISOString(),
+          entryFlag: r.entry_flag,
           lines: r.lines,
         }));
       },
@@ -167,6 +173,45 @@ export function opsQueueRoutes(ctx: CloudContext): Route[] {
         await requireStore(ctx.db, who(caller), d.storeId);
         if (d.status !== 'open') throw new WalkoutError('BAD_REQUEST', `dispute is already ${d.status}`);
         return decideDispute(ctx.settle, who(caller).sub, params.id, body);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: '/v1/ops/stores/:storeId/offline-entries',
+      summary:
+        'Entries the store’s edge let in while the cloud was unreachable, and what reconciling each gave',
+      tag: 'operators',
+      auth: 'operator',
+      params: StoreId,
+      response: z.array(
+        z.object({
+          enteredAt: z.string(),
+          gateId: z.string(),
+          outcome: z.enum(['admitted', 'flagged', 'refused']),
+          reason: z.string().nullable().describe('the flag (replayed, expired), or why it was refused'),
+          visitId: z.uuid().nullable(),
+          shopperId: z.uuid().nullable(),
+          deviceId: z.string(),
+          seq: z.number().int(),
+        }),
+      ),
+      handler: async ({ caller, params }) => {
+        await requireStore(ctx.db, who(caller), params.storeId);
+        const { rows } = await ctx.db.query(
+          `select entered_at, gate_id, outcome, reason, visit_id, shopper_id, device_id, seq from offline_entries
+           where store_id = $1 order by entered_at desc limit 500`,
+          [params.storeId],
+        );
+        return rows.map((r) => ({
+          enteredAt: r.entered_at.toISOString(),
+          gateId: r.gate_id,
+          outcome: r.outcome,
+          reason: r.reason,
+          visitId: r.visit_id,
+          shopperId: r.shopper_id,
+          deviceId: r.device_id,
+          seq: r.seq,
+        }));
       },
     }),
     route({

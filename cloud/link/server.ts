@@ -117,7 +117,11 @@ async function serve(
     send({ ack: { seq: mark.value } });
   };
   const storeAndAck = async (batch: SequencedMessage[]) => {
-    const result = await storeBatch(ctx.db, device, batch);
+    const result = await storeBatch(ctx.db, device, batch, {
+      entryKeys: ctx.gate.entryKeys,
+      skewS: ctx.gate.skewS,
+      nowMs: ctx.now().getTime(),
+    });
     for (const s of result.fresh) mark.add(s);
     for (const c of result.closed) closes.set(c.visitId, c.closedSeq);
     for (const r of result.refused) {

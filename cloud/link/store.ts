@@ -1,5 +1,6 @@
 import type { SequencedMessage } from '../../proto/grpc/edge-link.ts';
 import { type Db, inTransaction, type Tx } from '../db/pool.ts';
+import { type OfflineDeps, reconcileOfflineEntries } from '../entry/offline.ts';
 import type { Device } from '../stores/devices.ts';
 import { classify, type Refusal, type VisitFacts, visitIds } from './classify.ts';
 
@@ -23,6 +24,7 @@ export async function storeBatch(
   db: Db,
   device: Device,
   batch: readonly SequencedMessage[],
+  offline: OfflineDeps,
 ): Promise<BatchResult> {
   const unique = [...new Map(batch.map((m) => [m.seq, m])).values()];
   return inTransaction(db, async (tx) => {
@@ -33,8 +35,13 @@ export async function storeBatch(
       [device.id, unique.map((m) => m.seq), unique.map((m) => m.body)],
     );
     const freshSeqs = new Set(inserted.rows.map((r) => r.seq));
-    const fresh = unique.filter((m) => freshSeqs.has(m.seq));
-    const { accepted, refused } = classify(fresh, await lookUpVisits(tx, fresh), device.storeId);
+    const fresh = unique.filter((m) => freshSeqs.has(m.seq)).sort((a, b) => a.seq - b.seq);
+    const entries = fresh.filter((m): m is Of<'offlineEntry'> => m.body === 'offlineEntry');
+    const entryRefusals = await reconcileOfflineEntries(tx, device, entries, offline);
+    const reports = fresh.filter((m) => m.body !== 'offlineEntry');
+    const classified = classify(reports, await lookUpVisits(tx, reports), device.storeId);
+    const { accepted } = classified;
+    const refused = [...entryRefusals, ...classified.refused];
     const only = <K extends SequencedMessage['body']>(k: K) =>
       accepted.filter((m): m is Of<K> => m.body === k);
     const closed = await applyVisitEvents(tx, device, only('visit'));

@@ -44,10 +44,15 @@ export async function priceVisit(
 ): Promise<VisitReceipt | null> {
   return inTransaction(db, async (tx) => {
     // The exclusive lock waits out any edge batch still writing to this visit (they share-lock it).
-    const v = await tx.query<{ status: string; store_id: string; payer_id: string; closed_at: Date }>(
-      'select status, store_id, payer_id, closed_at from visits where id = $1 for update',
-      [visitId],
-    );
+    const v = await tx.query<{
+      status: string;
+      store_id: string;
+      payer_id: string;
+      closed_at: Date;
+      entry_flag: string | null;
+    }>('select status, store_id, payer_id, closed_at, entry_flag from visits where id = $1 for update', [
+      visitId,
+    ]);
     const visit = v.rows[0];
     if (!visit || (visit.status !== 'closed' && visit.status !== 'settled')) return null;
     const existing = await tx.query<ReceiptRow>('select * from receipts where visit_id = $1', [visitId]);
@@ -61,7 +66,11 @@ export async function priceVisit(
     const threshold = store.rows[0]?.review_below_confidence ?? null;
     const doubtful = threshold !== null && priced.lines.some((l) => l.confidence < threshold);
     // Once an operator has looked, unpriced SKUs are dropped (never charged) and doubt is settled.
-    const status = !opts.reviewed && (doubtful || priced.unpriced.length > 0) ? 'review' : 'priced';
+    // An entry admitted offline on a reused or expired code may not be the payer's own visit.
+    const status =
+      !opts.reviewed && (doubtful || priced.unpriced.length > 0 || visit.entry_flag !== null)
+        ? 'review'
+        : 'priced';
     const row = await tx.query<ReceiptRow>(
       `insert into receipts (visit_id, store_id, shopper_id, status, currency, subtotal_minor, discount_minor,
                              total_minor, points_earned, priced_at)

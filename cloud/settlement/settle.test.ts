@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../../proto/catalog/schema.ts';
 import { loadJsonFile } from '../../proto/index.ts';
-import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
+import { issuedReceipt, newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
 import { connectEdge, type EdgeClient } from '../../test/support/edge-client.ts';
 import { addMultibuy, importCatalog } from '../stores/catalog.ts';
 import { createDevice, createStore } from '../stores/devices.ts';
@@ -61,15 +61,7 @@ const close = (visitId: string) => ({
   visit: { visitId, kind: 'VISIT_CLOSED' },
 });
 
-async function receiptOf(token: string, timeoutMs = 10_000) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const r = await cloud.call('GET', '/v1/me/receipts', { token });
-    if (r.body.length > 0) return r.body[0];
-    await new Promise((res) => setTimeout(res, 25));
-  }
-  throw new Error('no receipt');
-}
+const receiptOf = (token: string) => issuedReceipt(cloud, token);
 
 async function sandboxFor(visitId: string) {
   const { rows } = await cloud.ctx.db.query(

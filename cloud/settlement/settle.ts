@@ -45,29 +45,45 @@ export async function settle(deps: SettleDeps, visitId: string): Promise<SettleR
     return { state: 'issued', receiptId: receipt.receiptId, dueMinor: due.rows[0]!.amount_due_minor };
   }
   mark('priced');
-  const hold = await deps.db.query<{ provider_ref: string; amount_minor: number; token: string }>(
-    `select p.provider_ref, p.amount_minor, m.provider_token as token
-     from payments p join visits v on v.id = p.visit_id join payment_methods m on m.id = v.payment_method_id
-     where p.idempotency_key = $1 and p.status = 'succeeded'`,
-    [`hold:${visitId}`],
+  const hold = await deps.db.query<{
+    entry: 'gate' | 'offline';
+    provider_ref: string | null;
+    amount_minor: number | null;
+    token: string | null;
+  }>(
+    // A hold is captured with the card it was placed on; an offline entry is charged to the payer's
+    // card of now, which may be one added since (or none).
+    `select v.entry, p.provider_ref, p.amount_minor,
+       case when v.entry = 'gate' then m.provider_token
+         else (select provider_token from payment_methods where shopper_id = v.payer_id and removed_at is null
+               order by created_at desc limit 1) end as token
+     from visits v left join payment_methods m on m.id = v.payment_method_id
+     left join payments p on p.idempotency_key = 'hold:' || v.id and p.status = 'succeeded'
+     where v.id = $1`,
+    [visitId],
   );
   const h = hold.rows[0];
-  if (!h) return { state: 'retry', why: `visit ${visitId} has no confirmed hold` };
-  const due = await moveMoney(deps, receipt, h, mark);
+  let due: number | null;
+  if (h?.provider_ref && h.amount_minor !== null && h.token) {
+    due = await moveMoney(
+      deps,
+      receipt,
+      { provider_ref: h.provider_ref, amount_minor: h.amount_minor, token: h.token },
+      mark,
+    );
+  } else if (h?.entry === 'offline') {
+    // The gate opened without a hold: the whole total is charged, with the payer's card of now.
+    due = await chargeInFull(deps, receipt, h.token, mark);
+  } else return { state: 'retry', why: `visit ${visitId} has no confirmed hold` };
   if (due === null) return { state: 'retry', why: 'payment provider unavailable' };
   await issue(deps, receipt, due);
   mark('finalized');
   return { state: 'issued', receiptId: receipt.receiptId, dueMinor: due };
 }
 
-/** The amount left unpaid, or null when the provider could not answer (retry later). */
-async function moveMoney(
-  deps: SettleDeps,
-  r: VisitReceipt,
-  hold: { provider_ref: string; amount_minor: number; token: string },
-  mark: (s: SettleStep) => void,
-): Promise<number | null> {
-  const call = async (
+/** One recorded provider call for a receipt, under the key `kind:visit`. */
+function paymentCall(deps: SettleDeps, r: VisitReceipt, mark: (s: SettleStep) => void) {
+  return async (
     kind: Exclude<PaymentKind, 'refund'>,
     amountMinor: number,
     fn: (key: string) => Promise<ProviderOutcome>,
@@ -85,6 +101,38 @@ async function moveMoney(
       deps.log.warn('payment call failed; will retry', { visitId: r.visitId, kind, code: result.code });
     return result;
   };
+}
+
+/** An offline entry's receipt: all of it charged, or owed when there is no card or it is declined. */
+async function chargeInFull(
+  deps: SettleDeps,
+  r: VisitReceipt,
+  token: string | null,
+  mark: (s: SettleStep) => void,
+): Promise<number | null> {
+  if (r.totalMinor === 0) return 0;
+  if (!token) return r.totalMinor;
+  const charged = await paymentCall(deps, r, mark)('charge', r.totalMinor, (key) =>
+    deps.provider.charge({
+      idempotencyKey: key,
+      token,
+      amountMinor: r.totalMinor,
+      currency: deps.currency,
+      description: `Walkout receipt ${r.receiptId}`,
+    }),
+  );
+  if (charged.outcome === 'failed') return null;
+  return charged.outcome === 'declined' ? r.totalMinor : 0;
+}
+
+/** The amount left unpaid, or null when the provider could not answer (retry later). */
+async function moveMoney(
+  deps: SettleDeps,
+  r: VisitReceipt,
+  hold: { provider_ref: string; amount_minor: number; token: string },
+  mark: (s: SettleStep) => void,
+): Promise<number | null> {
+  const call = paymentCall(deps, r, mark);
   const release = () =>
     call('release', 0, (key) => deps.provider.release({ idempotencyKey: key, holdRef: hold.provider_ref }));
   const plan = planMoney(r.totalMinor, hold.amount_minor);

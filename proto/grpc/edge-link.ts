@@ -83,6 +83,16 @@ export const EdgeMessage = z.discriminatedUnion('body', [
     }),
   }),
   z.object({
+    body: z.literal('offlineEntry'),
+    seq: z.number().int().positive(),
+    timeMs: z.number().int().positive(),
+    offlineEntry: z.object({
+      visitId: Uuid,
+      gateId: z.string().min(1).max(64),
+      qr: z.string().min(1).max(2048),
+    }),
+  }),
+  z.object({
     body: z.literal('gateScan'),
     seq: z.literal(0),
     timeMs: z.number(),

@@ -120,3 +120,15 @@ export async function newShopper(
   }
   return { id: signUp.body.shopperId, token };
 }
+
+/** The shopper's newest issued receipt, once settlement has issued one. */
+// biome-ignore lint/suspicious/noExplicitAny: asserted field by field in tests
+export async function issuedReceipt(cloud: TestCloud, token: string, timeoutMs = 10_000): Promise<any> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const r = await cloud.call('GET', '/v1/me/receipts', { token });
+    if (r.body.length > 0) return r.body[0];
+    await new Promise((res) => setTimeout(res, 25));
+  }
+  throw new Error('no receipt');
+}

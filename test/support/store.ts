@@ -16,6 +16,8 @@ export interface TestStore {
   edge: EdgeClient;
   /** A new shopper with a sandbox card enters through the gate; returns the open visit. */
   enter(card?: string): Promise<{ shopper: { id: string; token: string }; visitId: string }>;
+  /** Any report (`{ cart: … }`, `{ offlineEntry: … }`) under the edge's next seq, which it returns. */
+  report(body: Record<string, unknown>, timeMs?: number): number;
   take(visitId: string, sku: string, quantity: number, confidence?: number): void;
   close(visitId: string): void;
   /** Resolves once the cloud has stored everything sent so far. */
@@ -31,6 +33,11 @@ export async function setUpStore(cloud: TestCloud, storeId = 'reference'): Promi
   const gate = `${g.id}:${g.secret}`;
   const edge = connectEdge(cloud.grpcAddress, e.id, e.secret);
   let seq = (await edge.welcome()).ackedSeq;
+  const report = (body: Record<string, unknown>, timeMs = cloud.clock.ms) => {
+    seq += 1;
+    edge.send({ seq, timeMs, ...body });
+    return seq;
+  };
   return {
     gate,
     edge,
@@ -41,17 +48,14 @@ export async function setUpStore(cloud: TestCloud, storeId = 'reference'): Promi
       if (r.body.decision !== 'open') throw new Error(`gate denied: ${JSON.stringify(r.body)}`);
       return { shopper, visitId: r.body.visitId };
     },
+    report,
     take: (visitId, sku, quantity, confidence = 0.98) => {
-      seq += 1;
-      edge.send({
-        seq,
-        timeMs: cloud.clock.ms,
-        cart: { visitId, memberNo: 0, sku, quantity, confidence, evidence: [`clip-${seq}`], grams: 0 },
+      report({
+        cart: { visitId, memberNo: 0, sku, quantity, confidence, evidence: [`clip-${seq + 1}`], grams: 0 },
       });
     },
     close: (visitId) => {
-      seq += 1;
-      edge.send({ seq, timeMs: cloud.clock.ms, visit: { visitId, kind: 'VISIT_CLOSED' } });
+      report({ visit: { visitId, kind: 'VISIT_CLOSED' } });
     },
     flushed: () => edge.waitForAck(seq),
     disconnect: () => edge.close(),
