@@ -30,6 +30,7 @@ export const ErrorCodes = {
   FORBIDDEN: 'the caller is authenticated but may not act on this resource',
   EMAIL_TAKEN: 'an account with this email already exists',
   PAYMENT_METHOD_REJECTED: 'the payment provider does not know the payment token given',
+  PAYMENT_UNRESOLVED: 'a payment the provider has not answered yet must be resolved before this can change',
   VISIT_UNKNOWN: 'an edge reported on a visit the cloud does not have',
   VISIT_NOT_OPEN: 'an edge reported on a visit that is cancelled or already settled',
   MEMBER_UNKNOWN: 'an edge named a party member the visit does not have',

@@ -1,4 +1,5 @@
 import { WalkoutError } from '../../proto/index.ts';
+import { creditBalance } from '../accounts/balance.ts';
 import { audit } from '../db/audit.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
 import { recordedCall } from '../payments/ledger.ts';
@@ -17,6 +18,8 @@ export interface DisputeView {
   status: 'open' | 'accepted' | 'rejected';
   comment: string;
   refundMinor: number;
+  /** Taken off a balance still owed for the receipt, for units never paid. */
+  creditMinor: number;
   decisionReason: string | null;
   createdAt: string;
   decidedAt: string | null;
@@ -89,6 +92,7 @@ export async function listDisputes(
     status: d.status,
     comment: d.comment,
     refundMinor: d.refund_minor,
+    creditMinor: d.credited_minor,
     decisionReason: d.decision_reason,
     createdAt: d.created_at.toISOString(),
     decidedAt: d.decided_at ? d.decided_at.toISOString() : null,
@@ -132,8 +136,8 @@ export async function decideDispute(
   const [d] = await listDisputes(deps.db, { id: disputeId });
   if (!d) throw new WalkoutError('NOT_FOUND', 'dispute not found');
   if (d.status !== 'open') return d;
-  let refund = 0;
-  if (decision.accept) refund = await refund_(deps, d);
+  const money = decision.accept ? await refund_(deps, d) : { refunded: 0, unrefunded: 0, visitId: null };
+  const refund = money.refunded;
   await inTransaction(deps.db, async (tx) => {
     const done = await tx.query(
       `update disputes set status = $2, refund_minor = $3, decided_by = $4, decision_reason = $5, decided_at = $6
@@ -142,12 +146,17 @@ export async function decideDispute(
     );
     const shopperId = done.rows[0]?.shopper_id as string | undefined;
     if (!shopperId) return;
+    // What was never paid cannot be refunded: it comes off the balance instead, in this
+    // transaction, so only the decision that closes the dispute gives it.
+    const credit = money.visitId ? await creditBalance(tx, money.visitId, money.unrefunded) : 0;
+    if (credit > 0)
+      await tx.query('update disputes set credited_minor = $2 where id = $1', [disputeId, credit]);
     await audit(tx, {
       actor: `operator:${operatorId}`,
       storeId: d.storeId,
       action: decision.accept ? 'dispute.accepted' : 'dispute.rejected',
       subject: disputeId,
-      details: { refund, reason: decision.reason },
+      details: { refund, credit, reason: decision.reason },
     });
     await notifyShopper(tx, {
       shopperId,
@@ -156,6 +165,7 @@ export async function decideDispute(
       data: {
         status: decision.accept ? 'accepted' : 'rejected',
         refundMinor: refund,
+        creditMinor: credit,
         reason: decision.reason,
       },
     });
@@ -163,7 +173,11 @@ export async function decideDispute(
   return (await listDisputes(deps.db, { id: disputeId }))[0]!;
 }
 
-async function refund_(deps: DecideDeps, d: DisputeView): Promise<number> {
+/** Refunds the contested units from what was paid; `unrefunded` is the part that was never paid. */
+async function refund_(
+  deps: DecideDeps,
+  d: DisputeView,
+): Promise<{ refunded: number; unrefunded: number; visitId: string | null }> {
   const lines = await deps.db.query<{
     line_no: number;
     quantity: number;
@@ -219,5 +233,8 @@ async function refund_(deps: DecideDeps, d: DisputeView): Promise<number> {
       throw new WalkoutError('INTERNAL', `${deps.provider.name} declined the refund`);
     left -= amount;
   }
-  return wanted - left;
+  const visit = await deps.db.query<{ visit_id: string }>('select visit_id from receipts where id = $1', [
+    d.receiptId,
+  ]);
+  return { refunded: wanted - left, unrefunded: left, visitId: visit.rows[0]?.visit_id ?? null };
 }

@@ -114,7 +114,8 @@ async function gatherFacts(
          where v.store_id = $3 and v.status in ('entering', 'open') and m.exited_at is null) else 0 end as inside,
        exists (select 1 from entry_redemptions where nonce = $2) as replayed, s.id is not null as known,
        m.provider_token as token, m.id as method_id,
-       (select coalesce(sum(amount_minor), 0)::bigint from balances_due where shopper_id = $1 and paid_at is null)
+       (select coalesce(sum(amount_minor - credited_minor), 0)::bigint from balances_due
+        where shopper_id = $1 and paid_at is null)
          as unpaid
      from (select 1) one left join stores st on st.id = $3 left join shoppers s on s.id = $1
      left join lateral (

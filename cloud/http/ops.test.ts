@@ -46,8 +46,8 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-async function visitWithItem(quantity: number, confidence: number) {
-  const shopper = await newShopper(cloud);
+async function visitWithItem(quantity: number, confidence: number, card?: string) {
+  const shopper = await newShopper(cloud, card);
   const code = await cloud.call('POST', '/v1/me/entry-codes', { token: shopper.token, body: {} });
   const open = await cloud.call('POST', '/v1/gates/g1/scans', { basic: gate, body: { qr: code.body.code } });
   const visitId = open.body.visitId as string;
@@ -225,6 +225,48 @@ describe('operators', () => {
       body: { accept: false, reason: 'video shows it in the bag' },
     });
     expect(rejected.body).toMatchObject({ status: 'rejected', refundMinor: 0 });
+  });
+
+  it('take a dispute on a receipt never paid off its balance, once, and let the shopper pay the rest', async () => {
+    // Holds are placed on this card, but captures and charges are declined.
+    const { shopper, visitId } = await visitWithItem(2, 0.99, '4000000000000341');
+    const [receipt] = (await cloud.call('GET', '/v1/me/receipts', { token: shopper.token })).body;
+    expect(receipt.amountDueMinor).toBe(2 * item.priceMinor);
+    // Paying with the same card is declined; that attempt must not stand in the way of the next one.
+    const pay = () => cloud.call('POST', '/v1/me/balance/payments', { token: shopper.token });
+    expect((await pay()).body).toEqual({ paidMinor: 0, dueMinor: 2 * item.priceMinor });
+
+    const opened = await cloud.call('POST', `/v1/me/receipts/${receipt.id}/disputes`, {
+      token: shopper.token,
+      body: { lines: [{ lineNo: 1, quantity: 1 }], comment: 'I put one back' },
+    });
+    const path = `/v1/ops/disputes/${opened.body.id}/decision`;
+    const decide = () =>
+      cloud.call('POST', path, { token: admin, body: { accept: true, reason: 'put back' } });
+    const [first, second] = await Promise.all([decide(), decide()]);
+    expect([first.status, second.status]).toContain(200);
+    const mine = await cloud.call('GET', '/v1/me/disputes', { token: shopper.token });
+    expect(mine.body[0]).toMatchObject({ status: 'accepted', refundMinor: 0, creditMinor: item.priceMinor });
+    const after = (await cloud.call('GET', `/v1/me/receipts/${receipt.id}`, { token: shopper.token })).body;
+    expect(after.amountDueMinor).toBe(item.priceMinor);
+
+    const t = await cloud.call('POST', '/sandbox/v1/tokens', {
+      body: { number: '4242424242424242', expMonth: 1, expYear: 2099, cvc: '123' },
+    });
+    await cloud.call('POST', '/v1/me/payment-methods', {
+      token: shopper.token,
+      body: { token: t.body.token },
+    });
+    expect((await pay()).body).toEqual({ paidMinor: item.priceMinor, dueMinor: 0 });
+    const charges = await cloud.ctx.db.query<{ amount_minor: number; status: string }>(
+      `select amount_minor, status from payments where visit_id = $1 and idempotency_key like 'balance:%'
+       order by created_at`,
+      [visitId],
+    );
+    expect(charges.rows).toEqual([
+      { amount_minor: 2 * item.priceMinor, status: 'declined' },
+      { amount_minor: item.priceMinor, status: 'succeeded' },
+    ]);
   });
 
   it('serve an OpenAPI document made from the same schemas that validate the requests', async () => {

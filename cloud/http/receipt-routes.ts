@@ -13,7 +13,10 @@ const Receipt = z.object({
   subtotalMinor: z.number().int(),
   discountMinor: z.number().int(),
   totalMinor: z.number().int(),
-  amountDueMinor: z.number().int().describe('left unpaid after a declined charge; blocks the next entry'),
+  amountDueMinor: z
+    .number()
+    .int()
+    .describe('still owed after a declined charge (less any paid or credited since); blocks the next entry'),
   pointsEarned: z.number().int(),
   pricedAt: z.string(),
   issuedAt: z.string().nullable(),
@@ -39,6 +42,7 @@ export const Dispute = z.object({
   status: z.enum(['open', 'accepted', 'rejected']),
   comment: z.string(),
   refundMinor: z.number().int(),
+  creditMinor: z.number().int().describe('taken off the balance still owed, for units never paid'),
   decisionReason: z.string().nullable(),
   createdAt: z.string(),
   decidedAt: z.string().nullable(),

@@ -1,4 +1,5 @@
 import type { Db } from '../db/pool.ts';
+import type { Queryable } from '../db/timeseries.ts';
 import type { PaymentProvider, ProviderOutcome } from './provider.ts';
 
 export type PaymentKind = 'capture' | 'charge' | 'release' | 'refund';
@@ -15,6 +16,23 @@ export interface PaymentIntent {
   currency: string;
 }
 
+/** The payments row of a call about to be made, if it has none yet. */
+export async function reserve(q: Queryable, provider: PaymentProvider, intent: PaymentIntent): Promise<void> {
+  await q.query(
+    `insert into payments (idempotency_key, visit_id, shopper_id, kind, amount_minor, currency, provider, status)
+     values ($1, $2, $3, $4, $5, $6, $7, 'pending') on conflict (idempotency_key) do nothing`,
+    [
+      intent.key,
+      intent.visitId,
+      intent.shopperId,
+      intent.kind,
+      intent.amountMinor,
+      intent.currency,
+      provider.name,
+    ],
+  );
+}
+
 /**
  * One provider call recorded around itself: the payments row is written before the call (so a
  * crash leaves a trace) and an answer once recorded is never asked for again. A row left
@@ -28,19 +46,7 @@ export async function recordedCall(
   call: (key: string) => Promise<ProviderOutcome>,
   mark: (step: 'requested' | 'answered' | 'recorded') => void = () => {},
 ): Promise<Recorded> {
-  await db.query(
-    `insert into payments (idempotency_key, visit_id, shopper_id, kind, amount_minor, currency, provider, status)
-     values ($1, $2, $3, $4, $5, $6, $7, 'pending') on conflict (idempotency_key) do nothing`,
-    [
-      intent.key,
-      intent.visitId,
-      intent.shopperId,
-      intent.kind,
-      intent.amountMinor,
-      intent.currency,
-      provider.name,
-    ],
-  );
+  await reserve(db, provider, intent);
   const seen = await db.query<{ status: string; provider_ref: string | null; amount_minor: number }>(
     'select status, provider_ref, amount_minor from payments where idempotency_key = $1',
     [intent.key],

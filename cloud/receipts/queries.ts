@@ -23,7 +23,9 @@ export async function shopperReceipts(db: Db, shopperId: string, id?: string): P
     `select r.*, coalesce(json_agg(json_build_object(
         'lineNo', l.line_no, 'sku', l.sku, 'name', l.name, 'quantity', l.quantity, 'grams', l.grams,
         'unitPriceMinor', l.unit_price_minor, 'amountMinor', l.amount_minor, 'discountMinor', l.discount_minor,
-        'promotion', l.promotion) order by l.line_no) filter (where l.line_no is not null), '[]') as lines
+        'promotion', l.promotion) order by l.line_no) filter (where l.line_no is not null), '[]') as lines,
+        coalesce((select b.amount_minor - b.credited_minor from balances_due b
+                  where b.visit_id = r.visit_id and b.paid_at is null), 0) as owed
      from receipts r left join receipt_lines l on l.receipt_id = r.id
      where r.shopper_id = $1 and r.status = 'issued' and ($2::uuid is null or r.id = $2)
      group by r.id order by r.priced_at desc limit 100`,
@@ -38,7 +40,7 @@ export async function shopperReceipts(db: Db, shopperId: string, id?: string): P
     subtotalMinor: r.subtotal_minor,
     discountMinor: r.discount_minor,
     totalMinor: r.total_minor,
-    amountDueMinor: r.amount_due_minor,
+    amountDueMinor: r.owed,
     pointsEarned: r.points_earned,
     pricedAt: r.priced_at.toISOString(),
     issuedAt: r.issued_at ? r.issued_at.toISOString() : null,
