@@ -4,6 +4,7 @@ import { createLogger, type Logger } from '../platform/log.ts';
 import type { CloudConfig } from './config.ts';
 import { buildContext, type CloudContext, settleDeps } from './context.ts';
 import { migrateUp } from './db/migrate.ts';
+import { startShopperPush } from './db/notices.ts';
 import { createPool, type Db } from './db/pool.ts';
 import { enforceRetention } from './db/retention.ts';
 import { detectTimeseries } from './db/timeseries.ts';
@@ -16,7 +17,6 @@ import type { PaymentProvider } from './payments/provider.ts';
 import { withTimeout } from './payments/provider.ts';
 import { createSandboxProvider } from './payments/sandbox.ts';
 import { createStripeProvider } from './payments/stripe.ts';
-import { startShopperPush } from './receipts/push.ts';
 import { type SettlementRunner, startSettlementRunner } from './settlement/runner.ts';
 import type { SettleStep } from './settlement/settle.ts';
 

@@ -1,13 +1,13 @@
 import type { Logger } from '../platform/log.ts';
 import type { AccountDeps } from './accounts/service.ts';
 import type { CloudConfig } from './config.ts';
+import type { ShopperPush } from './db/notices.ts';
 import type { Db } from './db/pool.ts';
 import type { Timeseries } from './db/timeseries.ts';
 import type { GateDeps } from './entry/gate.ts';
 import type { CloudMetrics } from './http/metrics.ts';
 import type { CloudKeys } from './keys.ts';
 import type { PaymentProvider } from './payments/provider.ts';
-import type { ShopperPush } from './receipts/push.ts';
 import type { SettlementRunner } from './settlement/runner.ts';
 import type { SettleDeps } from './settlement/settle.ts';
 

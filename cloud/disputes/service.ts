@@ -1,10 +1,10 @@
 import { WalkoutError } from '../../proto/index.ts';
 import { creditBalance } from '../accounts/balance.ts';
 import { audit } from '../db/audit.ts';
+import { notifyShopper } from '../db/notices.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
 import { recordedCall } from '../payments/ledger.ts';
 import type { PaymentProvider } from '../payments/provider.ts';
-import { notifyShopper } from '../receipts/push.ts';
 
 export interface DisputeLine {
   lineNo: number;

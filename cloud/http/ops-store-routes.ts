@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Catalog, Id, layoutProblems, StoreLayout, WalkoutError } from '../../proto/index.ts';
 import type { CloudContext } from '../context.ts';
 import { audit } from '../db/audit.ts';
+import { notifyStoreChanged } from '../db/notices.ts';
 import { requireStore, signInOperator } from '../operators/service.ts';
 import { addMultibuy, importCatalog } from '../stores/catalog.ts';
 import { createDevice, createStore } from '../stores/devices.ts';
@@ -145,6 +146,7 @@ export function opsStoreRoutes(ctx: CloudContext): Route[] {
             `update stores set ${set.map(([k], i) => `${k} = $${i + 2}`).join(', ')} where id = $1`,
             [params.storeId, ...set.map(([, v]) => v)],
           );
+          await notifyStoreChanged(ctx.db, params.storeId);
         }
         await audit(ctx.db, {
           actor: actor(caller),

@@ -174,6 +174,23 @@ describe('operators', () => {
     });
   });
 
+  it('reach the store’s connected edge when they close the store or change its capacity', async () => {
+    const configs = () => edge.received.filter((m) => m.body === 'config').map((m) => m.config);
+    const before = configs().length;
+    await cloud.call('PATCH', '/v1/ops/stores/reference', {
+      token: admin,
+      body: { isOpen: false, capacity: 12 },
+    });
+    await edge.waitFor(() => configs().length > before);
+    expect(configs().at(-1)).toMatchObject({ isOpen: false, capacity: 12 });
+    await cloud.call('PATCH', '/v1/ops/stores/reference', {
+      token: admin,
+      body: { isOpen: true, capacity: null },
+    });
+    await edge.waitFor(() => configs().length > before + 1);
+    expect(configs().at(-1)).toMatchObject({ isOpen: true, capacity: 0 });
+  });
+
   it('decide disputes: an accepted one is refunded once and the shopper is told; a rejected one is not', async () => {
     const { shopper } = await visitWithItem(2, 0.99);
     const [receipt] = (await cloud.call('GET', '/v1/me/receipts', { token: shopper.token })).body;

@@ -165,16 +165,25 @@ async function serve(
 
   send({ welcome: { storeId: device.storeId, ackedSeq: mark.value } });
   lastAck = mark.value;
-  const store = await ctx.db.query<{ is_open: boolean; capacity: number | null }>(
-    'select is_open, capacity from stores where id = $1',
-    [device.storeId],
-  );
-  send({
-    config: {
-      isOpen: store.rows[0]?.is_open ?? false,
-      capacity: store.rows[0]?.capacity ?? 0,
-      entryKeysUrl: '/v1/entry-keys',
-    },
+  const sendConfig = async () => {
+    const store = await ctx.db.query<{ is_open: boolean; capacity: number | null }>(
+      'select is_open, capacity from stores where id = $1',
+      [device.storeId],
+    );
+    send({
+      config: {
+        isOpen: store.rows[0]?.is_open ?? false,
+        capacity: store.rows[0]?.capacity ?? 0,
+        entryKeysUrl: '/v1/entry-keys',
+      },
+    });
+  };
+  await sendConfig();
+  // An operator closing the store or changing its capacity reaches the edge while it is connected.
+  const unsubscribe = ctx.push.onStoreChange(device.storeId, () => {
+    sendConfig().catch((err: unknown) =>
+      log.warn('sending store config failed', { deviceId: device.id, err }),
+    );
   });
 
   call.on('data', (raw: unknown) => {
@@ -249,6 +258,7 @@ async function serve(
     call.on('cancelled', resolve);
     call.on('error', () => resolve());
   });
+  unsubscribe();
   await flush();
   await invalid;
   if (!call.writableEnded) call.end();

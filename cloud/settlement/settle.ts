@@ -1,9 +1,9 @@
 import type { Logger } from '../../platform/log.ts';
 import { audit } from '../db/audit.ts';
+import { notifyShopper } from '../db/notices.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
 import { type PaymentKind, recordedCall } from '../payments/ledger.ts';
 import type { PaymentProvider, ProviderOutcome } from '../payments/provider.ts';
-import { notifyShopper } from '../receipts/push.ts';
 import { priceVisit, type VisitReceipt } from './price-visit.ts';
 import { planMoney } from './pricing.ts';
 

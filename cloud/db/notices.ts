@@ -1,0 +1,119 @@
+import pg from 'pg';
+import type { Logger } from '../../platform/log.ts';
+
+import type { Queryable } from './timeseries.ts';
+
+/**
+ * What committed transactions tell every cloud process: a shopper's receipt or dispute (pushed to
+ * the app), a store's settings changed (pushed to its edge as StoreConfig).
+ */
+export const NOTICE_CHANNEL = 'walkout_notices';
+
+/** What the app hears: a receipt issued, a dispute decided. */
+export interface ShopperNotice {
+  shopperId: string;
+  event: 'receipt' | 'dispute';
+  /** The receipt's or the dispute's id. */
+  id: string;
+  data: Record<string, unknown>;
+}
+
+type Wire = { shopper: ShopperNotice } | { store: string };
+
+export interface ShopperPush {
+  /** Calls fn for every notice to this shopper from now on; returns the unsubscribe. */
+  subscribe(shopperId: string, fn: (n: ShopperNotice) => void): () => void;
+  /** Calls fn whenever this store's settings change; returns the unsubscribe. */
+  onStoreChange(storeId: string, fn: () => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Queues a notice inside tx: PostgreSQL delivers it when, and only if, tx commits. */
+export async function notifyShopper(tx: Queryable, notice: ShopperNotice): Promise<void> {
+  await send(tx, { shopper: notice });
+}
+
+export async function notifyStoreChanged(q: Queryable, storeId: string): Promise<void> {
+  await send(q, { store: storeId });
+}
+
+async function send(q: Queryable, wire: Wire): Promise<void> {
+  await q.query('select pg_notify($1, $2)', [NOTICE_CHANNEL, JSON.stringify(wire)]);
+}
+
+class Subscribers<T> {
+  private readonly byKey = new Map<string, Set<(v: T) => void>>();
+  add(key: string, fn: (v: T) => void): () => void {
+    const set = this.byKey.get(key) ?? new Set();
+    set.add(fn);
+    this.byKey.set(key, set);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.byKey.delete(key);
+    };
+  }
+  call(key: string, v: T): void {
+    for (const fn of this.byKey.get(key) ?? []) fn(v);
+  }
+  callAll(v: T): void {
+    for (const key of this.byKey.keys()) this.call(key, v);
+  }
+}
+
+/**
+ * Notices reach the app through PostgreSQL's LISTEN/NOTIFY, sent inside the transaction that
+ * issues the receipt or decides the dispute, so every cloud process hears of it exactly when it is
+ * committed, whichever process did the work.
+ */
+export async function startShopperPush(databaseUrl: string, log: Logger): Promise<ShopperPush> {
+  const shoppers = new Subscribers<ShopperNotice>();
+  const stores = new Subscribers<void>();
+  let client: pg.Client;
+  let closed = false;
+  let reconnecting = false;
+  const reconnect = (): void => {
+    if (closed || reconnecting) return;
+    reconnecting = true;
+    const attempt = (): void => {
+      listen().then(
+        () => {
+          reconnecting = false;
+          // Whatever changed while nobody listened: every edge gets its store's settings again.
+          stores.callAll(undefined);
+        },
+        () => {
+          if (!closed) setTimeout(attempt, 1000).unref();
+        },
+      );
+    };
+    setTimeout(attempt, 200).unref();
+  };
+  const listen = async (): Promise<void> => {
+    client = new pg.Client({ connectionString: databaseUrl });
+    client.on('notification', (msg) => {
+      try {
+        const wire = JSON.parse(msg.payload ?? '') as Wire;
+        if ('shopper' in wire) shoppers.call(wire.shopper.shopperId, wire.shopper);
+        else stores.call(wire.store, undefined);
+      } catch (err) {
+        log.warn('unreadable notice', { payload: msg.payload, err });
+      }
+    });
+    // A lost listener would silently stop every receipt push, so it is rebuilt until it holds.
+    client.on('error', (err) => {
+      log.error('notice listener lost its connection; reconnecting', { err });
+      reconnect();
+    });
+    await client.connect();
+    await client.query(`listen ${NOTICE_CHANNEL}`);
+  };
+  await listen();
+  return {
+    subscribe: (shopperId, fn) => shoppers.add(shopperId, fn),
+    onStoreChange: (storeId, fn) => stores.add(storeId, fn),
+    close: async () => {
+      closed = true;
+      await client.end().catch(() => {});
+    },
+  };
+}
