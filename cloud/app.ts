@@ -49,7 +49,7 @@ export interface RunningCloud {
 export async function startCloud(config: CloudConfig, opts: CloudOptions): Promise<RunningCloud> {
   const log = opts.log ?? createLogger('cloud');
   const now = opts.now ?? (() => new Date());
-  const db = createPool(opts.databaseUrl, { log: log.child('db') });
+  const db = createPool(opts.databaseUrl, { max: config.DB_POOL_SIZE, log: log.child('db') });
   try {
     await migrateUp(db, log.child('migrate'));
     const timeseries = await detectTimeseries(db, log.child('timeseries'));

@@ -13,6 +13,13 @@ const CloudShape = {
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional()
     .describe('PostgreSQL; unset starts an embedded server (demo only)'),
+  DB_POOL_SIZE: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(500)
+    .default(10)
+    .describe('PostgreSQL connections the process keeps; concurrent commits share the WAL flush'),
   ENTRY_CODE_TTL_S: z.coerce
     .number()
     .int()

@@ -179,7 +179,7 @@ async function main(): Promise<void> {
         cloud: {
           process: 'node --import tsx cloud/main.ts (one process, one event loop)',
           database: services.embedded.database ? 'embedded PostgreSQL' : 'PostgreSQL of DATABASE_URL',
-          dbPoolSize: 10,
+          dbPoolSize: Number(process.env.DB_POOL_SIZE ?? 10),
           scryptCost: 1024,
         },
       },

@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { CompactSign, compactVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { checkEntryCode, issueEntryCode } from './codes.ts';
 
@@ -66,5 +67,32 @@ describe('entry codes', () => {
     const early = await issueEntryCode({ shopperId, companions: 0 }, key, t0 + 5_000, 30);
     expect(await checkEntryCode(early.code, keys, t0, 2)).toMatchObject({ ok: false, reason: 'expired' });
     expect(await checkEntryCode(early.code, keys, t0 + 3_000, 2)).toMatchObject({ ok: true });
+  });
+
+  it('are standard compact JWS both ways: a JOSE library verifies ours, and we verify its', async () => {
+    const ours = await issueEntryCode({ shopperId, companions: 1 }, key, t0, 30);
+    const { payload, protectedHeader } = await compactVerify(ours.code, publicKey);
+    expect(protectedHeader).toEqual({ alg: 'EdDSA', kid: 'entry-test' });
+    expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({
+      sub: shopperId,
+      nonce: ours.nonce,
+    });
+
+    const claims = {
+      v: 1,
+      sub: shopperId,
+      nonce: 'abcdefghijklmnop',
+      companions: 0,
+      iat: t0 / 1000,
+      exp: t0 / 1000 + 30,
+    };
+    const theirs = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'entry-test' })
+      .sign(privateKey);
+    expect(await checkEntryCode(theirs, keys, t0, 2)).toMatchObject({ ok: true, claims });
+    const hs = await new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+      .setProtectedHeader({ alg: 'HS256', kid: 'entry-test' })
+      .sign(new Uint8Array(32));
+    expect(await checkEntryCode(hs, keys, t0, 2)).toMatchObject({ ok: false, reason: 'bad_signature' });
   });
 });

@@ -1,7 +1,6 @@
 import { type KeyObject, randomUUID } from 'node:crypto';
 import type { Logger } from '../../platform/log.ts';
-import { type Db, inTransaction } from '../db/pool.ts';
-import type { Queryable } from '../db/timeseries.ts';
+import { type Db, inTransaction, type Tx } from '../db/pool.ts';
 import type { PaymentProvider, ProviderOutcome } from '../payments/provider.ts';
 import { checkEntryCode } from './codes.ts';
 import { DENY_MESSAGES, type DenyReason, precheckEntry } from './decide.ts';
@@ -102,14 +101,15 @@ interface Facts {
 
 /** Everything precheckEntry() needs in one statement; people inside are counted only when asked. */
 async function gatherFacts(
-  q: Queryable,
+  q: Db | Tx,
   storeId: string,
   shopperId: string,
   nonce: string,
   countInside: boolean,
 ): Promise<Facts> {
-  const { rows } = await q.query<Facts>(
-    `select st.id is not null as store_known, coalesce(st.is_open, false) as is_open, st.capacity,
+  const { rows } = await q.query<Facts>({
+    name: 'gate.facts',
+    text: `select st.id is not null as store_known, coalesce(st.is_open, false) as is_open, st.capacity,
        case when $4 then (select count(*)::int from visit_members m join visits v on v.id = m.visit_id
          where v.store_id = $3 and v.status in ('entering', 'open') and m.exited_at is null) else 0 end as inside,
        exists (select 1 from entry_redemptions where nonce = $2) as replayed, s.id is not null as known,
@@ -121,8 +121,8 @@ async function gatherFacts(
      left join lateral (
        select id, provider_token from payment_methods where shopper_id = s.id and removed_at is null
        order by created_at desc limit 1) m on true`,
-    [shopperId, nonce, storeId, countInside],
-  );
+    values: [shopperId, nonce, storeId, countInside],
+  });
   return rows[0]!;
 }
 
@@ -149,7 +149,7 @@ async function admit(
 }
 
 async function claim(
-  q: Queryable,
+  q: Db | Tx,
   deps: GateDeps,
   scan: GateScan,
   f: Facts,
@@ -170,8 +170,9 @@ async function claim(
   // The nonce is claimed first and everything else hangs off the claim: a concurrent scan of the
   // same code that claimed it since the facts were read leaves this statement with nothing to do.
   // (The redemption's reference to the visit is checked at the statement's end, by then inserted.)
-  const { rows } = await q.query<{ claimed: number }>(
-    `with r as (
+  const { rows } = await q.query<{ claimed: number }>({
+    name: 'gate.claim',
+    text: `with r as (
        insert into entry_redemptions (nonce, shopper_id, visit_id, gate_id, redeemed_at)
        values ($6, $2, $11, $7, $5) on conflict (nonce) do nothing returning visit_id),
      v as (
@@ -184,7 +185,7 @@ async function claim(
        insert into payments (idempotency_key, visit_id, shopper_id, kind, amount_minor, currency, provider, status)
        select 'hold:' || v.id, v.id, $2, 'hold', $8, $9, $10, 'pending' from v)
      select count(*)::int as claimed from v`,
-    [
+    values: [
       scan.storeId,
       shopperId,
       f.method_id,
@@ -197,7 +198,7 @@ async function claim(
       deps.provider.name,
       visitId,
     ],
-  );
+  });
   if (rows[0]!.claimed === 0) return { reason: 'replayed' };
   return { visitId, shopperId, token: f.token!, party };
 }
@@ -223,15 +224,16 @@ async function record(
 ): Promise<void> {
   const ok = held?.outcome.outcome === 'succeeded';
   const o = held?.outcome;
-  await deps.db.query(
-    `with p as (
+  await deps.db.query({
+    name: 'gate.record',
+    text: `with p as (
        update payments set status = $10, provider_ref = $11, failure = $12, updated_at = now()
        where $9::uuid is not null and idempotency_key = 'hold:' || $9 returning 1),
      v as (
        update visits set status = $13 where $9::uuid is not null and id = $9 and status = 'entering' returning 1)
      insert into gate_decisions (time, store_id, gate_id, decision, reason, shopper_id, visit_id, latency_ms)
      values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [
+    values: [
       deps.now(),
       scan.storeId,
       scan.gateId,
@@ -246,5 +248,5 @@ async function record(
       o && o.outcome !== 'succeeded' ? `${o.code}: ${o.message}` : null,
       ok ? 'open' : 'cancelled',
     ],
-  );
+  });
 }

@@ -127,15 +127,16 @@ export function createSandboxProvider(db: Db, opts: SandboxOptions = {}): Paymen
       amountMinor: r.amountMinor,
     };
     if (outcome.outcome !== 'failed') {
-      const { rows } = await db.query<{ fresh: boolean }>(
-        `with op as (
+      const { rows } = await db.query<{ fresh: boolean }>({
+        name: 'sandbox.open',
+        text: `with op as (
            insert into sandbox_operations (idempotency_key, operation, request, outcome)
            values ($1, $2, $3, $4) on conflict (idempotency_key) do nothing returning 1),
          p as (
            insert into sandbox_payments (ref, kind, token, amount_minor, captured_minor)
            select $5, $6, $7, $8, $9 from op where $10 returning 1)
          select exists (select 1 from op) as fresh`,
-        [
+        values: [
           key,
           operation,
           request,
@@ -147,7 +148,7 @@ export function createSandboxProvider(db: Db, opts: SandboxOptions = {}): Paymen
           kind === 'charge' ? r.amountMinor : 0,
           outcome.outcome === 'succeeded',
         ],
-      );
+      });
       if (rows[0]!.fresh) return outcome;
     }
     return (await firstAnswer(db, key, operation, request)) ?? outcome;

@@ -59,7 +59,11 @@ export async function authenticateDevice(db: Db, id: string, secret: string): Pr
     store_id: string;
     kind: Device['kind'];
     secret_hash: string;
-  }>('select id, store_id, kind, secret_hash from devices where id = $1 and revoked_at is null', [id]);
+  }>({
+    name: 'devices.authenticate',
+    text: 'select id, store_id, kind, secret_hash from devices where id = $1 and revoked_at is null',
+    values: [id],
+  });
   const row = rows[0];
   if (!row) return null;
   const given = Buffer.from(hashSecret(secret));
