@@ -19,6 +19,7 @@ import { createSandboxProvider } from './payments/sandbox.ts';
 import { createStripeProvider } from './payments/stripe.ts';
 import { type SettlementRunner, startSettlementRunner } from './settlement/runner.ts';
 import type { SettleStep } from './settlement/settle.ts';
+import { deviceAuth } from './stores/devices.ts';
 
 export interface CloudOptions {
   databaseUrl: string;
@@ -61,6 +62,8 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
         : createSandboxProvider(db);
     const provider = withTimeout(raw, config.PAYMENT_TIMEOUT_MS);
     const push = await startShopperPush(opts.databaseUrl, log.child('push'));
+    const devices = deviceAuth(db);
+    push.onDeviceRevoked((id) => devices.forget(id));
     const settle = settleDeps({ config, db, provider, now, log }, opts.settleCheckpoint);
     const settlement = startSettlementRunner(settle, { sweepEveryMs: config.SETTLE_SWEEP_MS });
     const metrics = createMetrics();
@@ -74,6 +77,7 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
       metrics,
       timeseries,
       push,
+      devices,
       settle,
       settlement,
     });

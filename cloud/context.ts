@@ -10,6 +10,7 @@ import type { CloudKeys } from './keys.ts';
 import type { PaymentProvider } from './payments/provider.ts';
 import type { SettlementRunner } from './settlement/runner.ts';
 import type { SettleDeps } from './settlement/settle.ts';
+import type { DeviceAuth } from './stores/devices.ts';
 
 /** Everything a request handler may touch, built once at start-up and passed down. */
 export interface CloudContext {
@@ -22,6 +23,7 @@ export interface CloudContext {
   metrics: CloudMetrics;
   timeseries: Timeseries;
   push: ShopperPush;
+  devices: DeviceAuth;
   accounts: AccountDeps;
   gate: GateDeps;
   settle: SettleDeps;

@@ -18,13 +18,15 @@ export interface ShopperNotice {
   data: Record<string, unknown>;
 }
 
-type Wire = { shopper: ShopperNotice } | { store: string };
+type Wire = { shopper: ShopperNotice } | { store: string } | { deviceRevoked: string };
 
 export interface ShopperPush {
   /** Calls fn for every notice to this shopper from now on; returns the unsubscribe. */
   subscribe(shopperId: string, fn: (n: ShopperNotice) => void): () => void;
   /** Calls fn whenever this store's settings change; returns the unsubscribe. */
   onStoreChange(storeId: string, fn: () => void): () => void;
+  /** Calls fn with each revoked device's id, and with no id after notices may have been missed. */
+  onDeviceRevoked(fn: (deviceId?: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -35,6 +37,10 @@ export async function notifyShopper(tx: Queryable, notice: ShopperNotice): Promi
 
 export async function notifyStoreChanged(q: Queryable, storeId: string): Promise<void> {
   await send(q, { store: storeId });
+}
+
+export async function notifyDeviceRevoked(q: Queryable, deviceId: string): Promise<void> {
+  await send(q, { deviceRevoked: deviceId });
 }
 
 async function send(q: Queryable, wire: Wire): Promise<void> {
@@ -68,6 +74,7 @@ class Subscribers<T> {
 export async function startShopperPush(databaseUrl: string, log: Logger): Promise<ShopperPush> {
   const shoppers = new Subscribers<ShopperNotice>();
   const stores = new Subscribers<void>();
+  const revoked = new Set<(deviceId?: string) => void>();
   let client: pg.Client;
   let closed = false;
   let reconnecting = false;
@@ -78,8 +85,10 @@ export async function startShopperPush(databaseUrl: string, log: Logger): Promis
       listen().then(
         () => {
           reconnecting = false;
-          // Whatever changed while nobody listened: every edge gets its store's settings again.
+          // Whatever changed while nobody listened: every edge gets its store's settings again,
+          // and every device shows its credentials to the database again.
           stores.callAll(undefined);
+          for (const fn of revoked) fn();
         },
         () => {
           if (!closed) setTimeout(attempt, 1000).unref();
@@ -94,7 +103,8 @@ export async function startShopperPush(databaseUrl: string, log: Logger): Promis
       try {
         const wire = JSON.parse(msg.payload ?? '') as Wire;
         if ('shopper' in wire) shoppers.call(wire.shopper.shopperId, wire.shopper);
-        else stores.call(wire.store, undefined);
+        else if ('store' in wire) stores.call(wire.store, undefined);
+        else for (const fn of revoked) fn(wire.deviceRevoked);
       } catch (err) {
         log.warn('unreadable notice', { payload: msg.payload, err });
       }
@@ -111,6 +121,7 @@ export async function startShopperPush(databaseUrl: string, log: Logger): Promis
   return {
     subscribe: (shopperId, fn) => shoppers.add(shopperId, fn),
     onStoreChange: (storeId, fn) => stores.add(storeId, fn),
+    onDeviceRevoked: (fn) => void revoked.add(fn),
     close: async () => {
       closed = true;
       await client.end().catch(() => {});

@@ -99,38 +99,51 @@ interface Facts {
   unpaid: number;
 }
 
-/** Everything precheckEntry() needs in one statement; people inside are counted only when asked. */
-async function gatherFacts(
-  q: Db | Tx,
-  storeId: string,
-  shopperId: string,
-  nonce: string,
-  countInside: boolean,
-): Promise<Facts> {
-  const { rows } = await q.query<Facts>({
-    name: 'gate.facts',
-    text: `select st.id is not null as store_known, coalesce(st.is_open, false) as is_open, st.capacity,
-       case when $4 then (select count(*)::int from visit_members m join visits v on v.id = m.visit_id
-         where v.store_id = $3 and v.status in ('entering', 'open') and m.exited_at is null) else 0 end as inside,
-       exists (select 1 from entry_redemptions where nonce = $2) as replayed, s.id is not null as known,
-       m.provider_token as token, m.id as method_id,
-       (select coalesce(sum(amount_minor - credited_minor), 0)::bigint from balances_due
-        where shopper_id = $1 and paid_at is null)
-         as unpaid
-     from (select 1) one left join stores st on st.id = $3 left join shoppers s on s.id = $1
-     left join lateral (
-       select id, provider_token from payment_methods where shopper_id = s.id and removed_at is null
-       order by created_at desc limit 1) m on true`,
-    values: [shopperId, nonce, storeId, countInside],
-  });
-  return rows[0]!;
-}
+/**
+ * One statement reads everything precheckEntry() needs and, when every fact passes, claims the
+ * code's nonce and creates the visit (`entering`), its members and its `pending` hold, all
+ * hanging off the claim: a concurrent scan of the same code that claimed it first leaves it
+ * nothing to insert. The conjunction below is precheckEntry()'s rules all passing; which rule
+ * failed is still decided there, from the facts returned. People inside are counted only under
+ * the store's lock ($4).
+ * ($1 shopper, $2 nonce, $3 store, $4 count inside, $5 now, $6 gate, $7 companions, $8 hold
+ * amount, $9 currency, $10 provider, $11 the new visit's id.)
+ */
+const ADMIT_SQL = `with f as (
+    select st.id is not null as store_known, coalesce(st.is_open, false) as is_open, st.capacity,
+      case when $4 then (select count(*)::int from visit_members m join visits v on v.id = m.visit_id
+        where v.store_id = $3 and v.status in ('entering', 'open') and m.exited_at is null) else 0 end as inside,
+      exists (select 1 from entry_redemptions where nonce = $2) as replayed, s.id is not null as known,
+      m.provider_token as token, m.id as method_id,
+      (select coalesce(sum(amount_minor - credited_minor), 0)::bigint from balances_due
+       where shopper_id = $1 and paid_at is null) as unpaid
+    from (select 1) one left join stores st on st.id = $3 left join shoppers s on s.id = $1
+    left join lateral (
+      select id, provider_token from payment_methods where shopper_id = s.id and removed_at is null
+      order by created_at desc limit 1) m on true),
+  ok as (
+    select method_id from f
+    where store_known and is_open and not replayed and known and token is not null and unpaid = 0
+      and (capacity is null or ($4 and inside + 1 + $7 <= capacity))),
+  r as (
+    insert into entry_redemptions (nonce, shopper_id, visit_id, gate_id, redeemed_at)
+    select $2, $1, $11, $6, $5 from ok on conflict (nonce) do nothing returning visit_id),
+  v as (
+    insert into visits (id, store_id, payer_id, payment_method_id, status, companions, opened_at)
+    select r.visit_id, $3, $1, (select method_id from ok), 'entering', $7, $5 from r returning id),
+  m as (
+    insert into visit_members (visit_id, member_no, role)
+    select v.id, n, case when n = 0 then 'payer' else 'companion' end from v, generate_series(0, $7::int) n),
+  p as (
+    insert into payments (idempotency_key, visit_id, shopper_id, kind, amount_minor, currency, provider, status)
+    select 'hold:' || v.id, v.id, $1, 'hold', $8, $9, $10, 'pending' from v)
+  select f.*, (select count(*)::int from v) as claimed from f`;
 
 /**
  * Claims the nonce and creates the visit, or says why not. Only a capacity needs admissions in
  * order: then the store's row is locked (two gates cannot both let in the last place) and the
- * facts read under the lock. Without one, admissions run side by side, which is what lets one
- * store take a thousand scans a second.
+ * statement runs again under the lock, counting who is inside. Without one, admissions run side
+ * by side in one statement each, which is what lets one store take many scans a second.
  */
 async function admit(
   deps: GateDeps,
@@ -139,68 +152,48 @@ async function admit(
   nonce: string,
   companions: number,
 ): Promise<Admitted | { reason: DenyReason }> {
-  const unlocked = await gatherFacts(deps.db, scan.storeId, shopperId, nonce, false);
-  if (unlocked.capacity === null) return claim(deps.db, deps, scan, unlocked, shopperId, nonce, companions);
+  const visitId = randomUUID();
+  const run = async (q: Db | Tx, countInside: boolean) => {
+    const { rows } = await q.query<Facts & { claimed: number }>({
+      name: 'gate.admit',
+      text: ADMIT_SQL,
+      values: [
+        shopperId,
+        nonce,
+        scan.storeId,
+        countInside,
+        deps.now(),
+        scan.gateId,
+        companions,
+        deps.holdAmountMinor,
+        deps.currency,
+        deps.provider.name,
+        visitId,
+      ],
+    });
+    const f = rows[0]!;
+    const party = 1 + companions;
+    if (f.claimed > 0) return { visitId, shopperId, token: f.token!, party };
+    const pre = precheckEntry({
+      code: { ok: true },
+      replayed: f.replayed,
+      store: f.store_known ? { isOpen: f.is_open, capacity: f.capacity, inside: f.inside } : null,
+      party,
+      shopper: f.known ? { hasPaymentMethod: f.token !== null, unpaidMinor: f.unpaid } : null,
+    });
+    if (!pre.open) return { reason: pre.reason };
+    if (f.capacity !== null && !countInside) return 'count inside' as const;
+    // Every rule passed but nothing was claimed: the same code's other scan claimed it first.
+    return { reason: 'replayed' as const };
+  };
+  const first = await run(deps.db, false);
+  if (first !== 'count inside') return first;
   return inTransaction(deps.db, async (tx) => {
     await tx.query('select 1 from stores where id = $1 for update', [scan.storeId]);
-    const facts = await gatherFacts(tx, scan.storeId, shopperId, nonce, true);
-    return claim(tx, deps, scan, facts, shopperId, nonce, companions);
+    const locked = await run(tx, true);
+    if (locked === 'count inside') throw new Error('gate: capacity check under the lock did not count');
+    return locked;
   });
-}
-
-async function claim(
-  q: Db | Tx,
-  deps: GateDeps,
-  scan: GateScan,
-  f: Facts,
-  shopperId: string,
-  nonce: string,
-  companions: number,
-): Promise<Admitted | { reason: DenyReason }> {
-  const party = 1 + companions;
-  const pre = precheckEntry({
-    code: { ok: true },
-    replayed: f.replayed,
-    store: f.store_known ? { isOpen: f.is_open, capacity: f.capacity, inside: f.inside } : null,
-    party,
-    shopper: f.known ? { hasPaymentMethod: f.token !== null, unpaidMinor: f.unpaid } : null,
-  });
-  if (!pre.open) return { reason: pre.reason };
-  const visitId = randomUUID();
-  // The nonce is claimed first and everything else hangs off the claim: a concurrent scan of the
-  // same code that claimed it since the facts were read leaves this statement with nothing to do.
-  // (The redemption's reference to the visit is checked at the statement's end, by then inserted.)
-  const { rows } = await q.query<{ claimed: number }>({
-    name: 'gate.claim',
-    text: `with r as (
-       insert into entry_redemptions (nonce, shopper_id, visit_id, gate_id, redeemed_at)
-       values ($6, $2, $11, $7, $5) on conflict (nonce) do nothing returning visit_id),
-     v as (
-       insert into visits (id, store_id, payer_id, payment_method_id, status, companions, opened_at)
-       select r.visit_id, $1, $2, $3, 'entering', $4, $5 from r returning id),
-     m as (
-       insert into visit_members (visit_id, member_no, role)
-       select v.id, n, case when n = 0 then 'payer' else 'companion' end from v, generate_series(0, $4::int) n),
-     p as (
-       insert into payments (idempotency_key, visit_id, shopper_id, kind, amount_minor, currency, provider, status)
-       select 'hold:' || v.id, v.id, $2, 'hold', $8, $9, $10, 'pending' from v)
-     select count(*)::int as claimed from v`,
-    values: [
-      scan.storeId,
-      shopperId,
-      f.method_id,
-      companions,
-      deps.now(),
-      nonce,
-      scan.gateId,
-      deps.holdAmountMinor,
-      deps.currency,
-      deps.provider.name,
-      visitId,
-    ],
-  });
-  if (rows[0]!.claimed === 0) return { reason: 'replayed' };
-  return { visitId, shopperId, token: f.token!, party };
 }
 
 function holdDecision(a: Admitted, outcome: ProviderOutcome): GateDecision {

@@ -1,15 +1,14 @@
 import type { FastifyRequest } from 'fastify';
 import { WalkoutError } from '../../proto/index.ts';
 import { type AccessKey, verifyAccessToken } from '../accounts/tokens.ts';
-import type { Db } from '../db/pool.ts';
-import { authenticateDevice, parseBasic } from '../stores/devices.ts';
+import { type DeviceAuth, parseBasic } from '../stores/devices.ts';
 import type { Authenticate, Caller } from './route.ts';
 
 /**
  * Shoppers and operators carry a bearer access token; devices (gate controllers, edge nodes) use
  * HTTP Basic with their id and secret.
  */
-export function authenticator(db: Db, accessKey: AccessKey, now: () => Date): Authenticate {
+export function authenticator(devices: DeviceAuth, accessKey: AccessKey, now: () => Date): Authenticate {
   return async (auth, req: FastifyRequest): Promise<Caller> => {
     const query = req.query as { access_token?: unknown } | undefined;
     const header =
@@ -18,7 +17,7 @@ export function authenticator(db: Db, accessKey: AccessKey, now: () => Date): Au
     if (auth === 'device') {
       const creds = parseBasic(header);
       if (!creds) throw new WalkoutError('UNAUTHENTICATED', 'device credentials required (Basic)');
-      const device = await authenticateDevice(db, creds.id, creds.secret);
+      const device = await devices.authenticate(creds.id, creds.secret);
       if (!device) throw new WalkoutError('UNAUTHENTICATED', 'unknown or revoked device credentials');
       return { device };
     }

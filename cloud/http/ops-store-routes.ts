@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { Catalog, Id, layoutProblems, StoreLayout, WalkoutError } from '../../proto/index.ts';
 import type { CloudContext } from '../context.ts';
 import { audit } from '../db/audit.ts';
-import { notifyStoreChanged } from '../db/notices.ts';
+import { notifyDeviceRevoked, notifyStoreChanged } from '../db/notices.ts';
 import { requireStore, signInOperator } from '../operators/service.ts';
 import { addMultibuy, importCatalog } from '../stores/catalog.ts';
-import { createDevice, createStore } from '../stores/devices.ts';
+import { createDevice, createStore, revokeDevice } from '../stores/devices.ts';
 import { type Caller, notFound, type Route, route } from './route.ts';
 
 const StoreId = z.object({ storeId: Id });
@@ -300,6 +300,29 @@ export function opsStoreRoutes(ctx: CloudContext): Route[] {
           subject: d.id,
         });
         return d;
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url: '/v1/ops/stores/:storeId/devices/:deviceId',
+      summary:
+        'Revoke an edge node’s or gate controller’s credentials: refused from now on, its stream cut (admins)',
+      tag: 'operators',
+      auth: 'operator',
+      params: z.object({ storeId: Id, deviceId: z.string().min(1).max(64) }),
+      response: z.object({ revoked: z.literal(true) }),
+      handler: async ({ caller, params }) => {
+        await requireStore(ctx.db, who(caller), params.storeId, 'admin');
+        if (!(await revokeDevice(ctx.db, params.storeId, params.deviceId, ctx.now())))
+          throw notFound('device');
+        await notifyDeviceRevoked(ctx.db, params.deviceId);
+        await audit(ctx.db, {
+          actor: actor(caller),
+          storeId: params.storeId,
+          action: 'device.revoked',
+          subject: params.deviceId,
+        });
+        return { revoked: true as const };
       },
     }),
   ];

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
 import { connectEdge, type EdgeClient } from '../../test/support/edge-client.ts';
@@ -284,6 +285,28 @@ describe('operators', () => {
       { amount_minor: 2 * item.priceMinor, status: 'declined' },
       { amount_minor: item.priceMinor, status: 'succeeded' },
     ]);
+  });
+
+  it('revoke a device: its next request is refused, cached or not, and an edge’s stream is cut at once', async () => {
+    const device = async (kind: 'gate' | 'edge') =>
+      (await cloud.call('POST', '/v1/ops/stores/reference/devices', { token: admin, body: { kind } })).body;
+    const g = await device('gate');
+    const basic = `${g.id}:${g.secret}`;
+    const scan = () => cloud.call('POST', '/v1/gates/g9/scans', { basic, body: { qr: 'x.y.z' } });
+    expect((await scan()).body).toMatchObject({ decision: 'deny', reason: 'bad_signature' });
+    const e = await device('edge');
+    const other = connectEdge(cloud.grpcAddress, e.id, e.secret);
+    await other.welcome();
+    for (const d of [g, e]) {
+      const r = await cloud.call('DELETE', `/v1/ops/stores/reference/devices/${d.id}`, { token: admin });
+      expect(r.body).toEqual({ revoked: true });
+    }
+    expect((await scan()).status).toBe(401);
+    expect((await other.status).code).toBe(grpc.status.UNAUTHENTICATED);
+    const reconnect = connectEdge(cloud.grpcAddress, e.id, e.secret);
+    expect((await reconnect.status).code).toBe(grpc.status.UNAUTHENTICATED);
+    const again = await cloud.call('DELETE', `/v1/ops/stores/reference/devices/${g.id}`, { token: admin });
+    expect(again.status).toBe(404);
   });
 
   it('serve an OpenAPI document made from the same schemas that validate the requests', async () => {

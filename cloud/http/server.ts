@@ -57,7 +57,7 @@ export function buildHttp(ctx: CloudContext): FastifyInstance {
       .send({ error: { code: 'NOT_FOUND', message: `NOT_FOUND: no route ${req.method} ${req.url}` } });
   });
 
-  register(app, routes, authenticator(ctx.db, ctx.keys.access, ctx.now));
+  register(app, routes, authenticator(ctx.devices, ctx.keys.access, ctx.now));
   app.get('/openapi.json', async () => document);
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {

@@ -8,7 +8,7 @@ import {
 import { describeIssues, formatIssues } from '../../proto/index.ts';
 import type { CloudContext } from '../context.ts';
 import { decideScan } from '../entry/gate.ts';
-import { authenticateDevice, type Device, parseBasic } from '../stores/devices.ts';
+import { type Device, parseBasic } from '../stores/devices.ts';
 import { resumePoint, saveAck, storeBatch, storeInvalid } from './store.ts';
 import { Watermark } from './watermark.ts';
 
@@ -52,11 +52,21 @@ export function createLinkServer(ctx: CloudContext, opts: LinkOptions = {}): grp
   const server = new grpc.Server();
   const active = new Map<string, Call>();
   const log = ctx.log.child('link');
+  // A revoked edge is cut off at once, not at its next reconnect.
+  ctx.push.onDeviceRevoked((id) => {
+    const call = id === undefined ? undefined : active.get(id);
+    if (!call) return;
+    active.delete(id!);
+    call.emit('error', {
+      code: grpc.status.UNAUTHENTICATED,
+      details: 'UNAUTHENTICATED: credentials revoked',
+    });
+  });
   server.addService(tolerantService(loadEdgeLink().service), {
     Connect: (call: Call) => {
       void (async () => {
         const creds = parseBasic(String(call.metadata.get('authorization')[0] ?? ''));
-        const device = creds ? await authenticateDevice(ctx.db, creds.id, creds.secret) : null;
+        const device = creds ? await ctx.devices.authenticate(creds.id, creds.secret) : null;
         if (device?.kind !== 'edge') {
           ctx.metrics.rejected.inc({ code: 'UNAUTHENTICATED', surface: 'grpc' });
           call.emit('error', {

@@ -52,22 +52,61 @@ export function parseBasic(header: string): { id: string; secret: string } | nul
   return colon > 0 ? { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) } : null;
 }
 
-/** The device a credential belongs to, or null for an unknown, revoked or wrong one. */
-export async function authenticateDevice(db: Db, id: string, secret: string): Promise<Device | null> {
-  const { rows } = await db.query<{
-    id: string;
-    store_id: string;
-    kind: Device['kind'];
-    secret_hash: string;
-  }>({
-    name: 'devices.authenticate',
-    text: 'select id, store_id, kind, secret_hash from devices where id = $1 and revoked_at is null',
-    values: [id],
-  });
-  const row = rows[0];
-  if (!row) return null;
-  const given = Buffer.from(hashSecret(secret));
-  const stored = Buffer.from(row.secret_hash);
-  if (given.length !== stored.length || !timingSafeEqual(given, stored)) return null;
-  return { id: row.id, storeId: row.store_id, kind: row.kind };
+export interface DeviceAuth {
+  /** The device a credential belongs to, or null for an unknown, revoked or wrong one. */
+  authenticate(id: string, secret: string): Promise<Device | null>;
+  /** Drops what is known of one device (revoked), or of all (notices may have been missed). */
+  forget(id?: string): void;
+}
+
+/**
+ * Every gate scan and edge stream presents its credentials, so a device's row is kept for a short
+ * while instead of read for each. A revocation reaches every cloud process as a notice and drops
+ * the entry at once; the time limit covers a notice lost to a dropped listener.
+ */
+export function deviceAuth(db: Db, opts: { ttlMs?: number; nowMs?: () => number } = {}): DeviceAuth {
+  const ttlMs = opts.ttlMs ?? 10_000;
+  const nowMs = opts.nowMs ?? Date.now;
+  const known = new Map<string, { device: Device; secretHash: string; until: number }>();
+  return {
+    authenticate: async (id, secret) => {
+      let entry = known.get(id);
+      if (!entry || entry.until <= nowMs()) {
+        const { rows } = await db.query<{
+          id: string;
+          store_id: string;
+          kind: Device['kind'];
+          secret_hash: string;
+        }>({
+          name: 'devices.authenticate',
+          text: 'select id, store_id, kind, secret_hash from devices where id = $1 and revoked_at is null',
+          values: [id],
+        });
+        const row = rows[0];
+        if (!row) {
+          known.delete(id);
+          return null;
+        }
+        entry = {
+          device: { id: row.id, storeId: row.store_id, kind: row.kind },
+          secretHash: row.secret_hash,
+          until: nowMs() + ttlMs,
+        };
+        known.set(id, entry);
+      }
+      const given = Buffer.from(hashSecret(secret));
+      const stored = Buffer.from(entry.secretHash);
+      return given.length === stored.length && timingSafeEqual(given, stored) ? entry.device : null;
+    },
+    forget: (id) => (id === undefined ? known.clear() : void known.delete(id)),
+  };
+}
+
+/** Revokes a device's credentials; false when the store has no such live device. */
+export async function revokeDevice(db: Db, storeId: string, id: string, now: Date): Promise<boolean> {
+  const r = await db.query(
+    'update devices set revoked_at = $3 where id = $1 and store_id = $2 and revoked_at is null',
+    [id, storeId, now],
+  );
+  return (r.rowCount ?? 0) > 0;
 }

@@ -48,11 +48,14 @@ MODELS = ('detector', 'classifier', 'reid', 'held-item')
 # 50 min 14 s on one machine. 16-minute lanes cost the classifier 0.004 validation top-1 (0.967
 # against 0.971) and 5 points of unknown rejection, and re-id 0.012 rank-1 (0.965 against 0.976),
 # so re-id keeps more; the held-item model gains the most from time (its validation AP rose from
-# 0.55 to 0.61 over the last third of a 14-minute run). Machines differ: the same budget gave the
+# 0.55 to 0.61 over the last third of a 14-minute run; alone for 28 minutes it reached 0.799
+# against 0.753 in 14), and the classifier's 16 minutes matched its old 24, so it gives 2 to it.
+# Training must have the machine to itself: tests run beside it cut the detector's epochs by a
+# fifth (39 against about 48 undisturbed). Machines differ: the same budget gave the
 # detector 31 epochs on one 2-core machine and 19 on another, which bfloat16 steps only partly
 # make up (common.Compute).
 # Sequential: one model at a time on both cores; also what `--only` with one model uses.
-PARALLEL = {'detector': 50.0, 'classifier': 16.0, 'reid': 22.0, 'held-item': 14.0}
+PARALLEL = {'detector': 50.0, 'classifier': 14.0, 'reid': 22.0, 'held-item': 16.0}
 SEQUENTIAL = {'detector': 27.0, 'classifier': 6.0, 'reid': 6.0, 'held-item': 6.0}
 
 
