@@ -164,6 +164,39 @@ describe('a gate scan', () => {
     );
   });
 
+  it('admits a burst of scans at a store without a capacity, each to its own visit, one code once', async () => {
+    await createStore(cloud.ctx.db, { id: 'burst', name: 'Burst' });
+    const d = await createDevice(cloud.ctx.db, 'burst', 'gate');
+    const shoppers = await Promise.all(Array.from({ length: 24 }, () => newShopper(cloud)));
+    const codes = await Promise.all(shoppers.map((s, i) => codeFor(s.token, i % 3)));
+    // Scanned together, so they share the admission's statements; the first code twice.
+    const results = await Promise.all(
+      [...codes, codes[0]!].map((qr, i) => scan(qr, `${d.id}:${d.secret}`, `gate-${i % 4}`)),
+    );
+    const opened = results.filter((r) => r.body.decision === 'open');
+    expect(opened).toHaveLength(24);
+    expect(results.filter((r) => r.body.reason === 'replayed')).toHaveLength(1);
+    const visits = await cloud.ctx.db.query<{
+      payer_id: string;
+      companions: number;
+      members: number;
+      hold: string;
+    }>(
+      `select v.payer_id, v.companions, (select count(*)::int from visit_members m where m.visit_id = v.id) as members,
+         (select status from payments p where p.visit_id = v.id and p.kind = 'hold') as hold
+       from visits v where v.store_id = 'burst' and v.status = 'open'`,
+    );
+    const byPayer = new Map(visits.rows.map((v) => [v.payer_id, v]));
+    shoppers.forEach((s, i) => {
+      expect(byPayer.get(s.id)).toEqual({
+        payer_id: s.id,
+        companions: i % 3,
+        members: 1 + (i % 3),
+        hold: 'succeeded',
+      });
+    });
+  });
+
   it('never lets more in than the capacity when gates scan at the same moment', async () => {
     await createStore(cloud.ctx.db, { id: 'tiny', name: 'Tiny', capacity: 3 });
     const d = await createDevice(cloud.ctx.db, 'tiny', 'gate');

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { batcher } from '../db/batch.ts';
 import type { Db, Tx } from '../db/pool.ts';
 import { inTransaction } from '../db/pool.ts';
 import type { Queryable } from '../db/timeseries.ts';
@@ -41,6 +42,21 @@ async function firstAnswer(
     };
   }
   return first.outcome;
+}
+
+interface Opening {
+  key: string;
+  operation: 'authorise' | 'charge';
+  /** JSON, as stored. */
+  request: string;
+  outcome: string;
+  ref: string;
+  kind: 'hold' | 'charge';
+  token: string;
+  amountMinor: number;
+  capturedMinor: number;
+  /** Whether the answer moves money (a decline is remembered, but opens no payment). */
+  pay: boolean;
 }
 
 const declined = (code: string, message: string): ProviderOutcome => ({ outcome: 'declined', code, message });
@@ -107,10 +123,52 @@ export function createSandboxProvider(db: Db, opts: SandboxOptions = {}): Paymen
   }
 
   /**
-   * Opening a hold or a charge is one statement: the key's first use is claimed and the payment
-   * written with it, so a repeated or concurrent key finds the first answer instead of moving money
-   * twice. (Captures, releases and refunds read a payment first, and lock the key for that.)
+   * Opening a hold or a charge is one statement, shared by the openings asked for at the same
+   * moment: each key's first use is claimed and its payment written with it, so a repeated or
+   * concurrent key finds the first answer instead of moving money twice. (Captures, releases and
+   * refunds read a payment first, and lock the key for that.)
    */
+  const opening = batcher(
+    async (ops: Opening[]): Promise<boolean[]> => {
+      // A key twice in one batch: the first is tried, the second finds its answer afterwards.
+      const first = new Map<string, number>();
+      for (const [i, o] of ops.entries()) if (!first.has(o.key)) first.set(o.key, i);
+      const sent = [...first.values()].map((i) => ops[i]!);
+      const col = <K extends keyof Opening>(k: K) => sent.map((o) => o[k]);
+      const { rows } = await db.query<{ key: string }>({
+        name: 'sandbox.open',
+        text: `with u as (
+            select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                 $7::text[], $8::bigint[], $9::bigint[], $10::bool[])
+              as u(key, operation, request, outcome, ref, kind, token, amount, captured, pay)),
+          op as (
+            insert into sandbox_operations (idempotency_key, operation, request, outcome)
+            select key, operation, request::jsonb, outcome::jsonb from u
+            on conflict (idempotency_key) do nothing returning idempotency_key),
+          p as (
+            insert into sandbox_payments (ref, kind, token, amount_minor, captured_minor)
+            select u.ref, u.kind, u.token, u.amount, u.captured from u join op on op.idempotency_key = u.key
+            where u.pay)
+          select idempotency_key as key from op`,
+        values: [
+          col('key'),
+          col('operation'),
+          col('request'),
+          col('outcome'),
+          col('ref'),
+          col('kind'),
+          col('token'),
+          col('amountMinor'),
+          col('capturedMinor'),
+          col('pay'),
+        ],
+      });
+      const fresh = new Set(rows.map((r) => r.key));
+      return ops.map((o, i) => first.get(o.key) === i && fresh.has(o.key));
+    },
+    { maxItems: 64, maxInFlight: 3 },
+  );
+
   async function open(
     key: string,
     operation: 'authorise' | 'charge',
@@ -127,29 +185,19 @@ export function createSandboxProvider(db: Db, opts: SandboxOptions = {}): Paymen
       amountMinor: r.amountMinor,
     };
     if (outcome.outcome !== 'failed') {
-      const { rows } = await db.query<{ fresh: boolean }>({
-        name: 'sandbox.open',
-        text: `with op as (
-           insert into sandbox_operations (idempotency_key, operation, request, outcome)
-           values ($1, $2, $3, $4) on conflict (idempotency_key) do nothing returning 1),
-         p as (
-           insert into sandbox_payments (ref, kind, token, amount_minor, captured_minor)
-           select $5, $6, $7, $8, $9 from op where $10 returning 1)
-         select exists (select 1 from op) as fresh`,
-        values: [
-          key,
-          operation,
-          request,
-          outcome,
-          ref,
-          kind,
-          r.token,
-          r.amountMinor,
-          kind === 'charge' ? r.amountMinor : 0,
-          outcome.outcome === 'succeeded',
-        ],
+      const fresh = await opening({
+        key,
+        operation,
+        request: JSON.stringify(request),
+        outcome: JSON.stringify(outcome),
+        ref,
+        kind,
+        token: r.token,
+        amountMinor: r.amountMinor,
+        capturedMinor: kind === 'charge' ? r.amountMinor : 0,
+        pay: outcome.outcome === 'succeeded',
       });
-      if (rows[0]!.fresh) return outcome;
+      if (fresh) return outcome;
     }
     return (await firstAnswer(db, key, operation, request)) ?? outcome;
   }
