@@ -2,7 +2,7 @@
 # Local PostgreSQL + Mosquitto for development and CI.
 #   scripts/services.sh [up|down|status]
 # `up` prints exactly two machine-readable lines on stdout (DATABASE_URL=..., MQTT_URL=...);
-# everything else goes to stderr, so callers can `eval "$(scripts/services.sh up)"`.
+# everything else goes to stderr, so callers can `export $(scripts/services.sh up)`.
 set -euo pipefail
 
 BASE_DIR="${WALKOUT_SERVICES_DIR:-/tmp/walkout-services}"
@@ -13,7 +13,9 @@ PG_LOG="$BASE_DIR/pg.log"
 MQTT_DIR="$BASE_DIR/mqtt"
 MQTT_PID="$MQTT_DIR/mosquitto.pid"
 DB_USER=walkout
-DATABASE_URL="postgres://$DB_USER@127.0.0.1:$PG_PORT/walkout"
+# Over the server's Unix socket (in its data directory): on these VMs a loopback TCP write costs
+# several times as much, and every statement is one (docs/cloud.md, where a gate scan's time goes).
+DATABASE_URL="postgres://$DB_USER@localhost:$PG_PORT/walkout?host=$PG_DATA"
 MQTT_URL="mqtt://127.0.0.1:$MQTT_PORT"
 
 log() { echo "[services] $*" >&2; }
