@@ -179,6 +179,9 @@ async function main(): Promise<void> {
         cloud: {
           process: 'node --import tsx cloud/main.ts (one process, one event loop)',
           database: services.embedded.database ? 'embedded PostgreSQL' : 'PostgreSQL of DATABASE_URL',
+          databaseConnection: new URL(services.databaseUrl!).searchParams.get('host')?.startsWith('/')
+            ? 'Unix socket'
+            : 'TCP',
           dbPoolSize: Number(process.env.DB_POOL_SIZE ?? 10),
           scryptCost: 1024,
         },
