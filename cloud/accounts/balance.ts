@@ -1,6 +1,5 @@
 import { WalkoutError } from '../../proto/index.ts';
-import { type Db, inTransaction, type Tx } from '../db/pool.ts';
-import type { Queryable } from '../db/timeseries.ts';
+import { type Db, inTransaction, type Queryable, type Tx } from '../db/pool.ts';
 import { recordedCall, reserve } from '../payments/ledger.ts';
 import type { PaymentProvider } from '../payments/provider.ts';
 

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../../platform/log.ts';
 
-import type { Queryable } from './timeseries.ts';
+import type { Queryable } from './pool.ts';
 
 /**
  * What committed transactions tell every cloud process: a shopper's receipt or dispute (pushed to

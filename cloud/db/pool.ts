@@ -12,6 +12,14 @@ export type Db = pg.Pool;
 export type Tx = pg.PoolClient;
 
 /**
+ * What a statement needs of a database: a pool, one of its clients inside a transaction, or PGlite
+ * (the TimescaleDB test), so helpers can run either inside the caller's transaction or alone.
+ */
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+}
+
+/**
  * A client whose server goes away emits 'error' (on the pool when idle, on itself when checked
  * out), which would crash the process with no listener. The query in flight fails on its own and
  * the pool replaces the client, so a warning is enough.

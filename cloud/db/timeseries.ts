@@ -1,8 +1,7 @@
 import type { Logger } from '../../platform/log.ts';
-/** The one thing detection needs of a database, so it also runs on PGlite (the TimescaleDB test). */
-export interface Queryable {
-  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
-}
+import type { Queryable } from './pool.ts';
+
+export type { Queryable };
 
 /** The time-series tables: hypertables under TimescaleDB, plain tables (same queries) without it. */
 export const TIMESERIES_TABLES = [

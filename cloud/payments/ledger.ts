@@ -1,5 +1,4 @@
-import type { Db } from '../db/pool.ts';
-import type { Queryable } from '../db/timeseries.ts';
+import type { Db, Queryable } from '../db/pool.ts';
 import type { PaymentProvider, ProviderOutcome } from './provider.ts';
 
 export type PaymentKind = 'capture' | 'charge' | 'release' | 'refund';

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { batcher } from '../db/batch.ts';
-import type { Db, Tx } from '../db/pool.ts';
-import { inTransaction } from '../db/pool.ts';
-import type { Queryable } from '../db/timeseries.ts';
+import { type Db, inTransaction, type Queryable, type Tx } from '../db/pool.ts';
 import type { PaymentProvider, PaymentStatus, ProviderOutcome } from './provider.ts';
 import { parseSandboxToken, type SandboxBehaviour } from './sandbox-cards.ts';
 
