@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '../platform/log.ts';
 import type { CloudConfig } from './config.ts';
 import { buildContext, type CloudContext, settleDeps } from './context.ts';
 import { migrateUp } from './db/migrate.ts';
-import { startShopperPush } from './db/notices.ts';
+import { startNotices } from './db/notices.ts';
 import { createPool, type Db } from './db/pool.ts';
 import { enforceRetention } from './db/retention.ts';
 import { detectTimeseries } from './db/timeseries.ts';
@@ -61,9 +61,9 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
         ? createStripeProvider({ apiKey: config.STRIPE_API_KEY!, baseUrl: config.STRIPE_API_BASE })
         : createSandboxProvider(db);
     const provider = withTimeout(raw, config.PAYMENT_TIMEOUT_MS);
-    const push = await startShopperPush(opts.databaseUrl, log.child('push'));
+    const notices = await startNotices(opts.databaseUrl, log.child('notices'));
     const devices = deviceAuth(db);
-    push.onDeviceRevoked((id) => devices.forget(id));
+    notices.onDeviceRevoked((id) => devices.forget(id));
     const settle = settleDeps({ config, db, provider, now, log }, opts.settleCheckpoint);
     const settlement = startSettlementRunner(settle, { sweepEveryMs: config.SETTLE_SWEEP_MS });
     const metrics = createMetrics();
@@ -76,7 +76,7 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
       log,
       metrics,
       timeseries,
-      push,
+      notices,
       devices,
       settle,
       settlement,
@@ -124,7 +124,7 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
         link.forceShutdown();
         await http.close();
         await settlement.stop();
-        await push.close();
+        await notices.close();
         await db.end();
       },
     };

@@ -1,7 +1,7 @@
 import type { Logger } from '../platform/log.ts';
 import type { AccountDeps } from './accounts/service.ts';
 import type { CloudConfig } from './config.ts';
-import type { ShopperPush } from './db/notices.ts';
+import type { Notices } from './db/notices.ts';
 import type { Db } from './db/pool.ts';
 import type { Timeseries } from './db/timeseries.ts';
 import type { GateDeps } from './entry/gate.ts';
@@ -22,7 +22,7 @@ export interface CloudContext {
   log: Logger;
   metrics: CloudMetrics;
   timeseries: Timeseries;
-  push: ShopperPush;
+  notices: Notices;
   devices: DeviceAuth;
   accounts: AccountDeps;
   gate: GateDeps;

@@ -20,7 +20,7 @@ export interface ShopperNotice {
 
 type Wire = { shopper: ShopperNotice } | { store: string } | { deviceRevoked: string };
 
-export interface ShopperPush {
+export interface Notices {
   /** Calls fn for every notice to this shopper from now on; returns the unsubscribe. */
   subscribe(shopperId: string, fn: (n: ShopperNotice) => void): () => void;
   /** Calls fn whenever this store's settings change; returns the unsubscribe. */
@@ -67,11 +67,11 @@ class Subscribers<T> {
 }
 
 /**
- * Notices reach the app through PostgreSQL's LISTEN/NOTIFY, sent inside the transaction that
- * issues the receipt or decides the dispute, so every cloud process hears of it exactly when it is
- * committed, whichever process did the work.
+ * Notices travel through PostgreSQL's LISTEN/NOTIFY, sent inside the transaction that makes them
+ * true (a receipt issued, a dispute decided, a store changed, a device revoked), so every cloud
+ * process hears of it exactly when it is committed, whichever process did the work.
  */
-export async function startShopperPush(databaseUrl: string, log: Logger): Promise<ShopperPush> {
+export async function startNotices(databaseUrl: string, log: Logger): Promise<Notices> {
   const shoppers = new Subscribers<ShopperNotice>();
   const stores = new Subscribers<void>();
   const revoked = new Set<(deviceId?: string) => void>();
@@ -109,7 +109,8 @@ export async function startShopperPush(databaseUrl: string, log: Logger): Promis
         log.warn('unreadable notice', { payload: msg.payload, err });
       }
     });
-    // A lost listener would silently stop every receipt push, so it is rebuilt until it holds.
+    // A lost listener would silently stop every notice (receipt pushes among them), so it is
+    // rebuilt until it holds.
     client.on('error', (err) => {
       log.error('notice listener lost its connection; reconnecting', { err });
       reconnect();

@@ -156,7 +156,7 @@ export function receiptRoutes(ctx: CloudContext): Route[] {
           'x-request-id': String(req.id),
         });
         res.write(': connected\n\n');
-        const unsubscribe = ctx.push.subscribe(me(caller), (n) => {
+        const unsubscribe = ctx.notices.subscribe(me(caller), (n) => {
           res.write(`event: ${n.event}\nid: ${n.id}\ndata: ${JSON.stringify({ id: n.id, ...n.data })}\n\n`);
         });
         // Comments keep proxies from closing an idle stream.

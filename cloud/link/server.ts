@@ -53,7 +53,7 @@ export function createLinkServer(ctx: CloudContext, opts: LinkOptions = {}): grp
   const active = new Map<string, Call>();
   const log = ctx.log.child('link');
   // A revoked edge is cut off at once, not at its next reconnect.
-  ctx.push.onDeviceRevoked((id) => {
+  ctx.notices.onDeviceRevoked((id) => {
     const call = id === undefined ? undefined : active.get(id);
     if (!call) return;
     active.delete(id!);
@@ -190,7 +190,7 @@ async function serve(
   };
   await sendConfig();
   // An operator closing the store or changing its capacity reaches the edge while it is connected.
-  const unsubscribe = ctx.push.onStoreChange(device.storeId, () => {
+  const unsubscribe = ctx.notices.onStoreChange(device.storeId, () => {
     sendConfig().catch((err: unknown) =>
       log.warn('sending store config failed', { deviceId: device.id, err }),
     );
