@@ -146,7 +146,9 @@ export function opsStoreRoutes(ctx: CloudContext): Route[] {
             `update stores set ${set.map(([k], i) => `${k} = $${i + 2}`).join(', ')} where id = $1`,
             [params.storeId, ...set.map(([, v]) => v)],
           );
-          await notifyStoreChanged(ctx.db, params.storeId);
+          // What the edge is told (StoreConfig): whether the store is open, and its capacity.
+          if (body.isOpen !== undefined || body.capacity !== undefined)
+            await notifyStoreChanged(ctx.db, params.storeId);
         }
         await audit(ctx.db, {
           actor: actor(caller),
@@ -315,6 +317,8 @@ export function opsStoreRoutes(ctx: CloudContext): Route[] {
         await requireStore(ctx.db, who(caller), params.storeId, 'admin');
         if (!(await revokeDevice(ctx.db, params.storeId, params.deviceId, ctx.now())))
           throw notFound('device');
+        // This process at once; the others when the notice reaches them.
+        ctx.devices.forget(params.deviceId);
         await notifyDeviceRevoked(ctx.db, params.deviceId);
         await audit(ctx.db, {
           actor: actor(caller),
