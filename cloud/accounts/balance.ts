@@ -36,8 +36,7 @@ export async function payBalance(
   shopperId: string,
 ): Promise<{ paidMinor: number; dueMinor: number }> {
   const method = await deps.db.query<{ provider_token: string }>(
-    `select provider_token from payment_methods where shopper_id = $1 and removed_at is null
-     order by created_at desc limit 1`,
+    'select provider_token from current_payment_methods where shopper_id = $1',
     [shopperId],
   );
   const token = method.rows[0]?.provider_token;

@@ -56,9 +56,7 @@ const ADMIT_SQL = `with q as (
       (select coalesce(sum(b.amount_minor - b.credited_minor), 0)::bigint from balances_due b
        where b.shopper_id = q.shopper and b.paid_at is null) as unpaid
     from q left join stores st on st.id = q.store left join shoppers s on s.id = q.shopper
-    left join lateral (
-      select id, provider_token from payment_methods where shopper_id = s.id and removed_at is null
-      order by created_at desc limit 1) pm on true),
+    left join lateral (select id, provider_token from current_payment_methods where shopper_id = s.id) pm on true),
   ok as (
     select * from f
     where store_known and is_open and not replayed and known and token is not null and unpaid = 0

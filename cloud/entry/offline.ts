@@ -63,8 +63,7 @@ export async function reconcileOfflineEntries(
     const facts = await tx.query<{ shopper_known: boolean; taken: boolean; method_id: string | null }>(
       `select exists (select 1 from shoppers where id = $1) as shopper_known,
          exists (select 1 from visits where id = $2) as taken,
-         (select id from payment_methods where shopper_id = $1 and removed_at is null
-          order by created_at desc limit 1) as method_id`,
+         (select id from current_payment_methods where shopper_id = $1) as method_id`,
       [claims?.sub ?? null, visitId],
     );
     const f = facts.rows[0]!;

@@ -55,8 +55,7 @@ export async function settle(deps: SettleDeps, visitId: string): Promise<SettleR
     // card of now, which may be one added since (or none).
     `select v.entry, p.provider_ref, p.amount_minor,
        case when v.entry = 'gate' then m.provider_token
-         else (select provider_token from payment_methods where shopper_id = v.payer_id and removed_at is null
-               order by created_at desc limit 1) end as token
+         else (select provider_token from current_payment_methods where shopper_id = v.payer_id) end as token
      from visits v left join payment_methods m on m.id = v.payment_method_id
      left join payments p on p.idempotency_key = 'hold:' || v.id and p.status = 'succeeded'
      where v.id = $1`,
@@ -72,7 +71,6 @@ export async function settle(deps: SettleDeps, visitId: string): Promise<SettleR
       mark,
     );
   } else if (h?.entry === 'offline') {
-    // The gate opened without a hold: the whole total is charged, with the payer's card of now.
     due = await chargeInFull(deps, receipt, h.token, mark);
   } else return { state: 'retry', why: `visit ${visitId} has no confirmed hold` };
   if (due === null) return { state: 'retry', why: 'payment provider unavailable' };

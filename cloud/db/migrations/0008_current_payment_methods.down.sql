@@ -1,0 +1,1 @@
+drop view current_payment_methods;
