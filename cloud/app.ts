@@ -8,7 +8,8 @@ import { startNotices } from './db/notices.ts';
 import { createPool, type Db } from './db/pool.ts';
 import { enforceRetention } from './db/retention.ts';
 import { detectTimeseries } from './db/timeseries.ts';
-import { recoverEntering } from './entry/recover.ts';
+import { gateIdle } from './entry/gate.ts';
+import { recoverHolds } from './entry/recover.ts';
 import { createMetrics } from './http/metrics.ts';
 import { buildHttp } from './http/server.ts';
 import { loadKeys } from './keys.ts';
@@ -82,7 +83,7 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
       settlement,
     });
     const stale = new Date(now().getTime() - 2 * config.PAYMENT_TIMEOUT_MS);
-    await recoverEntering(db, provider, log.child('recover'), stale);
+    await recoverHolds(db, provider, log.child('recover'), stale);
     const retention = async () =>
       enforceRetention(db, now(), config.PERSONAL_DATA_RETENTION_DAYS, log.child('retention')).catch(
         (err: unknown) => log.error('retention run failed', { err }),
@@ -123,6 +124,7 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
         clearInterval(retentionTimer);
         link.forceShutdown();
         await http.close();
+        await gateIdle(ctx.gate);
         await settlement.stop();
         await notices.close();
         await db.end();

@@ -169,7 +169,7 @@ export async function gateScenario(env: Env): Promise<boolean> {
     })),
     openVisitsAtEnd: (
       await env.db.query<{ n: number }>(
-        "select count(*)::int as n from visits where status in ('entering', 'open') and store_id = any($1)",
+        "select count(*)::int as n from visits where status = 'open' and store_id = any($1)",
         [env.loadGates.map((g) => g.storeId)],
       )
     ).rows[0]?.n,

@@ -9,11 +9,11 @@ import type { Queryable } from './pool.ts';
  */
 export const NOTICE_CHANNEL = 'walkout_notices';
 
-/** What the app hears: a receipt issued, a dispute decided. */
+/** What the app hears: a receipt issued, a dispute decided, a visit's hold declined. */
 export interface ShopperNotice {
   shopperId: string;
-  event: 'receipt' | 'dispute';
-  /** The receipt's or the dispute's id. */
+  event: 'receipt' | 'dispute' | 'hold';
+  /** The receipt's, the dispute's or the visit's id. */
   id: string;
   data: Record<string, unknown>;
 }

@@ -2,7 +2,8 @@ import type { Db, Tx } from '../db/pool.ts';
 
 /**
  * The gate's two writes, each one statement for any number of scans, so that scans arriving
- * together share a round trip and a commit (see db/batch.ts).
+ * together share a round trip and a commit (see db/batch.ts): the admission, which the answer
+ * waits for, and the record of the decisions and their holds' answers, which it does not.
  */
 
 export interface AdmitRequest {
@@ -38,7 +39,7 @@ export interface HoldTerms {
 
 /**
  * Reads each scan's facts and, for each whose every fact passes, claims the code's nonce and
- * creates the visit (`entering`), its members and its `pending` hold, all hanging off the claim: a
+ * creates the visit (`open`), its members and its `pending` hold, all hanging off the claim: a
  * scan of the same code that claimed it first (before, or earlier in the same batch) leaves
  * nothing to insert. The conjunction in `ok` is precheckEntry()'s rules all passing; which rule
  * failed is decided there, from the facts returned. People inside are counted only when asked,
@@ -50,7 +51,7 @@ const ADMIT_SQL = `with q as (
   f as (
     select q.*, st.id is not null as store_known, coalesce(st.is_open, false) as is_open, st.capacity,
       case when $8 then (select count(*)::int from visit_members vm join visits vv on vv.id = vm.visit_id
-        where vv.store_id = q.store and vv.status in ('entering', 'open') and vm.exited_at is null) else 0 end as inside,
+        where vv.store_id = q.store and vv.status = 'open' and vm.exited_at is null) else 0 end as inside,
       exists (select 1 from entry_redemptions e where e.nonce = q.nonce) as replayed, s.id is not null as known,
       pm.provider_token as token, pm.id as method_id,
       (select coalesce(sum(b.amount_minor - b.credited_minor), 0)::bigint from balances_due b
@@ -66,7 +67,7 @@ const ADMIT_SQL = `with q as (
     select nonce, shopper, visit_id, gate, at from ok order by ord on conflict (nonce) do nothing returning visit_id),
   v as (
     insert into visits (id, store_id, payer_id, payment_method_id, status, companions, opened_at)
-    select ok.visit_id, ok.store, ok.shopper, ok.method_id, 'entering', ok.companions, ok.at
+    select ok.visit_id, ok.store, ok.shopper, ok.method_id, 'open', ok.companions, ok.at
     from ok join r on r.visit_id = ok.visit_id returning id),
   m as (
     insert into visit_members (visit_id, member_no, role)
@@ -106,7 +107,8 @@ export async function admitScans(
   return rows;
 }
 
-export interface DecisionRecord {
+/** A gate's decision as logged in `gate_decisions`. */
+export interface DecisionRow {
   at: Date;
   storeId: string;
   gateId: string;
@@ -115,16 +117,31 @@ export interface DecisionRecord {
   shopperId: string | null;
   /** The visit the gate opened for. */
   visitId: string | null;
-  latencyMs: number;
-  /** The hold placed for an admitted scan, whichever way it went. */
-  hold: { visitId: string; status: string; ref: string | null; failure: string | null } | null;
+  /** From the scan's arrival to its answer; null when a restart wrote the row (recover.ts). */
+  latencyMs: number | null;
+}
+
+/** The provider's answer to a visit's hold. */
+export interface HoldAnswer {
+  visitId: string;
+  status: 'succeeded' | 'declined' | 'failed';
+  ref: string | null;
+  failure: string | null;
+}
+
+/** What one scan leaves to write after its answer: its decision's row, its hold's answer, or both. */
+export interface GateRecord {
+  decision: DecisionRow | null;
+  hold: HoldAnswer | null;
 }
 
 /**
- * The decisions' rows, and with each (one statement, so they change together without a
- * transaction) its hold's answer and its visit's state: open, or cancelled when the hold failed.
+ * The decisions' rows and the holds' answers, one statement for any number of them. An answer
+ * already final (succeeded or declined, written by settlement or a restart that asked the
+ * provider under the same key) is not overwritten: it is the same answer.
  */
-export async function recordDecisions(db: Db, records: readonly DecisionRecord[]): Promise<void> {
+export async function recordGate(db: Db | Tx, records: readonly GateRecord[]): Promise<void> {
+  const decisions = records.flatMap((r) => (r.decision ? [r.decision] : []));
   const held = records.flatMap((r) => (r.hold ? [r.hold] : []));
   await db.query({
     name: 'gate.record',
@@ -132,22 +149,20 @@ export async function recordDecisions(db: Db, records: readonly DecisionRecord[]
         select * from unnest($9::uuid[], $10::text[], $11::text[], $12::text[]) as h(visit_id, status, ref, failure)),
       p as (
         update payments set status = h.status, provider_ref = h.ref, failure = h.failure, updated_at = now()
-        from h where payments.idempotency_key = 'hold:' || h.visit_id::text returning 1),
-      v as (
-        update visits set status = case when h.status = 'succeeded' then 'open' else 'cancelled' end
-        from h where visits.id = h.visit_id and visits.status = 'entering' returning 1)
+        from h where payments.idempotency_key = 'hold:' || h.visit_id::text
+          and payments.status in ('pending', 'failed') returning 1)
       insert into gate_decisions (time, store_id, gate_id, decision, reason, shopper_id, visit_id, latency_ms)
       select * from unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[],
                            $7::uuid[], $8::real[])`,
     values: [
-      records.map((r) => r.at),
-      records.map((r) => r.storeId),
-      records.map((r) => r.gateId),
-      records.map((r) => r.decision),
-      records.map((r) => r.reason),
-      records.map((r) => r.shopperId),
-      records.map((r) => r.visitId),
-      records.map((r) => r.latencyMs),
+      decisions.map((r) => r.at),
+      decisions.map((r) => r.storeId),
+      decisions.map((r) => r.gateId),
+      decisions.map((r) => r.decision),
+      decisions.map((r) => r.reason),
+      decisions.map((r) => r.shopperId),
+      decisions.map((r) => r.visitId),
+      decisions.map((r) => r.latencyMs),
       held.map((h) => h.visitId),
       held.map((h) => h.status),
       held.map((h) => h.ref),

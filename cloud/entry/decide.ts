@@ -12,8 +12,6 @@ export const DENY_REASONS = [
   'unknown_shopper',
   'no_payment_method',
   'unpaid_balance',
-  'payment_declined',
-  'payment_unavailable',
 ] as const;
 export type DenyReason = (typeof DENY_REASONS)[number];
 
@@ -29,7 +27,7 @@ export interface EntryFacts {
 
 export type Precheck = { open: true } | { open: false; reason: DenyReason };
 
-/** Everything up to the hold; a `true` here still needs the hold to succeed. */
+/** Whether the gate opens; the hold is asked for after it has (entry/hold.ts). */
 export function precheckEntry(f: EntryFacts): Precheck {
   if (!f.code.ok) return { open: false, reason: f.code.reason };
   if (f.replayed) return { open: false, reason: 'replayed' };
@@ -54,6 +52,4 @@ export const DENY_MESSAGES: Record<DenyReason, string> = {
   unknown_shopper: 'Your account was not found. Sign in to the app again.',
   no_payment_method: 'Add a payment method in the app to enter.',
   unpaid_balance: 'Please settle the balance from your last visit in the app.',
-  payment_declined: 'Your card was declined. Choose another payment method in the app.',
-  payment_unavailable: 'We could not reach your bank. Please try again.',
 };

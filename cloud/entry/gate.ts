@@ -2,16 +2,18 @@ import { type KeyObject, randomUUID } from 'node:crypto';
 import type { Logger } from '../../platform/log.ts';
 import { batcher } from '../db/batch.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
-import type { PaymentProvider, ProviderOutcome } from '../payments/provider.ts';
+import type { PaymentProvider } from '../payments/provider.ts';
 import {
   type AdmitRequest,
   type AdmitRow,
   admitScans,
-  type DecisionRecord,
-  recordDecisions,
+  type DecisionRow,
+  type GateRecord,
+  recordGate,
 } from './admission.ts';
 import { checkEntryCode } from './codes.ts';
 import { DENY_MESSAGES, type DenyReason, precheckEntry } from './decide.ts';
+import { placeHold } from './hold.ts';
 
 export interface GateDeps {
   db: Db;
@@ -51,42 +53,32 @@ interface Admitted {
 }
 
 /**
- * One gate scan to one answer. Admission runs around the provider call, so a slow provider never
- * holds a lock: one statement claims the code's nonce and creates the visit (`entering`, hold
- * `pending`), the provider is asked, and one statement records its answer with the decision. A
- * crash between them leaves an `entering` visit that recoverEntering() settles. Both statements
- * are shared by the scans decided at the same moment (admission.ts); a store with a capacity adds
- * a transaction under its lock.
+ * One gate scan to one answer. The answer waits for one statement: the admission, which claims
+ * the code's nonce and creates the visit (`open`, hold `pending`) when every rule passes, shared
+ * by the scans decided at the same moment (admission.ts); a store with a capacity adds a
+ * transaction under its lock. The hold is asked for after the answer (hold.ts says why) and
+ * recorded with the decision's row, again shared; a denial's row is written before its answer.
  */
 export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDecision> {
   const started = performance.now();
   const check = await checkEntryCode(scan.qr, deps.entryKeys, deps.now().getTime(), deps.skewS);
   let result: GateDecision;
   let shopperId: string | null = null;
-  let held: { visitId: string; outcome: ProviderOutcome } | null = null;
+  let admitted: Admitted | null = null;
   if (!check.ok) {
     result = deny(check.reason, check.detail);
   } else {
     shopperId = check.claims.sub;
-    const admitted = await admit(deps, scan, check.claims.sub, check.claims.nonce, check.claims.companions);
-    if ('reason' in admitted) {
-      result = deny(admitted.reason);
-    } else {
-      const outcome = await deps.provider.authorise({
-        idempotencyKey: `hold:${admitted.visitId}`,
-        token: admitted.token,
-        amountMinor: deps.holdAmountMinor,
-        currency: deps.currency,
-        description: `Walkout visit ${admitted.visitId}`,
-      });
-      held = { visitId: admitted.visitId, outcome };
-      result = holdDecision(admitted, outcome);
+    const a = await admit(deps, scan, check.claims.sub, check.claims.nonce, check.claims.companions);
+    if ('reason' in a) result = deny(a.reason);
+    else {
+      admitted = a;
+      result = { decision: 'open', visitId: a.visitId, party: a.party, message: 'Welcome in.' };
     }
   }
   const latencyMs = performance.now() - started;
   deps.observe?.(result.decision, result.decision === 'deny' ? result.reason : '', latencyMs / 1000);
-  const o = held?.outcome;
-  await batchers(deps).record({
+  const decision: DecisionRow = {
     at: deps.now(),
     storeId: scan.storeId,
     gateId: scan.gateId,
@@ -95,16 +87,10 @@ export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDe
     shopperId,
     visitId: result.decision === 'open' ? result.visitId : null,
     latencyMs,
-    hold:
-      held && o
-        ? {
-            visitId: held.visitId,
-            status: o.outcome,
-            ref: o.outcome === 'succeeded' ? o.ref : null,
-            failure: o.outcome === 'succeeded' ? null : `${o.code}: ${o.message}`,
-          }
-        : null,
-  });
+  };
+  const work = gateWork(deps);
+  if (admitted) work.background(holdAfterOpening(deps, work.record, admitted, decision));
+  else await work.record({ decision, hold: null });
   deps.log.debug('gate decision', {
     storeId: scan.storeId,
     gateId: scan.gateId,
@@ -115,25 +101,72 @@ export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDe
   return result;
 }
 
-/** One pair of batchers per gate (per process): scans decided at the same time share statements. */
-const batchersOf = new WeakMap<
-  GateDeps,
-  { admit: (r: AdmitRequest) => Promise<AdmitRow>; record: (r: DecisionRecord) => Promise<void> }
->();
-function batchers(deps: GateDeps) {
-  let b = batchersOf.get(deps);
-  if (!b) {
-    const limits = { maxItems: 64, maxInFlight: 3 };
-    b = {
-      admit: batcher((scans: AdmitRequest[]) => admitScans(deps.db, scans, holdTerms(deps), false), limits),
-      record: batcher(async (rs: DecisionRecord[]) => {
-        await recordDecisions(deps.db, rs);
-        return rs.map(() => undefined);
-      }, limits),
-    };
-    batchersOf.set(deps, b);
+async function holdAfterOpening(
+  deps: GateDeps,
+  record: (r: GateRecord) => Promise<void>,
+  a: Admitted,
+  decision: DecisionRow,
+): Promise<void> {
+  const order = {
+    visitId: a.visitId,
+    shopperId: a.shopperId,
+    token: a.token,
+    amountMinor: deps.holdAmountMinor,
+    currency: deps.currency,
+  };
+  try {
+    await placeHold(deps, order, decision, record);
+  } catch (err) {
+    // The visit's hold stays pending: settlement asks for it at the close, a restart before.
+    deps.log.error('hold after the gate opened failed', { visitId: a.visitId, err });
   }
-  return b;
+}
+
+/**
+ * Waits for the holds asked for after answers already given (a process stopping lets them
+ * finish, so their answers are recorded rather than asked again at the next start).
+ */
+export async function gateIdle(deps: GateDeps): Promise<void> {
+  const w = workOf.get(deps);
+  while (w && w.running.size > 0) await Promise.allSettled([...w.running]);
+}
+
+interface GateWork {
+  admit: (r: AdmitRequest) => Promise<AdmitRow>;
+  record: (r: GateRecord) => Promise<void>;
+  running: Set<Promise<void>>;
+  background: (p: Promise<void>) => void;
+}
+
+/** One set of batchers per gate (per process): scans decided at the same time share statements. */
+const workOf = new WeakMap<GateDeps, GateWork>();
+function gateWork(deps: GateDeps): GateWork {
+  let w = workOf.get(deps);
+  if (!w) {
+    const running = new Set<Promise<void>>();
+    w = {
+      admit: batcher((scans: AdmitRequest[]) => admitScans(deps.db, scans, holdTerms(deps), false), {
+        maxItems: 64,
+        maxInFlight: 3,
+      }),
+      // Nobody waits for a hold's record, so its batches may grow: fewer, larger commits leave
+      // more of the database to the admissions that answers do wait for.
+      record: batcher(
+        async (rs: GateRecord[]) => {
+          await recordGate(deps.db, rs);
+          return rs.map(() => undefined);
+        },
+        { maxItems: 256, maxInFlight: 2 },
+      ),
+      running,
+      background: (p) => {
+        running.add(p);
+        void p.finally(() => running.delete(p));
+      },
+    };
+    workOf.set(deps, w);
+  }
+  return w;
 }
 
 const holdTerms = (deps: GateDeps) => ({
@@ -179,7 +212,7 @@ async function admit(
     // Every rule passed but nothing was claimed: the same code's other scan claimed it first.
     return { reason: 'replayed' };
   };
-  const first = judge(await batchers(deps).admit(request), false);
+  const first = judge(await gateWork(deps).admit(request), false);
   if (first !== 'count inside') return first;
   return inTransaction(deps.db, async (tx) => {
     await tx.query('select 1 from stores where id = $1 for update', [scan.storeId]);
@@ -188,11 +221,4 @@ async function admit(
     if (locked === 'count inside') throw new Error('gate: the capacity check under the lock did not count');
     return locked;
   });
-}
-
-function holdDecision(a: Admitted, outcome: ProviderOutcome): GateDecision {
-  if (outcome.outcome === 'succeeded') {
-    return { decision: 'open', visitId: a.visitId, party: a.party, message: 'Welcome in.' };
-  }
-  return deny(outcome.outcome === 'declined' ? 'payment_declined' : 'payment_unavailable', outcome.message);
 }

@@ -1,15 +1,16 @@
 import type { Logger } from '../../platform/log.ts';
-import { type Db, inTransaction } from '../db/pool.ts';
-import { recordedCall } from '../payments/ledger.ts';
+import type { Db } from '../db/pool.ts';
 import type { PaymentProvider } from '../payments/provider.ts';
+import { placeHoldNow } from './hold.ts';
 
 /**
- * Visits left `entering` by a crash between claiming a code and recording its hold. Their gate
- * never opened (nobody answered it), so any hold the provider placed is released. The
- * authorisation is asked again under its original idempotency key: the provider answers with
- * what it did the first time, or does it now, and either way there is exactly one hold to release.
+ * Holds of open visits still without an answer at start-up: the process stopped between opening
+ * the gate and recording the provider's answer, or the provider did not answer. Each is asked
+ * again under its original idempotency key, so the provider answers with what it did the first
+ * time or does it now: one hold either way. A decision whose row went down with the process gets
+ * it back from the code's redemption, without a latency (nobody measured it).
  */
-export async function recoverEntering(
+export async function recoverHolds(
   db: Db,
   provider: PaymentProvider,
   log: Logger,
@@ -17,54 +18,53 @@ export async function recoverEntering(
 ): Promise<number> {
   const { rows } = await db.query<{
     id: string;
+    store_id: string;
     payer_id: string;
     token: string;
     amount_minor: number;
     currency: string;
+    gate_id: string;
+    redeemed_at: Date;
+    logged: boolean;
   }>(
-    `select v.id, v.payer_id, m.provider_token as token, p.amount_minor, p.currency
+    `select v.id, v.store_id, v.payer_id, m.provider_token as token, p.amount_minor, p.currency,
+       r.gate_id, r.redeemed_at,
+       exists (select 1 from gate_decisions d
+               where d.store_id = v.store_id and d.time >= r.redeemed_at and d.visit_id = v.id) as logged
      from visits v join payment_methods m on m.id = v.payment_method_id
      join payments p on p.idempotency_key = 'hold:' || v.id
-     where v.status = 'entering' and v.opened_at < $1`,
+     join entry_redemptions r on r.visit_id = v.id
+     where v.status = 'open' and p.status in ('pending', 'failed') and v.opened_at < $1`,
     [olderThan],
   );
+  let answered = 0;
   for (const v of rows) {
-    const held = await provider.authorise({
-      idempotencyKey: `hold:${v.id}`,
-      token: v.token,
-      amountMinor: v.amount_minor,
-      currency: v.currency,
-      description: `Walkout visit ${v.id}`,
-    });
-    if (held.outcome === 'failed') {
-      log.warn('entering visit left for the next recovery: provider unavailable', { visitId: v.id });
-      continue;
-    }
-    if (held.outcome === 'succeeded') {
-      const intent = {
-        key: `release:${v.id}`,
-        kind: 'release' as const,
-        visitId: v.id,
-        shopperId: v.payer_id,
-        amountMinor: 0,
-        currency: v.currency,
-      };
-      const release = await recordedCall(db, provider, intent, (key) =>
-        provider.release({ idempotencyKey: key, holdRef: held.ref }),
-      );
-      if (release.outcome !== 'succeeded') continue;
-    }
-    await inTransaction(db, async (tx) => {
-      await tx.query(
-        `update payments set status = $2, provider_ref = $3, updated_at = now() where idempotency_key = $1`,
-        [`hold:${v.id}`, held.outcome, held.outcome === 'succeeded' ? held.ref : null],
-      );
-      await tx.query(`update visits set status = 'cancelled' where id = $1 and status = 'entering'`, [v.id]);
-    });
-    log.info('entering visit cancelled after a crash', {
+    const decision = v.logged
+      ? null
+      : {
+          at: v.redeemed_at,
+          storeId: v.store_id,
+          gateId: v.gate_id,
+          decision: 'open' as const,
+          reason: null,
+          shopperId: v.payer_id,
+          visitId: v.id,
+          latencyMs: null,
+        };
+    const order = {
       visitId: v.id,
-      holdReleased: held.outcome === 'succeeded',
+      shopperId: v.payer_id,
+      token: v.token,
+      amountMinor: Number(v.amount_minor),
+      currency: v.currency,
+    };
+    const held = await placeHoldNow({ db, provider, log }, order, decision);
+    if (held.outcome !== 'failed') answered += 1;
+    log.info('hold of an open visit asked again after a restart', {
+      visitId: v.id,
+      outcome: held.outcome,
+      decisionRowRestored: decision !== null,
     });
   }
-  return rows.length;
+  return answered;
 }

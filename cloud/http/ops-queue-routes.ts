@@ -63,7 +63,7 @@ export function opsQueueRoutes(ctx: CloudContext): Route[] {
              coalesce((select json_agg(json_build_object('sku', c.sku, 'quantity', c.q) order by c.sku)
                        from (select sku, sum(quantity)::int as q from cart_events where visit_id = v.id
                              group by sku having sum(quantity) > 0) c), '[]') as cart
-           from visits v where v.store_id = $1 and v.status in ('entering', 'open', 'closed')
+           from visits v where v.store_id = $1 and v.status in ('open', 'closed')
            order by v.opened_at limit 500`,
           [params.storeId],
         );

@@ -63,6 +63,7 @@ const Live = z.object({
   status: z.string(),
   openedAt: z.string(),
   party: z.number().int(),
+  hold: z.enum(['pending', 'succeeded', 'declined', 'failed']).nullable(),
   cart: z.array(z.object({ sku: z.string(), name: z.string().nullable(), quantity: z.number().int() })),
 });
 
@@ -141,7 +142,8 @@ export function receiptRoutes(ctx: CloudContext): Route[] {
       method: 'GET',
       url: '/v1/me/events',
       summary:
-        'Server-sent events: `receipt` the moment a receipt is issued, `dispute` when one is decided. ' +
+        'Server-sent events: `receipt` the moment a receipt is issued, `dispute` when one is decided, ' +
+        '`hold` when the bank declines the hold of the visit just entered (the visit goes on; it is charged at the close). ' +
         'Browsers, whose EventSource cannot set headers, may pass the access token as ?access_token=',
       tag: 'app',
       auth: 'shopper',

@@ -3,7 +3,7 @@ import type { ErrorCode } from '../../proto/index.ts';
 
 export interface VisitFacts {
   storeId: string;
-  status: 'entering' | 'open' | 'closed' | 'settled' | 'cancelled';
+  status: 'open' | 'closed' | 'settled' | 'cancelled';
   /** The payer and companions. */
   party: number;
 }

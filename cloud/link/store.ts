@@ -98,7 +98,7 @@ async function applyVisitEvents(
     if (kind === 'VISIT_CLOSED') {
       const r = await tx.query(
         `update visits set status = 'closed', closed_at = $2, closed_seq = $3, closed_by = $4
-         where id = $1 and status in ('entering', 'open')`,
+         where id = $1 and status = 'open'`,
         [visitId, at(m), m.seq, device.id],
       );
       if ((r.rowCount ?? 0) > 0) closed.push({ visitId, closedSeq: m.seq });

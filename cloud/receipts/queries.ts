@@ -54,11 +54,17 @@ export interface LiveVisit {
   status: string;
   openedAt: string;
   party: number;
+  /**
+   * The visit's pre-authorisation hold: pending just after the gate opened, succeeded, declined
+   * (the total is charged at the close instead) or failed (asked again); null for an entry the
+   * edge admitted offline, which has none.
+   */
+  hold: 'pending' | 'succeeded' | 'declined' | 'failed' | null;
   /** What the store sees in the cart so far, per SKU. */
   cart: Array<{ sku: string; name: string | null; quantity: number }>;
 }
 
-/** The shopper's visit in progress (entering, open or closed but not yet settled), if any. */
+/** The shopper's visit in progress (open, or closed but not yet settled), if any. */
 export async function liveVisit(db: Db, shopperId: string): Promise<LiveVisit | null> {
   const v = await db.query<{
     id: string;
@@ -66,9 +72,11 @@ export async function liveVisit(db: Db, shopperId: string): Promise<LiveVisit | 
     status: string;
     opened_at: Date;
     companions: number;
+    hold: LiveVisit['hold'];
   }>(
-    `select id, store_id, status, opened_at, companions from visits
-     where payer_id = $1 and status in ('entering', 'open', 'closed') order by opened_at desc limit 1`,
+    `select v.id, v.store_id, v.status, v.opened_at, v.companions, p.status as hold
+     from visits v left join payments p on p.idempotency_key = 'hold:' || v.id
+     where v.payer_id = $1 and v.status in ('open', 'closed') order by v.opened_at desc limit 1`,
     [shopperId],
   );
   const visit = v.rows[0];
@@ -85,6 +93,7 @@ export async function liveVisit(db: Db, shopperId: string): Promise<LiveVisit | 
     status: visit.status,
     openedAt: visit.opened_at.toISOString(),
     party: visit.companions + 1,
+    hold: visit.hold,
     cart: cart.rows,
   };
 }

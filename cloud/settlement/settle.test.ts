@@ -3,6 +3,7 @@ import { Catalog } from '../../proto/catalog/schema.ts';
 import { loadJsonFile } from '../../proto/index.ts';
 import { issuedReceipt, newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
 import { connectEdge, type EdgeClient } from '../../test/support/edge-client.ts';
+import { gateIdle } from '../entry/gate.ts';
 import { addMultibuy, importCatalog } from '../stores/catalog.ts';
 import { createDevice, createStore } from '../stores/devices.ts';
 import type { SettleStep } from './settle.ts';
@@ -216,6 +217,49 @@ describe('settlement', () => {
       body: { qr: code2.body.code },
     });
     expect(now.body.decision).toBe('open');
+  });
+
+  it('charges the whole visit to the card of now when the bank declined the hold after the gate opened', async () => {
+    const { shopper, visitId } = await enter('4000000000000002');
+    await gateIdle(cloud.ctx.gate);
+    const hold = await cloud.ctx.db.query('select status from payments where idempotency_key = $1', [
+      `hold:${visitId}`,
+    ]);
+    expect(hold.rows[0]?.status).toBe('declined');
+    const t = await cloud.call('POST', '/sandbox/v1/tokens', {
+      body: { number: '4242424242424242', expMonth: 1, expYear: 2099, cvc: '123' },
+    });
+    await cloud.call('POST', '/v1/me/payment-methods', {
+      token: shopper.token,
+      body: { token: t.body.token },
+    });
+    edge.send(take(visitId, a.sku, 2));
+    edge.send(close(visitId));
+    const r = await receiptOf(shopper.token);
+    expect(r).toMatchObject({ totalMinor: 2 * a.priceMinor, amountDueMinor: 0 });
+    const charge = await cloud.ctx.db.query(
+      'select amount_minor, status from payments where idempotency_key = $1',
+      [`charge:${visitId}`],
+    );
+    expect(charge.rows).toEqual([{ amount_minor: 2 * a.priceMinor, status: 'succeeded' }]);
+    expect((await sandboxFor(visitId)).ops).toEqual({ authorise: 1, charge: 1 });
+  });
+
+  it('asks for a hold still unanswered at the close, once, and captures it', async () => {
+    const { shopper, visitId } = await enter();
+    await gateIdle(cloud.ctx.gate);
+    // What a provider that did not answer at the gate leaves: the hold to be asked for again.
+    await cloud.ctx.db.query(
+      "update payments set status = 'failed', provider_ref = null where idempotency_key = $1",
+      [`hold:${visitId}`],
+    );
+    edge.send(take(visitId, a.sku, 1));
+    edge.send(close(visitId));
+    const r = await receiptOf(shopper.token);
+    expect(r).toMatchObject({ totalMinor: a.priceMinor, amountDueMinor: 0 });
+    const money = await sandboxFor(visitId);
+    expect(money.hold).toMatchObject({ captured_minor: a.priceMinor });
+    expect(money.ops).toEqual({ authorise: 1, capture: 1 });
   });
 
   it('holds a receipt with a doubtful line for review, charging nothing', async () => {

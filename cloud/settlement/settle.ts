@@ -2,6 +2,7 @@ import type { Logger } from '../../platform/log.ts';
 import { audit } from '../db/audit.ts';
 import { notifyShopper } from '../db/notices.ts';
 import { type Db, inTransaction } from '../db/pool.ts';
+import { placeHoldNow } from '../entry/hold.ts';
 import { type PaymentKind, recordedCall } from '../payments/ledger.ts';
 import type { PaymentProvider, ProviderOutcome } from '../payments/provider.ts';
 import { priceVisit, type VisitReceipt } from './price-visit.ts';
@@ -45,38 +46,69 @@ export async function settle(deps: SettleDeps, visitId: string): Promise<SettleR
     return { state: 'issued', receiptId: receipt.receiptId, dueMinor: due.rows[0]!.amount_due_minor };
   }
   mark('priced');
-  const hold = await deps.db.query<{
-    entry: 'gate' | 'offline';
-    provider_ref: string | null;
-    amount_minor: number | null;
-    token: string | null;
-  }>(
-    // A hold is captured with the card it was placed on; an offline entry is charged to the payer's
-    // card of now, which may be one added since (or none).
-    `select v.entry, p.provider_ref, p.amount_minor,
-       case when v.entry = 'gate' then m.provider_token
-         else (select provider_token from current_payment_methods where shopper_id = v.payer_id) end as token
-     from visits v left join payment_methods m on m.id = v.payment_method_id
-     left join payments p on p.idempotency_key = 'hold:' || v.id and p.status = 'succeeded'
-     where v.id = $1`,
-    [visitId],
-  );
-  const h = hold.rows[0];
-  let due: number | null;
-  if (h?.provider_ref && h.amount_minor !== null && h.token) {
-    due = await moveMoney(
-      deps,
-      receipt,
-      { provider_ref: h.provider_ref, amount_minor: h.amount_minor, token: h.token },
-      mark,
-    );
-  } else if (h?.entry === 'offline') {
-    due = await chargeInFull(deps, receipt, h.token, mark);
-  } else return { state: 'retry', why: `visit ${visitId} has no confirmed hold` };
+  const due = await takePayment(deps, receipt, mark);
+  if (due === 'no hold') return { state: 'retry', why: `visit ${visitId} entered by the gate has no hold` };
   if (due === null) return { state: 'retry', why: 'payment provider unavailable' };
   await issue(deps, receipt, due);
   mark('finalized');
   return { state: 'issued', receiptId: receipt.receiptId, dueMinor: due };
+}
+
+/**
+ * Moves a receipt's money; returns what is left unpaid, or null when the provider could not answer
+ * ('no hold' only if a gate entry lacks the hold its admission writes). A hold is captured with the card it was
+ * placed on. A visit without one (an entry the edge admitted offline, or a hold the bank
+ * declined after the gate opened) is charged in full to the payer's card of now, which may be one
+ * added since (or none).
+ */
+async function takePayment(
+  deps: SettleDeps,
+  receipt: VisitReceipt,
+  mark: (s: SettleStep) => void,
+): Promise<number | null | 'no hold'> {
+  const { rows } = await deps.db.query<{
+    entry: 'gate' | 'offline';
+    hold_status: 'pending' | 'succeeded' | 'declined' | 'failed' | null;
+    provider_ref: string | null;
+    amount_minor: number | null;
+    hold_currency: string | null;
+    hold_token: string | null;
+    current_token: string | null;
+  }>(
+    `select v.entry, p.status as hold_status, p.provider_ref, p.amount_minor, p.currency as hold_currency,
+       m.provider_token as hold_token,
+       (select provider_token from current_payment_methods where shopper_id = v.payer_id) as current_token
+     from visits v left join payment_methods m on m.id = v.payment_method_id
+     left join payments p on p.idempotency_key = 'hold:' || v.id
+     where v.id = $1`,
+    [receipt.visitId],
+  );
+  const h = rows[0];
+  if (!h) return 'no hold';
+  if (h.entry === 'offline' || h.hold_status === 'declined')
+    return chargeInFull(deps, receipt, h.current_token, mark);
+  if (h.hold_status === null || h.amount_minor === null || !h.hold_token) return 'no hold';
+  let ref = h.provider_ref;
+  if (h.hold_status !== 'succeeded') {
+    // The gate's hold was not answered (the provider did not, or the process stopped first).
+    const order = {
+      visitId: receipt.visitId,
+      shopperId: receipt.shopperId,
+      token: h.hold_token,
+      amountMinor: h.amount_minor,
+      currency: h.hold_currency ?? deps.currency,
+    };
+    const held = await placeHoldNow(deps, order);
+    if (held.outcome === 'failed') return null;
+    if (held.outcome === 'declined') return chargeInFull(deps, receipt, h.current_token, mark);
+    ref = held.ref;
+  }
+  return moveMoney(
+    deps,
+    receipt,
+    { provider_ref: ref!, amount_minor: h.amount_minor, token: h.hold_token },
+    mark,
+  );
 }
 
 /** One recorded provider call for a receipt, under the key `kind:visit`. */
@@ -101,7 +133,7 @@ function paymentCall(deps: SettleDeps, r: VisitReceipt, mark: (s: SettleStep) =>
   };
 }
 
-/** An offline entry's receipt: all of it charged, or owed when there is no card or it is declined. */
+/** A receipt without a hold: all of it charged, or owed when there is no card or it is declined. */
 async function chargeInFull(
   deps: SettleDeps,
   r: VisitReceipt,
