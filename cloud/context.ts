@@ -69,6 +69,7 @@ export function buildContext(parts: Omit<CloudContext, 'accounts' | 'gate'>): Cl
       skewS: config.ENTRY_CLOCK_SKEW_S,
       observe: (decision, reason, seconds) =>
         parts.metrics.gateDecisions.observe({ decision, reason }, seconds),
+      observeHold: (outcome, seconds) => parts.metrics.holds.observe({ outcome }, seconds),
     },
   };
 }

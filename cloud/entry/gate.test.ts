@@ -145,6 +145,9 @@ describe('a gate scan', () => {
     ]);
     const live = await cloud.call('GET', '/v1/me/visit', { token: declined.token });
     expect(live.body.visit).toMatchObject({ visitId: a.body.visitId, hold: 'declined' });
+    const metrics = (await cloud.call('GET', '/metrics')).body as string;
+    expect(metrics).toMatch(/walkout_hold_seconds_count\{outcome="declined"\} [1-9]/);
+    expect(metrics).toMatch(/walkout_hold_seconds_count\{outcome="failed"\} [1-9]/);
     const until = Date.now() + 5000;
     while (heard.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     unsubscribe();

@@ -26,6 +26,8 @@ export interface GateDeps {
   skewS: number;
   /** Every decision's latency, whichever surface (HTTP or the edge link) the scan came by. */
   observe?: (decision: 'open' | 'deny', reason: DenyReason | '', seconds: number) => void;
+  /** Each hold asked for after an opening: the provider's answer and how long it took. */
+  observeHold?: (outcome: 'succeeded' | 'declined' | 'failed' | 'error', seconds: number) => void;
 }
 
 export interface GateScan {
@@ -114,10 +116,13 @@ async function holdAfterOpening(
     amountMinor: deps.holdAmountMinor,
     currency: deps.currency,
   };
+  const started = performance.now();
   try {
-    await placeHold(deps, order, decision, record);
+    const held = await placeHold(deps, order, decision, record);
+    deps.observeHold?.(held.outcome, (performance.now() - started) / 1000);
   } catch (err) {
     // The visit's hold stays pending: settlement asks for it at the close, a restart before.
+    deps.observeHold?.('error', (performance.now() - started) / 1000);
     deps.log.error('hold after the gate opened failed', { visitId: a.visitId, err });
   }
 }

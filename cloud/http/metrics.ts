@@ -5,6 +5,7 @@ export interface CloudMetrics {
   requests: Histogram<'method' | 'route' | 'status'>;
   rejected: Counter<'code' | 'surface'>;
   gateDecisions: Histogram<'decision' | 'reason'>;
+  holds: Histogram<'outcome'>;
 }
 
 /** One registry per server, so tests running two servers in a process do not share counters. */
@@ -31,6 +32,13 @@ export function createMetrics(): CloudMetrics {
       help: 'Gate scan to decision, by decision and denial reason',
       labelNames: ['decision', 'reason'],
       buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    holds: new Histogram({
+      name: 'walkout_hold_seconds',
+      help: "From a gate's opening to the provider's answer to the visit's hold, by outcome",
+      labelNames: ['outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers: [registry],
     }),
   };

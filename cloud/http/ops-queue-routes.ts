@@ -52,6 +52,8 @@ export function opsQueueRoutes(ctx: CloudContext): Route[] {
           openedAt: z.string(),
           party: z.number().int(),
           inside: z.number().int(),
+          /** Declined: the visit goes on unsecured and is charged in full at the close; null: an offline entry. */
+          hold: z.enum(['pending', 'succeeded', 'declined', 'failed']).nullable(),
           cart: z.array(z.object({ sku: z.string(), quantity: z.number().int() })),
         }),
       ),
@@ -60,6 +62,7 @@ export function opsQueueRoutes(ctx: CloudContext): Route[] {
         const { rows } = await ctx.db.query(
           `select v.id, v.status, v.opened_at, v.companions + 1 as party,
              (select count(*)::int from visit_members m where m.visit_id = v.id and m.exited_at is null) as inside,
+             (select p.status from payments p where p.idempotency_key = 'hold:' || v.id) as hold,
              coalesce((select json_agg(json_build_object('sku', c.sku, 'quantity', c.q) order by c.sku)
                        from (select sku, sum(quantity)::int as q from cart_events where visit_id = v.id
                              group by sku having sum(quantity) > 0) c), '[]') as cart
@@ -73,6 +76,7 @@ export function opsQueueRoutes(ctx: CloudContext): Route[] {
           openedAt: r.opened_at.toISOString(),
           party: r.party,
           inside: r.inside,
+          hold: r.hold,
           cart: r.cart,
         }));
       },

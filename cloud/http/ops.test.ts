@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
 import { connectEdge, type EdgeClient } from '../../test/support/edge-client.ts';
+import { gateIdle } from '../entry/gate.ts';
 import { createOperator } from '../operators/service.ts';
 
 const layout = JSON.parse(
@@ -340,5 +341,21 @@ describe('operators', () => {
       );
       expect([op, r.body?.error?.message ?? '']).not.toEqual([op, expect.stringContaining('no route')]);
     }
+  });
+
+  it('see each live visit with its hold, a declined one among them', async () => {
+    const live = async (card: string) => {
+      const shopper = await newShopper(cloud, card);
+      const code = await cloud.call('POST', '/v1/me/entry-codes', { token: shopper.token, body: {} });
+      const r = await cloud.call('POST', '/v1/gates/g1/scans', { basic: gate, body: { qr: code.body.code } });
+      expect(r.body.decision).toBe('open');
+      return r.body.visitId as string;
+    };
+    const good = await live('4242424242424242');
+    const declined = await live('4000000000000002');
+    await gateIdle(cloud.ctx.gate);
+    const visits = await cloud.call('GET', '/v1/ops/stores/reference/visits', { token: admin });
+    const holdOf = (id: string) => visits.body.find((v: { visitId: string }) => v.visitId === id)?.hold;
+    expect([holdOf(good), holdOf(declined)]).toEqual(['succeeded', 'declined']);
   });
 });
