@@ -56,10 +56,10 @@ export async function settle(deps: SettleDeps, visitId: string): Promise<SettleR
 
 /**
  * Moves a receipt's money; returns what is left unpaid, or null when the provider could not answer
- * ('no hold' only if a gate entry lacks the hold its admission writes). A hold is captured with the card it was
- * placed on. A visit without one (an entry the edge admitted offline, or a hold the bank
- * declined after the gate opened) is charged in full to the payer's card of now, which may be one
- * added since (or none).
+ * ('no hold' only if a gate entry lacks the hold its admission writes). A hold is captured with
+ * the card it was placed on, and asked for first if the gate's request went unanswered. A visit
+ * without one (an entry the edge admitted offline, or a hold the bank declined after the gate
+ * opened) is charged in full to the payer's card of now, which may be one added since (or none).
  */
 async function takePayment(
   deps: SettleDeps,
