@@ -86,18 +86,11 @@ export async function admitScans(
   hold: HoldTerms,
   countInside: boolean,
 ): Promise<AdmitRow[]> {
-  const col = <K extends keyof AdmitRequest>(k: K) => scans.map((s) => s[k]);
   const { rows } = await q.query<AdmitRow>({
     name: 'gate.admit',
     text: ADMIT_SQL,
     values: [
-      col('shopperId'),
-      col('nonce'),
-      col('storeId'),
-      col('gateId'),
-      col('companions'),
-      col('visitId'),
-      col('at'),
+      ...columns(scans, ['shopperId', 'nonce', 'storeId', 'gateId', 'companions', 'visitId', 'at']),
       countInside,
       hold.amountMinor,
       hold.currency,
@@ -155,18 +148,22 @@ export async function recordGate(db: Db | Tx, records: readonly GateRecord[]): P
       select * from unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[],
                            $7::uuid[], $8::real[])`,
     values: [
-      decisions.map((r) => r.at),
-      decisions.map((r) => r.storeId),
-      decisions.map((r) => r.gateId),
-      decisions.map((r) => r.decision),
-      decisions.map((r) => r.reason),
-      decisions.map((r) => r.shopperId),
-      decisions.map((r) => r.visitId),
-      decisions.map((r) => r.latencyMs),
-      held.map((h) => h.visitId),
-      held.map((h) => h.status),
-      held.map((h) => h.ref),
-      held.map((h) => h.failure),
+      ...columns(decisions, [
+        'at',
+        'storeId',
+        'gateId',
+        'decision',
+        'reason',
+        'shopperId',
+        'visitId',
+        'latencyMs',
+      ]),
+      ...columns(held, ['visitId', 'status', 'ref', 'failure']),
     ],
   });
+}
+
+/** One array per key, in the order given: the columns that `unnest` turns back into rows. */
+function columns<T>(rows: readonly T[], keys: readonly (keyof T)[]): unknown[][] {
+  return keys.map((k) => rows.map((r) => r[k]));
 }

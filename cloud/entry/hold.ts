@@ -48,8 +48,12 @@ export async function placeHold(
       description: `Walkout visit ${order.visitId}`,
     });
   } catch (err) {
-    // The decision happened whatever the provider did; its row is not lost with the call.
-    if (decision) await record({ decision, hold: null });
+    // The decision happened whatever the provider did; its row is not lost with the call, and a
+    // failure to write it does not hide the provider's error.
+    if (decision)
+      await record({ decision, hold: null }).catch((e: unknown) =>
+        deps.log.error('gate decision row not written', { visitId: order.visitId, err: e }),
+      );
     throw err;
   }
   await record({ decision, hold: answerOf(order.visitId, outcome) });
