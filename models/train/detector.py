@@ -24,7 +24,7 @@ from common import (
     Compute, Schedule, cbr, colour_jitter, dw, export_onnx, log, param_count, read_u8, rounded, to_input,
     write_manifest,
 )
-from detector_eval import IOU, ap_text, evaluate, is_ignored
+from detector_eval import NMS_IOU, ap_text, evaluate, is_ignored
 
 # Square, so 90° rotations keep the crop size. 8-minute A/B: 256 reached val mAP 0.350 (hand
 # 0.151) where 320 reached 0.339 (hand 0.084): more steps in the time matter more than context.
@@ -41,32 +41,43 @@ FOCUS_WEIGHT = (1.0, 1.0, 2.0, 2.0)  # per class: how often a focused crop picks
 # 0.276, hand AP 0.159 against 0.058, in fewer steps (a step costs about a quarter more).
 LEVELS = ((8, (0, 1)), (4, (2, 3)))  # (stride, class indices), in class order
 
+# Channels per level. The detector had stopped learning people rather than failing to generalise:
+# on training frames it scored the same person AP as on test (0.862 / 0.863). On the machine of
+# 2026-12-05 a frame cost 3.1 ms on one thread at 64-96-128 (stride 4: 16), 4.4 at 96-128-192,
+# 6.4 at 128-192-256 and about 7 with 24 channels at stride 4, all far inside the loader's 100
+# frames/s, while a training step grew less (62 → 73 → 96 ms), so width was nearly free. Trained
+# 50 minutes each, whole val split (person / head / hand / item, NMS 0.5): 64-96-128 0.852 /
+# 0.941 / 0.811 / 0.380 (90 epochs); 96-128-192 0.861 / 0.953 / 0.795 / 0.438 (84);
+# 128-192-256 0.877 / 0.945 / 0.800 / 0.473 (68); and with 24 at stride 4 0.882 / 0.946 / 0.841
+# / 0.489 (67), which is shipped.
+WIDTHS = {'s8': 128, 's16': 192, 's32': 256, 's4': 24}
+
 
 class DetNet(nn.Module):
     """Stride-4 stem, depthwise-separable backbone to stride 32, top-down merge back to stride 8
     (person, head) and on to stride 4 (hand, item)."""
 
-    def __init__(self, classes):
+    def __init__(self, classes, widths=WIDTHS):
         super().__init__()
         self.classes = classes
         n8, n4 = len(LEVELS[0][1]), len(LEVELS[1][1])
+        c8, c16, c32 = widths['s8'], widths['s16'], widths['s32']
         self.stem = nn.Sequential(cbr(3, 16, 2), dw(16, 32, 2))
-        self.s8 = nn.Sequential(dw(32, 64, 2), dw(64, 64))
-        self.s16 = nn.Sequential(dw(64, 96, 2), dw(96, 96), dw(96, 96))
-        self.s32 = nn.Sequential(dw(96, 128, 2), dw(128, 128))
-        self.l32, self.f16 = nn.Conv2d(128, 96, 1), dw(96, 96)
-        self.l16 = nn.Conv2d(96, 64, 1)
+        self.s8 = nn.Sequential(dw(32, c8, 2), dw(c8, c8))
+        self.s16 = nn.Sequential(dw(c8, c16, 2), dw(c16, c16), dw(c16, c16))
+        self.s32 = nn.Sequential(dw(c16, c32, 2), dw(c32, c32))
+        self.l32, self.f16 = nn.Conv2d(c32, c16, 1), dw(c16, c16)
+        self.l16 = nn.Conv2d(c16, c8, 1)
         # Separate towers (they also do the merge's smoothing): the heatmap wants "what", the
         # boxes want "where exactly".
-        self.cls_tower, self.reg_tower = dw(64, 64), dw(64, 64)
-        self.cls = nn.Conv2d(64, n8, 1)
-        self.reg = nn.Conv2d(64, 4 * n8, 1)  # per class: dx, dy (cells), log w, log h (strides)
-        # 16 channels at stride 4: with 32 the run reached 0.77 hand AP on test but cost 4.5 ms a
-        # frame more than the stride-8 model (92 frames/s through the loader, under the 100
-        # target); the stride-4 level needs where, the meaning comes up from stride 8.
-        c4 = 16
+        self.cls_tower, self.reg_tower = dw(c8, c8), dw(c8, c8)
+        self.cls = nn.Conv2d(c8, n8, 1)
+        self.reg = nn.Conv2d(c8, 4 * n8, 1)  # per class: dx, dy (cells), log w, log h (strides)
+        # The stride-4 level needs where, the meaning comes up from stride 8, so it stays narrow: 32
+        # channels cost 4.5 ms a frame on the machine of 2026-11 (92 frames/s through the loader).
+        c4 = widths['s4']
         self.squeeze4 = cbr(32, c4, k=1)
-        self.l8 = nn.Conv2d(64, c4, 1)
+        self.l8 = nn.Conv2d(c8, c4, 1)
         self.cls4_tower, self.reg4_tower = dw(c4, c4), dw(c4, c4)
         self.cls4 = nn.Conv2d(c4, n4, 1)
         self.reg4 = nn.Conv2d(c4, 4 * n4, 1)
@@ -324,7 +335,7 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=16, lr=3e-3, quick_val=1
         'graph to the YOLOv8 layout with one anchor plane per class: 80×60 cells for person and head, 160×120 for hand and item.',
         (H, W), 'letterbox',
         {'kind': 'detector', 'format': 'yolov8', 'name': 'output0', 'transposed': False, 'logits': False,
-         'scoreThreshold': round(threshold, 2), 'nmsIou': IOU, 'maxDetections': 300},
+         'scoreThreshold': round(threshold, 2), 'nmsIou': NMS_IOU, 'maxDetections': 300},
         classes,
         rounded({
             'seed': seed,
@@ -332,9 +343,9 @@ def train(meta, data_dir, out_dir, seed, minutes, batch=16, lr=3e-3, quick_val=1
             'epochs': sched.epoch, 'stepsPerEpoch': steps_per_epoch, 'batch': batch,
             'minutes': sched.elapsed() / 60,
             'architecture': 'stride-4 stem (conv 16, depthwise 32), depthwise-separable backbone to '
-                            'stride 32 (64-96-128), top-down merge to stride 8 (person, head: 64-channel '
-                            'heatmap and box towers) and stride 4 (hand, item: 16-channel towers); output '
-                            + str(outs['output0']),
+                            f"stride 32 ({WIDTHS['s8']}-{WIDTHS['s16']}-{WIDTHS['s32']}), top-down merge to "
+                            f"stride 8 (person, head: {WIDTHS['s8']}-channel heatmap and box towers) and "
+                            f"stride 4 (hand, item: {WIDTHS['s4']}-channel towers); output " + str(outs['output0']),
             'parameters': param_count(net),
             'loss': 'penalty-reduced focal loss on Gaussian heatmaps + 2 × GIoU on Gaussian-weighted '
                     'cells; visibility < 0.3 or < 3 px: ignore regions',
