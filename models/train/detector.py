@@ -43,13 +43,13 @@ LEVELS = ((8, (0, 1)), (4, (2, 3)))  # (stride, class indices), in class order
 
 # Channels per level. The detector had stopped learning people rather than failing to generalise:
 # on training frames it scored the same person AP as on test (0.862 / 0.863). On the machine of
-# 2026-12-05 a frame cost 3.1 ms on one thread at 64-96-128 (stride 4: 16), 4.4 at 96-128-192,
-# 6.4 at 128-192-256 and about 7 with 24 channels at stride 4, all far inside the loader's 100
-# frames/s, while a training step grew less (62 → 73 → 96 ms), so width was nearly free. Trained
-# 50 minutes each, whole val split (person / head / hand / item, NMS 0.5): 64-96-128 0.852 /
-# 0.941 / 0.811 / 0.380 (90 epochs); 96-128-192 0.861 / 0.953 / 0.795 / 0.438 (84);
-# 128-192-256 0.877 / 0.945 / 0.800 / 0.473 (68); and with 24 at stride 4 0.882 / 0.946 / 0.841
-# / 0.489 (67), which is shipped.
+# 2026-12-05 a frame cost (onnxruntime-node, one thread, random weights) 3.1 ms at 64-96-128
+# (stride 4: 16), 4.4 at 96-128-192, 6.4 at 128-192-256 and about 7 with 24 channels at stride 4,
+# all far inside the loader's 100 frames/s, while a training step grew less (62 → 73 → 96 ms), so
+# width was nearly free. Trained 50 minutes each, whole val split (person / head / hand / item,
+# NMS 0.5): 64-96-128 0.852 / 0.941 / 0.811 / 0.380 (90 epochs); 96-128-192 0.861 / 0.953 / 0.795
+# / 0.438 (84); 128-192-256 0.877 / 0.945 / 0.800 / 0.473 (68); and with 24 at stride 4 0.882 /
+# 0.946 / 0.841 / 0.489 (67), which is shipped.
 WIDTHS = {'s8': 128, 's16': 192, 's32': 256, 's4': 24}
 
 
@@ -57,11 +57,11 @@ class DetNet(nn.Module):
     """Stride-4 stem, depthwise-separable backbone to stride 32, top-down merge back to stride 8
     (person, head) and on to stride 4 (hand, item)."""
 
-    def __init__(self, classes, widths=WIDTHS):
+    def __init__(self, classes):
         super().__init__()
         self.classes = classes
         n8, n4 = len(LEVELS[0][1]), len(LEVELS[1][1])
-        c8, c16, c32 = widths['s8'], widths['s16'], widths['s32']
+        c8, c16, c32, c4 = WIDTHS['s8'], WIDTHS['s16'], WIDTHS['s32'], WIDTHS['s4']
         self.stem = nn.Sequential(cbr(3, 16, 2), dw(16, 32, 2))
         self.s8 = nn.Sequential(dw(32, c8, 2), dw(c8, c8))
         self.s16 = nn.Sequential(dw(c8, c16, 2), dw(c16, c16), dw(c16, c16))
@@ -75,7 +75,6 @@ class DetNet(nn.Module):
         self.reg = nn.Conv2d(c8, 4 * n8, 1)  # per class: dx, dy (cells), log w, log h (strides)
         # The stride-4 level needs where, the meaning comes up from stride 8, so it stays narrow: 32
         # channels cost 4.5 ms a frame on the machine of 2026-11 (92 frames/s through the loader).
-        c4 = widths['s4']
         self.squeeze4 = cbr(32, c4, k=1)
         self.l8 = nn.Conv2d(c8, c4, 1)
         self.cls4_tower, self.reg4_tower = dw(c4, c4), dw(c4, c4)
