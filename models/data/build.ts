@@ -85,7 +85,8 @@ async function main(): Promise<void> {
   const { catalog } = base;
   const started = Date.now();
   const meta = {
-    version: 1,
+    // 2: a detector box's visibility also counts what the frame's edge cuts off (run.ts, boxRows).
+    version: 2,
     createdAt: new Date().toISOString(),
     detector: { classes: DETECTOR_CLASSES, width: 640, height: 480 },
     classifier: {

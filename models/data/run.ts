@@ -78,6 +78,7 @@ export function runRenderer(
     lightingVariation: plan.variant.lightingVariation,
     noiseSd: plan.variant.noiseSd,
     visibleBoxes: true,
+    inFrameShares: true,
   });
 }
 
@@ -161,12 +162,17 @@ export async function sampleRun(
 
 /**
  * The detector learns visible boxes, as COCO and Ultralytics models draw them: guessing where an
- * item half hidden by an arm ends is noise at 10 px, and the classifier needs what shows.
+ * item half hidden by an arm ends is noise at 10 px, and the classifier needs what shows. Its
+ * visibility is the share of the whole object the camera shows, as MOTChallenge counts it: hidden
+ * by something in front or cut off by the frame's edge. A shoulder at the edge of the frame,
+ * fully in view but a tenth of its person, is then an ignore region like a person nine-tenths
+ * hidden; another camera of the rig sees that person whole.
  */
 function boxRows(frame: SampledFrame): BoxRow[] {
   return frame.labels.map((l) => {
     const b = shownBox(l);
-    return [CLASS_INDEX.get(l.kind)!, b.x, b.y, b.w, b.h, l.visibility];
+    const shown = Math.round(l.visibility * (l.inFrame ?? 1) * 10000) / 10000;
+    return [CLASS_INDEX.get(l.kind)!, b.x, b.y, b.w, b.h, shown];
   });
 }
 

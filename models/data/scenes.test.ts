@@ -1,11 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadScenario } from '../../simulator/scenario/load.ts';
+import type { Person } from '../../simulator/world/types.ts';
 import { type DatasetMeta, openDetectorSplit } from '../eval/dataset.ts';
 import type { RawImage } from '../runtime/preprocess.ts';
-import { sampleRun } from './run.ts';
+import { runRenderer, sampleRun } from './run.ts';
 import { openScenes } from './scenes.ts';
 import { storeVariant } from './variants.ts';
 import { DetectorWriter } from './writers.ts';
@@ -47,7 +48,7 @@ beforeAll(async () => {
   );
   det.close();
   meta = {
-    version: 1,
+    version: 2,
     detector: { classes: ['person', 'head', 'hand', 'item'], width: 640, height: 480 },
     classifier: { size: 64, skus: ['x'], novelSkus: [] },
     reid: { size: 64 },
@@ -114,6 +115,33 @@ describe('frames drawn again from their recorded moment', () => {
     } finally {
       await data.close();
     }
+  });
+
+  it("counts what the frame's edge cuts off of an object in its box's visibility", async () => {
+    const data = openDetectorSplit(dir, 'test', meta);
+    const lines = readFileSync(join(dir, 'detector', 'test', 'scenes.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    const scenes = lines.map((l) => JSON.parse(l) as { tsMs: number; frameIndex: number; persons: Person[] });
+    const renderer = runRenderer({ seed: 31, variant }, loaded.catalog, []);
+    let cut = 0;
+    try {
+      for (let i = 0; i < data.count; i++) {
+        const { scene, camera } = data.origins[i]!;
+        const { tsMs, frameIndex, persons } = scenes[scene]!;
+        const labels = renderer.render(camera, persons, tsMs, frameIndex).labels.labels;
+        const { boxes } = await data.sample(i);
+        expect(boxes).toHaveLength(labels.length);
+        labels.forEach((l, j) => {
+          // The renderer's visibility counts occlusion among the pixels in the image only.
+          expect(boxes[j]!.visibility).toBeCloseTo(l.visibility * l.inFrame!, 3);
+          if (l.inFrame! < 0.5) cut++;
+        });
+      }
+    } finally {
+      await data.close();
+    }
+    expect(cut, 'objects mostly outside the frame').toBeGreaterThan(0);
   });
 
   it('refuses a dataset whose meta.json does not record its runs', () => {

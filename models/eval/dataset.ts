@@ -26,7 +26,8 @@ export function missingInput(path: string, command: string, what: string): Walko
 const Classes = z.array(z.string().min(1)).min(1);
 
 export const DatasetMeta = z.looseObject({
-  version: z.literal(1),
+  /** 2 since detector visibilities count the frame's edge: an older dataset is built again, not misread. */
+  version: z.literal(2),
   detector: z.looseObject({
     classes: Classes,
     width: z.number().int().positive(),

@@ -54,7 +54,7 @@ export function writeFakeDataset(
   const height = opts.height ?? 120;
   const size = opts.size ?? 8;
   const meta = {
-    version: 1,
+    version: 2,
     createdAt: '2025-01-01T00:00:00.000Z',
     detector: { classes: FAKE.classes, width, height },
     classifier: { size, skus: FAKE.skus, novelSkus: ['NOVEL-1'], twinPairs: [['SKU-A', 'SKU-B']] },

@@ -5,7 +5,10 @@
 
 /** A detection counts as a true positive when it overlaps an unmatched ground truth this much (IoU). */
 export const MATCH_IOU = 0.5;
-/** Ground truth less visible than this (occluded, leaving the frame) is an ignore region. */
+/**
+ * Ground truth showing less of its object than this (hidden behind something, or cut off by the
+ * frame's edge: the dataset's visibility counts both, as MOTChallenge's does) is an ignore region.
+ */
 export const IGNORE_MIN_VISIBILITY = 0.3;
 /** Ground truth narrower or lower than this, in pixels, is an ignore region. */
 export const IGNORE_MIN_SIZE_PX = 3;
@@ -28,7 +31,7 @@ export interface Box {
 /** A ground-truth box of the detector dataset. */
 export interface GtBox extends Box {
   classIndex: number;
-  /** 0..1: the visible share of the object. */
+  /** 0..1: the share of the whole object the camera shows (neither hidden nor outside the frame). */
   visibility: number;
 }
 

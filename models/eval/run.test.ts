@@ -161,7 +161,7 @@ describe('runEvaluation', () => {
       expect(rest).toEqual(JSON.parse(originals[name]!));
       expect(metrics).toMatchObject({
         split: 'test',
-        dataset: { version: 1, skus: 4, split: { detectorFrames: 3 } },
+        dataset: { version: 2, skus: 4, split: { detectorFrames: 3 } },
       });
       expect(typeof metrics.date).toBe('string');
       expect(Manifest.safeParse(JSON.parse(text)).success).toBe(true);

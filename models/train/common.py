@@ -42,8 +42,10 @@ def seed_everything(seed):
 def load_meta(data_dir):
     with open(os.path.join(data_dir, 'meta.json')) as f:
         meta = json.load(f)
-    if meta.get('version') != 1:
-        raise SystemExit(f'{data_dir}/meta.json: unsupported dataset version {meta.get("version")}')
+    # Version 2: detector visibilities also count what the frame's edge cuts off.
+    if meta.get('version') != 2:
+        raise SystemExit(f'{data_dir}/meta.json: dataset version {meta.get("version")}, this code reads version 2: '
+                         'rebuild it with `npm run models:data`')
     return meta
 
 

@@ -13,7 +13,7 @@ IOU = 0.5  # a detection matches a ground truth at this overlap (mAP@0.5)
 # another one's box by more than 0.45); on the detector shipped 2026-12-04, 0.7 lifted test person
 # AP from 0.863 to 0.877 and left the other classes within 0.001.
 NMS_IOU = 0.7
-MIN_VISIBILITY = 0.3  # less visible than this: an ignore region, neither positive nor negative
+MIN_VISIBILITY = 0.3  # showing less of the object than this (hidden or cut by the frame): an ignore region
 MIN_SIZE = 3  # px; smaller boxes: ignore regions too
 
 

@@ -93,6 +93,22 @@ function outOfView(m: CameraModel, person: Person): boolean {
   return x1 < 0 || y1 < 0 || x0 >= m.width || y0 >= m.height;
 }
 
+const byDepth = (a: Prim, b: Prim) => b.depth - a.depth;
+
+/** Builds every present person's shapes for ctx's camera and draws them, far to near, into its raster. */
+export function drawPeople(ctx: DrawContext, persons: readonly Person[]): void {
+  const { raster } = ctx;
+  for (const person of persons) if (person.present) buildPerson(ctx, person);
+  for (const p of ctx.prims) {
+    raster.extend(raster.partTop[p.part]!, p);
+    const sub = raster.partSub[p.part]!;
+    if (sub >= 0) raster.extend(sub, p);
+  }
+  raster.allocMasks();
+  ctx.prims.sort(byDepth);
+  for (const p of ctx.prims) raster.draw(p);
+}
+
 /** Builds every shape of one person for one camera, registering its labels and parts. */
 export function buildPerson(ctx: DrawContext, person: Person): void {
   const { m, raster, meta } = ctx;

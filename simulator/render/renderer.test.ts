@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { inImage, project } from '../../proto/index.ts';
+import { inImage, project, unprojectToPlane } from '../../proto/index.ts';
 import type { Person } from '../world/types.ts';
 import { hexToRgb } from './colour.ts';
 import { createRenderer } from './renderer.ts';
@@ -37,14 +37,8 @@ const persons: Person[] = [
   }),
 ];
 
-const clean = createRenderer({
-  layout,
-  catalog,
-  seed: 5,
-  lightingVariation: 0,
-  noiseSd: 0,
-  visibleBoxes: true,
-});
+const cleanOptions = { layout, catalog, seed: 5, lightingVariation: 0, noiseSd: 0, visibleBoxes: true };
+const clean = createRenderer(cleanOptions);
 const noisy = createRenderer({ layout, catalog, seed: 5, lightingVariation: 0.15, noiseSd: 4 });
 
 function labelOf(
@@ -244,6 +238,28 @@ describe('overhead camera renderer', () => {
     expect(labelOf(labels, 'person', 'D')!.visibility).toBeLessThan(1);
     // With the default threshold such a sliver is not labelled at all.
     expect(labelOf(clean.render('cam-12', persons, 1000, 1).labels.labels, 'hand', 'D', 0)).toBeUndefined();
+  });
+
+  it('measures how much of each object the frame cuts off, without changing the frame', () => {
+    const shares = createRenderer({ ...cleanOptions, inFrameShares: true });
+    const m = clean.model('cam-12');
+    // E stands where the frame's right edge cuts through her at chest height.
+    const edge = unprojectToPlane(m, m.width - 1, m.cyPx, 1.2)!;
+    const cut: Person[] = [...persons, standingPerson('E', [edge[0], edge[1]], { headingRad: 0 })];
+    const plain = clean.render('cam-12', cut, 1000, 1);
+    const plainRgb = plain.rgb.slice();
+    const plainLabels = plain.labels.labels;
+    const measured = shares.render('cam-12', cut, 1000, 1);
+    expect(Buffer.from(measured.rgb).equals(Buffer.from(plainRgb))).toBe(true);
+    expect(measured.labels.labels.map(({ inFrame, ...rest }) => rest)).toEqual(plainLabels);
+    const e = labelOf(measured.labels.labels, 'person', 'E')!;
+    expect(e.bbox.x + e.bbox.w).toBe(m.width);
+    expect(e.inFrame).toBeGreaterThan(0.15);
+    expect(e.inFrame).toBeLessThan(0.85);
+    // Wholly inside the frame: the same pixels in both drawings.
+    expect(labelOf(measured.labels.labels, 'person', 'A')!.inFrame).toBe(1);
+    expect(labelOf(measured.labels.labels, 'head', 'A')!.inFrame).toBe(1);
+    expect(plainLabels.every((l) => l.inFrame === undefined)).toBe(true);
   });
 
   it('is deterministic for a seed, and the noise changes from frame to frame', async () => {

@@ -2,9 +2,10 @@ import { type Appearance, type CameraModel, cameraModel, WalkoutError } from '..
 import type { Person } from '../world/types.ts';
 import { type Background, renderBackground } from './background.ts';
 import { Effects } from './effects.ts';
+import { IN_FRAME_MARGIN_PX, labelKey, ProjectedAreas } from './in-frame.ts';
 import { encodeJpeg } from './jpeg.ts';
-import { buildPerson, type DrawContext, type LabelMeta } from './person.ts';
-import { type Prim, releasePrims } from './prim.ts';
+import { type DrawContext, drawPeople, type LabelMeta } from './person.ts';
+import { releasePrims } from './prim.ts';
 import { Raster } from './raster.ts';
 import { buildScene, type Scene } from './scene.ts';
 import type { BBox, Label, RenderedFrame, RendererOptions } from './types.ts';
@@ -43,7 +44,6 @@ interface CameraState {
   raster: Raster;
 }
 
-const byDepth = (a: Prim, b: Prim) => b.depth - a.depth;
 /** Frame buffers kept for reuse, per size: a fresh 1 MB buffer per frame costs more in page faults and GC than the drawing. */
 const POOL_MAX = 32;
 
@@ -51,6 +51,7 @@ export function createRenderer(options: RendererOptions): Renderer {
   const { layout, catalog, seed } = options;
   const minVisible = options.minVisiblePx ?? 5;
   const visibleBoxes = options.visibleBoxes ?? false;
+  const projected = options.inFrameShares ? new ProjectedAreas() : null;
   const quality = options.jpegQuality ?? 80;
   const effects = new Effects(seed, options.lightingVariation ?? 0.06, options.noiseSd ?? 2);
   const appearance = new Map<string, Appearance>(catalog.items.map((i) => [i.sku, i.appearance]));
@@ -96,6 +97,7 @@ export function createRenderer(options: RendererOptions): Renderer {
     persons: readonly Person[],
     tsMs: number,
     frameIndex: number,
+    measureInFrame = false,
   ): RenderedFrame => {
     // Never the buffer of a frame still out with the caller: only those handed back by encodeJpeg.
     const rgb = pool.get(bg.rgb.length)?.pop() ?? new Uint8Array(bg.rgb.length);
@@ -104,15 +106,7 @@ export function createRenderer(options: RendererOptions): Renderer {
     raster.begin(rgb, bg.depthMm);
     releasePrims();
     const ctx: DrawContext = { m: model, raster, prims: [], meta: [], appearance };
-    for (const person of persons) if (person.present) buildPerson(ctx, person);
-    for (const p of ctx.prims) {
-      raster.extend(raster.partTop[p.part]!, p);
-      const sub = raster.partSub[p.part]!;
-      if (sub >= 0) raster.extend(sub, p);
-    }
-    raster.allocMasks();
-    ctx.prims.sort(byDepth);
-    for (const p of ctx.prims) raster.draw(p);
+    drawPeople(ctx, persons);
     effects.apply(rgb, tsMs, cameraIndex, frameIndex);
     const labels: Label[] = [];
     for (let l = 0; l < raster.labels; l++) {
@@ -136,6 +130,15 @@ export function createRenderer(options: RendererOptions): Renderer {
       labels.push(label);
     }
     const { width, height } = model;
+    if (projected && measureInFrame) {
+      const m = IN_FRAME_MARGIN_PX;
+      const padded = regionModel(model, { x: -m, y: -m, w: width + 2 * m, h: height + 2 * m }, 1);
+      const areas = projected.measure(padded, persons, appearance);
+      for (const label of labels) {
+        const area = areas.get(labelKey(label)) ?? label.drawnPx;
+        label.inFrame = Math.round(Math.min(1, label.drawnPx / Math.max(1, area)) * 10000) / 10000;
+      }
+    }
     return { rgb, width, height, labels: { cameraId: model.id, frameIndex, tsMs, width, height, labels } };
   };
 
@@ -154,7 +157,7 @@ export function createRenderer(options: RendererOptions): Renderer {
     },
     render(cameraId, persons, tsMs, frameIndex) {
       const cam = camera(cameraId);
-      return draw(cam.model, background(cameraId), cam.raster, cam.index, persons, tsMs, frameIndex);
+      return draw(cam.model, background(cameraId), cam.raster, cam.index, persons, tsMs, frameIndex, true);
     },
     renderRegion(cameraId, persons, tsMs, frameIndex, region, scale) {
       const cam = camera(cameraId);

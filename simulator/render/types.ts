@@ -21,10 +21,16 @@ export interface Label {
   personId: string;
   bbox: BBox;
   visibleBox?: BBox;
-  /** visiblePx / drawnPx, in [0, 1]. */
+  /** visiblePx / drawnPx, in [0, 1]: what occlusion leaves of the object's pixels in the image. */
   visibility: number;
   visiblePx: number;
   drawnPx: number;
+  /**
+   * With inFrameShares: the share of the object's projected area that lies inside the image (1
+   * unless the frame's edge cuts it). visibility × inFrame is how much of the whole object the
+   * camera shows, as MOTChallenge counts visibility (occlusion and truncation by the image border).
+   */
+  inFrame?: number;
   /** For hands and items: which hand (0 or 1). */
   hand?: 0 | 1;
   /** For items held in a hand. */
@@ -63,6 +69,12 @@ export interface RendererOptions {
    * which the live cameras do not need; the dataset builder does.
    */
   visibleBoxes?: boolean;
+  /**
+   * Give each label of a full frame (not of a region) its inFrame share. Default false: it draws
+   * the people a second time, through a camera with a wider sensor, which the live cameras do not
+   * need; the dataset builder does.
+   */
+  inFrameShares?: boolean;
   /** JPEG quality for encodeJpeg. Default 80. */
   jpegQuality?: number;
 }
