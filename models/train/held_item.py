@@ -128,7 +128,7 @@ class Exported(nn.Module):
 
     def forward(self, x):
         n, v = x.shape[0], len(self.views)
-        logits, reg = self.net(torch.cat([to_view(x, view) for view in self.views], 0) if v > 1 else x)
+        logits, reg = self.net(torch.cat([to_view(x, view) for view in self.views], 0))
         _, _, h, w = logits.shape
         b = decode_boxes(reg.reshape(n * v, 1, 4, h * w), self.gx, self.gy, STRIDE)[:, 0].reshape(n * v, 4, h, w)
         score, corners = 0, 0
