@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { WalkoutError } from '../../proto/errors.ts';
 import type { Timing, WorkerInit, WorkerPayload, WorkerReply, WorkerRequest, WorkerResult } from './types.ts';
@@ -12,20 +9,8 @@ import { fromWire } from './wire.ts';
  * in the workers.
  */
 
-// Workers do not inherit the parent's module hooks on Node 20, so each one registers tsx itself
-// before importing the TypeScript entry; this works under `tsx` and under vitest alike.
-let bootstrap: string | undefined;
-function workerBootstrap(): string {
-  if (!bootstrap) {
-    // tsx's ESM API by its package.json export (require.resolve would pick the CommonJS build).
-    const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
-    const api = JSON.parse(readFileSync(pkg, 'utf8')).exports['./esm/api'].import.default as string;
-    const tsx = new URL(api, pathToFileURL(pkg)).href;
-    const entry = new URL('./worker.ts', import.meta.url).href;
-    bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  }
-  return bootstrap;
-}
+// Plain JavaScript that registers tsx and then imports worker.ts (see the file for why).
+const WORKER_ENTRY = new URL('./worker-entry.mjs', import.meta.url);
 
 interface Pending {
   resolve: (v: { result: WorkerResult; timing: Timing }) => void;
@@ -43,7 +28,7 @@ function failed(file: string, message: string): WalkoutError {
 
 /** Starts one worker; resolves once its session is loaded, checked and warmed up. */
 function startSlot(init: WorkerInit): Promise<Slot> {
-  const worker = new Worker(workerBootstrap(), { eval: true, workerData: init });
+  const worker = new Worker(WORKER_ENTRY, { workerData: init });
   return new Promise((resolve, reject) => {
     const onMessage = (msg: WorkerReply) => {
       if (msg.kind === 'ready') {
