@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { Logger } from '../../platform/log.ts';
+import { fromPino } from '../../platform/log.ts';
 import { type ErrorCode, isWalkoutError } from '../../proto/index.ts';
 import type { CloudMetrics } from './metrics.ts';
 
@@ -19,8 +19,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 /** Every failure leaves as `{error: {code, message, issues?}}`, counted, logged with the request id. */
-export function errorHandler(log: Logger, metrics: CloudMetrics) {
+export function errorHandler(metrics: CloudMetrics) {
   return (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void => {
+    const log = fromPino(req.log); // carries the request id
     let code: ErrorCode;
     let message: string;
     let issues: unknown;
@@ -37,10 +38,10 @@ export function errorHandler(log: Logger, metrics: CloudMetrics) {
       message = 'INTERNAL: the request failed; see the server log under this request id';
     }
     const status = code === 'BAD_REQUEST' && err.statusCode === 413 ? 413 : (STATUS[code] ?? 500);
-    if (status >= 500) log.error('request failed', { reqId: req.id, url: req.url, err });
+    if (status >= 500) log.error('request failed', { url: req.url, err });
     else {
       metrics.rejected.inc({ code, surface: 'http' });
-      log.warn('request refused', { reqId: req.id, method: req.method, url: req.url, code, message });
+      log.warn('request refused', { method: req.method, url: req.url, code, message });
     }
     void reply.code(status).send({ error: { code, message, ...(issues === undefined ? {} : { issues }) } });
   };
