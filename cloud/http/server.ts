@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { fromPino, pinoOf } from '../../platform/log.ts';
 import type { CloudContext } from '../context.ts';
 import { authenticator } from './auth.ts';
@@ -20,7 +20,7 @@ export function buildHttp(ctx: CloudContext): FastifyInstance {
     // (Typed as Fastify's base logger so the app keeps Fastify's default type parameters.)
     loggerInstance: pinoOf(log) as FastifyBaseLogger,
     // One line per request, from onResponse below, instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     // A caller's request id is kept (so a gate controller's logs and ours line up); otherwise ours.
     genReqId: (req) => {
