@@ -1,25 +1,55 @@
+import cliProgress from 'cli-progress';
 import type { Progress } from '../run/runner.ts';
 
+/** Off a terminal (CI logs, a file) the bar is printed as a line this often instead of redrawn. */
+export const PROGRESS_LINE_EVERY_MS = 5_000;
+const BAR_WIDTH = 24;
+
+export interface ProgressPrinter {
+  (p: Progress): void;
+  /** Draws the last state and ends the line; the bar's timer keeps the process alive until then. */
+  stop(): void;
+}
+
 /**
- * A one-line progress display on stderr: a bar while shoppers arrive, then a count of who is
- * still inside. On a non-TTY (CI logs) it prints a line every few seconds instead of redrawing.
+ * A one-line progress display on stderr through cli-progress: a bar while shoppers arrive, then a
+ * count of who is still inside.
  */
-export function createProgressPrinter(stream: NodeJS.WriteStream = process.stderr): (p: Progress) => void {
-  let lastLine = Number.NEGATIVE_INFINITY;
-  return (p) => {
-    const frac = Math.min(1, p.simSeconds / Math.max(1, p.arrivalSeconds));
-    const width = 24;
-    const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
-    const phase = frac < 1 ? `${(frac * 100).toFixed(0).padStart(3)}%` : 'tail';
-    const speed = p.wallSeconds > 0 ? (p.simSeconds / p.wallSeconds).toFixed(1) : '-';
-    const text = `[${bar}] ${phase} sim ${fmt(p.simSeconds)} (${speed}x) inside ${p.inStore} picks ${p.picks} mqtt ${p.messages} frames ${p.frames}`;
-    if (stream.isTTY) {
-      stream.write(`\r${text}\x1b[K`);
-    } else if (p.wallSeconds - lastLine >= 5) {
-      lastLine = p.wallSeconds;
-      stream.write(`${text}\n`);
-    }
+export function createProgressPrinter(
+  stream: NodeJS.WritableStream = process.stderr,
+  lineEveryMs = PROGRESS_LINE_EVERY_MS,
+): ProgressPrinter {
+  const bar = new cliProgress.SingleBar({
+    stream,
+    format:
+      '[{bar}] {phase} sim {sim} ({speed}x) inside {inside} picks {picks} mqtt {mqtt} frames {frames}',
+    barsize: BAR_WIDTH,
+    barCompleteChar: '#',
+    barIncompleteChar: '.',
+    hideCursor: null,
+    noTTYOutput: true,
+    notTTYSchedule: lineEveryMs,
+  });
+  const print = (p: Progress) => {
+    const total = Math.max(1, p.arrivalSeconds);
+    const value = Math.min(total, p.simSeconds);
+    const payload = {
+      phase: value < total ? `${((value / total) * 100).toFixed(0).padStart(3)}%` : 'tail',
+      sim: fmt(p.simSeconds),
+      speed: p.wallSeconds > 0 ? (p.simSeconds / p.wallSeconds).toFixed(1) : '-',
+      inside: p.inStore,
+      picks: p.picks,
+      mqtt: p.messages,
+      frames: p.frames,
+    };
+    if (bar.isActive) bar.update(value, payload);
+    else bar.start(total, value, payload);
   };
+  return Object.assign(print, {
+    stop: () => {
+      if (bar.isActive) bar.stop();
+    },
+  });
 }
 
 function fmt(seconds: number): string {

@@ -64,7 +64,7 @@ async function main(): Promise<number> {
       onProgress: progress,
       mode: 'record',
     });
-    process.stderr.write('\n');
+    progress?.stop();
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     return 0;
   }
@@ -73,7 +73,7 @@ async function main(): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const summary = await live.done;
-  process.stderr.write('\n');
+  progress?.stop();
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   return 0;
 }
