@@ -27,7 +27,9 @@ describe('the progress line', () => {
     print.stop();
     const lines = text.split('\n').filter(Boolean);
     expect(lines[0]).toBe('[############............]  50% sim 1:00 (2.0x) inside 3 picks 4 mqtt 5 frames 6');
-    expect(lines.at(-1)).toBe('[########################] tail sim 2:30 (3.0x) inside 3 picks 4 mqtt 5 frames 6');
+    expect(lines.at(-1)).toBe(
+      '[########################] tail sim 2:30 (3.0x) inside 3 picks 4 mqtt 5 frames 6',
+    );
     // No cursor movement or line clearing in a log file.
     expect(text).not.toContain('\x1b');
   });

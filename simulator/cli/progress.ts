@@ -21,8 +21,7 @@ export function createProgressPrinter(
 ): ProgressPrinter {
   const bar = new cliProgress.SingleBar({
     stream,
-    format:
-      '[{bar}] {phase} sim {sim} ({speed}x) inside {inside} picks {picks} mqtt {mqtt} frames {frames}',
+    format: '[{bar}] {phase} sim {sim} ({speed}x) inside {inside} picks {picks} mqtt {mqtt} frames {frames}',
     barsize: BAR_WIDTH,
     barCompleteChar: '#',
     barIncompleteChar: '.',
