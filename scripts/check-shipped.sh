@@ -67,11 +67,13 @@ if [[ -z $url ]]; then
   cat "$work/cloud.out" >&2
   exit 1
 fi
-openapi="$(curl -fsS "$url/openapi.json")"
-if [[ $openapi != *'"openapi"'* ]]; then
-  echo "shipped: $url/openapi.json did not answer with an OpenAPI document: ${openapi:0:200}" >&2
-  exit 1
-fi
+node -e '
+fetch(process.argv[1]).then(async (res) => {
+  const text = await res.text();
+  if (res.status !== 200 || !JSON.parse(text).openapi)
+    throw new Error(`${res.status} ${text.slice(0, 200)}`);
+}).catch((e) => { console.error(`shipped: ${process.argv[1]} did not answer with an OpenAPI document: ${e.message}`); process.exit(1); });
+' "$url/openapi.json"
 say "the cloud answered $url/openapi.json"
 group=$cloud_pid
 kill -TERM -- "-$group"
