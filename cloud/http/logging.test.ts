@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../platform/log.ts';
 import { freshDatabase, type TestDatabase } from '../../test/support/database.ts';
@@ -27,9 +28,24 @@ beforeAll(async () => {
   cloud = await startCloud(config, { databaseUrl: db.url, log });
 });
 afterAll(async () => {
+  await allowConnections(true);
   await cloud?.close();
   await db?.close();
 });
+
+// The server itself refuses the cloud's connections: a real database failure, not a stand-in.
+async function allowConnections(allow: boolean): Promise<void> {
+  if (!db) return;
+  const name = new URL(db.url).pathname.slice(1);
+  const admin = new URL(db.url);
+  admin.pathname = '/postgres';
+  const c = new pg.Client({ connectionString: admin.toString() });
+  await c.connect();
+  await c.query(`alter database ${name} allow_connections ${allow}`);
+  if (!allow)
+    await c.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [name]);
+  await c.end();
+}
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
@@ -68,5 +84,28 @@ describe('request logging', () => {
     expect(lines.filter((l) => l.reqId === id)).toEqual([
       expect.objectContaining({ msg: 'request', route: '/healthz', status: 200 }),
     ]);
+  });
+
+  // Last: it leaves the database refusing connections until afterAll.
+  it('logs a failure with the request id and the database error’s code, and tells the client neither', async () => {
+    await allowConnections(false);
+    const res = await fetch(`${cloud.httpUrl}/v1/shoppers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'signup-1' },
+      body: JSON.stringify({ email: 'a@example.test', password: 'correct horse battery', name: 'A' }),
+    });
+    expect(res.status).toBe(500);
+    const body = await res.json();
+    expect(body.error.code).toBe('INTERNAL');
+    expect(JSON.stringify(body)).not.toMatch(/allow|connections|55000/);
+    await settle();
+    const failed = lines.find((l) => l.reqId === 'signup-1' && l.msg === 'request failed');
+    expect(failed, JSON.stringify(lines.filter((l) => l.reqId === 'signup-1'))).toMatchObject({
+      level: 'error',
+      name: 'cloud.http',
+      url: '/v1/shoppers',
+      // PostgreSQL's own code for "database does not allow connections", kept by the serializer.
+      err: { code: '55000', message: expect.stringContaining('not currently accepting connections') },
+    });
   });
 });
