@@ -95,7 +95,7 @@ describe('request logging', () => {
       body: JSON.stringify({ email: 'a@example.test', password: 'correct horse battery', name: 'A' }),
     });
     expect(res.status).toBe(500);
-    const body = await res.json();
+    const body = (await res.json()) as { error: { code: string } };
     expect(body.error.code).toBe('INTERNAL');
     expect(JSON.stringify(body)).not.toMatch(/allow|connections|55000/);
     await settle();
