@@ -1,6 +1,6 @@
 import { Rng } from '../../simulator/core/rng.ts';
 import { DETECTOR_CLASSES } from '../data/sample.ts';
-import type { RawImage } from '../runtime/index.ts';
+import type { PixelBox, RawImage } from '../runtime/index.ts';
 import { findManifest, loadClassifier, loadDetector, loadEmbedder, loadHeldItem } from '../runtime/index.ts';
 import type { MainStreamSource } from '../runtime/types.ts';
 import { EVAL_SCORE_THRESHOLD, evaluateClassifier, evaluateDetector, evaluateReid } from './evaluate.ts';
@@ -12,33 +12,42 @@ import { renderFresh } from './fresh.ts';
  * replacement (a cluster bootstrap: the frames, crops and shoppers of a moment are not independent)
  * and every metric is scored again on each draw. Prints the point figures and the bootstrap's
  * standard deviation and low percentiles; the floors in quality.test.ts come from these.
- *   npx tsx models/eval/quality-bootstrap.ts [draws]
+ *   npx tsx models/eval/quality-bootstrap.ts [draws]   (WALKOUT_MODELS_DIR=dir for a candidate's)
  */
 const DRAWS = Number(process.argv[2] ?? 1000);
 
-function cached<A extends object, R>(fn: (a: A, ...rest: never[]) => Promise<R>) {
+/**
+ * Answers each input once, keyed on the first argument: a draw repeats frames, not inference. The
+ * held-item model's proposals are its frame's detections, the same at every call.
+ */
+function once<A extends object, B extends unknown[], R>(fn: (a: A, ...b: B) => Promise<R>) {
   const memo = new WeakMap<A, Promise<R>>();
-  return (a: A, ...rest: never[]): Promise<R> => {
-    if (!memo.has(a)) memo.set(a, fn(a, ...rest));
-    return memo.get(a)!;
+  return (a: A, ...b: B): Promise<R> => {
+    let r = memo.get(a);
+    if (!r) {
+      r = fn(a, ...b);
+      memo.set(a, r);
+    }
+    return r;
   };
 }
 
+const dir = process.env.WALKOUT_MODELS_DIR;
 const fresh = await renderFresh();
-const det = await loadDetector(findManifest('detector')!, {
+const det = await loadDetector(findManifest('detector', dir)!, {
   scoreThreshold: EVAL_SCORE_THRESHOLD,
   workers: 2,
 });
-const held = await loadHeldItem(findManifest('held-item')!, { scoreThreshold: EVAL_SCORE_THRESHOLD });
-const cls = await loadClassifier(findManifest('classifier')!);
-const emb = await loadEmbedder(findManifest('embedding')!);
-const detector = { manifest: det.manifest, detect: cached((i: RawImage) => det.detect(i)) };
+const held = await loadHeldItem(findManifest('held-item', dir)!, { scoreThreshold: EVAL_SCORE_THRESHOLD });
+const cls = await loadClassifier(findManifest('classifier', dir)!);
+const emb = await loadEmbedder(findManifest('embedding', dir)!);
+const detector = { manifest: det.manifest, detect: once((i: RawImage) => det.detect(i)) };
 const heldItem = {
   manifest: held.manifest,
-  find: cached((s: RawImage | MainStreamSource, p: never) => held.find(s, p)),
+  find: once((s: RawImage | MainStreamSource, p: PixelBox[]) => held.find(s, p)),
 };
-const classifier = { manifest: cls.manifest, classify: cached((i: RawImage) => cls.classify(i)) };
-const embedder = { manifest: emb.manifest, embed: cached((i: RawImage) => emb.embed(i)) };
+const classifier = { manifest: cls.manifest, classify: once((i: RawImage) => cls.classify(i)) };
+const embedder = { manifest: emb.manifest, embed: once((i: RawImage) => emb.embed(i)) };
 
 const scenes = Math.max(...fresh.frames.map((f) => f.scene)) + 1;
 const byScene = <T extends { scene: number }>(xs: T[]) =>
@@ -78,8 +87,6 @@ async function figures(draw: number[]): Promise<Record<string, number>> {
   out.falseReject = c.falseReject ?? 0;
   out.unknownRejection = c.unknownRejection ?? 0;
   out.rank1 = r.rank1 ?? 0;
-  out.gt = f.length;
-  out.queries = r.queries;
   return out;
 }
 
