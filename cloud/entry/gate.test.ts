@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../platform/log.ts';
 import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
+import { metricValues } from '../../test/support/metrics.ts';
 import type { PaymentProvider } from '../payments/provider.ts';
 import { createDevice, createStore } from '../stores/devices.ts';
 import { issueEntryCode } from './codes.ts';
@@ -127,6 +128,11 @@ describe('a gate scan', () => {
   });
 
   it('lets in a shopper whose bank declines the hold or does not answer, and tells them', async () => {
+    const holdSeries = {
+      declined: 'walkout_hold_seconds_count{outcome="declined"}',
+      failed: 'walkout_hold_seconds_count{outcome="failed"}',
+    };
+    const holdsBefore = await metricValues(cloud, holdSeries);
     const declined = await newShopper(cloud, '4000000000000002');
     const slow = await newShopper(cloud, '4000000000006975');
     const heard: unknown[] = [];
@@ -145,9 +151,11 @@ describe('a gate scan', () => {
     ]);
     const live = await cloud.call('GET', '/v1/me/visit', { token: declined.token });
     expect(live.body.visit).toMatchObject({ visitId: a.body.visitId, hold: 'declined' });
-    const metrics = (await cloud.call('GET', '/metrics')).body as string;
-    expect(metrics).toMatch(/walkout_hold_seconds_count\{outcome="declined"\} [1-9]/);
-    expect(metrics).toMatch(/walkout_hold_seconds_count\{outcome="failed"\} [1-9]/);
+    const holdsAfter = await metricValues(cloud, holdSeries);
+    expect({
+      declined: holdsAfter.declined - holdsBefore.declined,
+      failed: holdsAfter.failed - holdsBefore.failed,
+    }).toEqual({ declined: 1, failed: 1 });
     const until = Date.now() + 5000;
     while (heard.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     unsubscribe();
@@ -165,6 +173,11 @@ describe('a gate scan', () => {
   });
 
   it('refuses unknown device credentials and malformed bodies with a named error, and keeps serving', async () => {
+    const rejectedSeries = {
+      badRequest: 'walkout_rejected_inputs_total{code="BAD_REQUEST",surface="http"}',
+      unauthenticated: 'walkout_rejected_inputs_total{code="UNAUTHENTICATED",surface="http"}',
+    };
+    const rejectedBefore = await metricValues(cloud, rejectedSeries);
     const s = await newShopper(cloud);
     const qr = await codeFor(s.token);
     expect((await scan(qr, 'gate-nope:secret')).body.error.code).toBe('UNAUTHENTICATED');
@@ -178,11 +191,12 @@ describe('a gate scan', () => {
     expect(wrong.status).toBe(400);
     expect(wrong.body.error.issues.map((i: { field: string }) => i.field)).toContain('qr');
     expect((await scan(qr)).body.decision).toBe('open');
-    const metrics = await cloud.call('GET', '/metrics');
-    expect(metrics.body).toMatch(/walkout_rejected_inputs_total\{code="BAD_REQUEST",surface="http"\} [2-9]/);
-    expect(metrics.body).toMatch(
-      /walkout_rejected_inputs_total\{code="UNAUTHENTICATED",surface="http"\} [1-9]/,
-    );
+    const rejectedAfter = await metricValues(cloud, rejectedSeries);
+    // Each refusal counted once: the unknown device, then the unreadable and the invalid body.
+    expect({
+      badRequest: rejectedAfter.badRequest - rejectedBefore.badRequest,
+      unauthenticated: rejectedAfter.unauthenticated - rejectedBefore.unauthenticated,
+    }).toEqual({ badRequest: 2, unauthenticated: 1 });
   });
 
   it('admits a burst of scans at a store without a capacity, each to its own visit, one code once', async () => {

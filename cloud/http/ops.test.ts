@@ -183,18 +183,21 @@ describe('operators', () => {
         (m) =>
           edge.received.indexOf(m) >= from && m.config?.isOpen === isOpen && m.config.capacity === capacity,
       );
+    // waitFor rejects after 10 s: no such config, no pass.
     let from = edge.received.length;
-    await cloud.call('PATCH', '/v1/ops/stores/reference', {
+    const closed = await cloud.call('PATCH', '/v1/ops/stores/reference', {
       token: admin,
       body: { isOpen: false, capacity: 12 },
     });
-    await configAfter(from, false, 12);
+    expect(closed.status).toBe(200);
+    expect((await configAfter(from, false, 12)).config).toMatchObject({ isOpen: false, capacity: 12 });
     from = edge.received.length;
-    await cloud.call('PATCH', '/v1/ops/stores/reference', {
+    const opened = await cloud.call('PATCH', '/v1/ops/stores/reference', {
       token: admin,
       body: { isOpen: true, capacity: null },
     });
-    await configAfter(from, true, 0);
+    expect(opened.status).toBe(200);
+    expect((await configAfter(from, true, 0)).config).toMatchObject({ isOpen: true, capacity: 0 });
   });
 
   it('decide disputes: an accepted one is refunded once and the shopper is told; a rejected one is not', async () => {

@@ -3,6 +3,7 @@ import { Catalog } from '../../proto/catalog/schema.ts';
 import { loadJsonFile } from '../../proto/index.ts';
 import { issuedReceipt, newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
 import { connectEdge, type EdgeClient } from '../../test/support/edge-client.ts';
+import { NOTICE_CHANNEL } from '../db/notices.ts';
 import { gateIdle } from '../entry/gate.ts';
 import { addMultibuy, importCatalog } from '../stores/catalog.ts';
 import { createDevice, createStore } from '../stores/devices.ts';
@@ -110,10 +111,25 @@ describe('settlement', () => {
   });
 
   it('still pushes receipts after the database drops the listening connection', async () => {
-    await cloud.ctx.db.query(
-      "select pg_terminate_backend(pid) from pg_stat_activity where query like 'listen walkout_shopper_events%'",
-    );
-    await new Promise((r) => setTimeout(r, 500));
+    // Only this file's database: other test files' clouds listen on the same channel.
+    const listeners = () =>
+      cloud.ctx.db
+        .query<{ pid: number }>(
+          'select pid from pg_stat_activity where datname = current_database() and query = $1',
+          [`listen ${NOTICE_CHANNEL}`],
+        )
+        .then((r) => r.rows.map((row) => row.pid));
+    const before = await listeners();
+    expect(before, 'the cloud listens on one connection').toHaveLength(1);
+    const killed = await cloud.ctx.db.query('select pg_terminate_backend($1) as killed', [before[0]]);
+    expect(killed.rows[0].killed).toBe(true);
+    let after: number[] = [];
+    for (let waited = 0; waited < 5000 && !(after.length === 1 && after[0] !== before[0]); waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await listeners();
+    }
+    expect(after, 'a new listening connection within 5 s').toHaveLength(1);
+    expect(after[0]).not.toBe(before[0]);
     const { shopper, visitId } = await enter();
     const events = await fetch(`${cloud.httpUrl}/v1/me/events?access_token=${shopper.token}`);
     const reader = events.body!.getReader();

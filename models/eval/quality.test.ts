@@ -1,141 +1,71 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Renderer } from '../../simulator/render/renderer.ts';
-import { loadScenario } from '../../simulator/scenario/load.ts';
-import { type MomentSnapshot, runRenderer, sampleRun } from '../data/run.ts';
 import { DETECTOR_CLASSES } from '../data/sample.ts';
-import { momentMainStream } from '../data/scenes.ts';
-import { novelProducts, storeVariant } from '../data/variants.ts';
-import type {
-  ClassifierModel,
-  DetectorModel,
-  EmbeddingModel,
-  HeldItemModel,
-  RawImage,
-} from '../runtime/index.ts';
+import type { ClassifierModel, DetectorModel, EmbeddingModel, HeldItemModel } from '../runtime/index.ts';
 import { findManifest, loadClassifier, loadDetector, loadEmbedder, loadHeldItem } from '../runtime/index.ts';
-import type { DetectorSample } from './dataset.ts';
 import { EVAL_SCORE_THRESHOLD, evaluateClassifier, evaluateDetector, evaluateReid } from './evaluate.ts';
+import { type Fresh, renderFresh } from './fresh.ts';
 
 /**
- * The shipped models against frames rendered now, from a simulation seed that no dataset split
- * uses, in the reference store, through the loader: they must do as well as the test-split figures
- * their manifests record (`npm run models:eval -- --write`), within the sampling error of a few
- * hundred objects. This catches a loader or preprocessing that drifts from training, a stale
- * model, and figures in a manifest that the model does not earn. Whether those figures meet the
- * issue's targets is reported by `npm run models:eval` (TARGETS), not asserted here.
+ * The shipped models (or those under WALKOUT_MODELS_DIR, a candidate's) against frames rendered
+ * now (fresh.ts: a seed no dataset split uses, the reference store's crowded scenario), through
+ * the loader. This catches a loader or preprocessing that drifts from training, and a model
+ * worse than the one shipped.
+ *
+ * The floors are fixed here, not read from the manifests: `npm run models:eval -- --write`
+ * rewrites those, and a worse model recorded there would lower its own bar. The tolerance is what
+ * this sample's size allows: `npx tsx models/eval/quality-bootstrap.ts` scores the shipped models
+ * once, draws the sample's 14 moments again with replacement 1000 times (a cluster bootstrap: a
+ * moment's frames and crops show the same shoppers) and scores each draw; the tolerance is how far
+ * below its figure the draws' 0.5th percentile lies (the 99.5th above, for false rejections): a
+ * model exactly as good scores that much worse on a sample like this one time in 200. A floor is
+ * the issue's target less the tolerance where the shipped model meets the target within it, else
+ * the shipped model's figure less it: items through two stages score 0.857 on the test split but
+ * 0.732 in this crowded store, the detector's own item class and unknown products have no target.
+ * Measured 2026-12-06, models of 2026-12-05; floors rounded down to 0.005 (the ceiling up):
+ *
+ *                          here   bootstrap SD  tolerance  target  floor
+ *   AP@0.5 person          0.947  0.009         0.026      0.95    0.92
+ *   AP@0.5 head            0.987  0.006         0.015      0.95    0.935
+ *   AP@0.5 hand            0.881  0.014         0.036      0.85    0.81
+ *   AP@0.5 item, 2 stages  0.732  0.032         0.085      (0.85)  0.645
+ *   AP@0.5 item, detector  0.497  0.037         0.098      -       0.395
+ *   classifier top-1       0.976  0.009         0.022      0.98    0.955
+ *   unknown rejected       0.542  0.051         0.129      -       0.41
+ *   known rejected         0.024  0.008         0.023      -       at most 0.05
+ *   re-id rank-1 (head)    0.959  0.033         0.101      0.95    0.845  (122 queries)
+ *
+ * Take these again (the script, then this table, the constants and docs/models.md) when a model
+ * better than the floors' targets ships, or when the sample changes.
  */
-const SEED = 4242;
-// Re-id scores only crops that show the head: 14 moments give the fresh sample 100 or more queries.
-const MOMENTS = 14;
-/**
- * Fresh frames hold a few hundred objects per class, from one store and scenario: allow this much
- * below the recorded figure (a loader that drifts from training scores near zero).
- */
-const TOLERANCE = 0.1;
-/**
- * Items in hands through both stages: a couple of hundred in the fresh frames, all in the crowded
- * reference store, which is harder than the test split's mix (0.61 here against 0.71 over the
- * split for the models of 2026-12-03). The frames are seeded, so this is a fixed margin, not a
- * flaky one; a loader that drifted would still score near zero.
- */
-const ITEM_TOLERANCE = 0.15;
+const FLOORS = {
+  detector: { person: 0.92, head: 0.935, hand: 0.81, item: 0.645, itemOneStage: 0.395 },
+  classifier: { top1: 0.955, unknownRejection: 0.41 },
+  reid: { rank1: 0.845 },
+};
+/** False rejections of known products: lower is better, so a ceiling. */
+const FALSE_REJECT_CEILING = 0.05;
 
-interface Recorded {
-  map50?: Record<string, number | null>;
-  heldItem?: { oneStage?: { ap50?: number | null } } | null;
-  top1?: number;
-  falseReject?: number;
-  unknownRejection?: number;
-  rank1?: number;
-}
-
-function recorded(model: {
-  manifest: { metrics?: Record<string, unknown> | undefined; path: string };
-}): Recorded {
-  const m = model.manifest.metrics;
-  if (!m) throw new Error(`${model.manifest.path} records no metrics: run npm run models:eval -- --write`);
-  return m as Recorded;
-}
+const dir = process.env.WALKOUT_MODELS_DIR;
 const manifests = {
-  detector: findManifest('detector'),
-  classifier: findManifest('classifier'),
-  embedding: findManifest('embedding'),
-  heldItem: findManifest('held-item'),
+  detector: findManifest('detector', dir),
+  classifier: findManifest('classifier', dir),
+  embedding: findManifest('embedding', dir),
+  heldItem: findManifest('held-item', dir),
 };
 const shipped = Object.values(manifests).every((p) => p !== null);
 
-interface Fresh {
-  frames: DetectorSample[];
-  items: { image: RawImage; label: number }[];
-  persons: { image: RawImage; id: number; camera: number; scene: number; head: 0 | 1 }[];
-  skus: string[];
+/** Each figure below its floor, named: empty when every floor is met. */
+function below(figures: Record<string, number | null>, floors: Record<string, number>): string[] {
+  return Object.entries(floors).flatMap(([k, floor]) => {
+    const v = figures[k] ?? null;
+    return v !== null && v >= floor ? [] : [`${k} ${v === null ? 'none' : v.toFixed(3)} < ${floor}`];
+  });
 }
 
-async function renderFresh(): Promise<Fresh> {
-  const loaded = loadScenario('crowded');
-  const novel = novelProducts(loaded.catalog, 12, SEED);
-  const fresh: Fresh = { frames: [], items: [], persons: [], skus: loaded.catalog.items.map((i) => i.sku) };
-  const ids = new Map<string, number>();
-  let scene = -1;
-  let moment: MomentSnapshot | null = null;
-  const img = (rgb: Uint8Array, size: number): RawImage => ({ rgb, width: size, height: size });
-  const plan = { seed: SEED, variant: storeVariant(loaded.layout, loaded.catalog, 0) };
-  // The held-item model may read the main stream: the same renderer draws it again on request.
-  let renderer: Renderer | null = null;
-  const mainStreamRenderer = () => {
-    renderer ??= runRenderer(plan, loaded.catalog, novel);
-    return renderer;
-  };
-  await sampleRun(
-    { ...plan, scenario: loaded, moments: MOMENTS },
-    loaded.catalog,
-    novel,
-    {
-      momentEveryS: 4,
-      warmUpPersons: 16,
-      warmUpMaxS: 150,
-      detectorFramesPerMoment: 8,
-      heldItemShare: 0.5,
-      itemCropsPerFrame: 10,
-      novelShare: 0.25,
-      cropPx: 64,
-    },
-    {
-      snapshot: (m) => {
-        moment = m;
-      },
-      detector: (hwc, boxes, cameraId) =>
-        fresh.frames.push({
-          image: { rgb: Uint8Array.from(hwc), width: 640, height: 480 },
-          mainStream: momentMainStream(mainStreamRenderer, cameraId, moment!, { width: 640, height: 480 }),
-          boxes: boxes.map(([classIndex, x, y, w, h, visibility]) => ({
-            classIndex,
-            x,
-            y,
-            w,
-            h,
-            visibility,
-          })),
-        }),
-      item: (hwc, label) => fresh.items.push({ image: img(hwc, 64), label }),
-      person: (hwc, key, camera, headInView) => {
-        if (!ids.has(key)) ids.set(key, ids.size);
-        fresh.persons.push({
-          image: img(hwc, 64),
-          id: ids.get(key)!,
-          camera,
-          scene,
-          head: headInView ? 1 : 0,
-        });
-      },
-      scene: () => {
-        scene++;
-      },
-      moment: () => {},
-    },
-  );
-  return fresh;
-}
+// Skipped without the models, which are committed: without WALKOUT_MODELS_DIR, a lost one fails.
+it.skipIf(dir !== undefined)('finds the four committed models', () => {
+  expect(Object.entries(manifests).filter(([, p]) => p === null)).toEqual([]);
+});
 
 describe.skipIf(!shipped)(
   'shipped models on freshly rendered frames (skipped: models not trained yet)',
@@ -160,27 +90,24 @@ describe.skipIf(!shipped)(
       await Promise.all([detector?.close(), classifier?.close(), reid?.close(), heldItem?.close()]);
     });
 
-    it('the detector and the held-item model find people, heads, hands and items in hands as well as the manifest says', async () => {
+    it('the detector and the held-item model find people, heads, hands and items in hands', async () => {
       const result = await evaluateDetector(
         detector,
         { classes: DETECTOR_CLASSES, count: fresh.frames.length, sample: async (i) => fresh.frames[i]! },
         { heldItem },
       );
-      const claimed = recorded(detector);
-      for (const cls of DETECTOR_CLASSES) {
-        expect(result.perClass[cls]!.gt, `${cls} ground truth in the fresh frames`).toBeGreaterThan(20);
-        expect(result.map50[cls] ?? 0, `${cls} AP@0.5`).toBeGreaterThanOrEqual(
-          (claimed.map50?.[cls] ?? 1) - (cls === 'item' ? ITEM_TOLERANCE : TOLERANCE),
-        );
-      }
-      expect(result.heldItem!.oneStage.ap50 ?? 0, "the detector's own item AP@0.5").toBeGreaterThanOrEqual(
-        (claimed.heldItem?.oneStage?.ap50 ?? 1) - TOLERANCE,
+      const gt = Object.fromEntries(DETECTOR_CLASSES.map((c) => [c, result.perClass[c]!.gt]));
+      expect(Math.min(...Object.values(gt)), `ground truth per class: ${JSON.stringify(gt)}`).toBeGreaterThan(
+        20,
       );
+      expect(
+        below({ ...result.map50, itemOneStage: result.heldItem!.oneStage.ap50 }, FLOORS.detector),
+      ).toEqual([]);
       // Each proposal's window is drawn again from the scene at twice the detect stream's
       // resolution, as a camera's main stream would serve it: about 0.3 s of rendering a frame.
     }, 240_000);
 
-    it('the classifier names held items and turns away products it never saw, as its manifest says', async () => {
+    it('the classifier names held items and turns away products it never saw', async () => {
       const result = await evaluateClassifier(classifier, {
         skus: fresh.skus,
         labels: fresh.items.map((c) => c.label),
@@ -189,13 +116,13 @@ describe.skipIf(!shipped)(
       });
       expect(result.known).toBeGreaterThan(150);
       expect(result.novel).toBeGreaterThan(40);
-      const claimed = recorded(classifier);
-      expect(result.top1).toBeGreaterThanOrEqual((claimed.top1 ?? 1) - TOLERANCE);
-      expect(result.falseReject).toBeLessThanOrEqual((claimed.falseReject ?? 0) + TOLERANCE);
-      expect(result.unknownRejection).toBeGreaterThanOrEqual((claimed.unknownRejection ?? 1) - TOLERANCE);
+      expect(
+        below({ top1: result.top1, unknownRejection: result.unknownRejection }, FLOORS.classifier),
+      ).toEqual([]);
+      expect(result.falseReject).toBeLessThanOrEqual(FALSE_REJECT_CEILING);
     });
 
-    it('the re-id embedding matches a shopper across cameras as well as its manifest says', async () => {
+    it('the re-id embedding matches a shopper across cameras', async () => {
       const result = await evaluateReid(reid, {
         ids: fresh.persons.map((p) => p.id),
         cameras: fresh.persons.map((p) => p.camera),
@@ -205,7 +132,7 @@ describe.skipIf(!shipped)(
         crop: async (i) => fresh.persons[i]!.image,
       });
       expect(result.queries).toBeGreaterThan(100);
-      expect(result.rank1).toBeGreaterThanOrEqual((recorded(reid).rank1 ?? 1) - TOLERANCE);
+      expect(below({ rank1: result.rank1 }, FLOORS.reid)).toEqual([]);
     });
   },
 );

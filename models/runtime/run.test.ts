@@ -4,7 +4,7 @@ import { WalkoutError } from '../../proto/index.ts';
 import { loadClassifier, loadDetector, loadEmbedder, readManifest, readVerifiedModel } from './load.ts';
 import { WorkerPool } from './pool.ts';
 import { decodeJpeg } from './preprocess.ts';
-import { expectRefusal, shipped, syntheticFrame } from './testing.ts';
+import { expectRefusal, headsMissed, shipped, syntheticFrame } from './testing.ts';
 import type { ClassifierModel, DetectorModel, EmbeddingModel, Timing } from './types.ts';
 
 /**
@@ -40,6 +40,9 @@ describe(`the detector${det.skip}`, () => {
     const { detections, timing } = await model.detect(frame.jpeg);
     const m = model.manifest;
     if (m.output.kind !== 'detector') throw new Error('not a detector');
+    // Asserting on each detection below says nothing if there are none: the frame's four heads
+    // must be among them.
+    expect(headsMissed(detections, frame.heads)).toEqual([]);
     expect(detections.length).toBeLessThanOrEqual(m.output.maxDetections);
     for (const d of detections) {
       expect(d.cls).toBe(m.classes[d.classIndex]);
@@ -63,6 +66,7 @@ describe(`the detector${det.skip}`, () => {
         model.detect(raw),
         model.detect(frame.jpeg),
       ]);
+      expect(headsMissed(answers[0]!.detections, frame.heads)).toEqual([]);
       expect(answers[1]!.detections).toEqual(answers[0]!.detections);
       expect(answers[2]!.detections).toEqual(answers[0]!.detections);
       checkTiming(answers[1]!.timing, false);
@@ -70,6 +74,7 @@ describe(`the detector${det.skip}`, () => {
   );
 
   it.skipIf(!det.path)('rejects a bad image in that call only, and keeps serving', async () => {
+    const before = await model.detect(frame.jpeg);
     await expectRefusal(model.detect(new Uint8Array([0xff, 0xd8, 1, 2, 3])), 'IMAGE_INVALID', /decoded/);
     await expectRefusal(
       model.detect({ rgb: new Uint8Array(10), width: 4, height: 4 }),
@@ -80,16 +85,19 @@ describe(`the detector${det.skip}`, () => {
     const bad = await model.detect(new Uint8Array(3)).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(WalkoutError);
     const again = await model.detect(frame.jpeg);
-    expect(again.timing.inferMs).toBeGreaterThan(0);
+    expect(headsMissed(again.detections, frame.heads)).toEqual([]);
+    expect(again.detections).toEqual(before.detections);
   });
 
   it.skipIf(!det.path)('never blocks the caller: timers keep firing while frames are inferred', async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: 8 }, () => model.detect(frame.jpeg)));
+    const answers = await Promise.all(Array.from({ length: 8 }, () => model.detect(frame.jpeg)));
     const burstMs = performance.now() - t0;
     clearInterval(timer);
+    // Every frame was really inferred, not answered empty.
+    for (const a of answers) expect(headsMissed(a.detections, frame.heads)).toEqual([]);
     // Inference on this thread would allow about one tick per frame; a free loop ticks every few ms.
     expect(ticks).toBeGreaterThan(Math.max(12, burstMs / 10));
   });
@@ -109,15 +117,22 @@ describe(`the detector${det.skip}`, () => {
     await (pool as unknown as { slots: { worker: Worker }[] }).slots[0]!.worker.terminate();
     await expectRefusal(held, 'INFERENCE_FAILED', /worker exited/);
     const next = await pool.request({ image: frame.jpeg });
-    expect(next.result.task).toBe('detector');
+    if (next.result.task !== 'detector') throw new Error(`a ${next.result.task} answer`);
+    expect(headsMissed(next.result.detections, frame.heads)).toEqual([]);
     expect(pool.size).toBe(1);
     await pool.close();
   });
 
   it.skipIf(!det.path)('honours a score threshold override', async () => {
-    const strict = await loadDetector(det.path!, { scoreThreshold: 0.9 });
+    // Between the manifest's threshold and the best score on this frame, so that the override
+    // keeps some detections and drops others.
+    const override = 0.55;
+    const strict = await loadDetector(det.path!, { scoreThreshold: override });
     const { detections } = await strict.detect(frame.jpeg);
-    for (const d of detections) expect(d.score).toBeGreaterThanOrEqual(0.9);
+    const all = (await model.detect(frame.jpeg)).detections;
+    expect(detections.length).toBeGreaterThan(0);
+    expect(detections.length).toBeLessThan(all.length);
+    expect(detections).toEqual(all.filter((d) => d.score >= override));
     await strict.close();
     await expectRefusal(strict.detect(frame.jpeg), 'INFERENCE_FAILED', /closed/);
   });

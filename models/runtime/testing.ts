@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import { type ErrorCode, isWalkoutError } from '../../proto/index.ts';
 import { findManifest, readManifest } from './load.ts';
 import type { Manifest } from './manifest.ts';
+import { iou } from './nms.ts';
 import type { Task } from './types.ts';
 
 /**
@@ -76,6 +77,16 @@ export async function expectRefusal(
   return err as Error;
 }
 
+/** The drawn heads with no head detection over them (IoU 0.5): empty when every head is found. */
+export function headsMissed(
+  detections: readonly { cls: string; bbox: { x: number; y: number; w: number; h: number } }[],
+  heads: readonly { x: number; y: number; w: number; h: number }[],
+): string[] {
+  return heads
+    .filter((h) => !detections.some((d) => d.cls === 'head' && iou(d.bbox, h) >= 0.5))
+    .map((h) => `head at ${Math.round(h.x)},${Math.round(h.y)}`);
+}
+
 /**
  * A 640×480 stand-in for a camera frame, drawn here because models/runtime may not import the
  * simulator: a floor with noise and a few figures (a body with a head), as JPEG and raw RGB.
@@ -84,6 +95,8 @@ export async function syntheticFrame(): Promise<{
   jpeg: Buffer;
   raw: { rgb: Uint8Array; width: number; height: number };
   people: { x: number; y: number; w: number; h: number }[];
+  /** Each figure's head, as drawn: the shipped detector finds all four. */
+  heads: { x: number; y: number; w: number; h: number }[];
 }> {
   const width = 640;
   const height = 480;
@@ -124,13 +137,15 @@ export async function syntheticFrame(): Promise<{
     [30, 140, 60],
     [200, 170, 40],
   ];
+  const heads = people.map((p) => ({ x: p.x + p.w * 0.3, y: p.y, w: p.w * 0.4, h: p.h * 0.35 }));
   people.forEach((p, i) => {
     fill(p.x, p.y + p.h * 0.3, p.w, p.h * 0.7, colours[i]!, true);
-    fill(p.x + p.w * 0.3, p.y, p.w * 0.4, p.h * 0.35, [60, 40, 30], true);
+    const h = heads[i]!;
+    fill(h.x, h.y, h.w, h.h, [60, 40, 30], true);
   });
   const raw = { rgb, width, height };
   const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } })
     .jpeg({ quality: 85 })
     .toBuffer();
-  return { jpeg, raw, people };
+  return { jpeg, raw, people, heads };
 }

@@ -61,9 +61,40 @@ describe('load cell', () => {
     expect(sd(before)).toBeGreaterThan(1);
     expect(sd(before)).toBeLessThan(3.5);
     expect(Math.abs(mean(after) - 4650)).toBeLessThan(1.5);
-    // It does not jump: the first sample after the step is still far from the new value.
+    // It does not jump: a spring settling with a 60 ms time constant covers a quarter of the
+    // step in the first 60 Hz sample (1 - e^(-16.7/60) = 0.24), 4915 g, here within 4 noise SDs.
     const first = samples.find((s) => s.t >= 2000)!;
-    expect(first.g!).toBeGreaterThan(4700);
+    expect(first.t).toBeLessThan(2017);
+    expect(Math.abs(first.g! - 4915)).toBeLessThan(8);
+  });
+
+  it('rings after a step: swings back and forth at about 7 Hz, then rests on the new value', () => {
+    // Without noise or drift, so that the swings are the ringing's alone: a plain settle would
+    // fall to the new value without ever turning back.
+    const cell = new LoadCell(plate, sensors({ noiseSdG: 0, driftGPerHour: 0 }), Rng.stream(5, 'c'), 0);
+    cell.prime(5000);
+    const { samples } = run(cell, 0, 4000, (t) => (t <= 2000 ? 5000 : 4650));
+    const after = samples.filter((s) => s.t >= 2000 && s.t < 3000);
+    const turns: { t: number; peak: boolean }[] = [];
+    for (let i = 1; i < after.length - 1; i++) {
+      const [a, b, c] = [after[i - 1]!.g!, after[i]!.g!, after[i + 1]!.g!];
+      // Swings under a few tenths of a gram are the 0.1 g rounding's, not the spring's.
+      if (Math.abs(b - 4650) < 0.3) continue;
+      if ((b > a && b >= c) || (b < a && b <= c)) turns.push({ t: after[i]!.t, peak: b > a });
+    }
+    expect(turns.length, 'turning points in the second after the step').toBeGreaterThanOrEqual(4);
+    // Peak to next peak (or trough to trough) is one period of the ringing.
+    const periods = turns.slice(2).map((turn, i) => turn.t - turns[i]!.t);
+    // Peaks and troughs alternate.
+    expect(turns.slice(1).every((turn, i) => turn.peak !== turns[i]!.peak)).toBe(true);
+    for (const ms of periods) {
+      expect(ms).toBeGreaterThan(1000 / 9);
+      expect(ms).toBeLessThan(1000 / 5);
+    }
+    // It overshoots: the reading passes the new load on its way.
+    expect(Math.min(...after.map((s) => s.g!))).toBeLessThan(4650 - 0.3);
+    const rest = samples.filter((s) => s.t > 3000).map((s) => s.g!);
+    expect(Math.max(...rest.map((g) => Math.abs(g - 4650)))).toBeLessThanOrEqual(0.1);
   });
 
   it('drifts slowly when drift is configured', () => {

@@ -152,7 +152,9 @@ describe('overhead camera renderer', () => {
     const labels = frame.labels.labels;
     const decoded = await decode(await clean.encodeJpeg(frame.rgb, frame.width, frame.height));
     const bg = clean.background('cam-12').rgb;
-    for (const l of labels.filter((x) => x.visibility > 0.8 && x.visiblePx > 40)) {
+    const clear = labels.filter((x) => x.visibility > 0.8 && x.visiblePx > 40);
+    expect(clear.length).toBeGreaterThan(3);
+    for (const l of clear) {
       // Boxes are not filled by their objects (round heads, thin arms): a third is plenty.
       expect(changedShare(decoded, bg, frame.width, l.bbox, 40), `${l.kind} ${l.personId}`).toBeGreaterThan(
         0.3,
