@@ -1,3 +1,4 @@
+drop index visits_expired;
 drop index visits_closed_by;
 drop index visits_one_open;
 update visits set status = 'cancelled' where status = 'expired';

@@ -19,3 +19,6 @@ create unique index visits_one_open on visits (payer_id) where status = 'open' a
 
 -- The closes an edge's reconnect looks up (link/store.ts resumePoint).
 create index visits_closed_by on visits (closed_by, closed_seq) where status = 'closed';
+
+-- Expired visits whose hold is still to be released (settlement/expire.ts).
+create index visits_expired on visits (closed_at) where status = 'expired';
