@@ -71,7 +71,9 @@ const ADMIT_SQL = `with q as (
       case when $8 then (select count(*)::int from visit_members vm join visits vv on vv.id = vm.visit_id
         where vv.store_id = q.store and vv.status = 'open' and vm.exited_at is null) else 0 end as inside,
       e.nonce is not null as replayed, s.id is not null as known,
-      exists (select 1 from visits o where o.payer_id = q.shopper and o.status = 'open') as inside_already,
+      (exists (select 1 from visits o where o.payer_id = q.shopper and o.status = 'open' and o.entry = 'gate')
+        or exists (select 1 from visits o where o.payer_id = q.shopper and o.status = 'open' and o.entry = 'offline'))
+        as inside_already,
       pm.provider_token as token, pm.id as method_id,
       (select coalesce(sum(b.amount_minor - b.credited_minor), 0)::bigint from balances_due b
        where b.shopper_id = q.shopper and b.paid_at is null) as unpaid,

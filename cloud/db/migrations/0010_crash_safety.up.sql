@@ -16,6 +16,8 @@ where v.status = 'open' and v.entry = 'gate'
                   where m.visit_id = v.id and (m.entered_at is not null or m.exited_at is not null))
   and not exists (select 1 from cart_events c where c.visit_id = v.id);
 create unique index visits_one_open on visits (payer_id) where status = 'open' and entry = 'gate';
+-- The admission asks both whether a shopper is inside (entry/admission.ts): two small indexes.
+create index visits_open_offline on visits (payer_id) where status = 'open' and entry = 'offline';
 
 -- The closes an edge's reconnect looks up (link/store.ts resumePoint).
 create index visits_closed_by on visits (closed_by, closed_seq) where status = 'closed';
