@@ -124,6 +124,24 @@ describe('the edge link after a crash or a reconnect', () => {
     b.close();
   });
 
+  it('refuses, keeps and acknowledges a message holding a NUL, and the stream goes on', async () => {
+    const c = connectEdge(cloud.grpcAddress, edge.id, edge.secret);
+    const s = (await c.welcome()).ackedSeq;
+    c.send({ seq: s + 1, timeMs: cloud.clock.ms, shelf: { plateId: 'p\u0000', grams: 1, stable: true } });
+    c.send(wire(shelf(s + 2)));
+    await c.waitForAck(s + 2, 3000);
+    const refused = await c.waitFor((m) => m.rejected?.seq === s + 1);
+    expect(refused.rejected).toMatchObject({ code: 'PAYLOAD_INVALID' });
+    expect(refused.rejected?.reason).toMatch(/NUL/);
+    const kept = await cloud.ctx.db.query(
+      'select code, message->' +
+        "'shelf'->>'plateId' as plate from edge_rejections where device_id = $1 and seq = $2",
+      [edge.id, s + 1],
+    );
+    expect(kept.rows).toEqual([{ code: 'PAYLOAD_INVALID', plate: 'p\\u0000' }]);
+    c.close();
+  });
+
   it('refuses a device id the database could not read as UNAUTHENTICATED, with no database text', async () => {
     const nul = connectEdge(cloud.grpcAddress, `${edge.id}\u0000x`, edge.secret);
     const status = await nul.status;

@@ -35,6 +35,20 @@ interface EdgeState {
 /** A device id as devices.ts makes them; anything else is refused before the database sees it. */
 const DEVICE_ID = /^[\x21-\x7e]{1,128}$/;
 
+/**
+ * Where a message holds a NUL character, which PostgreSQL's text cannot: stored, it would fail its
+ * whole batch, and the edge's resend would fail it again for ever. Null when there is none.
+ */
+export function nulAt(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || 'value' : null;
+  if (typeof value !== 'object' || value === null) return null;
+  for (const [k, v] of Object.entries(value)) {
+    const found = nulAt(v, path ? `${path}.${k}` : k);
+    if (found) return found;
+  }
+  return null;
+}
+
 /** What the deserializer hands on for bytes that are not an EdgeMessage, instead of killing the stream. */
 interface Undecodable {
   undecodable: string;
@@ -234,8 +248,11 @@ async function serve(
       return;
     }
     const parsed = EdgeMessage.safeParse(raw);
-    if (!parsed.success) {
-      const reason = formatIssues(describeIssues(parsed.error));
+    const nul = parsed.success ? nulAt(parsed.data) : null;
+    if (!parsed.success || nul !== null) {
+      const reason = parsed.success
+        ? `${nul}: contains a NUL character`
+        : formatIssues(describeIssues(parsed.error));
       const seq = (raw as { seq?: unknown }).seq;
       ctx.metrics.rejected.inc({ code: 'PAYLOAD_INVALID', surface: 'grpc' });
       log.warn('edge message invalid', { deviceId: device.id, seq, reason });
@@ -244,7 +261,9 @@ async function serve(
       if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq > 0) {
         invalid = invalid
           .then(async () => {
-            if (await storeInvalid(ctx.db, device, seq, raw, reason)) mark.add(seq);
+            // Stored now or before (by another stream): either way it counts for the ack.
+            await storeInvalid(ctx.db, device, seq, raw, reason);
+            mark.add(seq);
             await ack();
           })
           .catch((err: unknown) =>

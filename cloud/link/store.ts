@@ -209,6 +209,10 @@ export async function saveAck(db: Db, deviceId: string, acked: number, now: Date
   );
 }
 
+/** jsonb cannot hold a NUL character: it is kept as the visible escape `\u0000` instead. */
+const withoutNul = (_key: string, v: unknown) =>
+  typeof v === 'string' ? v.replaceAll('\u0000', '\\u0000') : v;
+
 /** A message that failed validation but has a seq: kept as a rejection so the stream moves on. */
 export async function storeInvalid(
   db: Db,
@@ -225,7 +229,8 @@ export async function storeInvalid(
     if ((r.rowCount ?? 0) === 0) return false;
     await tx.query(
       `insert into edge_rejections (device_id, seq, code, reason, message) values ($1, $2, 'PAYLOAD_INVALID', $3, $4)`,
-      [device.id, seq, reason, JSON.stringify(raw)],
+      // jsonb cannot hold a NUL either: kept as the visible escape it was.
+      [device.id, seq, reason, JSON.stringify(raw, withoutNul)],
     );
     return true;
   });
