@@ -50,6 +50,29 @@ const opsOf = async (key: string) =>
   ).rows[0].n;
 
 describe('an open visit no edge ever reports on', () => {
+  it("is left open while its store's edge has not been heard from since it opened", async () => {
+    await createStore(cloud.ctx.db, { id: 'cove', name: 'Cove' });
+    const g = await createDevice(cloud.ctx.db, 'cove', 'gate');
+    const coveEdge = await createDevice(cloud.ctx.db, 'cove', 'edge');
+    const before = connectEdge(cloud.grpcAddress, coveEdge.id, coveEdge.secret);
+    await before.welcome();
+    before.close();
+    cloud.clock.advance(1000);
+    const s = await newShopper(cloud);
+    const r = await cloud.call('POST', '/v1/gates/g1/scans', {
+      basic: `${g.id}:${g.secret}`,
+      body: { qr: await codeFor(s.token) },
+    });
+    expect(r.body.decision).toBe('open');
+    cloud.clock.advance(31 * 60_000);
+    expect((await cloud.settlement.expire()).expired).not.toContain(r.body.visitId);
+    // The edge comes back and still says nothing about it: now it expires.
+    const after = connectEdge(cloud.grpcAddress, coveEdge.id, coveEdge.secret);
+    await after.welcome();
+    expect((await cloud.settlement.expire()).expired).toContain(r.body.visitId);
+    after.close();
+  });
+
   it('expires after OPEN_VISIT_TIMEOUT_MIN and its hold is released once; a visit reported on stays open', async () => {
     const quietShopper = await newShopper(cloud);
     const quiet = await admitted(quietShopper.token);
@@ -75,6 +98,9 @@ describe('an open visit no edge ever reports on', () => {
     await gateIdle(cloud.ctx.gate);
     expect((await holdOf(lostId)).status).toBe('pending');
 
+    // The store's edge is heard from after these visits opened: its silence about two of them means
+    // nobody came in.
+    cloud.clock.advance(1000);
     const e = connectEdge(cloud.grpcAddress, edge.id, edge.secret);
     const s = (await e.welcome()).ackedSeq;
     e.send({
@@ -107,8 +133,8 @@ describe('an open visit no edge ever reports on', () => {
       expect(await opsOf(`release:${id}`)).toBe(1);
     }
     const audited = await cloud.ctx.db.query(
-      "select subject from audit_log where action = 'visit.expired' order by subject",
-      [],
+      "select subject from audit_log where action = 'visit.expired' and subject = any($1) order by subject",
+      [[quiet, lostId, heard]],
     );
     expect(audited.rows.map((r) => r.subject)).toEqual([quiet, lostId].sort());
 

@@ -12,7 +12,10 @@ import type { SettleDeps } from './settle.ts';
  * entered or left, no cart event) it ends `expired`, in the audit log as `visit.expired`, and its
  * hold is released under `release:<visit>`, the key settlement would have used, so whatever
  * happens the provider releases it once. A report arriving later is refused (VISIT_NOT_OPEN).
- * Entries the edge admitted offline are left alone: their gate opened, someone is inside.
+ * Entries the edge admitted offline are left alone: their gate opened, someone is inside. So is a
+ * visit at a store whose edge has not been heard from since the visit opened (its link is down:
+ * the reports may be waiting at the edge); a store that never had an edge link has nobody to
+ * report, and the time alone decides.
  */
 
 /** How far back an expired visit's release is still retried (the provider down for that long). */
@@ -32,6 +35,10 @@ export async function expireQuietVisits(deps: SettleDeps, timeoutMs: number): Pr
        and not exists (select 1 from visit_members m
                        where m.visit_id = v.id and (m.entered_at is not null or m.exited_at is not null))
        and not exists (select 1 from cart_events c where c.visit_id = v.id)
+       and (exists (select 1 from edge_links l join devices d on d.id = l.device_id
+                    where d.store_id = v.store_id and l.last_seen_at > v.opened_at)
+            or not exists (select 1 from edge_links l join devices d on d.id = l.device_id
+                           where d.store_id = v.store_id))
      order by v.opened_at limit 100`,
     [new Date(now.getTime() - timeoutMs)],
   );
