@@ -85,6 +85,40 @@ describe('a gate asking again about a code it was answered for', () => {
     await cloud.ctx.db.query("update visits set status = 'closed' where payer_id = $1", [s.id]);
   });
 
+  it('asks for the hold the lost answer never got to', async () => {
+    const s = await newShopper(cloud);
+    const qr = await codeFor(s.token);
+    const real = cloud.ctx.provider;
+    // The provider placed the hold, but the process died before its answer was recorded.
+    const dying: PaymentProvider = {
+      ...real,
+      authorise: async (r) => {
+        await real.authorise(r);
+        throw new Error('the process died here');
+      },
+    };
+    const deps = { ...cloud.ctx.gate, provider: dying };
+    const first = await decideScan(deps, { storeId: 'west', gateId: 'gate-1', qr });
+    await gateIdle(deps);
+    const visitId = first.decision === 'open' ? first.visitId : '';
+    const hold = async () =>
+      (
+        await cloud.ctx.db.query('select status from payments where idempotency_key = $1', [
+          `hold:${visitId}`,
+        ])
+      ).rows[0].status;
+    expect(await hold()).toBe('pending');
+    expect((await scan(qr)).body).toMatchObject({ decision: 'open', visitId });
+    await gateIdle(cloud.ctx.gate);
+    expect(await hold()).toBe('succeeded');
+    const ops = await cloud.ctx.db.query(
+      'select count(*)::int as n from sandbox_operations where idempotency_key = $1',
+      [`hold:${visitId}`],
+    );
+    expect(ops.rows[0].n).toBe(1);
+    await cloud.ctx.db.query("update visits set status = 'closed' where id = $1", [visitId]);
+  });
+
   it('is a replay from another gate, or once the visit has ended', async () => {
     const s = await newShopper(cloud);
     const qr = await codeFor(s.token);

@@ -14,7 +14,7 @@ import {
 } from './admission.ts';
 import { checkEntryCode, type EntryClaims } from './codes.ts';
 import { DENY_MESSAGES, type DenyReason, isSameGateRetry, precheckEntry, type Redemption } from './decide.ts';
-import { placeHold } from './hold.ts';
+import { askUnansweredHold, placeHold } from './hold.ts';
 
 export interface GateDeps {
   db: Db;
@@ -122,6 +122,16 @@ export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDe
       latencyMs,
     };
     await work.record({ decision, hold: null });
+    if (admission?.kind === 'repeat') {
+      const visitId = admission.visitId;
+      work.background(
+        askUnansweredHold(deps, visitId).then(
+          () => undefined,
+          (err: unknown) =>
+            deps.log.error('asking again for a hold after a repeated scan failed', { visitId, err }),
+        ),
+      );
+    }
   }
   deps.log.debug('gate decision', {
     storeId: scan.storeId,

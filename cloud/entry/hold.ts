@@ -95,3 +95,35 @@ function answerOf(visitId: string, o: ProviderOutcome): HoldAnswer {
     failure: o.outcome === 'succeeded' ? null : `${o.code}: ${o.message}`,
   };
 }
+
+/**
+ * A gate asking again about a code is often a gate whose answer died with the process, and then
+ * the hold was never asked for either: it is asked now (under its key, so once) rather than left
+ * for the close or the next start. Nothing is asked when the hold has its answer.
+ */
+export async function askUnansweredHold(
+  deps: { provider: PaymentProvider; db: Db; log: Logger },
+  visitId: string,
+): Promise<ProviderOutcome | null> {
+  const { rows } = await deps.db.query<{
+    payer_id: string;
+    token: string | null;
+    amount_minor: number;
+    currency: string;
+  }>(
+    `select v.payer_id, m.provider_token as token, p.amount_minor, p.currency
+     from visits v join payments p on p.idempotency_key = 'hold:' || v.id
+     left join payment_methods m on m.id = v.payment_method_id
+     where v.id = $1 and v.status = 'open' and p.status in ('pending', 'failed')`,
+    [visitId],
+  );
+  const h = rows[0];
+  if (!h?.token) return null;
+  return placeHoldNow(deps, {
+    visitId,
+    shopperId: h.payer_id,
+    token: h.token,
+    amountMinor: Number(h.amount_minor),
+    currency: h.currency,
+  });
+}
