@@ -66,7 +66,10 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
     const devices = deviceAuth(db);
     notices.onDeviceRevoked((id) => devices.forget(id));
     const settle = settleDeps({ config, db, provider, now, log }, opts.settleCheckpoint);
-    const settlement = startSettlementRunner(settle, { sweepEveryMs: config.SETTLE_SWEEP_MS });
+    const settlement = startSettlementRunner(settle, {
+      sweepEveryMs: config.SETTLE_SWEEP_MS,
+      openVisitTimeoutMs: config.OPEN_VISIT_TIMEOUT_MIN * 60_000,
+    });
     const metrics = createMetrics();
     const ctx = buildContext({
       config,

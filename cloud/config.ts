@@ -34,6 +34,23 @@ const CloudShape = {
     .max(10)
     .default(2)
     .describe('tolerance for the clock of the cloud instance that issued a code running ahead of ours'),
+  GATE_RETRY_WINDOW_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(600)
+    .default(60)
+    .describe(
+      'after an entry code expires, how long the gate that opened for it still gets the same answer when it asks again (a lost answer, a party scanning once per member)',
+    ),
+  OPEN_VISIT_TIMEOUT_MIN: z.coerce
+    .number()
+    .min(0.05)
+    .max(7 * 24 * 60)
+    .default(60)
+    .describe(
+      'an open visit no edge has reported anything on (no member entered, no cart event) for this long ends `expired` and its hold is released',
+    ),
   HOLD_AMOUNT_MINOR: z.coerce
     .number()
     .int()

@@ -67,6 +67,7 @@ export function buildContext(parts: Omit<CloudContext, 'accounts' | 'gate'>): Cl
       holdAmountMinor: config.HOLD_AMOUNT_MINOR,
       currency: config.CURRENCY,
       skewS: config.ENTRY_CLOCK_SKEW_S,
+      retryWindowS: config.GATE_RETRY_WINDOW_S,
       observe: (decision, reason, seconds) =>
         parts.metrics.gateDecisions.observe({ decision, reason }, seconds),
       observeHold: (outcome, seconds) => parts.metrics.holds.observe({ outcome }, seconds),

@@ -32,7 +32,7 @@ export const ErrorCodes = {
   PAYMENT_METHOD_REJECTED: 'the payment provider does not know the payment token given',
   PAYMENT_UNRESOLVED: 'a payment the provider has not answered yet must be resolved before this can change',
   VISIT_UNKNOWN: 'an edge reported on a visit the cloud does not have',
-  VISIT_NOT_OPEN: 'an edge reported on a visit that is cancelled or already settled',
+  VISIT_NOT_OPEN: 'an edge reported on a visit that is cancelled, expired or already settled',
   MEMBER_UNKNOWN: 'an edge named a party member the visit does not have',
   OFFLINE_ENTRY_REFUSED:
     'an entry an edge admitted while offline cannot be a visit: the code is not ours, the shopper is unknown, or the visit id is taken',

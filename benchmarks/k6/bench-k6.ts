@@ -138,12 +138,16 @@ async function main(): Promise<void> {
       }
     }
 
+    // One visit at a time: each open visit has a shopper of its own (k6's edges, then Node's).
+    let nextShopper = 0;
     const edgeSpecs = async (count: number): Promise<EdgeSpec[]> => {
       const out: EdgeSpec[] = [];
       for (let e = 0; e < count; e += 1) {
         const d = await createDevice(db!, 'bench', 'edge');
+        const first = nextShopper;
+        nextShopper += VISITS_PER_EDGE;
         const visits = await mapLimit(VISITS_PER_EDGE, 4, (v) =>
-          openVisit(shoppers[(e * VISITS_PER_EDGE + v) % SHOPPERS]!, gate.auth, 'gate-setup'),
+          openVisit(shoppers[(first + v) % SHOPPERS]!, gate.auth, 'gate-setup'),
         );
         out.push({ id: d.id, auth: basic(d.id, d.secret), visits, skus });
       }

@@ -38,12 +38,28 @@ export async function gateScenario(env: Env): Promise<boolean> {
       throw new Error(
         `the cloud signs with ${kid(sample)}, the database's newest entry key is ${keys.entry.kid}`,
       );
+    // A shopper is in one visit at a time and these visits stay open, so every scan needs a
+    // shopper of its own: copies of the first shopper (the same sandbox card), made in one statement.
+    say(`  making ${n} shoppers to scan with, one per code…`);
+    const scanners = await env.db.query<{ id: string }>(
+      `with s as (
+         insert into shoppers (email, password_hash, name)
+         select 'k6-gate-' || $3::text || '-' || g || '@example.test', 'not a password', 'k6 gate ' || g
+         from generate_series(1, $1::int) g returning id),
+       l as (insert into loyalty_accounts (shopper_id) select id from s),
+       p as (
+         insert into payment_methods (shopper_id, provider, provider_token, brand, last4)
+         select s.id, m.provider, m.provider_token, m.brand, m.last4
+         from s cross join (select * from current_payment_methods where shopper_id = $2) m)
+       select id from s`,
+      [n, env.shoppers[0]!.id, env.run],
+    );
     codes = [];
     for (let i = 0; i < n; i += 1000) {
       const chunk = await Promise.all(
         Array.from({ length: Math.min(1000, n - i) }, (_, k) =>
           issueEntryCode(
-            { shopperId: env.shoppers[(i + k) % env.shoppers.length]!.id, companions: 0 },
+            { shopperId: scanners.rows[i + k]!.id, companions: 0 },
             keys.entry,
             Date.now(),
             ENTRY_CODE_TTL_S,

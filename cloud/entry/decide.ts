@@ -10,6 +10,7 @@ export const DENY_REASONS = [
   'store_closed',
   'capacity',
   'unknown_shopper',
+  'already_inside',
   'no_payment_method',
   'unpaid_balance',
 ] as const;
@@ -22,7 +23,8 @@ export interface EntryFacts {
   store: { isOpen: boolean; capacity: number | null; inside: number } | null;
   /** People the code lets in: the payer and their companions. */
   party: number;
-  shopper: { hasPaymentMethod: boolean; unpaidMinor: number } | null;
+  /** insideAlready: the shopper has an open visit (in any store): one visit at a time. */
+  shopper: { hasPaymentMethod: boolean; unpaidMinor: number; insideAlready: boolean } | null;
 }
 
 export type Precheck = { open: true } | { open: false; reason: DenyReason };
@@ -36,6 +38,7 @@ export function precheckEntry(f: EntryFacts): Precheck {
   if (f.store.capacity !== null && f.store.inside + f.party > f.store.capacity)
     return { open: false, reason: 'capacity' };
   if (!f.shopper) return { open: false, reason: 'unknown_shopper' };
+  if (f.shopper.insideAlready) return { open: false, reason: 'already_inside' };
   if (!f.shopper.hasPaymentMethod) return { open: false, reason: 'no_payment_method' };
   if (f.shopper.unpaidMinor > 0) return { open: false, reason: 'unpaid_balance' };
   return { open: true };
@@ -50,6 +53,27 @@ export const DENY_MESSAGES: Record<DenyReason, string> = {
   store_closed: 'The store is closed.',
   capacity: 'The store is full right now. Please wait a moment.',
   unknown_shopper: 'Your account was not found. Sign in to the app again.',
+  already_inside: 'You are already in a visit. Leave through the exit gate before entering again.',
   no_payment_method: 'Add a payment method in the app to enter.',
   unpaid_balance: 'Please settle the balance from your last visit in the app.',
 };
+
+/** Where a code's nonce was redeemed: the visit it opened and the gate that opened it. */
+export interface Redemption {
+  visitId: string;
+  gateId: string;
+  storeId: string;
+  visitStatus: string;
+  party: number;
+}
+
+/**
+ * Whether a scan of a code already redeemed is its gate asking again (its answer lost to a crash
+ * or a timeout, or the payer scanning once for each member of the party): then it gets the first
+ * answer, the same visit, and nothing is created. Another gate, or a visit no longer open (the
+ * party has left, or it expired), is a replay. The caller bounds the time: the code's life plus
+ * GATE_RETRY_WINDOW_S.
+ */
+export function isSameGateRetry(prior: Redemption, scan: { storeId: string; gateId: string }): boolean {
+  return prior.storeId === scan.storeId && prior.gateId === scan.gateId && prior.visitStatus === 'open';
+}

@@ -66,11 +66,12 @@ describe('a gate scan', () => {
     await cloud.ctx.db.query("update visits set status = 'closed' where id = $1", [r.body.visitId]);
   });
 
-  it('accepts a code once: a replay is denied, and of two concurrent scans exactly one opens', async () => {
+  it('accepts a code once: a replay at another gate is denied, and of two concurrent scans exactly one opens', async () => {
     const s = await newShopper(cloud);
     const qr = await codeFor(s.token);
     expect((await scan(qr)).body.decision).toBe('open');
-    expect((await scan(qr)).body).toMatchObject({ decision: 'deny', reason: 'replayed' });
+    expect((await scan(qr, gate, 'gate-2')).body).toMatchObject({ decision: 'deny', reason: 'replayed' });
+    await cloud.ctx.db.query("update visits set status = 'closed' where payer_id = $1", [s.id]);
 
     const qr2 = await codeFor(s.token);
     const both = await Promise.all([scan(qr2, gate, 'gate-1'), scan(qr2, gate, 'gate-2')]);
@@ -204,9 +205,12 @@ describe('a gate scan', () => {
     const d = await createDevice(cloud.ctx.db, 'burst', 'gate');
     const shoppers = await Promise.all(Array.from({ length: 24 }, () => newShopper(cloud)));
     const codes = await Promise.all(shoppers.map((s, i) => codeFor(s.token, i % 3)));
-    // Scanned together, so they share the admission's statements; the first code twice.
+    // Scanned together, so they share the admission's statements; the first code twice, the
+    // second time at a gate that did not open for it.
     const results = await Promise.all(
-      [...codes, codes[0]!].map((qr, i) => scan(qr, `${d.id}:${d.secret}`, `gate-${i % 4}`)),
+      [...codes, codes[0]!].map((qr, i) =>
+        scan(qr, `${d.id}:${d.secret}`, i < codes.length ? `gate-${i % 4}` : 'gate-other'),
+      ),
     );
     const opened = results.filter((r) => r.body.decision === 'open');
     expect(opened).toHaveLength(24);

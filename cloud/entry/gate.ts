@@ -7,13 +7,14 @@ import {
   type AdmitRequest,
   type AdmitRow,
   admitScans,
+  type DecisionLatency,
   type DecisionRow,
   type GateRecord,
   recordGate,
 } from './admission.ts';
-import { checkEntryCode } from './codes.ts';
-import { DENY_MESSAGES, type DenyReason, precheckEntry } from './decide.ts';
-import { placeHold } from './hold.ts';
+import { checkEntryCode, type EntryClaims } from './codes.ts';
+import { DENY_MESSAGES, type DenyReason, isSameGateRetry, precheckEntry, type Redemption } from './decide.ts';
+import { askUnansweredHold, placeHold } from './hold.ts';
 
 export interface GateDeps {
   db: Db;
@@ -24,6 +25,8 @@ export interface GateDeps {
   holdAmountMinor: number;
   currency: string;
   skewS: number;
+  /** How long after a code expires its gate may still ask again and get the first answer. */
+  retryWindowS: number;
   /** Every decision's latency, whichever surface (HTTP or the edge link) the scan came by. */
   observe?: (decision: 'open' | 'deny', reason: DenyReason | '', seconds: number) => void;
   /** Each hold asked for after an opening: the provider's answer and how long it took. */
@@ -52,52 +55,90 @@ interface Admitted {
   shopperId: string;
   token: string;
   party: number;
+  /** The admission's time, which is its decision row's. */
+  at: Date;
 }
 
+/** What the admission made of a scan: a new visit, the first answer again, or a denial. */
+type Admission =
+  | ({ kind: 'admitted' } & Admitted)
+  | { kind: 'repeat'; visitId: string; party: number }
+  | { kind: 'denied'; reason: DenyReason };
+
 /**
- * One gate scan to one answer. The answer waits for one statement: the admission, which claims
- * the code's nonce and creates the visit (`open`, hold `pending`) when every rule passes, shared
- * by the scans decided at the same moment (admission.ts); a store with a capacity adds a
- * transaction under its lock. The hold is asked for after the answer (hold.ts says why) and
- * recorded with the decision's row, again shared; a denial's row is written before its answer.
+ * One gate scan to one answer. The answer waits for one statement: the admission, which creates
+ * the visit (`open`, hold `pending`), claims the code's nonce and writes the decision's row when
+ * every rule passes, shared by the scans decided at the same moment (admission.ts); a store with
+ * a capacity adds a transaction under its lock. The hold is asked for after the answer (hold.ts
+ * says why) and its answer recorded with the decision's latency, again shared; a denial's row is
+ * written before its answer. The gate that opened for a code gets the same answer if it asks
+ * again within the code's life and GATE_RETRY_WINDOW_S (its answer was lost, or the payer scans
+ * once for each member of the party): the same visit, nothing created.
  */
 export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDecision> {
   const started = performance.now();
-  const check = await checkEntryCode(scan.qr, deps.entryKeys, deps.now().getTime(), deps.skewS);
+  const nowMs = deps.now().getTime();
+  const check = await checkEntryCode(scan.qr, deps.entryKeys, nowMs, deps.skewS);
   let result: GateDecision;
   let shopperId: string | null = null;
-  let admitted: Admitted | null = null;
-  if (!check.ok) {
+  let admission: Admission | null = null;
+  // An expired code is looked up only to answer its gate again; it can never open anew.
+  const claims = check.ok ? check.claims : check.reason === 'expired' ? check.claims : null;
+  const retryable =
+    claims !== null &&
+    nowMs < (claims.exp + deps.retryWindowS) * 1000 &&
+    claims.iat * 1000 <= nowMs + deps.skewS * 1000;
+  if (!check.ok && !retryable) {
     result = deny(check.reason, check.detail);
   } else {
-    shopperId = check.claims.sub;
-    const a = await admit(deps, scan, check.claims.sub, check.claims.nonce, check.claims.companions);
-    if ('reason' in a) result = deny(a.reason);
-    else {
-      admitted = a;
-      result = { decision: 'open', visitId: a.visitId, party: a.party, message: 'Welcome in.' };
-    }
+    shopperId = claims!.sub;
+    admission = await admit(deps, scan, claims!, check.ok);
+    if (admission.kind === 'denied')
+      result = check.ok ? deny(admission.reason) : deny(check.reason, check.detail);
+    else
+      result = {
+        decision: 'open',
+        visitId: admission.visitId,
+        party: admission.party,
+        message: 'Welcome in.',
+      };
   }
   const latencyMs = performance.now() - started;
   deps.observe?.(result.decision, result.decision === 'deny' ? result.reason : '', latencyMs / 1000);
-  const decision: DecisionRow = {
-    at: deps.now(),
-    storeId: scan.storeId,
-    gateId: scan.gateId,
-    decision: result.decision,
-    reason: result.decision === 'deny' ? result.reason : null,
-    shopperId,
-    visitId: result.decision === 'open' ? result.visitId : null,
-    latencyMs,
-  };
   const work = gateWork(deps);
-  if (admitted) work.background(holdAfterOpening(deps, work.record, admitted, decision));
-  else await work.record({ decision, hold: null });
+  if (admission?.kind === 'admitted') {
+    const latency = { storeId: scan.storeId, at: admission.at, visitId: admission.visitId, latencyMs };
+    work.background(holdAfterOpening(deps, work.record, admission, latency));
+  } else {
+    const decision: DecisionRow = {
+      at: deps.now(),
+      storeId: scan.storeId,
+      gateId: scan.gateId,
+      decision: result.decision,
+      // A gate asking again is answered as it was the first time; its row says so.
+      reason: result.decision === 'deny' ? result.reason : 'retry',
+      shopperId,
+      visitId: result.decision === 'open' ? result.visitId : null,
+      latencyMs,
+    };
+    await work.record({ decision, hold: null });
+    if (admission?.kind === 'repeat') {
+      const visitId = admission.visitId;
+      work.background(
+        askUnansweredHold(deps, visitId).then(
+          () => undefined,
+          (err: unknown) =>
+            deps.log.error('asking again for a hold after a repeated scan failed', { visitId, err }),
+        ),
+      );
+    }
+  }
   deps.log.debug('gate decision', {
     storeId: scan.storeId,
     gateId: scan.gateId,
     decision: result.decision,
     ...(result.decision === 'deny' ? { reason: result.reason } : { visitId: result.visitId }),
+    ...(admission?.kind === 'repeat' ? { repeat: true } : {}),
     latencyMs: Math.round(latencyMs * 10) / 10,
   });
   return result;
@@ -107,7 +148,7 @@ async function holdAfterOpening(
   deps: GateDeps,
   record: (r: GateRecord) => Promise<void>,
   a: Admitted,
-  decision: DecisionRow,
+  latency: DecisionLatency,
 ): Promise<void> {
   const order = {
     visitId: a.visitId,
@@ -118,7 +159,7 @@ async function holdAfterOpening(
   };
   const started = performance.now();
   try {
-    const held = await placeHold(deps, order, decision, record);
+    const held = await placeHold(deps, order, { decision: null, latency }, record);
     deps.observeHold?.(held.outcome, (performance.now() - started) / 1000);
   } catch (err) {
     // The visit's hold stays pending: settlement asks for it at the close, a restart before.
@@ -181,49 +222,79 @@ const holdTerms = (deps: GateDeps) => ({
 });
 
 /**
- * Claims the nonce and creates the visit, or says why not. Only a capacity needs admissions in
+ * Creates the visit and claims the nonce, or says why not. Only a capacity needs admissions in
  * order: then the store's row is locked (two gates cannot both let in the last place) and the
  * scan admitted again under the lock, counting who is inside. Without one, admissions run side by
- * side, batched, which is what lets one store take many scans a second.
+ * side, batched, which is what lets one store take many scans a second. A scan that passed every
+ * rule but lost the visit's insert to a racing scan of the same shopper is admitted once more,
+ * which then sees the winner: the same code from the same gate is answered as it, anything else
+ * is a replay or `already_inside`.
  */
 async function admit(
   deps: GateDeps,
   scan: GateScan,
-  shopperId: string,
-  nonce: string,
-  companions: number,
-): Promise<Admitted | { reason: DenyReason }> {
+  claims: EntryClaims,
+  fresh: boolean,
+): Promise<Admission> {
   const request: AdmitRequest = {
-    shopperId,
-    nonce,
+    shopperId: claims.sub,
+    nonce: claims.nonce,
     storeId: scan.storeId,
     gateId: scan.gateId,
-    companions,
+    companions: claims.companions,
     visitId: randomUUID(),
     at: deps.now(),
+    fresh,
   };
-  const party = 1 + companions;
-  const judge = (f: AdmitRow, counted: boolean): Admitted | { reason: DenyReason } | 'count inside' => {
-    if (f.claimed) return { visitId: request.visitId, shopperId, token: f.token!, party };
+  const party = 1 + claims.companions;
+  const judge = (f: AdmitRow, counted: boolean): Admission | 'count inside' | 'lost' => {
+    if (f.claimed)
+      return {
+        kind: 'admitted',
+        visitId: request.visitId,
+        shopperId: claims.sub,
+        token: f.token!,
+        party,
+        at: request.at,
+      };
+    if (f.prior_visit !== null) {
+      const prior: Redemption = {
+        visitId: f.prior_visit,
+        gateId: f.prior_gate!,
+        storeId: f.prior_store!,
+        visitStatus: f.prior_status!,
+        party: f.prior_party!,
+      };
+      if (isSameGateRetry(prior, scan)) return { kind: 'repeat', visitId: prior.visitId, party: prior.party };
+    }
+    if (!fresh) return { kind: 'denied', reason: 'expired' };
     const pre = precheckEntry({
       code: { ok: true },
       replayed: f.replayed,
       store: f.store_known ? { isOpen: f.is_open, capacity: f.capacity, inside: f.inside } : null,
       party,
-      shopper: f.known ? { hasPaymentMethod: f.token !== null, unpaidMinor: f.unpaid } : null,
+      shopper: f.known
+        ? { hasPaymentMethod: f.token !== null, unpaidMinor: f.unpaid, insideAlready: f.inside_already }
+        : null,
     });
-    if (!pre.open) return { reason: pre.reason };
+    if (!pre.open) return { kind: 'denied', reason: pre.reason };
     if (f.capacity !== null && !counted) return 'count inside';
-    // Every rule passed but nothing was claimed: the same code's other scan claimed it first.
-    return { reason: 'replayed' };
+    return 'lost';
   };
-  const first = judge(await gateWork(deps).admit(request), false);
-  if (first !== 'count inside') return first;
-  return inTransaction(deps.db, async (tx) => {
-    await tx.query('select 1 from stores where id = $1 for update', [scan.storeId]);
-    const [row] = await admitScans(tx, [request], holdTerms(deps), true);
-    const locked = judge(row!, true);
-    if (locked === 'count inside') throw new Error('gate: the capacity check under the lock did not count');
-    return locked;
-  });
+  const once = async (): Promise<Admission | 'lost'> => {
+    const first = judge(await gateWork(deps).admit(request), false);
+    if (first !== 'count inside') return first;
+    return inTransaction(deps.db, async (tx) => {
+      await tx.query('select 1 from stores where id = $1 for update', [scan.storeId]);
+      const [row] = await admitScans(tx, [request], holdTerms(deps), true);
+      const locked = judge(row!, true);
+      if (locked === 'count inside') throw new Error('gate: the capacity check under the lock did not count');
+      return locked;
+    });
+  };
+  const first = await once();
+  if (first !== 'lost') return first;
+  // The racing scan has committed by now (its insert is what this one waited on).
+  const again = await once();
+  return again === 'lost' ? { kind: 'denied', reason: 'replayed' } : again;
 }

@@ -59,6 +59,23 @@ const payments = async (visitId: string) =>
   ).rows;
 
 describe('entries an edge admitted while the cloud was unreachable', () => {
+  it('open a visit for a shopper already in one (the gate has opened), and the gate then says already_inside', async () => {
+    const shopper = await newShopper(cloud);
+    const scan = async () =>
+      cloud.call('POST', '/v1/gates/g1/scans', {
+        basic: store.gate,
+        body: { qr: await codeOf(shopper.token) },
+      });
+    const first = await scan();
+    expect(first.body.decision).toBe('open');
+    const { visitId, seq } = enterOffline(await codeOf(shopper.token));
+    await store.flushed();
+    expect(await offlineEntry(seq)).toEqual({ outcome: 'admitted', reason: null, visit_id: visitId });
+    await cloud.ctx.db.query("update visits set status = 'closed' where id = $1", [first.body.visitId]);
+    expect((await scan()).body).toMatchObject({ decision: 'deny', reason: 'already_inside' });
+    await cloud.ctx.db.query("update visits set status = 'closed' where id = $1", [visitId]);
+  });
+
   it('become visits charged in full at the close, and their codes count as used', async () => {
     const shopper = await newShopper(cloud);
     const qr = await codeOf(shopper.token);

@@ -7,8 +7,9 @@ import { placeHoldNow } from './hold.ts';
  * Holds of open visits still without an answer at start-up: the process stopped between opening
  * the gate and recording the provider's answer, or the provider did not answer. Each is asked
  * again under its original idempotency key, so the provider answers with what it did the first
- * time or does it now: one hold either way. A decision whose row went down with the process gets
- * it back from the code's redemption, without a latency (nobody measured it).
+ * time or does it now: one hold either way. The admission writes the decision's row itself; an
+ * admission from before it did (migration 0010) whose row went down with the process gets it back
+ * from the code's redemption, without a latency (nobody measured it).
  */
 export async function recoverHolds(
   db: Db,

@@ -3,7 +3,7 @@ import type { ErrorCode } from '../../proto/index.ts';
 
 export interface VisitFacts {
   storeId: string;
-  status: 'open' | 'closed' | 'settled' | 'cancelled';
+  status: 'open' | 'closed' | 'settled' | 'cancelled' | 'expired';
   /** The payer and companions. */
   party: number;
 }
@@ -45,7 +45,7 @@ export function classify(
         code: 'FORBIDDEN',
         reason: `visit ${ref.visitId} is not of store ${storeId}`,
       });
-    } else if (v.status === 'settled' || v.status === 'cancelled') {
+    } else if (v.status === 'settled' || v.status === 'cancelled' || v.status === 'expired') {
       refused.push({ message: m, code: 'VISIT_NOT_OPEN', reason: `visit ${ref.visitId} is ${v.status}` });
     } else if (ref.memberNo >= v.party) {
       refused.push({

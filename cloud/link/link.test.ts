@@ -139,7 +139,8 @@ describe('the edge link', () => {
     c.send({
       seq: 0,
       timeMs: cloud.clock.ms,
-      gateScan: { scanId: 'scan-2', gateId: 'g2', qr: code.body.code },
+      // Another gate: the gate that opened would be answered the same again (a lost answer).
+      gateScan: { scanId: 'scan-2', gateId: 'g3', qr: code.body.code },
     });
     const decision = async (id: string) =>
       (await c.waitFor((m) => m.gateDecision?.scanId === id)).gateDecision!;

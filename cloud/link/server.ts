@@ -22,6 +22,33 @@ export interface LinkOptions {
   onSettleable?: (visitId: string) => void;
 }
 
+/**
+ * What this process knows of one edge, shared by its streams: after a reconnect the old stream
+ * goes on storing what it had queued, and what it stores counts for the new stream's ack.
+ */
+interface EdgeState {
+  mark: Watermark;
+  /** Closed visits by the seq of their close, settleable once the ack passes it. */
+  closes: Map<string, number>;
+}
+
+/** A device id as devices.ts makes them; anything else is refused before the database sees it. */
+const DEVICE_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * Where a message holds a NUL character, which PostgreSQL's text cannot: stored, it would fail its
+ * whole batch, and the edge's resend would fail it again for ever. Null when there is none.
+ */
+export function nulAt(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || 'value' : null;
+  if (typeof value !== 'object' || value === null) return null;
+  for (const [k, v] of Object.entries(value)) {
+    const found = nulAt(v, path ? `${path}.${k}` : k);
+    if (found) return found;
+  }
+  return null;
+}
+
 /** What the deserializer hands on for bytes that are not an EdgeMessage, instead of killing the stream. */
 interface Undecodable {
   undecodable: string;
@@ -51,6 +78,7 @@ function tolerantService(service: grpc.ServiceDefinition): grpc.ServiceDefinitio
 export function createLinkServer(ctx: CloudContext, opts: LinkOptions = {}): grpc.Server {
   const server = new grpc.Server();
   const active = new Map<string, Call>();
+  const edges = new Map<string, EdgeState>();
   const log = ctx.log.child('link');
   // A revoked edge is cut off at once, not at its next reconnect.
   ctx.notices.onDeviceRevoked((id) => {
@@ -66,7 +94,8 @@ export function createLinkServer(ctx: CloudContext, opts: LinkOptions = {}): grp
     Connect: (call: Call) => {
       void (async () => {
         const creds = parseBasic(String(call.metadata.get('authorization')[0] ?? ''));
-        const device = creds ? await ctx.devices.authenticate(creds.id, creds.secret) : null;
+        const device =
+          creds && DEVICE_ID.test(creds.id) ? await ctx.devices.authenticate(creds.id, creds.secret) : null;
         if (device?.kind !== 'edge') {
           ctx.metrics.rejected.inc({ code: 'UNAUTHENTICATED', surface: 'grpc' });
           call.emit('error', {
@@ -78,10 +107,16 @@ export function createLinkServer(ctx: CloudContext, opts: LinkOptions = {}): grp
         // One stream per edge: a reconnect replaces the old stream, whose order no longer matters.
         active.get(device.id)?.end();
         active.set(device.id, call);
-        await serve(ctx, device, call, opts, log);
+        let state = edges.get(device.id);
+        if (!state) {
+          state = { mark: new Watermark(0), closes: new Map() };
+          edges.set(device.id, state);
+        }
+        await serve(ctx, device, state, call, opts, log);
       })().catch((err: unknown) => {
+        // The reason goes to the log only: a client never sees the database's words.
         log.error('edge stream failed', { err });
-        call.emit('error', { code: grpc.status.INTERNAL, details: `INTERNAL: ${(err as Error).message}` });
+        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'UNAVAILABLE: please reconnect' });
       });
     },
   });
@@ -91,6 +126,7 @@ export function createLinkServer(ctx: CloudContext, opts: LinkOptions = {}): grp
 async function serve(
   ctx: CloudContext,
   device: Device,
+  state: EdgeState,
   call: Call,
   opts: LinkOptions,
   log: CloudContext['log'],
@@ -98,9 +134,10 @@ async function serve(
   const batchSize = opts.batchSize ?? 500;
   const flushMs = opts.flushMs ?? 5;
   const maxQueued = batchSize * 8;
+  const { mark, closes } = state;
   const resume = await resumePoint(ctx.db, device.id);
-  const mark = new Watermark(resume.acked, resume.ahead);
-  const closes = new Map<string, number>();
+  mark.raise(resume.acked, resume.ahead);
+  for (const c of resume.closes) closes.set(c.visitId, c.closedSeq);
   let queue: SequencedMessage[] = [];
   let timer: NodeJS.Timeout | null = null;
   let draining: Promise<void> | null = null;
@@ -114,17 +151,21 @@ async function serve(
   };
   // Saved, then settlement queued, then acknowledged: an edge that sees the ack of a close knows
   // the visit's receipt is on its way, and a restart's sweep finds the same closes settleable.
-  const ack = async () => {
-    if (mark.value === lastAck) return;
-    lastAck = mark.value;
-    await saveAck(ctx.db, device.id, mark.value, ctx.now());
+  const saveAndSettle = async (acked: number) => {
+    await saveAck(ctx.db, device.id, acked, ctx.now());
     for (const [visitId, seq] of closes) {
-      if (seq <= mark.value) {
+      if (seq <= acked) {
         closes.delete(visitId);
         opts.onSettleable?.(visitId);
       }
     }
-    send({ ack: { seq: mark.value } });
+  };
+  const ack = async () => {
+    const acked = mark.value;
+    if (acked === lastAck) return;
+    lastAck = acked;
+    await saveAndSettle(acked);
+    send({ ack: { seq: acked } });
   };
   const storeAndAck = async (batch: SequencedMessage[]) => {
     const result = await storeBatch(ctx.db, device, batch, {
@@ -132,7 +173,9 @@ async function serve(
       skewS: ctx.gate.skewS,
       nowMs: ctx.now().getTime(),
     });
-    for (const s of result.fresh) mark.add(s);
+    // Every seq of a committed batch is stored, whichever stream stored it first: a duplicate of
+    // what the edge's old stream stored counts as much as a fresh one.
+    for (const m of batch) mark.add(m.seq);
     for (const c of result.closed) closes.set(c.visitId, c.closedSeq);
     for (const r of result.refused) {
       ctx.metrics.rejected.inc({ code: r.code, surface: 'grpc' });
@@ -162,10 +205,7 @@ async function serve(
         // Nothing of the failed batch was acknowledged, so the edge resends it after reconnecting.
         queue = [];
         log.error('storing an edge batch failed; closing the stream', { deviceId: device.id, err });
-        call.emit('error', {
-          code: grpc.status.UNAVAILABLE,
-          details: `UNAVAILABLE: ${(err as Error).message}`,
-        });
+        call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'UNAVAILABLE: please reconnect' });
       })
       .finally(() => {
         draining = null;
@@ -173,8 +213,11 @@ async function serve(
     return draining;
   };
 
-  send({ welcome: { storeId: device.storeId, ackedSeq: mark.value } });
+  // The resume point is saved before the Welcome tells the edge: a close stored just before a crash
+  // is settled now, whether or not the edge ever sends another message.
   lastAck = mark.value;
+  await saveAndSettle(lastAck);
+  send({ welcome: { storeId: device.storeId, ackedSeq: lastAck } });
   const sendConfig = async () => {
     const store = await ctx.db.query<{ is_open: boolean; capacity: number | null }>(
       'select is_open, capacity from stores where id = $1',
@@ -205,8 +248,11 @@ async function serve(
       return;
     }
     const parsed = EdgeMessage.safeParse(raw);
-    if (!parsed.success) {
-      const reason = formatIssues(describeIssues(parsed.error));
+    const nul = parsed.success ? nulAt(parsed.data) : null;
+    if (!parsed.success || nul !== null) {
+      const reason = parsed.success
+        ? `${nul}: contains a NUL character`
+        : formatIssues(describeIssues(parsed.error));
       const seq = (raw as { seq?: unknown }).seq;
       ctx.metrics.rejected.inc({ code: 'PAYLOAD_INVALID', surface: 'grpc' });
       log.warn('edge message invalid', { deviceId: device.id, seq, reason });
@@ -215,7 +261,9 @@ async function serve(
       if (typeof seq === 'number' && Number.isSafeInteger(seq) && seq > 0) {
         invalid = invalid
           .then(async () => {
-            if (await storeInvalid(ctx.db, device, seq, raw, reason)) mark.add(seq);
+            // Stored now or before (by another stream): either way it counts for the ack.
+            await storeInvalid(ctx.db, device, seq, raw, reason);
+            mark.add(seq);
             await ack();
           })
           .catch((err: unknown) =>

@@ -172,8 +172,15 @@ async function insertHealth(tx: Tx, device: Device, events: readonly Of<'health'
   );
 }
 
-/** Where an edge resumes: its stored acknowledgement and whatever it stored past a gap. */
-export async function resumePoint(db: Db, deviceId: string): Promise<{ acked: number; ahead: number[] }> {
+/**
+ * Where an edge resumes: its saved acknowledgement, whatever it stored past it (perhaps by a
+ * stream whose acknowledgement a crash or a reconnect kept from being saved), and the visits it
+ * closed that are not settled yet, which become settleable as the acknowledgement passes them.
+ */
+export async function resumePoint(
+  db: Db,
+  deviceId: string,
+): Promise<{ acked: number; ahead: number[]; closes: Array<{ visitId: string; closedSeq: number }> }> {
   await db.query('insert into edge_links (device_id) values ($1) on conflict do nothing', [deviceId]);
   const link = await db.query<{ acked_seq: number }>(
     'select acked_seq from edge_links where device_id = $1',
@@ -184,7 +191,15 @@ export async function resumePoint(db: Db, deviceId: string): Promise<{ acked: nu
     'select seq from edge_events where device_id = $1 and seq > $2 order by seq',
     [deviceId, acked],
   );
-  return { acked, ahead: ahead.rows.map((r) => r.seq) };
+  const closes = await db.query<{ id: string; closed_seq: number }>(
+    `select id, closed_seq from visits where closed_by = $1 and status = 'closed' and closed_seq > $2`,
+    [deviceId, acked],
+  );
+  return {
+    acked,
+    ahead: ahead.rows.map((r) => r.seq),
+    closes: closes.rows.map((r) => ({ visitId: r.id, closedSeq: r.closed_seq })),
+  };
 }
 
 export async function saveAck(db: Db, deviceId: string, acked: number, now: Date): Promise<void> {
@@ -193,6 +208,10 @@ export async function saveAck(db: Db, deviceId: string, acked: number, now: Date
     [deviceId, acked, now],
   );
 }
+
+/** jsonb cannot hold a NUL character: it is kept as the visible escape `\u0000` instead. */
+const withoutNul = (_key: string, v: unknown) =>
+  typeof v === 'string' ? v.replaceAll('\u0000', '\\u0000') : v;
 
 /** A message that failed validation but has a seq: kept as a rejection so the stream moves on. */
 export async function storeInvalid(
@@ -210,7 +229,8 @@ export async function storeInvalid(
     if ((r.rowCount ?? 0) === 0) return false;
     await tx.query(
       `insert into edge_rejections (device_id, seq, code, reason, message) values ($1, $2, 'PAYLOAD_INVALID', $3, $4)`,
-      [device.id, seq, reason, JSON.stringify(raw)],
+      // jsonb cannot hold a NUL either: kept as the visible escape it was.
+      [device.id, seq, reason, JSON.stringify(raw, withoutNul)],
     );
     return true;
   });

@@ -17,3 +17,13 @@ describe('the cumulative acknowledgement', () => {
     expect(w.add(11)).toBe(13);
   });
 });
+
+describe('a watermark shared by the streams of one edge', () => {
+  it('takes in what another stream stored, never going back', () => {
+    const w = new Watermark(3, [5]);
+    expect(w.raise(2, [4])).toBe(5);
+    expect(w.raise(8, [10, 11])).toBe(8);
+    expect(w.waiting).toBe(2);
+    expect(w.add(9)).toBe(11);
+  });
+});

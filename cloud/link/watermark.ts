@@ -17,6 +17,19 @@ export class Watermark {
     return this.acked;
   }
 
+  /**
+   * Takes in what the database says is stored (its saved acknowledgement and the seqs past it):
+   * another stream of the same edge, or another process, may have stored more than this one saw.
+   */
+  raise(acked: number, stored: Iterable<number> = []): number {
+    if (acked > this.acked) {
+      this.acked = acked;
+      for (const s of this.ahead) if (s <= acked) this.ahead.delete(s);
+    }
+    for (const s of stored) this.add(s);
+    return this.add(this.acked);
+  }
+
   /** Records seq as stored and returns the new acknowledgement. */
   add(seq: number): number {
     if (seq > this.acked) this.ahead.add(seq);

@@ -1,3 +1,4 @@
+import { type ExpiryRun, expireQuietVisits } from './expire.ts';
 import { type SettleDeps, type SettleResult, settle } from './settle.ts';
 
 export interface SettlementRunner {
@@ -5,6 +6,8 @@ export interface SettlementRunner {
   enqueue(visitId: string): void;
   /** Queues every closed visit whose edge has acknowledged all its reports; returns how many. */
   sweep(): Promise<number>;
+  /** Ends open visits no edge ever reported on and releases their holds (expire.ts). */
+  expire(): Promise<ExpiryRun>;
   /** Resolves when nothing is queued or running. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -13,6 +16,8 @@ export interface SettlementRunner {
 export interface RunnerOptions {
   concurrency?: number;
   sweepEveryMs?: number;
+  /** OPEN_VISIT_TIMEOUT_MIN: how long an open visit may go without any edge report. */
+  openVisitTimeoutMs?: number;
   onResult?: (visitId: string, result: SettleResult) => void;
 }
 
@@ -63,14 +68,25 @@ export function startSettlementRunner(deps: SettleDeps, opts: RunnerOptions = {}
     return rows.length;
   };
 
+  // One expiry run at a time: a slow provider must not let the next sweep start the same releases.
+  let expiring: Promise<ExpiryRun> | null = null;
+  const expire = (): Promise<ExpiryRun> => {
+    expiring ??= expireQuietVisits(deps, opts.openVisitTimeoutMs ?? 3_600_000).finally(() => {
+      expiring = null;
+    });
+    return expiring;
+  };
+
   const timer = setInterval(() => {
     sweep().catch((err: unknown) => deps.log.warn('settlement sweep failed', { err }));
+    expire().catch((err: unknown) => deps.log.warn('expiring quiet visits failed', { err }));
   }, opts.sweepEveryMs ?? 5000);
   timer.unref();
 
   return {
     enqueue,
     sweep,
+    expire,
     idle: () =>
       queued.size === 0 && running.size === 0 ? Promise.resolve() : new Promise<void>((r) => waiters.push(r)),
     stop: async () => {
