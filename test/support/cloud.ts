@@ -58,6 +58,7 @@ async function boot(
   const config = loadCloudConfig({
     PORT: '0',
     GRPC_PORT: '0',
+    METRICS_PORT: '0',
     HOST: '127.0.0.1',
     SCRYPT_COST: '1024',
     ...env,
