@@ -145,7 +145,7 @@ describe('a gate scan', () => {
     ]);
     const live = await cloud.call('GET', '/v1/me/visit', { token: declined.token });
     expect(live.body.visit).toMatchObject({ visitId: a.body.visitId, hold: 'declined' });
-    const metrics = (await cloud.call('GET', '/metrics')).body as string;
+    const metrics = await cloud.metrics();
     expect(metrics).toMatch(/walkout_hold_seconds_count\{outcome="declined"\} [1-9]/);
     expect(metrics).toMatch(/walkout_hold_seconds_count\{outcome="failed"\} [1-9]/);
     const until = Date.now() + 5000;
@@ -178,7 +178,7 @@ describe('a gate scan', () => {
     expect(wrong.status).toBe(400);
     expect(wrong.body.error.issues.map((i: { field: string }) => i.field)).toContain('qr');
     expect((await scan(qr)).body.decision).toBe('open');
-    const metrics = await cloud.call('GET', '/metrics');
+    const metrics = { body: await cloud.metrics() };
     expect(metrics.body).toMatch(/walkout_rejected_inputs_total\{code="BAD_REQUEST",surface="http"\} [2-9]/);
     expect(metrics.body).toMatch(
       /walkout_rejected_inputs_total\{code="UNAUTHENTICATED",surface="http"\} [1-9]/,

@@ -193,7 +193,7 @@ describe('the edge link', () => {
     call.end();
     client.close();
     expect(await cartOf(visitId)).toEqual([{ sku: 'soap', qty: 1 }]);
-    const metrics = { body: await (await fetch(`${cloud.metricsUrl}/metrics`)).text() };
+    const metrics = { body: await cloud.metrics() };
     expect(metrics.body).toMatch(
       /walkout_rejected_inputs_total\{code="PAYLOAD_INVALID",surface="grpc"\} [2-9]/,
     );
