@@ -7,6 +7,7 @@ import { requireStore, signInOperator } from '../operators/service.ts';
 import { addMultibuy, importCatalog } from '../stores/catalog.ts';
 import { createDevice, createStore, revokeDevice } from '../stores/devices.ts';
 import { type Caller, notFound, type Route, route } from './route.ts';
+import { Email } from './shopper-routes.ts';
 
 const StoreId = z.object({ storeId: Id });
 /** People inside at once; the column is an `int`. */
@@ -60,7 +61,7 @@ export function opsStoreRoutes(ctx: CloudContext): Route[] {
       tag: 'operators',
       auth: 'none',
       status: 201,
-      body: z.object({ email: z.email().max(254), password: Text(200) }).strict(),
+      body: z.object({ email: Email, password: Text(200) }).strict(),
       response: z.object({
         operatorId: z.uuid(),
         role: z.enum(['operator', 'admin']),

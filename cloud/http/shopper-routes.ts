@@ -16,7 +16,11 @@ import { issueEntryCode } from '../entry/codes.ts';
 import { entryJwks } from '../keys.ts';
 import { notFound, type Route, route } from './route.ts';
 
-const Email = z.email().max(254);
+/** As the document's `format: email` reads it too: at most 64 characters before the @ (RFC 5321). */
+export const Email = z
+  .email()
+  .max(254)
+  .refine((e) => e.indexOf('@') <= 64, 'at most 64 characters before the @');
 const Password = Text(200).min(10, 'at least 10 characters');
 const Name = z.string().trim().min(1).max(100).regex(NO_NUL, 'must not contain the NUL character (U+0000)');
 
