@@ -14,8 +14,8 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createOperator } from '../../cloud/operators/service.ts';
-import { createDevice, createStore } from '../../cloud/stores/devices.ts';
-import { newShopper, startTestCloud } from '../../test/support/cloud.ts';
+import { startTestCloud } from '../../test/support/cloud.ts';
+import { referenceCatalog, setUpStore } from '../../test/support/store.ts';
 
 const SCHEMATHESIS = '4.32.5';
 const CHECKS = [
@@ -59,6 +59,8 @@ interface Pass {
   /** Which operations, by OpenAPI tag. */
   tags: string[];
   authorization: string;
+  /** Path parameters held to real ids, so that the fuzzed bodies reach past the 404. */
+  fixed?: Array<{ path: string; params: Record<string, string> }>;
 }
 
 interface Failure {
@@ -72,9 +74,19 @@ const st = schemathesis();
 const cloud = await startTestCloud('fuzz', { SCRYPT_COST: '1024', SETTLE_SWEEP_MS: '60000' });
 try {
   const storeId = 'reference';
-  await createStore(cloud.ctx.db, { id: storeId, name: 'Reference' });
-  const gate = await createDevice(cloud.ctx.db, storeId, 'gate');
-  const shopper = await newShopper(cloud);
+  // A store with a gate and an edge, and a shopper with an issued receipt and an open dispute of it.
+  const store = await setUpStore(cloud, storeId);
+  const { shopper, visitId } = await store.enter();
+  store.take(visitId, referenceCatalog.items[0]!.sku, 2);
+  store.close(visitId);
+  await store.flushed();
+  await cloud.settlement.idle();
+  store.disconnect();
+  const receiptId = (await cloud.call('GET', '/v1/me/receipts', { token: shopper.token })).body[0].id;
+  const dispute = await cloud.call('POST', `/v1/me/receipts/${receiptId}/disputes`, {
+    token: shopper.token,
+    body: { lines: [{ lineNo: 1, quantity: 1 }], comment: 'one was not mine' },
+  });
   await createOperator(
     cloud.ctx.db,
     {
@@ -89,13 +101,29 @@ try {
   const ops = await cloud.call('POST', '/v1/ops/sessions', {
     body: { email: 'fuzz@example.test', password: 'operator password 1' },
   });
+  const operator = `Bearer ${ops.body.accessToken}`;
   const passes: Pass[] = [
-    { name: 'shopper', tags: ['app'], authorization: `Bearer ${shopper.token}` },
-    { name: 'operator', tags: ['operators'], authorization: `Bearer ${ops.body.accessToken}` },
+    {
+      name: 'shopper',
+      tags: ['app'],
+      authorization: `Bearer ${shopper.token}`,
+      fixed: [{ path: '^/v1/me/receipts/\\{id\\}', params: { id: receiptId } }],
+    },
+    { name: 'operator', tags: ['operators'], authorization: operator },
+    {
+      name: 'operator-own-store',
+      tags: ['operators'],
+      authorization: operator,
+      fixed: [
+        { path: '^/v1/ops/stores/\\{storeId\\}', params: { storeId } },
+        { path: '^/v1/ops/disputes/\\{id\\}', params: { id: dispute.body.id } },
+        { path: '^/v1/ops/receipts/\\{id\\}', params: { id: receiptId } },
+      ],
+    },
     {
       name: 'device',
       tags: ['gate', 'sandbox'],
-      authorization: `Basic ${Buffer.from(`${gate.id}:${gate.secret}`).toString('base64')}`,
+      authorization: `Basic ${Buffer.from(store.gate).toString('base64')}`,
     },
   ];
   const dir = mkdtempSync(join(tmpdir(), 'walkout-fuzz-'));
@@ -103,7 +131,23 @@ try {
   const results = [];
   for (const pass of passes) {
     const report = join(dir, `${pass.name}.ndjson`);
+    const config = join(dir, `${pass.name}.toml`);
+    writeFileSync(
+      config,
+      (pass.fixed ?? [])
+        .map(
+          (f) =>
+            `[[operations]]\ninclude-path-regex = ${JSON.stringify(f.path)}\nparameters = { ${Object.entries(
+              f.params,
+            )
+              .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+              .join(', ')} }\n`,
+        )
+        .join('\n'),
+    );
     const args = [
+      '--config-file',
+      config,
       'run',
       `${cloud.httpUrl}/openapi.json`,
       '--checks',
