@@ -183,7 +183,7 @@ try {
     ];
     process.stderr.write(`[fuzz] ${pass.name}: schemathesis ${pass.tags.join(', ')}\n`);
     // Asynchronously: the cloud under test answers from this same process's event loop.
-    const r = await run(st, args);
+    const r = await run(st, args, dir);
     writeFileSync(join(dir, `${pass.name}.txt`), r.output);
     process.stderr.write(`${r.output.split('\n').slice(-25).join('\n')}\n`);
     results.push({ pass: pass.name, exit: r.status, ...summarise(report) });
@@ -225,9 +225,10 @@ try {
   await cloud.stop();
 }
 
-function run(cmd: string, args: string[]): Promise<{ status: number | null; output: string }> {
+/** In `cwd`, since Schemathesis keeps a cache of crashes in its working directory. */
+function run(cmd: string, args: string[], cwd: string): Promise<{ status: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => {
       output += d;
