@@ -219,6 +219,11 @@ describe('identity', () => {
     });
     expect(events.status).toBe(200);
     ac.abort();
+    const doc = (await cloud.call('GET', '/openapi.json')).body;
+    const query = (op: { parameters: Array<{ in: string; name: string }> }) =>
+      op.parameters.filter((p) => p.in === 'query').map((p) => p.name);
+    expect(query(doc.paths['/v1/me/events'].get)).toEqual(['access_token']);
+    expect(query(doc.paths['/v1/me'].get)).toEqual([]);
   });
 
   it('a refused request’s log line carries no token from its URL', async () => {

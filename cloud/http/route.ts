@@ -109,12 +109,18 @@ export function openApi(
       summary: r.summary,
       tags: [r.tag],
       ...(r.auth === 'none' ? { security: [] } : { security: [{ [r.auth]: [] }] }),
-      parameters: names.map((name) => ({
-        name,
-        in: 'path',
-        required: true,
-        schema: params?.[name] ?? { type: 'string' },
-      })),
+      parameters: names
+        .map((name) => ({
+          name,
+          in: 'path',
+          required: true,
+          schema: params?.[name] ?? { type: 'string' },
+        }))
+        .concat(
+          r.tokenInQuery
+            ? [{ name: 'access_token', in: 'query', required: false, schema: { type: 'string' } }]
+            : [],
+        ),
       ...(r.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: schema(r.body) } } } }
         : {}),
