@@ -75,6 +75,19 @@ describe('hostile input', () => {
     expect(r.body.error.message).not.toMatch(/0x00|UTF8|invalid byte sequence/i);
   });
 
+  it('an email the document calls invalid (over 64 characters before the @) is refused', async () => {
+    const email = `${'a'.repeat(65)}@example.test`;
+    const r = await cloud.call('POST', '/v1/shoppers', {
+      body: { email, password: 'correct horse battery', name: 'Long' },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.error.issues[0].field).toBe('email');
+    const ok = await cloud.call('POST', '/v1/shoppers', {
+      body: { email: `${'a'.repeat(64)}@example.test`, password: 'correct horse battery', name: 'Long' },
+    });
+    expect(ok.status).toBe(201);
+  });
+
   it('a NUL anywhere in a body, even where no schema looks, is refused with its path', async () => {
     const layout = { schemaVersion: 1, storeId: 'reference', name: 'x\u0000', extra: { deep: ['\u0000'] } };
     const r = await cloud.call('PUT', '/v1/ops/stores/reference/layout', { token: admin, body: layout });
