@@ -48,7 +48,10 @@ function schemathesis(): string {
     ];
     for (const [cmd, ...args] of steps) {
       const r = spawnSync(cmd!, args, { stdio: 'inherit' });
-      if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed`);
+      if (r.status !== 0)
+        throw new Error(
+          `${cmd} ${args.join(' ')} failed${cmd === 'python3' ? ' (Debian needs: apt-get install python3-venv)' : ''}`,
+        );
     }
   }
   return st;
