@@ -5,6 +5,9 @@ import { NO_NUL, WalkoutError } from '../../proto/index.ts';
  * Request bodies are JSON in UTF-8 and nothing else. Fastify's own parser would read any charset as
  * UTF-8 and turn invalid bytes into U+FFFD, storing text the client never sent; here both are refused.
  */
+/** Throws on the first invalid byte instead of writing U+FFFD for it. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export function jsonBodies(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
@@ -18,7 +21,7 @@ export function jsonBodies(app: FastifyInstance): void {
     }
     let text: string;
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(body as Buffer);
+      text = UTF8.decode(body as Buffer);
     } catch {
       done(new WalkoutError('BAD_REQUEST', 'body is not valid UTF-8'));
       return;
