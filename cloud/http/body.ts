@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { NO_NUL, WalkoutError } from '../../proto/index.ts';
 
+/** Throws on the first invalid byte instead of writing U+FFFD for it. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Request bodies are JSON in UTF-8 and nothing else. Fastify's own parser would read any charset as
  * UTF-8 and turn invalid bytes into U+FFFD, storing text the client never sent; here both are refused.
  */
-/** Throws on the first invalid byte instead of writing U+FFFD for it. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
 export function jsonBodies(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
