@@ -11,7 +11,7 @@ import { detectTimeseries } from './db/timeseries.ts';
 import { gateIdle } from './entry/gate.ts';
 import { recoverHolds } from './entry/recover.ts';
 import { createMetrics } from './http/metrics.ts';
-import { buildHttp } from './http/server.ts';
+import { buildHttp, buildMetricsHttp } from './http/server.ts';
 import { loadKeys } from './keys.ts';
 import { createLinkServer, type LinkOptions } from './link/server.ts';
 import type { PaymentProvider } from './payments/provider.ts';
@@ -38,6 +38,8 @@ export interface RunningCloud {
   http: FastifyInstance;
   /** Where HTTP listens, e.g. http://127.0.0.1:8080. */
   httpUrl: string;
+  /** Where Prometheus scrapes /metrics (METRICS_HOST:METRICS_PORT), apart from the public port. */
+  metricsUrl: string;
   /** Where the EdgeLink gRPC server listens, host:port. */
   grpcAddress: string;
   settlement: SettlementRunner;
@@ -98,6 +100,8 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
     await settlement.sweep();
     const http = buildHttp(ctx);
     const address = await http.listen({ port: config.PORT, host: config.HOST });
+    const metricsHttp = buildMetricsHttp(ctx);
+    const metricsUrl = await metricsHttp.listen({ port: config.METRICS_PORT, host: config.METRICS_HOST });
     const link = createLinkServer(ctx, {
       ...opts.link,
       onSettleable: (visitId) => settlement.enqueue(visitId),
@@ -114,6 +118,7 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
     log.info('cloud listening', {
       http: address,
       grpc: grpcAddress,
+      metrics: metricsUrl,
       provider: provider.name,
       timescaledb: timeseries.timescale,
     });
@@ -121,12 +126,14 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
       ctx,
       http,
       httpUrl: address.replace('0.0.0.0', '127.0.0.1'),
+      metricsUrl: metricsUrl.replace('0.0.0.0', '127.0.0.1'),
       grpcAddress,
       settlement,
       close: async () => {
         clearInterval(retentionTimer);
         link.forceShutdown();
         await http.close();
+        await metricsHttp.close();
         await gateIdle(ctx.gate);
         await settlement.stop();
         await notices.close();

@@ -8,6 +8,14 @@ const CloudShape = {
   PORT: Port.default(8080).describe('HTTP port (the app, gate controllers, operators); 0 picks a free one'),
   GRPC_PORT: Port.default(50051).describe('gRPC port for edge links; 0 picks a free one'),
   HOST: z.string().min(1).default('0.0.0.0').describe('interface both servers listen on'),
+  METRICS_PORT: Port.default(9464).describe(
+    'Prometheus /metrics, apart from the public port (it tells traffic, routes and refusals); 0 picks a free one',
+  ),
+  METRICS_HOST: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('interface /metrics listens on: loopback unless a scraper on another host needs it'),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')

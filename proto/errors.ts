@@ -20,6 +20,8 @@ export const ErrorCodes = {
   NOT_FOUND: 'no such HTTP resource',
   METHOD_NOT_ALLOWED: 'the HTTP method is not supported for this resource',
   BAD_REQUEST: 'an HTTP request is malformed',
+  UNSUPPORTED_MEDIA_TYPE:
+    'an HTTP request body is not JSON in UTF-8 (its Content-Type or charset is another)',
   MODEL_CORRUPT: 'a model file is unreadable, truncated or does not match the sha256 in its manifest',
   MODEL_MISMATCH: 'a model file does not have the inputs or outputs its manifest describes',
   IMAGE_INVALID: 'an image given to a model could not be decoded or has the wrong size',

@@ -7,4 +7,5 @@ export * from './layout/projection.ts';
 export * from './layout/schema.ts';
 export * from './mqtt/payloads.ts';
 export * from './mqtt/topics.ts';
+export * from './text.ts';
 export * from './validate.ts';

@@ -36,6 +36,7 @@ export async function startDemoCloud(opts: {
       ...env,
       PORT: env.PORT || '0',
       GRPC_PORT: env.GRPC_PORT || '0',
+      METRICS_PORT: env.METRICS_PORT || '0',
       HOST: env.HOST || '127.0.0.1',
     });
     const cloud = await startCloud(config, { databaseUrl: services.databaseUrl!, log: opts.log });

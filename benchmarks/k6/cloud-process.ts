@@ -27,6 +27,7 @@ export async function startCloudProcess(databaseUrl: string): Promise<Cloud> {
       HOST: '127.0.0.1',
       PORT: '0',
       GRPC_PORT: '0',
+      METRICS_PORT: '0',
       // Sign-up is not measured here; the default cost would make creating shoppers the slow part.
       SCRYPT_COST: '1024',
       ENTRY_CODE_TTL_S: String(ENTRY_CODE_TTL_S),

@@ -95,4 +95,28 @@ describe('entry codes', () => {
       .sign(new Uint8Array(32));
     expect(await checkEntryCode(hs, keys, t0, 2)).toMatchObject({ ok: false, reason: 'bad_signature' });
   });
+
+  it('accept only the canonical text of a code: a spare bit changed in any part is refused', async () => {
+    const { code } = await issueEntryCode({ shopperId, companions: 0 }, key, t0, 30);
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // The lowest bit of the last character is padding whenever a part's length is not a multiple of 4.
+    const flipLast = (part: string) => part.slice(0, -1) + ALPHABET[ALPHABET.indexOf(part.at(-1)!) ^ 1];
+    const parts = code.split('.');
+    let malleable = 0;
+    // The signature first: the only part whose change the signature check itself cannot notice.
+    for (const i of [2, 1, 0]) {
+      if (parts[i]!.length % 4 === 0) continue;
+      const changed = parts.map((p, j) => (j === i ? flipLast(p) : p));
+      // Same bytes, different text: what a code's text would be if it were malleable.
+      expect(Buffer.from(changed[i]!, 'base64url')).toEqual(Buffer.from(parts[i]!, 'base64url'));
+      expect(await checkEntryCode(changed.join('.'), keys, t0, 2)).toMatchObject({
+        ok: false,
+        reason: 'bad_signature',
+        detail: 'not the canonical base64url encoding',
+      });
+      malleable++;
+    }
+    expect(malleable).toBeGreaterThan(0);
+    expect(await checkEntryCode(code, keys, t0, 2)).toMatchObject({ ok: true });
+  });
 });

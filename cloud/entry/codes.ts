@@ -49,6 +49,7 @@ export function issueEntryCode(
 
 const b64url = (s: string) => Buffer.from(s).toString('base64url');
 const B64URL = /^[A-Za-z0-9_-]+$/;
+const canonical = (part: string) => Buffer.from(part, 'base64url').toString('base64url') === part;
 
 /**
  * A compact JWS (RFC 7515) with EdDSA over Ed25519 (RFC 8037), the one form entry codes take, so
@@ -58,6 +59,9 @@ const B64URL = /^[A-Za-z0-9_-]+$/;
 function verifyCompact(code: string, keys: ReadonlyMap<string, KeyObject>): Uint8Array | string {
   const parts = code.split('.');
   if (parts.length !== 3 || !parts.every((p) => B64URL.test(p))) return 'not a compact JWS';
+  // base64url leaves spare bits in its last character; a code whose text differs from the canonical
+  // encoding of its bytes is refused, so one code has exactly one text (nonce and replay checks rely on it).
+  if (!parts.every(canonical)) return 'not the canonical base64url encoding';
   const [h, p, sig] = parts as [string, string, string];
   let header: { alg?: unknown; kid?: unknown };
   try {

@@ -9,12 +9,17 @@ import type { Authenticate, Caller } from './route.ts';
  * HTTP Basic with their id and secret.
  */
 export function authenticator(devices: DeviceAuth, accessKey: AccessKey, now: () => Date): Authenticate {
-  return async (auth, req: FastifyRequest): Promise<Caller> => {
+  return async (auth, req: FastifyRequest, { tokenInQuery }): Promise<Caller> => {
     const query = req.query as { access_token?: unknown } | undefined;
-    const header =
-      req.headers.authorization ??
-      (typeof query?.access_token === 'string' ? `Bearer ${query.access_token}` : '');
+    const inQuery = query?.access_token;
+    if (inQuery !== undefined && !tokenInQuery)
+      throw new WalkoutError(
+        'UNAUTHENTICATED',
+        '?access_token= is accepted only by the event stream; send the token as Authorization: Bearer',
+      );
+    const header = req.headers.authorization ?? (typeof inQuery === 'string' ? `Bearer ${inQuery}` : '');
     if (auth === 'device') {
+      // Malformed credentials are refused here, before any database look-up.
       const creds = parseBasic(header);
       if (!creds) throw new WalkoutError('UNAUTHENTICATED', 'device credentials required (Basic)');
       const device = await devices.authenticate(creds.id, creds.secret);

@@ -11,6 +11,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   EMAIL_TAKEN: 409,
   PAYMENT_METHOD_REJECTED: 422,
   PAYMENT_UNRESOLVED: 409,
@@ -18,31 +19,50 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   PLANOGRAM_UNKNOWN_SKU: 422,
 };
 
-/** Every failure leaves as `{error: {code, message, issues?}}`, counted, logged with the request id. */
+/** Query parameters that carry a credential: never written to a log as they came. */
+const SECRET_PARAMS = /([?&](?:access_token|token|refresh_token)=)[^&#]*/gi;
+
+/** The URL with any credential in its query replaced, for logs and messages. */
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_PARAMS, '$1[redacted]');
+}
+
+/**
+ * Every failure leaves as `{error: {code, message, issues?}}`, counted, logged with the request id.
+ * Anything not refused on purpose (a database error, a bug) answers a generic 500 with the request
+ * id: its own text, which may quote SQL or the values in it, goes only to the log.
+ */
 export function errorHandler(metrics: CloudMetrics) {
   return (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void => {
     const log = fromPino(req.log); // carries the request id
     let code: ErrorCode;
     let message: string;
     let issues: unknown;
+    let status: number;
     if (isWalkoutError(err)) {
       code = err.code;
       message = err.message;
       issues = err.details.issues;
+      status = STATUS[code] ?? 500;
     } else if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
       // Fastify's own refusals: unparseable JSON, wrong content type, body too large.
-      code = 'BAD_REQUEST';
-      message = `BAD_REQUEST: ${err.message}`;
+      code = err.statusCode === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'BAD_REQUEST';
+      message = `${code}: ${err.message}`;
+      status = err.statusCode === 413 || err.statusCode === 415 ? err.statusCode : 400;
     } else {
       code = 'INTERNAL';
-      message = 'INTERNAL: the request failed; see the server log under this request id';
+      message = `INTERNAL: the request failed; see the server log under request id ${req.id}`;
+      status = 500;
     }
-    const status = code === 'BAD_REQUEST' && err.statusCode === 413 ? 413 : (STATUS[code] ?? 500);
-    if (status >= 500) log.error('request failed', { url: req.url, err });
-    else {
+    const url = redactUrl(req.url);
+    if (status >= 500) {
+      log.error('request failed', { method: req.method, url, err });
+    } else {
       metrics.rejected.inc({ code, surface: 'http' });
-      log.warn('request refused', { method: req.method, url: req.url, code, message });
+      log.warn('request refused', { method: req.method, url, code, message });
     }
-    void reply.code(status).send({ error: { code, message, ...(issues === undefined ? {} : { issues }) } });
+    void reply.code(status).send({
+      error: { code, message, ...(issues === undefined ? {} : { issues }), requestId: req.id },
+    });
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, WalkoutError } from '../../proto/index.ts';
+import { Id, Text, WalkoutError } from '../../proto/index.ts';
 import type { CloudContext } from '../context.ts';
 import { DENY_REASONS } from '../entry/decide.ts';
 import { decideScan } from '../entry/gate.ts';
@@ -30,7 +30,7 @@ export function gateRoutes(ctx: CloudContext): Route[] {
       tag: 'gate',
       auth: 'device',
       params: z.object({ gateId: Id }),
-      body: z.object({ qr: z.string().min(1).max(2048) }).strict(),
+      body: z.object({ qr: Text(2048) }).strict(),
       response: GateDecisionOut,
       handler: async ({ caller, params, body }) => {
         const device = caller.device!;

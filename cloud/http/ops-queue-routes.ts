@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, WalkoutError } from '../../proto/index.ts';
+import { Id, Text, WalkoutError } from '../../proto/index.ts';
 import type { CloudContext } from '../context.ts';
 import { decideDispute, listDisputes } from '../disputes/service.ts';
 import { requireStore } from '../operators/service.ts';
@@ -30,12 +30,23 @@ const ReviewItem = z.object({
 
 export function opsQueueRoutes(ctx: CloudContext): Route[] {
   const who = (c: Caller) => c.principal!;
+  /**
+   * Another store's receipt or dispute answers exactly as one that does not exist, so an operator
+   * cannot learn which ids are real elsewhere.
+   */
+  const requireOwnStore = async (storeId: string | undefined, caller: Caller, what: string) => {
+    if (storeId === undefined) throw notFound(what);
+    const { rowCount } = await ctx.db.query(
+      'select 1 from operator_stores where operator_id = $1 and store_id = $2',
+      [who(caller).sub, storeId],
+    );
+    if (!rowCount) throw notFound(what);
+  };
   const storeOfReceipt = async (id: string) => {
     const { rows } = await ctx.db.query<{ store_id: string }>('select store_id from receipts where id = $1', [
       id,
     ]);
-    if (!rows[0]) throw notFound('receipt');
-    return rows[0].store_id;
+    return rows[0]?.store_id;
   };
   return [
     route({
@@ -120,18 +131,14 @@ export function opsQueueRoutes(ctx: CloudContext): Route[] {
       body: z
         .object({
           corrections: z
-            .array(
-              z
-                .object({ sku: z.string().min(1).max(64), quantity: z.number().int().min(0).max(100) })
-                .strict(),
-            )
+            .array(z.object({ sku: Text(64), quantity: z.number().int().min(0).max(100) }).strict())
             .max(100)
             .default([]),
         })
         .strict(),
       response: z.object({ receiptId: z.uuid() }),
       handler: async ({ caller, params, body }) => {
-        await requireStore(ctx.db, who(caller), await storeOfReceipt(params.id));
+        await requireOwnStore(await storeOfReceipt(params.id), caller, 'receipt');
         const receiptId = await resolveReview(
           ctx.db,
           params.id,
@@ -169,12 +176,12 @@ export function opsQueueRoutes(ctx: CloudContext): Route[] {
       tag: 'operators',
       auth: 'operator',
       params: z.object({ id: z.uuid() }),
-      body: z.object({ accept: z.boolean(), reason: z.string().min(3).max(500) }).strict(),
+      body: z.object({ accept: z.boolean(), reason: Text(500, 3) }).strict(),
       response: Dispute,
       handler: async ({ caller, params, body }) => {
         const [d] = await listDisputes(ctx.db, { id: params.id });
+        await requireOwnStore(d?.storeId, caller, 'dispute');
         if (!d) throw notFound('dispute');
-        await requireStore(ctx.db, who(caller), d.storeId);
         if (d.status !== 'open') throw new WalkoutError('BAD_REQUEST', `dispute is already ${d.status}`);
         return decideDispute(ctx.settle, who(caller).sub, params.id, body);
       },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Catalog, Id, layoutProblems, StoreLayout, WalkoutError } from '../../proto/index.ts';
+import { Catalog, Id, INT4_MAX, layoutProblems, StoreLayout, Text, WalkoutError } from '../../proto/index.ts';
 import type { CloudContext } from '../context.ts';
 import { audit } from '../db/audit.ts';
 import { notifyDeviceRevoked, notifyStoreChanged } from '../db/notices.ts';
@@ -7,8 +7,21 @@ import { requireStore, signInOperator } from '../operators/service.ts';
 import { addMultibuy, importCatalog } from '../stores/catalog.ts';
 import { createDevice, createStore, revokeDevice } from '../stores/devices.ts';
 import { type Caller, notFound, type Route, route } from './route.ts';
+import { Email } from './shopper-routes.ts';
 
 const StoreId = z.object({ storeId: Id });
+/** People inside at once; the column is an `int`. */
+const Capacity = z.number().int().min(1).max(INT4_MAX);
+/** An IANA zone name such as Europe/Paris. */
+const Timezone = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_+/-]{0,63}$/, 'an IANA time zone such as Europe/Paris');
+/**
+ * A line whose confidence is below this holds the receipt for review; 0 holds none. Stored as a
+ * `real`, which cannot hold a value as small as 1e-50 (PostgreSQL refuses the underflow), and no
+ * detector's confidence is finer than a millionth: so 0, or a millionth up to 1.
+ */
+const ReviewBelowConfidence = z.union([z.literal(0), z.number().min(0.000001).max(1)]);
 const StoreOut = z.object({
   id: z.string(),
   name: z.string(),
@@ -48,7 +61,7 @@ export function opsStoreRoutes(ctx: CloudContext): Route[] {
       tag: 'operators',
       auth: 'none',
       status: 201,
-      body: z.object({ email: z.email(), password: z.string().min(1).max(200) }).strict(),
+      body: z.object({ email: Email, password: Text(200) }).strict(),
       response: z.object({
         operatorId: z.uuid(),
         role: z.enum(['operator', 'admin']),
@@ -92,9 +105,9 @@ export function opsStoreRoutes(ctx: CloudContext): Route[] {
       body: z
         .object({
           id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
-          name: z.string().min(1).max(200),
-          timezone: z.string().min(1).max(64).default('UTC'),
-          capacity: z.number().int().positive().nullable().default(null),
+          name: Text(200),
+          timezone: Timezone.default('UTC'),
+          capacity: Capacity.nullable().default(null),
         })
         .strict(),
       response: StoreOut,
@@ -125,10 +138,10 @@ export function opsStoreRoutes(ctx: CloudContext): Route[] {
       params: StoreId,
       body: z
         .object({
-          name: z.string().min(1).max(200).optional(),
+          name: Text(200).optional(),
           isOpen: z.boolean().optional(),
-          capacity: z.number().int().positive().nullable().optional(),
-          reviewBelowConfidence: z.number().min(0).max(1).nullable().optional(),
+          capacity: Capacity.nullable().optional(),
+          reviewBelowConfidence: ReviewBelowConfidence.nullable().optional(),
         })
         .strict(),
       response: StoreOut,
@@ -244,8 +257,8 @@ export function opsStoreRoutes(ctx: CloudContext): Route[] {
       params: StoreId,
       body: z
         .object({
-          sku: z.string().min(1).max(64),
-          name: z.string().min(1).max(100),
+          sku: Text(64),
+          name: Text(100),
           buyQty: z.number().int().min(2).max(100),
           bundleMinor: z.number().int().nonnegative(),
           validFrom: z.iso.datetime(),
@@ -311,7 +324,7 @@ export function opsStoreRoutes(ctx: CloudContext): Route[] {
         'Revoke an edge node’s or gate controller’s credentials: refused from now on, its stream cut (admins)',
       tag: 'operators',
       auth: 'operator',
-      params: z.object({ storeId: Id, deviceId: z.string().min(1).max(64) }),
+      params: z.object({ storeId: Id, deviceId: Id }),
       response: z.object({ revoked: z.literal(true) }),
       handler: async ({ caller, params }) => {
         await requireStore(ctx.db, who(caller), params.storeId, 'admin');

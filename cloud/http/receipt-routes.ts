@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Text } from '../../proto/index.ts';
 import type { CloudContext } from '../context.ts';
 import { listDisputes, openDispute } from '../disputes/service.ts';
 import { liveVisit, shopperReceipts } from '../receipts/queries.ts';
@@ -111,7 +112,7 @@ export function receiptRoutes(ctx: CloudContext): Route[] {
             )
             .min(1)
             .max(100),
-          comment: z.string().min(1).max(1000),
+          comment: Text(1000),
         })
         .strict(),
       response: Dispute,
@@ -147,6 +148,7 @@ export function receiptRoutes(ctx: CloudContext): Route[] {
         'Browsers, whose EventSource cannot set headers, may pass the access token as ?access_token=',
       tag: 'app',
       auth: 'shopper',
+      tokenInQuery: true,
       response: z.string().describe('text/event-stream'),
       handler: async ({ caller, req, reply }) => {
         reply.hijack();

@@ -34,6 +34,11 @@ export interface Route<B = unknown, P = unknown, R = unknown> {
   params?: z.ZodType<P>;
   response: z.ZodType<R>;
   status?: number;
+  /**
+   * The access token may come as `?access_token=` (only where a browser cannot send a header: the
+   * event stream). Anywhere else a token in a URL is refused, since URLs end up in logs and histories.
+   */
+  tokenInQuery?: boolean;
   handler(ctx: Context<B, P>): Promise<R>;
 }
 
@@ -41,7 +46,11 @@ export function route<B = undefined, P = undefined, R = unknown>(r: Route<B, P, 
   return r as unknown as Route;
 }
 
-export type Authenticate = (auth: Exclude<Auth, 'none'>, req: FastifyRequest) => Promise<Caller>;
+export type Authenticate = (
+  auth: Exclude<Auth, 'none'>,
+  req: FastifyRequest,
+  opts: { tokenInQuery: boolean },
+) => Promise<Caller>;
 
 export function register(app: FastifyInstance, routes: readonly Route[], authenticate: Authenticate): void {
   for (const r of routes) {
@@ -49,9 +58,13 @@ export function register(app: FastifyInstance, routes: readonly Route[], authent
       method: r.method,
       url: r.url,
       handler: async (req, reply) => {
-        const caller = r.auth === 'none' ? {} : await authenticate(r.auth, req);
+        const caller =
+          r.auth === 'none' ? {} : await authenticate(r.auth, req, { tokenInQuery: r.tokenInQuery === true });
         const where = `${r.method} ${r.url}`;
-        const body = r.body ? parseWith(r.body, req.body ?? {}, `${where} body`, 'BAD_REQUEST') : undefined;
+        // The document says a body is required wherever a route takes one; so does the server.
+        if (r.body && req.body === undefined)
+          throw new WalkoutError('BAD_REQUEST', `${where}: a JSON body is required`);
+        const body = r.body ? parseWith(r.body, req.body, `${where} body`, 'BAD_REQUEST') : undefined;
         const params = r.params ? parseWith(r.params, req.params, `${where} path`, 'BAD_REQUEST') : undefined;
         const result = await r.handler({ body, params, caller, req, reply });
         reply.code(r.status ?? 200);
@@ -66,6 +79,7 @@ const ErrorBody = z.object({
     code: z.string().describe('stable error code, see proto/errors.ts'),
     message: z.string(),
     issues: z.array(z.object({ field: z.string(), reason: z.string() })).optional(),
+    requestId: z.string().optional().describe('the x-request-id the server log has this request under'),
   }),
 });
 
@@ -86,12 +100,27 @@ export function openApi(
   for (const r of routes) {
     const path = r.url.replace(/:([A-Za-z]+)/g, '{$1}');
     const names = [...r.url.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
+    // Each path parameter's format, length and pattern as the route's own schema checks them.
+    const params = (r.params ? schema(r.params).properties : undefined) as
+      | Record<string, unknown>
+      | undefined;
     paths[path] ??= {};
     paths[path][r.method.toLowerCase()] = {
       summary: r.summary,
       tags: [r.tag],
       ...(r.auth === 'none' ? { security: [] } : { security: [{ [r.auth]: [] }] }),
-      parameters: names.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+      parameters: names
+        .map((name) => ({
+          name,
+          in: 'path',
+          required: true,
+          schema: params?.[name] ?? { type: 'string' },
+        }))
+        .concat(
+          r.tokenInQuery
+            ? [{ name: 'access_token', in: 'query', required: false, schema: { type: 'string' } }]
+            : [],
+        ),
       ...(r.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: schema(r.body) } } } }
         : {}),

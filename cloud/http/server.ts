@@ -3,7 +3,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { fromPino, pinoOf } from '../../platform/log.ts';
 import type { CloudContext } from '../context.ts';
 import { authenticator } from './auth.ts';
-import { errorHandler } from './errors.ts';
+import { jsonBodies } from './body.ts';
+import { errorHandler, redactUrl } from './errors.ts';
 import { gateRoutes } from './gate-routes.ts';
 import { opsQueueRoutes } from './ops-queue-routes.ts';
 import { opsStoreRoutes } from './ops-store-routes.ts';
@@ -53,12 +54,13 @@ export function buildHttp(ctx: CloudContext): FastifyInstance {
       ms: reply.elapsedTime,
     });
   });
+  jsonBodies(app);
   app.setErrorHandler(errorHandler(ctx.metrics));
   app.setNotFoundHandler((req, reply) => {
     ctx.metrics.rejected.inc({ code: 'NOT_FOUND', surface: 'http' });
-    void reply
-      .code(404)
-      .send({ error: { code: 'NOT_FOUND', message: `NOT_FOUND: no route ${req.method} ${req.url}` } });
+    void reply.code(404).send({
+      error: { code: 'NOT_FOUND', message: `NOT_FOUND: no route ${req.method} ${redactUrl(req.url)}` },
+    });
   });
 
   register(app, routes, authenticator(ctx.devices, ctx.keys.access, ctx.now));
@@ -69,9 +71,21 @@ export function buildHttp(ctx: CloudContext): FastifyInstance {
       await ctx.db.query('select 1');
       return { ready: true };
     } catch (err) {
-      return reply.code(503).send({ ready: false, why: (err as Error).message });
+      // Why goes to the log only: a database's error text is not for whoever asks.
+      log.error('not ready: the database does not answer', { err });
+      return reply.code(503).send({ ready: false, why: 'the database does not answer' });
     }
   });
+  return app;
+}
+
+/**
+ * /metrics on a port of its own (METRICS_PORT, loopback by default): it tells request rates by
+ * route, refusals by code and the process's internals, which are the operator's and not the
+ * public's, and a scraper reaches it without any credential the app's port would need.
+ */
+export function buildMetricsHttp(ctx: CloudContext): FastifyInstance {
+  const app = Fastify({ logger: false });
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NO_NUL, Text } from '../../proto/index.ts';
 import { payBalance } from '../accounts/balance.ts';
 import {
   addPaymentMethod,
@@ -15,9 +16,13 @@ import { issueEntryCode } from '../entry/codes.ts';
 import { entryJwks } from '../keys.ts';
 import { notFound, type Route, route } from './route.ts';
 
-const Email = z.email().max(254);
-const Password = z.string().min(10, 'at least 10 characters').max(200);
-const Name = z.string().trim().min(1).max(100);
+/** As the document's `format: email` reads it too: at most 64 characters before the @ (RFC 5321). */
+export const Email = z
+  .email()
+  .max(254)
+  .refine((e) => e.indexOf('@') <= 64, 'at most 64 characters before the @');
+const Password = Text(200).min(10, 'at least 10 characters');
+const Name = z.string().trim().min(1).max(100).regex(NO_NUL, 'must not contain the NUL character (U+0000)');
 
 const SessionOut = z.object({
   shopperId: z.uuid(),
@@ -62,7 +67,7 @@ export function shopperRoutes(ctx: CloudContext): Route[] {
       tag: 'app',
       auth: 'none',
       status: 201,
-      body: z.object({ email: Email, password: z.string().min(1).max(200) }).strict(),
+      body: z.object({ email: Email, password: Text(200) }).strict(),
       response: SessionOut,
       handler: ({ body }) => signIn(ctx.accounts, body),
     }),
@@ -73,7 +78,7 @@ export function shopperRoutes(ctx: CloudContext): Route[] {
       tag: 'app',
       auth: 'none',
       status: 201,
-      body: z.object({ refreshToken: z.string().min(16).max(200) }).strict(),
+      body: z.object({ refreshToken: Text(200, 16) }).strict(),
       response: SessionOut,
       handler: ({ body }) => refresh(ctx.accounts, body.refreshToken),
     }),
@@ -103,7 +108,7 @@ export function shopperRoutes(ctx: CloudContext): Route[] {
       tag: 'app',
       auth: 'shopper',
       status: 201,
-      body: z.object({ token: z.string().min(1).max(200).describe('provider payment token') }).strict(),
+      body: z.object({ token: Text(200).describe('provider payment token') }).strict(),
       response: MethodOut,
       handler: ({ caller, body }) => addPaymentMethod(ctx.accounts, me(caller), body.token),
     }),

@@ -43,13 +43,27 @@ export async function createDevice(
   return { id, storeId, kind, secret };
 }
 
-/** `Basic base64(id:secret)`, as gate controllers (HTTP) and edges (gRPC metadata) send it. */
+/** What createDevice issues: `edge-`/`gate-` and hex ids, base64url secrets; room to spare for both. */
+const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const DEVICE_SECRET = /^[A-Za-z0-9_-]{1,200}$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * `Basic base64(id:secret)`, as gate controllers (HTTP) and edges (gRPC metadata) send it. Only the
+ * canonical encoding of an id and secret of the form devices have is accepted: anything else (a NUL,
+ * invalid UTF-8, base64 with stray bits or characters) is refused without reaching the database.
+ */
 export function parseBasic(header: string): { id: string; secret: string } | null {
   const [scheme, value] = header.split(' ', 2);
-  if (scheme !== 'Basic' || !value) return null;
-  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  if (scheme !== 'Basic' || !value || value.length > 400 || !BASE64.test(value)) return null;
+  const bytes = Buffer.from(value, 'base64');
+  if (bytes.toString('base64') !== value) return null;
+  const decoded = bytes.toString('latin1');
   const colon = decoded.indexOf(':');
-  return colon > 0 ? { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1) } : null;
+  if (colon < 0) return null;
+  const id = decoded.slice(0, colon);
+  const secret = decoded.slice(colon + 1);
+  return DEVICE_ID.test(id) && DEVICE_SECRET.test(secret) ? { id, secret } : null;
 }
 
 export interface DeviceAuth {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Text } from '../text.ts';
 
 const Sku = z
   .string()
@@ -27,7 +28,7 @@ export const Appearance = z
 export const CatalogItem = z
   .object({
     sku: Sku,
-    name: z.string().min(1),
+    name: Text(200),
     /** A real unit rarely weighs its nominal value: mean and spread of what units actually weigh. */
     unitWeightG: z.object({ mean: z.number().positive(), sd: z.number().nonnegative() }).strict(),
     /** Integer minor units (cents). For items sold by weight, the price of one kilogram. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Text } from '../text.ts';
 
 /** Store coordinates: metres, x east, y north, z up; the floor is z = 0. */
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -105,7 +106,7 @@ export const StoreLayout = z
   .object({
     schemaVersion: z.literal(1),
     storeId: Id,
-    name: z.string().min(1),
+    name: Text(200),
     /** Sales floor outline, counter-clockwise, metres. */
     floorPolygonM: z.array(Vec2M).min(3),
     ceilingHeightM: z.number().positive(),

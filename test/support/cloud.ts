@@ -33,6 +33,8 @@ export interface TestCloud extends RunningCloud {
     // biome-ignore lint/suspicious/noExplicitAny: responses are asserted field by field in tests
     body: any;
   }>;
+  /** The Prometheus text the metrics port serves (not the public one). */
+  metrics(): Promise<string>;
   /** Stops the process's servers but keeps the database, as a crash would, and starts anew. */
   restart(opts?: Extra): Promise<TestCloud>;
   stop(): Promise<void>;
@@ -58,6 +60,7 @@ async function boot(
   const config = loadCloudConfig({
     PORT: '0',
     GRPC_PORT: '0',
+    METRICS_PORT: '0',
     HOST: '127.0.0.1',
     SCRYPT_COST: '1024',
     ...env,
@@ -86,6 +89,7 @@ async function boot(
     db,
     clock,
     call,
+    metrics: async () => (await fetch(`${cloud.metricsUrl}/metrics`)).text(),
     restart: async (next = {}) => {
       await cloud.close();
       return boot(db, clock, env, next);

@@ -6,9 +6,7 @@ import type { TestCloud } from './cloud.ts';
  * absolute value depends on whatever ran earlier in the same process.
  */
 export async function metricValue(cloud: TestCloud, series: string): Promise<number> {
-  const res = await cloud.call('GET', '/metrics');
-  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
-  const line = String(res.body)
+  const line = (await cloud.metrics())
     .split('\n')
     .find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
