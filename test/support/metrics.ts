@@ -6,9 +6,7 @@ import type { TestCloud } from './cloud.ts';
  * absolute value depends on whatever ran earlier in the same process.
  */
 export async function metricValue(cloud: TestCloud, series: string): Promise<number> {
-  const line = (await cloud.metrics())
-    .split('\n')
-    .find((l) => l.startsWith(`${series} `));
+  const line = (await cloud.metrics()).split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
 
