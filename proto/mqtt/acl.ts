@@ -35,7 +35,7 @@ export interface TopicAcl {
 
 /** An id becomes one topic level: a `/`, `+` or `#` in it would widen the grant beyond the device. */
 function level(what: string, id: string): string {
-  if (id.length === 0 || /[/+#\u0000]/.test(id))
+  if (id.length === 0 || /[/+#]/.test(id) || id.includes('\0'))
     throw new WalkoutError('BROKER_IDENTITY_INVALID', `${what} "${id}" cannot be an MQTT topic level`, {
       [what]: id,
     });
