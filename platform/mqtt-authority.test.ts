@@ -150,7 +150,7 @@ describe.each(brokers)('broker accounts on $name', ({ start }) => {
     await broker.authority.grant({ username, password: 'pw', identity });
     const plate = await mqtt.connectAsync(broker.url, { username, password: 'pw', reconnectPeriod: 0 });
     clients.push(plate);
-    const closed = new Promise((resolve) => plate.once('close', resolve));
+    const closed = new Promise<void>((resolve) => plate.once('close', () => resolve()));
     await broker.authority.revoke(username);
     await closed;
     await expect(
