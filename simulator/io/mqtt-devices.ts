@@ -1,5 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../platform/log.ts';
+import { type MqttAuthority, provisionClient } from '../../platform/mqtt-authority.ts';
 import {
   type DeviceStatus,
   decodeMessage,
@@ -17,7 +18,12 @@ export interface MqttDevicesOptions {
   /** Extra fields for a device's online status (a camera's stream URL). */
   statusExtra?: (device: DeviceInfo) => Partial<DeviceStatus>;
   log: Logger;
+  /** Makes each device its own broker account first; absent, devices connect anonymously. */
+  authority?: MqttAuthority | undefined;
 }
+
+/** A simulated device's broker account: its store and id, so two stores' devices never share one. */
+export const deviceUsername = (storeId: string, deviceId: string) => `${storeId}/${deviceId}`;
 
 export interface MqttDevices extends DeviceSink {
   /** Gate commands arriving for our gates, already validated. */
@@ -40,7 +46,14 @@ export async function connectDevices(opts: MqttDevicesOptions): Promise<MqttDevi
     } satisfies DeviceStatus);
   await Promise.all(
     opts.devices.map(async (device) => {
+      const login = await provisionClient(opts.authority, deviceUsername(opts.storeId, device.deviceId), {
+        role: device.kind,
+        storeId: opts.storeId,
+        deviceId: device.deviceId,
+        ...(device.gateId ? { gateIds: [device.gateId] } : {}),
+      });
       const client = await mqtt.connectAsync(opts.url, {
+        ...login,
         clientId: `walkout-sim-${opts.storeId}-${device.deviceId}`,
         clean: true,
         reconnectPeriod: 1000,
