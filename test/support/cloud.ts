@@ -38,7 +38,7 @@ export interface TestCloud extends RunningCloud {
   stop(): Promise<void>;
 }
 
-type Extra = Pick<CloudOptions, 'settleCheckpoint'> & { realTime?: boolean };
+type Extra = Pick<CloudOptions, 'settleCheckpoint' | 'broker'> & { realTime?: boolean };
 
 export async function startTestCloud(
   label: string,
