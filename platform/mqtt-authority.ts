@@ -47,27 +47,21 @@ interface DynsecResponse {
 /** Each account gets a role of its own holding exactly its ACL, so revoking one touches no other. */
 const roleOf = (username: string) => `walkout-acl-${username}`;
 
+/**
+ * The plugin saves its whole file after every command that changes it, so a grant is as few
+ * changing commands as it can be: the role with its ACL in one, the client in another.
+ */
 function dynsecCommands(g: BrokerGrant): DynsecCommand[] {
   const acl = aclFor(g.identity);
   const rolename = roleOf(g.username);
+  const acls = [
+    ...acl.publish.map((topic) => ({ acltype: 'publishClientSend', topic, allow: true })),
+    ...acl.subscribe.map((topic) => ({ acltype: 'subscribePattern', topic, allow: true })),
+  ];
   return [
     { command: 'deleteClient', username: g.username },
     { command: 'deleteRole', rolename },
-    { command: 'createRole', rolename, textname: `${g.identity.role} ${g.identity.storeId}` },
-    ...acl.publish.map((topic) => ({
-      command: 'addRoleACL',
-      rolename,
-      acltype: 'publishClientSend',
-      topic,
-      allow: true,
-    })),
-    ...acl.subscribe.map((topic) => ({
-      command: 'addRoleACL',
-      rolename,
-      acltype: 'subscribePattern',
-      topic,
-      allow: true,
-    })),
+    { command: 'createRole', rolename, textname: `${g.identity.role} ${g.identity.storeId}`, acls },
     { command: 'createClient', username: g.username, password: g.password, roles: [{ rolename }] },
   ];
 }
@@ -99,7 +93,15 @@ export async function connectDynsecAuthority(opts: {
   });
   await client.subscribeAsync(`${CONTROL}/response`, { qos: 1 });
 
-  const run = async (commands: DynsecCommand[]): Promise<void> => {
+  // One request at a time: the plugin works through them in order anyway, and each one's time
+  // limit then counts from when the broker can start on it, not from when a burst was queued.
+  let queue: Promise<unknown> = Promise.resolve();
+  const run = (commands: DynsecCommand[]): Promise<void> => {
+    const done = queue.then(() => send(commands));
+    queue = done.catch(() => {});
+    return done;
+  };
+  const send = async (commands: DynsecCommand[]): Promise<void> => {
     const id = randomUUID();
     // The broker answers a batch in order and echoes correlationData per command.
     const tagged = commands.map((c) => ({ ...c, correlationData: id }));

@@ -31,7 +31,7 @@ describe('migrations', () => {
   it('apply once, in order, even when two processes start together, and revert cleanly', async () => {
     const all = readMigrations().map((m) => m.version);
     const [a, b] = await Promise.all([migrateUp(db, log), migrateUp(db, log)]);
-    expect([...a!, ...b!].sort()).toEqual(all);
+    expect([...a!, ...b!].sort((x, y) => x - y)).toEqual(all);
     expect(await tables()).toEqual(
       expect.arrayContaining(['visits', 'payments', 'entry_redemptions', 'sandbox_payments']),
     );

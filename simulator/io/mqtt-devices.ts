@@ -127,6 +127,13 @@ export async function connectDevices(opts: MqttDevicesOptions): Promise<MqttDevi
           await client.endAsync();
         }),
       );
+      // Their passwords were made for this run and are gone with it: the accounts go too.
+      if (opts.authority) {
+        const authority = opts.authority;
+        await Promise.all(
+          opts.devices.map((d) => authority.revoke(deviceUsername(opts.storeId, d.deviceId))),
+        );
+      }
     },
   };
 }

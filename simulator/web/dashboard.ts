@@ -38,7 +38,8 @@ export async function startDashboard(opts: {
   let messages = 0;
   let rejected = 0;
   const clientId = `walkout-dashboard-${process.pid}`;
-  const login = await provisionClient(opts.mqttAuthority, `${layout.storeId}/${clientId}`, {
+  const username = `${layout.storeId}/${clientId}`;
+  const login = await provisionClient(opts.mqttAuthority, username, {
     role: 'observer',
     storeId: layout.storeId,
     deviceId: clientId,
@@ -106,6 +107,7 @@ export async function startDashboard(opts: {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await client.endAsync(true);
+      await opts.mqttAuthority?.revoke(username);
     },
   };
 }
