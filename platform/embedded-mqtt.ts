@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import { aclFor, mayPublish, maySubscribe, type TopicAcl } from '../proto/index.ts';
-import type { MqttAuthority } from './mqtt-authority.ts';
+import type { BrokerGrant, MqttAuthority } from './mqtt-authority.ts';
 
 export interface EmbeddedBroker {
   url: string;
@@ -58,15 +58,25 @@ function accountsTable() {
       done(null, account && maySubscribe(account.acl, sub.topic) ? sub : null);
     },
   };
+  const grant = (g: BrokerGrant) => {
+    const acl = aclFor(g.identity);
+    kick(g.username);
+    accounts.set(g.username, { passwordHash: hash(g.password), acl });
+  };
+  const revoke = (username: string) => {
+    accounts.delete(username);
+    kick(username);
+  };
   const authority: MqttAuthority = {
-    grant: async (g) => {
-      const acl = aclFor(g.identity);
-      kick(g.username);
-      accounts.set(g.username, { passwordHash: hash(g.password), acl });
+    grant: async (g) => grant(g),
+    grantAll: async (gs) => {
+      // Every identity is checked before any account changes, as one request to Mosquitto would.
+      for (const g of gs) aclFor(g.identity);
+      for (const g of gs) grant(g);
     },
-    revoke: async (username) => {
-      accounts.delete(username);
-      kick(username);
+    revoke: async (username) => revoke(username),
+    revokeAll: async (us) => {
+      for (const u of us) revoke(u);
     },
     close: async () => {},
   };

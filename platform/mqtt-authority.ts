@@ -17,8 +17,11 @@ export interface BrokerGrant {
 export interface MqttAuthority {
   /** Creates the account, or replaces it (and drops its connections) when the username exists. */
   grant(grant: BrokerGrant): Promise<void>;
+  /** grant() for many accounts at once (a store's devices): one request where the broker allows. */
+  grantAll(grants: readonly BrokerGrant[]): Promise<void>;
   /** Deletes the account and disconnects it; unknown usernames are not an error. */
   revoke(username: string): Promise<void>;
+  revokeAll(usernames: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,8 +34,13 @@ export function parseBrokerLogin(pair: string): { username: string; password: st
 }
 
 const CONTROL = '$CONTROL/dynamic-security/v1';
-/** A command the broker does not answer in this time is a failure, not a wait forever. */
+/**
+ * A request the broker does not answer in this time is a failure, not a wait forever. The plugin
+ * rewrites its whole accounts file after each changing command (some 10 ms at a few hundred
+ * accounts), so a batch gets more time per command.
+ */
 const CONTROL_TIMEOUT_MS = 5_000;
+const CONTROL_MS_PER_COMMAND = 100;
 
 interface DynsecCommand {
   command: string;
@@ -106,31 +114,40 @@ export async function connectDynsecAuthority(opts: {
     // The broker answers a batch in order and echoes correlationData per command.
     const tagged = commands.map((c) => ({ ...c, correlationData: id }));
     const answered = new Promise<DynsecResponse[]>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        waiting.delete(id);
-        reject(new WalkoutError('BROKER_REFUSED', `no answer from the broker's dynamic security in time`));
-      }, CONTROL_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => {
+          waiting.delete(id);
+          reject(new WalkoutError('BROKER_REFUSED', `no answer from the broker's dynamic security in time`));
+        },
+        CONTROL_TIMEOUT_MS + CONTROL_MS_PER_COMMAND * commands.length,
+      );
       waiting.set(id, (r) => {
         clearTimeout(timer);
         waiting.delete(id);
         resolve(r);
       });
     });
-    await client.publishAsync(CONTROL, JSON.stringify({ commands: tagged }), { qos: 1 });
+    await client.publishAsync(CONTROL, JSON.stringify({ commands: tagged }), { qos: 0 });
     for (const r of await answered) {
       if (!r.error || /not found/i.test(r.error)) continue;
       throw new WalkoutError('BROKER_REFUSED', `${r.command}: ${r.error}`, { command: r.command });
     }
   };
 
+  const deletion = (username: string): DynsecCommand[] => [
+    { command: 'deleteClient', username },
+    { command: 'deleteRole', rolename: roleOf(username) },
+  ];
   return {
     grant: (g) => run(dynsecCommands(g)),
-    revoke: (username) =>
-      run([
-        { command: 'deleteClient', username },
-        { command: 'deleteRole', rolename: roleOf(username) },
-      ]),
-    close: () => client.endAsync(),
+    grantAll: async (gs) => (gs.length ? run(gs.flatMap(dynsecCommands)) : undefined),
+    revoke: (username) => run(deletion(username)),
+    revokeAll: async (us) => (us.length ? run(us.flatMap(deletion)) : undefined),
+    // What was asked before close is still answered.
+    close: async () => {
+      await queue;
+      await client.endAsync();
+    },
   };
 }
 
@@ -150,4 +167,15 @@ export async function provisionClient(
   const password = randomBytes(18).toString('base64url');
   await authority.grant({ username, password, identity });
   return { username, password };
+}
+
+/** provisionClient for many clients in one request; the logins come back in the same order. */
+export async function provisionClients(
+  authority: MqttAuthority | undefined,
+  clients: readonly { username: string; identity: BrokerIdentity }[],
+): Promise<BrokerLogin[]> {
+  if (!authority) return clients.map(() => ({}));
+  const grants = clients.map((c) => ({ ...c, password: randomBytes(18).toString('base64url') }));
+  await authority.grantAll(grants);
+  return grants.map(({ username, password }) => ({ username, password }));
 }

@@ -1,6 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../platform/log.ts';
-import { type MqttAuthority, provisionClient } from '../../platform/mqtt-authority.ts';
+import { type MqttAuthority, provisionClients } from '../../platform/mqtt-authority.ts';
 import {
   type DeviceStatus,
   decodeMessage,
@@ -44,14 +44,21 @@ export async function connectDevices(opts: MqttDevicesOptions): Promise<MqttDevi
       status,
       ...(status === 'online' ? opts.statusExtra?.(device) : {}),
     } satisfies DeviceStatus);
-  await Promise.all(
-    opts.devices.map(async (device) => {
-      const login = await provisionClient(opts.authority, deviceUsername(opts.storeId, device.deviceId), {
+  const logins = await provisionClients(
+    opts.authority,
+    opts.devices.map((device) => ({
+      username: deviceUsername(opts.storeId, device.deviceId),
+      identity: {
         role: device.kind,
         storeId: opts.storeId,
         deviceId: device.deviceId,
         ...(device.gateId ? { gateIds: [device.gateId] } : {}),
-      });
+      },
+    })),
+  );
+  await Promise.all(
+    opts.devices.map(async (device, i) => {
+      const login = logins[i]!;
       const client = await mqtt.connectAsync(opts.url, {
         ...login,
         clientId: `walkout-sim-${opts.storeId}-${device.deviceId}`,
