@@ -329,7 +329,7 @@ export function opsStoreRoutes(ctx: CloudContext): Route[] {
       method: 'DELETE',
       url: '/v1/ops/stores/:storeId/devices/:deviceId',
       summary:
-        'Revoke an edge node’s or gate controller’s credentials: refused from now on, its stream cut (admins)',
+        'Revoke a device’s credentials and broker account: refused from now on, its stream and broker connection cut (admins)',
       tag: 'operators',
       auth: 'operator',
       params: z.object({ storeId: Id, deviceId: z.string().min(1).max(64) }),
