@@ -12,15 +12,16 @@ const bad = (message: string) => new WalkoutError('BAD_REQUEST', message);
 /**
  * Where a new device sits in its store, checked against the store's layout: a gate controller's
  * gates (all of the store's by default), and for a plate, scanner, beam sensor or camera its id in
- * the layout (a scanner's or beam's gate follows from it). Only an edge needs no layout.
+ * the layout (a scanner's or beam's gate follows from it). Only an edge or authority needs no layout.
  */
 export function placeDevice(
   kind: DeviceKind,
   layout: StoreLayout | null,
   asked: { gateIds?: string[] | undefined; layoutId?: string | undefined },
 ): DevicePlace {
-  if (kind === 'edge') {
-    if (asked.gateIds || asked.layoutId) throw bad('an edge node has no gates or layout id');
+  if (kind === 'edge' || kind === 'authority') {
+    if (asked.gateIds || asked.layoutId)
+      throw bad(`an ${kind} has no gates or layout id: it serves the whole store`);
     return { gateIds: null, layoutId: null };
   }
   if (kind === 'gate') {

@@ -85,6 +85,24 @@ describe('the device API', () => {
     await device.endAsync(true);
   });
 
+  it("lets the store's authority command a gate on the broker, and its controller hear it", async () => {
+    const controller = (await issue({ kind: 'gate', gateIds: ['gate-in'] })).body;
+    const authority = (await issue({ kind: 'authority' })).body;
+    const camera = (await issue({ kind: 'camera', layoutId: 'cam-11' })).body;
+    const gate = await mqtt.connectAsync(brokerUrl, { ...controller.mqtt, reconnectPeriod: 0 });
+    const heard: string[] = [];
+    gate.on('message', (_t, b) => heard.push(b.toString()));
+    await gate.subscribeAsync(topics.gateCommand(storeId, 'gate-in'), { qos: 1 });
+    const cam = await mqtt.connectAsync(brokerUrl, { ...camera.mqtt, reconnectPeriod: 0 });
+    cam.on('error', () => {});
+    await cam.publishAsync(topics.gateCommand(storeId, 'gate-in'), 'from camera', { qos: 0 });
+    const cloudClient = await mqtt.connectAsync(brokerUrl, { ...authority.mqtt, reconnectPeriod: 0 });
+    await cloudClient.publishAsync(topics.gateCommand(storeId, 'gate-in'), 'from authority', { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(heard).toEqual(['from authority']);
+    await Promise.all([gate, cam, cloudClient].map((c) => c.endAsync(true)));
+  });
+
   it('refuses a device it cannot place in the layout, naming what is wrong', async () => {
     const r = await issue({ kind: 'plate', layoutId: 'no-such-plate' });
     expect(r.status).toBe(400);
@@ -106,6 +124,8 @@ describe('the gate endpoint', () => {
     const byEdge = await scan(edge, 'gate-in');
     expect(byEdge.status).toBe(403);
     expect(byEdge.body.error.code).toBe('DEVICE_KIND_REFUSED');
+    const authority = (await issue({ kind: 'authority' })).body;
+    expect((await scan(authority, 'gate-in')).body.error.code).toBe('DEVICE_KIND_REFUSED');
 
     const entry = (await issue({ kind: 'gate', gateIds: ['gate-in'] })).body;
     expect(entry.gateIds).toEqual(['gate-in']);
@@ -130,5 +150,6 @@ describe('placeDevice', () => {
     expect(() => placeDevice('gate', null, {})).toThrow(/gateIds/);
     expect(placeDevice('gate', null, { gateIds: ['g1'] })).toEqual({ gateIds: ['g1'], layoutId: null });
     expect(() => placeDevice('edge', layout, { gateIds: ['gate-in'] })).toThrow(/edge/);
+    expect(placeDevice('authority', null, {})).toEqual({ gateIds: null, layoutId: null });
   });
 });

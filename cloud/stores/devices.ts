@@ -2,7 +2,16 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { hashSecret } from '../accounts/tokens.ts';
 import type { Db } from '../db/pool.ts';
 
-export const DEVICE_KINDS = ['edge', 'gate', 'plate', 'scanner', 'gate-sensor', 'camera'] as const;
+/** `authority`: the store's gate authority on the broker (the cloud's own client, or an edge standing in). */
+export const DEVICE_KINDS = [
+  'edge',
+  'gate',
+  'plate',
+  'scanner',
+  'gate-sensor',
+  'camera',
+  'authority',
+] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 export interface Device {

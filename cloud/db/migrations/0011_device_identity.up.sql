@@ -4,6 +4,6 @@
 -- gives a plate, scanner, beam sensor or camera, which is its level in the MQTT topics.
 alter table devices drop constraint devices_kind_check;
 alter table devices add constraint devices_kind_check
-  check (kind in ('edge', 'gate', 'plate', 'scanner', 'gate-sensor', 'camera'));
+  check (kind in ('edge', 'gate', 'plate', 'scanner', 'gate-sensor', 'camera', 'authority'));
 alter table devices add column gate_ids text[];
 alter table devices add column layout_id text;
