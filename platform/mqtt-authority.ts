@@ -88,6 +88,8 @@ export async function connectDynsecAuthority(opts: {
     reconnectPeriod: 1_000,
     connectTimeout: CONTROL_TIMEOUT_MS,
   });
+  // A lost connection is retried; what it costs shows as a request answered late (BROKER_REFUSED).
+  client.on('error', () => {});
   const waiting = new Map<string, (responses: DynsecResponse[]) => void>();
   client.on('message', (_topic, body) => {
     let responses: DynsecResponse[];
@@ -139,9 +141,9 @@ export async function connectDynsecAuthority(opts: {
     { command: 'deleteRole', rolename: roleOf(username) },
   ];
   return {
-    grant: (g) => run(dynsecCommands(g)),
+    grant: async (g) => run(dynsecCommands(g)),
     grantAll: async (gs) => (gs.length ? run(gs.flatMap(dynsecCommands)) : undefined),
-    revoke: (username) => run(deletion(username)),
+    revoke: async (username) => run(deletion(username)),
     revokeAll: async (us) => (us.length ? run(us.flatMap(deletion)) : undefined),
     // What was asked before close is still answered.
     close: async () => {
