@@ -43,6 +43,7 @@ const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
 describe.each(brokers)('broker accounts on $name', ({ start }) => {
   let broker: BrokerUnderTest;
   const clients: MqttClient[] = [];
+  const usernames: string[] = [];
   // A store of its own per run: Mosquitto is shared with other test files.
   const storeId = `acl-${randomUUID().slice(0, 8)}`;
 
@@ -53,6 +54,8 @@ describe.each(brokers)('broker accounts on $name', ({ start }) => {
     await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
   });
   afterAll(async () => {
+    // Mosquitto keeps its accounts in a file it rewrites on every change: leave it as found.
+    await broker.authority.revokeAll(usernames);
     await broker.close();
   });
 
@@ -60,6 +63,7 @@ describe.each(brokers)('broker accounts on $name', ({ start }) => {
     // An account per connection: re-granting one username would drop its earlier connection.
     const username = `${storeId}/${identity.deviceId}/${randomUUID().slice(0, 8)}`;
     const password = randomUUID();
+    usernames.push(username);
     await broker.authority.grant({ username, password, identity });
     const client = await mqtt.connectAsync(broker.url, { username, password, reconnectPeriod: 0 });
     client.on('error', () => {});
@@ -82,6 +86,7 @@ describe.each(brokers)('broker accounts on $name', ({ start }) => {
     await expect(mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })).rejects.toThrow(
       /not authori[sz]ed|bad user/i,
     );
+    usernames.push(`${storeId}/p`);
     await broker.authority.grant({
       username: `${storeId}/p`,
       password: 'right',
