@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../platform/log.ts';
+import { connectDynsecAuthority, type MqttAuthority, parseBrokerLogin } from '../platform/mqtt-authority.ts';
 import type { CloudConfig } from './config.ts';
 import { buildContext, type CloudContext, settleDeps } from './context.ts';
 import { migrateUp } from './db/migrate.ts';
@@ -31,6 +32,8 @@ export interface CloudOptions {
   link?: Omit<LinkOptions, 'onSettleable'>;
   /** Tests stop a settlement at a step by throwing here (see SettleDeps.checkpoint). */
   settleCheckpoint?: (step: SettleStep, visitId: string) => void;
+  /** The broker's authority to use instead of MQTT_URL/MQTT_ADMIN (an embedded broker's). */
+  broker?: MqttAuthority;
 }
 
 export interface RunningCloud {
@@ -54,6 +57,7 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
   const log = opts.log ?? createLogger('cloud');
   const now = opts.now ?? (() => new Date());
   const db = createPool(opts.databaseUrl, { max: config.DB_POOL_SIZE, log: log.child('db') });
+  let broker: MqttAuthority | null = null;
   try {
     await migrateUp(db, log.child('migrate'));
     const timeseries = await detectTimeseries(db, log.child('timeseries'));
@@ -73,7 +77,14 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
       openVisitTimeoutMs: config.OPEN_VISIT_TIMEOUT_MIN * 60_000,
     });
     const metrics = createMetrics();
+    broker =
+      opts.broker ??
+      (config.MQTT_URL && config.MQTT_ADMIN
+        ? await connectDynsecAuthority({ url: config.MQTT_URL, admin: parseBrokerLogin(config.MQTT_ADMIN) })
+        : null);
+    if (!broker) log.warn('no broker admin (MQTT_ADMIN): devices are created without broker accounts');
     const ctx = buildContext({
+      broker,
       config,
       db,
       keys,
@@ -137,10 +148,12 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions): Promi
         await gateIdle(ctx.gate);
         await settlement.stop();
         await notices.close();
+        if (!opts.broker) await broker?.close();
         await db.end();
       },
     };
   } catch (err) {
+    if (!opts.broker) await broker?.close().catch(() => {});
     await db.end().catch(() => {});
     throw err;
   }

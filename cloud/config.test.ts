@@ -16,6 +16,8 @@ describe('cloud configuration', () => {
       ['CURRENCY', 'euro'],
       ['SCRYPT_COST', '3000'],
       ['DATABASE_URL', 'mysql://x'],
+      ['MQTT_URL', 'http://broker'],
+      ['MQTT_ADMIN', 'no-password'],
     ] as const) {
       try {
         loadCloudConfig({ [key]: value });
@@ -25,5 +27,11 @@ describe('cloud configuration', () => {
         expect((err as Error).message).toContain(key);
       }
     }
+  });
+
+  it('takes broker admin credentials only with the broker they are for', () => {
+    expect(() => loadCloudConfig({ MQTT_ADMIN: 'admin:pw' })).toThrow(/MQTT_URL/);
+    const c = loadCloudConfig({ MQTT_URL: 'mqtt://127.0.0.1:1883', MQTT_ADMIN: 'admin:pw' });
+    expect([c.MQTT_URL, c.MQTT_ADMIN]).toEqual(['mqtt://127.0.0.1:1883', 'admin:pw']);
   });
 });

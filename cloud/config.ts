@@ -100,6 +100,18 @@ const CloudShape = {
     .url()
     .default('https://api.stripe.com')
     .describe("Stripe's API, or stripe-mock's address"),
+  MQTT_URL: z
+    .string()
+    .regex(/^mqtts?:\/\//, 'must be an mqtt:// or mqtts:// URL')
+    .optional()
+    .describe("the stores' broker, where the device API makes each device's account (with MQTT_ADMIN)"),
+  MQTT_ADMIN: z
+    .string()
+    .regex(/^[^:]+:.+$/, 'must be user:password')
+    .optional()
+    .describe(
+      "the broker's dynamic-security admin, as scripts/services.sh prints it; unset: no broker accounts",
+    ),
   SETTLE_SWEEP_MS: z.coerce
     .number()
     .int()
@@ -114,7 +126,8 @@ export const CloudConfig = z
   .refine((c) => c.PAYMENT_PROVIDER !== 'stripe' || c.STRIPE_API_KEY, {
     path: ['STRIPE_API_KEY'],
     message: 'required when PAYMENT_PROVIDER=stripe',
-  });
+  })
+  .refine((c) => !c.MQTT_ADMIN || c.MQTT_URL, { path: ['MQTT_URL'], message: 'required with MQTT_ADMIN' });
 
 export type CloudConfig = z.infer<typeof CloudConfig>;
 

@@ -1,4 +1,5 @@
 import type { Logger } from '../platform/log.ts';
+import type { MqttAuthority } from '../platform/mqtt-authority.ts';
 import type { AccountDeps } from './accounts/service.ts';
 import type { CloudConfig } from './config.ts';
 import type { Notices } from './db/notices.ts';
@@ -24,6 +25,8 @@ export interface CloudContext {
   timeseries: Timeseries;
   notices: Notices;
   devices: DeviceAuth;
+  /** Makes and deletes devices' broker accounts; null when the cloud has no broker admin. */
+  broker: MqttAuthority | null;
   accounts: AccountDeps;
   gate: GateDeps;
   settle: SettleDeps;

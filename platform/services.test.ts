@@ -3,9 +3,11 @@ import { existsSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type BrokerIdentity, topics } from '../proto/index.ts';
 import { startEmbeddedBroker } from './embedded-mqtt.ts';
 import { embeddedPostgresProblem, startEmbeddedPostgres } from './embedded-postgres.ts';
 import { createLogger } from './log.ts';
+import { type MqttAuthority, provisionClient } from './mqtt-authority.ts';
 import { resolveServices } from './services.ts';
 
 const log = createLogger('services.test');
@@ -34,24 +36,32 @@ function nextMessage(client: MqttClient, topic: string): Promise<{ payload: stri
   });
 }
 
-// Unique topics keep runs independent when they share one long-lived Mosquitto.
-async function expectRetainedAndWill(url: string): Promise<void> {
-  const base = `walkout/test/${randomUUID()}`;
+// A store of its own keeps runs independent when they share one long-lived Mosquitto.
+async function expectRetainedAndWill(url: string, authority: MqttAuthority | undefined): Promise<void> {
+  const storeId = `services-test-${randomUUID().slice(0, 8)}`;
+  const as = async (identity: BrokerIdentity, opts: mqtt.IClientOptions = {}) =>
+    connect(url, {
+      ...(await provisionClient(authority, `${storeId}/${identity.deviceId}`, identity)),
+      ...opts,
+    });
+  const status = topics.deviceStatus(storeId, 'P1');
 
-  const publisher = await connect(url);
-  await publisher.publishAsync(`${base}/retained`, 'hello', { qos: 1, retain: true });
-  const late = await connect(url);
-  const retained = nextMessage(late, `${base}/retained`);
-  await late.subscribeAsync(`${base}/retained`, { qos: 1 });
+  const publisher = await as({ role: 'plate', storeId, deviceId: 'P1' });
+  await publisher.publishAsync(status, 'hello', { qos: 1, retain: true });
+  const late = await as({ role: 'observer', storeId, deviceId: 'late' });
+  const retained = nextMessage(late, status);
+  await late.subscribeAsync(status, { qos: 1 });
   expect(await retained).toEqual({ payload: 'hello', retain: true });
-  await publisher.publishAsync(`${base}/retained`, '', { qos: 1, retain: true }); // clear it
+  await publisher.publishAsync(status, '', { qos: 1, retain: true }); // clear it
 
-  const watcher = await connect(url);
-  await watcher.subscribeAsync(`${base}/will`, { qos: 1 });
-  const will = nextMessage(watcher, `${base}/will`);
-  const doomed = await connect(url, {
-    will: { topic: `${base}/will`, payload: Buffer.from('gone'), qos: 1 },
-  });
+  const watcher = await as({ role: 'observer', storeId, deviceId: 'watcher' });
+  const willTopic = topics.deviceStatus(storeId, 'P2');
+  await watcher.subscribeAsync(willTopic, { qos: 1 });
+  const will = nextMessage(watcher, willTopic);
+  const doomed = await as(
+    { role: 'plate', storeId, deviceId: 'P2' },
+    { will: { topic: willTopic, payload: Buffer.from('gone'), qos: 1 } },
+  );
   doomed.stream.destroy(); // an abrupt disconnect, unlike end(), must trigger the will
   expect((await will).payload).toBe('gone');
 }
@@ -86,7 +96,7 @@ describe.each([
     const services = await resolveServices({ needMqtt: true, needDatabase: true, log });
     try {
       expect(services.embedded).toEqual({ mqtt: !process.env.MQTT_URL, database: wantsEmbeddedDb });
-      await expectRetainedAndWill(services.mqttUrl!);
+      await expectRetainedAndWill(services.mqttUrl!, services.mqttAuthority);
       await expectSelectOne(services.databaseUrl!);
     } finally {
       await services.close();
@@ -108,7 +118,7 @@ describe('embedded services directly', () => {
     const broker = await startEmbeddedBroker();
     expect(broker.url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
     try {
-      await expectRetainedAndWill(broker.url);
+      await expectRetainedAndWill(broker.url, broker.authority);
     } finally {
       await broker.close();
       await broker.close(); // idempotent

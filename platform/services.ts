@@ -1,9 +1,15 @@
 import { startEmbeddedBroker } from './embedded-mqtt.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
 import { createLogger, type Logger } from './log.ts';
+import { connectDynsecAuthority, type MqttAuthority, parseBrokerLogin } from './mqtt-authority.ts';
 
 export interface ResolvedServices {
   mqttUrl?: string;
+  /**
+   * Grants the broker accounts devices connect with. Absent only for an external broker without
+   * MQTT_ADMIN, which must then be one that lets anonymous clients in (an old services.sh's).
+   */
+  mqttAuthority?: MqttAuthority;
   databaseUrl?: string;
   embedded: { mqtt: boolean; database: boolean };
   /** Stops whatever was started here; external services are left alone. */
@@ -44,10 +50,17 @@ export async function resolveServices(opts: ResolveOptions = {}): Promise<Resolv
       if (fromEnv) {
         result.mqttUrl = fromEnv;
         log.info('using external MQTT broker', { url: redact(fromEnv) });
+        const admin = process.env.MQTT_ADMIN;
+        if (admin) {
+          const authority = await connectDynsecAuthority({ url: fromEnv, admin: parseBrokerLogin(admin) });
+          closers.push(authority.close);
+          result.mqttAuthority = authority;
+        } else log.warn('MQTT_ADMIN not set; devices connect without accounts');
       } else {
         const broker = await startEmbeddedBroker();
         closers.push(broker.close);
         result.mqttUrl = broker.url;
+        result.mqttAuthority = broker.authority;
         result.embedded.mqtt = true;
         log.info('MQTT_URL not set; started embedded broker', { url: broker.url });
       }

@@ -40,6 +40,13 @@ export const ErrorCodes = {
     'an entry an edge admitted while offline cannot be a visit: the code is not ours, the shopper is unknown, or the visit id is taken',
   CLOUD_REQUEST_FAILED:
     'a request to the cloud failed: unreachable, timed out, or answered with an error or an unexpected body',
+  BROKER_IDENTITY_INVALID:
+    'an MQTT identity cannot be granted: an unknown role, or a store, device or gate id that is empty or holds /, + or #',
+  BROKER_REFUSED:
+    'the MQTT broker refused or did not answer an administrative command (granting or revoking a client)',
+  DEVICE_KIND_REFUSED:
+    "a device's credentials are valid but its kind may not make this request (an edge scanning at a gate)",
+  GATE_NOT_CONTROLLED: 'a gate controller acted for a gate it does not control',
   FLOOR_PLAN_UNFIT:
     'store floor-plan parameters cannot fit (too many gondolas for the floor, too few plates, …)',
 } as const;

@@ -5,6 +5,7 @@ export * from './layout/check.ts';
 export * from './layout/geometry.ts';
 export * from './layout/projection.ts';
 export * from './layout/schema.ts';
+export * from './mqtt/acl.ts';
 export * from './mqtt/payloads.ts';
 export * from './mqtt/topics.ts';
 export * from './text.ts';

@@ -46,7 +46,7 @@ export async function startDemoCloud(opts: {
       // No capacity limit: without an edge the cloud never hears anyone leave, so it would fill up.
       if (known.rowCount === 0) await createStore(db, { id: layout.storeId, name: layout.name });
       await importCatalog(db, layout.storeId, opts.catalog, new Date());
-      const gate = await createDevice(db, layout.storeId, 'gate');
+      const gate = await createDevice(db, layout.storeId, 'gate', { gateIds: layout.gates.map((g) => g.id) });
       return {
         url: cloud.httpUrl,
         gateCredentials: `${gate.id}:${gate.secret}`,

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Local PostgreSQL + Mosquitto for development and CI.
 #   scripts/services.sh [up|down|status]
-# `up` prints exactly two machine-readable lines on stdout (DATABASE_URL=..., MQTT_URL=...);
+# `up` prints three machine-readable lines on stdout (DATABASE_URL=..., MQTT_URL=..., MQTT_ADMIN=user:password);
 # everything else goes to stderr, so callers can `export $(scripts/services.sh up)`.
+# Mosquitto refuses anonymous clients: MQTT_ADMIN is the account of its dynamic-security plugin, with
+# which the cloud, the simulator and tests create each device's own account (platform/mqtt-authority.ts).
 set -euo pipefail
 
 BASE_DIR="${WALKOUT_SERVICES_DIR:-/tmp/walkout-services}"
@@ -12,6 +14,9 @@ PG_DATA="$BASE_DIR/pg"
 PG_LOG="$BASE_DIR/pg.log"
 MQTT_DIR="$BASE_DIR/mqtt"
 MQTT_PID="$MQTT_DIR/mosquitto.pid"
+MQTT_DYNSEC="$MQTT_DIR/dynamic-security.json"
+MQTT_ADMIN_FILE="$MQTT_DIR/admin"
+MQTT_ADMIN_USER=walkout-admin
 DB_USER=walkout
 # Over the server's Unix socket (in its data directory): on these VMs a loopback TCP write costs
 # several times as much, and every statement is one (docs/cloud.md, where a gate scan's time goes).
@@ -26,6 +31,7 @@ die() {
 
 pg_bindir() { find /usr/lib/postgresql -maxdepth 3 -path '*/bin/postgres' -printf '%h\n' 2>/dev/null | sort -V | tail -n 1; }
 mosquitto_bin() { command -v mosquitto || { [[ -x /usr/sbin/mosquitto ]] && echo /usr/sbin/mosquitto; } || true; }
+dynsec_plugin() { find /usr/lib -name mosquitto_dynamic_security.so -print -quit 2>/dev/null || true; }
 
 # PostgreSQL refuses to run as root, so root delegates to the `postgres` user the Debian package creates.
 as_pg() {
@@ -35,7 +41,8 @@ as_pg() {
 ensure_packages() {
   local missing=()
   [[ -n "$(pg_bindir)" ]] || missing+=(postgresql)
-  [[ -n "$(mosquitto_bin)" ]] || missing+=(mosquitto)
+  # Debian's mosquitto package ships the dynamic-security plugin and mosquitto_ctrl beside it.
+  [[ -n "$(mosquitto_bin)" && -n "$(dynsec_plugin)" ]] || missing+=(mosquitto)
   # Tests read camera streams with ffmpeg, a real MJPEG client, and the benchmark with curl.
   command -v ffmpeg >/dev/null || missing+=(ffmpeg)
   command -v curl >/dev/null || missing+=(curl)
@@ -108,9 +115,22 @@ mqtt_up() {
     log "mosquitto already running (pid $(mqtt_pid))"
   else
     port_open "$MQTT_PORT" && die "port $MQTT_PORT is taken by something that is not our mosquitto"
+    # The accounts live in the plugin's file, so devices granted before a restart keep theirs (as
+    # the database keeps their rows); the admin password is made once and kept beside it.
+    if [[ ! -s "$MQTT_DYNSEC" || ! -s "$MQTT_ADMIN_FILE" ]]; then
+      rm -f "$MQTT_DYNSEC"
+      (umask 077 && head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$MQTT_ADMIN_FILE")
+      mosquitto_ctrl dynsec init "$MQTT_DYNSEC" "$MQTT_ADMIN_USER" "$(cat "$MQTT_ADMIN_FILE")" >/dev/null ||
+        die "mosquitto_ctrl dynsec init failed"
+    fi
+    # Started as root, mosquitto drops to its own user, which must be able to save the accounts
+    # (the plugin writes a new file beside the old and renames it).
+    if [[ $EUID -eq 0 ]] && id mosquitto >/dev/null 2>&1; then chown mosquitto "$MQTT_DIR" "$MQTT_DYNSEC"; fi
     cat >"$MQTT_DIR/mosquitto.conf" <<EOF
 listener $MQTT_PORT 127.0.0.1
-allow_anonymous true
+allow_anonymous false
+plugin $(dynsec_plugin)
+plugin_opt_config_file $MQTT_DYNSEC
 persistence false
 log_dest stderr
 EOF
@@ -138,6 +158,12 @@ up() {
   mqtt_up
   echo "DATABASE_URL=$DATABASE_URL"
   echo "MQTT_URL=$MQTT_URL"
+  # A broker started by an older copy of this script has no admin account (and lets anyone in).
+  if [[ -s "$MQTT_ADMIN_FILE" ]]; then
+    echo "MQTT_ADMIN=$MQTT_ADMIN_USER:$(cat "$MQTT_ADMIN_FILE")"
+  else
+    log "warning: mosquitto on $MQTT_PORT was started without accounts; restart it (down, up) to enable them"
+  fi
 }
 
 down() {

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedBroker } from '../../platform/embedded-mqtt.ts';
+import { resolveServices } from '../../platform/services.ts';
 import { systemWallClock } from '../../simulator/core/clock.ts';
 import { createCameraServer } from '../../simulator/io/camera-server.ts';
 import { createLiveFrames } from '../../simulator/io/frame-sinks.ts';
@@ -44,8 +44,8 @@ interface LiveWindow {
 
 async function live() {
   const loaded = loadScenario(scenarioFile);
-  const broker = process.env.MQTT_URL ? null : await startEmbeddedBroker();
-  const mqttUrl = process.env.MQTT_URL ?? broker!.url;
+  const services = await resolveServices({ needMqtt: true, log });
+  const mqttUrl = services.mqttUrl!;
   const server = createCameraServer({ layout: loaded.layout });
   await server.listen(0, '127.0.0.1');
   const app = createOfflineApp(loaded.layout.storeId, 'bench');
@@ -66,7 +66,13 @@ async function live() {
     app,
     authority: { kind: 'local', verify: app.verify },
     sink: async (engine) =>
-      connectDevices({ url: mqttUrl, storeId: loaded.layout.storeId, devices: engine.devices(), log }),
+      connectDevices({
+        url: mqttUrl,
+        authority: services.mqttAuthority,
+        storeId: loaded.layout.storeId,
+        devices: engine.devices(),
+        log,
+      }),
     frames: (engine) => createLiveFrames({ engine, server, out }),
     speed: 1,
     wall: systemWallClock,
@@ -100,7 +106,7 @@ async function live() {
   await session;
   for (const c of clients) c.kill();
   await server.close();
-  await broker?.close();
+  await services.close();
   const r = result as LiveWindow | null;
   if (!r) throw new Error('live benchmark ended before its measuring window');
   const lagGrowthMs = samples.length > 1 ? samples.at(-1)!.lagMs - samples[0]!.lagMs : 0;

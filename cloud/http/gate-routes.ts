@@ -34,6 +34,17 @@ export function gateRoutes(ctx: CloudContext): Route[] {
       response: GateDecisionOut,
       handler: async ({ caller, params, body }) => {
         const device = caller.device!;
+        // A device acts only as itself: an edge's or a plate's credential is no gate's.
+        if (device.kind !== 'gate')
+          throw new WalkoutError(
+            'DEVICE_KIND_REFUSED',
+            `a device of kind ${device.kind} may not scan at a gate`,
+          );
+        if (device.gateIds && !device.gateIds.includes(params.gateId))
+          throw new WalkoutError(
+            'GATE_NOT_CONTROLLED',
+            `this controller does not control gate ${params.gateId}`,
+          );
         return decideScan(ctx.gate, { storeId: device.storeId, gateId: params.gateId, qr: body.qr });
       },
     }),

@@ -5,7 +5,8 @@ import { audit } from '../db/audit.ts';
 import { notifyDeviceRevoked, notifyStoreChanged } from '../db/notices.ts';
 import { requireStore, signInOperator } from '../operators/service.ts';
 import { addMultibuy, importCatalog } from '../stores/catalog.ts';
-import { createDevice, createStore, revokeDevice } from '../stores/devices.ts';
+import { issueDevice, withdrawDevice } from '../stores/device-service.ts';
+import { createStore, DEVICE_KINDS } from '../stores/devices.ts';
 import { type Caller, notFound, type Route, route } from './route.ts';
 import { Email } from './shopper-routes.ts';
 
@@ -293,21 +294,41 @@ export function opsStoreRoutes(ctx: CloudContext): Route[] {
     route({
       method: 'POST',
       url: '/v1/ops/stores/:storeId/devices',
-      summary: 'Credentials for an edge node or gate controller; the secret is shown only here (admins)',
+      summary:
+        'Credentials for a device (edge node, gate controller, plate, scanner, beam sensor, camera) and its broker account; the secret is shown only here (admins)',
       tag: 'operators',
       auth: 'operator',
       status: 201,
       params: StoreId,
-      body: z.object({ kind: z.enum(['edge', 'gate']) }).strict(),
+      body: z
+        .object({
+          kind: z.enum(DEVICE_KINDS),
+          gateIds: z
+            .array(Id)
+            .min(1)
+            .max(64)
+            .optional()
+            .describe("a gate controller's gates; default: every gate of the store's layout"),
+          layoutId: Id.optional().describe(
+            "a plate's, scanner's, beam sensor's or camera's id in the layout",
+          ),
+        })
+        .strict(),
       response: z.object({
         id: z.string(),
         storeId: z.string(),
-        kind: z.enum(['edge', 'gate']),
+        kind: z.enum(DEVICE_KINDS),
+        gateIds: z.array(z.string()).nullable(),
+        layoutId: z.string().nullable(),
         secret: z.string(),
+        mqtt: z
+          .object({ username: z.string(), password: z.string() })
+          .nullable()
+          .describe('its broker login; null when the cloud has no broker admin (MQTT_ADMIN)'),
       }),
       handler: async ({ caller, params, body }) => {
         await requireStore(ctx.db, who(caller), params.storeId, 'admin');
-        const d = await createDevice(ctx.db, params.storeId, body.kind);
+        const d = await issueDevice(ctx, params.storeId, body.kind, body);
         await audit(ctx.db, {
           actor: actor(caller),
           storeId: params.storeId,
@@ -321,14 +342,14 @@ export function opsStoreRoutes(ctx: CloudContext): Route[] {
       method: 'DELETE',
       url: '/v1/ops/stores/:storeId/devices/:deviceId',
       summary:
-        'Revoke an edge node’s or gate controller’s credentials: refused from now on, its stream cut (admins)',
+        'Revoke a device’s credentials and broker account: refused from now on, its stream and broker connection cut (admins)',
       tag: 'operators',
       auth: 'operator',
       params: z.object({ storeId: Id, deviceId: Id }),
       response: z.object({ revoked: z.literal(true) }),
       handler: async ({ caller, params }) => {
         await requireStore(ctx.db, who(caller), params.storeId, 'admin');
-        if (!(await revokeDevice(ctx.db, params.storeId, params.deviceId, ctx.now())))
+        if (!(await withdrawDevice(ctx, params.storeId, params.deviceId, ctx.now())))
           throw notFound('device');
         // This process at once; the others when the notice reaches them.
         ctx.devices.forget(params.deviceId);

@@ -51,7 +51,10 @@ afterAll(async () => {
 async function visitWithItem(quantity: number, confidence: number, card?: string) {
   const shopper = await newShopper(cloud, card);
   const code = await cloud.call('POST', '/v1/me/entry-codes', { token: shopper.token, body: {} });
-  const open = await cloud.call('POST', '/v1/gates/g1/scans', { basic: gate, body: { qr: code.body.code } });
+  const open = await cloud.call('POST', '/v1/gates/gate-in/scans', {
+    basic: gate,
+    body: { qr: code.body.code },
+  });
   const visitId = open.body.visitId as string;
   const t = cloud.clock.ms;
   edge.send({
@@ -300,7 +303,7 @@ describe('operators', () => {
       (await cloud.call('POST', '/v1/ops/stores/reference/devices', { token: admin, body: { kind } })).body;
     const g = await device('gate');
     const basic = `${g.id}:${g.secret}`;
-    const scan = () => cloud.call('POST', '/v1/gates/g9/scans', { basic, body: { qr: 'x.y.z' } });
+    const scan = () => cloud.call('POST', '/v1/gates/gate-in/scans', { basic, body: { qr: 'x.y.z' } });
     expect((await scan()).body).toMatchObject({ decision: 'deny', reason: 'bad_signature' });
     const e = await device('edge');
     const other = connectEdge(cloud.grpcAddress, e.id, e.secret);
@@ -350,7 +353,10 @@ describe('operators', () => {
     const live = async (card: string) => {
       const shopper = await newShopper(cloud, card);
       const code = await cloud.call('POST', '/v1/me/entry-codes', { token: shopper.token, body: {} });
-      const r = await cloud.call('POST', '/v1/gates/g1/scans', { basic: gate, body: { qr: code.body.code } });
+      const r = await cloud.call('POST', '/v1/gates/gate-in/scans', {
+        basic: gate,
+        body: { qr: code.body.code },
+      });
       expect(r.body.decision).toBe('open');
       return r.body.visitId as string;
     };

@@ -2,10 +2,26 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { hashSecret } from '../accounts/tokens.ts';
 import type { Db } from '../db/pool.ts';
 
+/** `authority`: the store's gate authority on the broker (the cloud's own client, or an edge standing in). */
+export const DEVICE_KINDS = [
+  'edge',
+  'gate',
+  'plate',
+  'scanner',
+  'gate-sensor',
+  'camera',
+  'authority',
+] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
 export interface Device {
   id: string;
   storeId: string;
-  kind: 'edge' | 'gate';
+  kind: DeviceKind;
+  /** The gates it belongs to; null for a gate controller of every gate of its store. */
+  gateIds: string[] | null;
+  /** Its id in the store's layout (plates, scanners, beam sensors, cameras). */
+  layoutId: string | null;
 }
 
 export interface NewStore {
@@ -26,21 +42,22 @@ export async function createStore(db: Db, s: NewStore): Promise<void> {
   ]);
 }
 
-/** A new credential for an edge node or gate controller; the secret is shown once, stored hashed. */
+/** A new device credential; the secret is shown once, stored hashed. */
 export async function createDevice(
   db: Db,
   storeId: string,
-  kind: Device['kind'],
+  kind: DeviceKind,
+  place: { gateIds?: string[] | null; layoutId?: string | null } = {},
 ): Promise<Device & { secret: string }> {
   const id = `${kind}-${randomBytes(6).toString('hex')}`;
   const secret = randomBytes(24).toString('base64url');
-  await db.query('insert into devices (id, store_id, kind, secret_hash) values ($1, $2, $3, $4)', [
-    id,
-    storeId,
-    kind,
-    hashSecret(secret),
-  ]);
-  return { id, storeId, kind, secret };
+  const gateIds = place.gateIds ?? null;
+  const layoutId = place.layoutId ?? null;
+  await db.query(
+    'insert into devices (id, store_id, kind, secret_hash, gate_ids, layout_id) values ($1, $2, $3, $4, $5, $6)',
+    [id, storeId, kind, hashSecret(secret), gateIds, layoutId],
+  );
+  return { id, storeId, kind, gateIds, layoutId, secret };
 }
 
 /** What createDevice issues: `edge-`/`gate-` and hex ids, base64url secrets; room to spare for both. */
@@ -89,11 +106,13 @@ export function deviceAuth(db: Db, opts: { ttlMs?: number; nowMs?: () => number 
         const { rows } = await db.query<{
           id: string;
           store_id: string;
-          kind: Device['kind'];
+          kind: DeviceKind;
           secret_hash: string;
+          gate_ids: string[] | null;
+          layout_id: string | null;
         }>({
           name: 'devices.authenticate',
-          text: 'select id, store_id, kind, secret_hash from devices where id = $1 and revoked_at is null',
+          text: 'select id, store_id, kind, secret_hash, gate_ids, layout_id from devices where id = $1 and revoked_at is null',
           values: [id],
         });
         const row = rows[0];
@@ -102,7 +121,13 @@ export function deviceAuth(db: Db, opts: { ttlMs?: number; nowMs?: () => number 
           return null;
         }
         entry = {
-          device: { id: row.id, storeId: row.store_id, kind: row.kind },
+          device: {
+            id: row.id,
+            storeId: row.store_id,
+            kind: row.kind,
+            gateIds: row.gate_ids,
+            layoutId: row.layout_id,
+          },
           secretHash: row.secret_hash,
           until: nowMs() + ttlMs,
         };

@@ -32,6 +32,7 @@ export async function runDemo(args: string[], env: NodeJS.ProcessEnv, log: Logge
   const dashboard = await startDashboard({
     layout: loaded.layout,
     mqttUrl: live.mqttUrl,
+    mqttAuthority: live.mqttAuthority,
     cameraUrls: live.cameraUrls,
     progress: live.latest,
     port,

@@ -1,4 +1,5 @@
 import type { Logger } from '../../platform/log.ts';
+import type { MqttAuthority } from '../../platform/mqtt-authority.ts';
 import { resolveServices } from '../../platform/services.ts';
 import { cameraPaths, WalkoutError } from '../../proto/index.ts';
 import { systemWallClock } from '../core/clock.ts';
@@ -14,6 +15,8 @@ import type { SimConfig } from './config.ts';
 
 export interface LiveStore {
   mqttUrl: string;
+  /** Grants accounts on that broker (absent for a broker without accounts). */
+  mqttAuthority: MqttAuthority | undefined;
   /** The cloud the shoppers and gates use, when there is one. */
   cloudUrl: string | null;
   cameraBaseUrl: string;
@@ -77,6 +80,7 @@ export async function startLive(opts: {
     sink: async (engine) => {
       const devices = await connectDevices({
         url: mqttUrl,
+        authority: services.mqttAuthority,
         storeId: loaded.layout.storeId,
         devices: engine.devices(),
         // DeviceStatus is strict and names no regionUrl (yet): announce only the stream and snapshot.
@@ -111,6 +115,7 @@ export async function startLive(opts: {
   });
   return {
     mqttUrl,
+    mqttAuthority: services.mqttAuthority,
     cloudUrl: cloud?.baseUrl ?? null,
     cameraBaseUrl,
     cameraUrls: (id) => cameras.cameraUrls(id),

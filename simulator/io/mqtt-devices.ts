@@ -1,5 +1,6 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../platform/log.ts';
+import { type MqttAuthority, provisionClients } from '../../platform/mqtt-authority.ts';
 import {
   type DeviceStatus,
   decodeMessage,
@@ -17,7 +18,12 @@ export interface MqttDevicesOptions {
   /** Extra fields for a device's online status (a camera's stream URL). */
   statusExtra?: (device: DeviceInfo) => Partial<DeviceStatus>;
   log: Logger;
+  /** Makes each device its own broker account first; absent, devices connect anonymously. */
+  authority?: MqttAuthority | undefined;
 }
+
+/** A simulated device's broker account: its store and id, so two stores' devices never share one. */
+export const deviceUsername = (storeId: string, deviceId: string) => `${storeId}/${deviceId}`;
 
 export interface MqttDevices extends DeviceSink {
   /** Gate commands arriving for our gates, already validated. */
@@ -38,9 +44,23 @@ export async function connectDevices(opts: MqttDevicesOptions): Promise<MqttDevi
       status,
       ...(status === 'online' ? opts.statusExtra?.(device) : {}),
     } satisfies DeviceStatus);
+  const logins = await provisionClients(
+    opts.authority,
+    opts.devices.map((device) => ({
+      username: deviceUsername(opts.storeId, device.deviceId),
+      identity: {
+        role: device.kind,
+        storeId: opts.storeId,
+        deviceId: device.deviceId,
+        ...(device.gateId ? { gateIds: [device.gateId] } : {}),
+      },
+    })),
+  );
   await Promise.all(
-    opts.devices.map(async (device) => {
+    opts.devices.map(async (device, i) => {
+      const login = logins[i]!;
       const client = await mqtt.connectAsync(opts.url, {
+        ...login,
         clientId: `walkout-sim-${opts.storeId}-${device.deviceId}`,
         clean: true,
         reconnectPeriod: 1000,
@@ -114,6 +134,13 @@ export async function connectDevices(opts: MqttDevicesOptions): Promise<MqttDevi
           await client.endAsync();
         }),
       );
+      // Their passwords were made for this run and are gone with it: the accounts go too.
+      if (opts.authority) {
+        const authority = opts.authority;
+        await Promise.all(
+          opts.devices.map((d) => authority.revoke(deviceUsername(opts.storeId, d.deviceId))),
+        );
+      }
     },
   };
 }

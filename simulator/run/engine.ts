@@ -58,6 +58,8 @@ export interface EngineOptions {
 export interface DeviceInfo {
   deviceId: string;
   kind: DeviceStatus['kind'];
+  /** The gate a scanner, beam sensor or gate controller belongs to (its broker account's topics). */
+  gateId?: string;
 }
 
 /**
@@ -121,9 +123,9 @@ export class Engine {
     return [
       ...layout.plates.map((p) => ({ deviceId: p.id, kind: 'plate' as const })),
       ...layout.gates.flatMap((g) => [
-        { deviceId: g.scannerId, kind: 'scanner' as const },
-        { deviceId: g.sensorId, kind: 'gate-sensor' as const },
-        { deviceId: g.id, kind: 'gate' as const },
+        { deviceId: g.scannerId, kind: 'scanner' as const, gateId: g.id },
+        { deviceId: g.sensorId, kind: 'gate-sensor' as const, gateId: g.id },
+        { deviceId: g.id, kind: 'gate' as const, gateId: g.id },
       ]),
       ...layout.cameras.map((c) => ({ deviceId: c.id, kind: 'camera' as const })),
     ];

@@ -28,6 +28,7 @@ describe('the demo page in a real browser', () => {
       const dashboard = await startDashboard({
         layout: loaded.layout,
         mqttUrl: live.mqttUrl,
+        mqttAuthority: live.mqttAuthority,
         cameraUrls: live.cameraUrls,
         progress: live.latest,
         port: 0,

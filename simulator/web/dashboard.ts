@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import mqtt from 'mqtt';
+import { type MqttAuthority, provisionClient } from '../../platform/mqtt-authority.ts';
 import { decodeMessage, filters, type StoreLayout } from '../../proto/index.ts';
 import type { Progress } from '../run/runner.ts';
 
@@ -26,6 +27,8 @@ const PAGE = readFileSync(new URL('./dashboard.html', import.meta.url), 'utf8');
 export async function startDashboard(opts: {
   layout: StoreLayout;
   mqttUrl: string;
+  /** Makes the page's subscriber an observer account of the store; absent, it connects anonymously. */
+  mqttAuthority?: MqttAuthority | undefined;
   cameraUrls: (cameraId: string) => { streamUrl: string };
   progress: () => Progress | null;
   port: number;
@@ -34,7 +37,16 @@ export async function startDashboard(opts: {
   const online = new Map<string, boolean>();
   let messages = 0;
   let rejected = 0;
-  const client = await mqtt.connectAsync(opts.mqttUrl, { clientId: `walkout-dashboard-${process.pid}` });
+  const clientId = `walkout-dashboard-${process.pid}`;
+  // One account per store's page, replaced by the next run's (its password was this run's): the
+  // page closes after the store, when the broker's authority is already gone, so it cannot delete it.
+  const username = `${layout.storeId}/dashboard`;
+  const login = await provisionClient(opts.mqttAuthority, username, {
+    role: 'observer',
+    storeId: layout.storeId,
+    deviceId: clientId,
+  });
+  const client = await mqtt.connectAsync(opts.mqttUrl, { ...login, clientId });
   client.on('message', (topic, body) => {
     messages += 1;
     try {

@@ -40,7 +40,7 @@ export interface TestCloud extends RunningCloud {
   stop(): Promise<void>;
 }
 
-type Extra = Pick<CloudOptions, 'settleCheckpoint' | 'link'> & { realTime?: boolean };
+type Extra = Pick<CloudOptions, 'settleCheckpoint' | 'link' | 'broker'> & { realTime?: boolean };
 
 export async function startTestCloud(
   label: string,
