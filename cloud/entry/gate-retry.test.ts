@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
+import { diesAfterAuthorise } from '../../test/support/payments.ts';
 import type { PaymentProvider, ProviderOutcome } from '../payments/provider.ts';
 import { createDevice, createStore } from '../stores/devices.ts';
 import { decideScan, gateIdle } from './gate.ts';
@@ -90,13 +91,7 @@ describe('a gate asking again about a code it was answered for', () => {
     const qr = await codeFor(s.token);
     const real = cloud.ctx.provider;
     // The provider placed the hold, but the process died before its answer was recorded.
-    const dying: PaymentProvider = {
-      ...real,
-      authorise: async (r) => {
-        await real.authorise(r);
-        throw new Error('the process died here');
-      },
-    };
+    const dying = diesAfterAuthorise(real);
     const deps = { ...cloud.ctx.gate, provider: dying };
     const first = await decideScan(deps, { storeId: 'west', gateId: 'gate-1', qr });
     await gateIdle(deps);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../platform/log.ts';
 import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
 import { metricValues } from '../../test/support/metrics.ts';
-import type { PaymentProvider } from '../payments/provider.ts';
+import { diesAfterAuthorise } from '../../test/support/payments.ts';
 import { createDevice, createStore } from '../stores/devices.ts';
 import { issueEntryCode } from './codes.ts';
 import { decideScan, gateIdle } from './gate.ts';
@@ -251,13 +251,7 @@ describe('a gate scan', () => {
     const s = await newShopper(cloud);
     const qr = await codeFor(s.token);
     const real = cloud.ctx.provider;
-    const dying: PaymentProvider = {
-      ...real,
-      authorise: async (r) => {
-        await real.authorise(r);
-        throw new Error('the process died here');
-      },
-    };
+    const dying = diesAfterAuthorise(real);
     const deps = { ...cloud.ctx.gate, provider: dying };
     const r = await decideScan(deps, { storeId: 'reference', gateId: 'g', qr });
     expect(r.decision).toBe('open');

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
 import { connectEdge } from '../../test/support/edge-client.ts';
+import { diesAfterAuthorise } from '../../test/support/payments.ts';
 import { issueEntryCode } from '../entry/codes.ts';
 import { decideScan, gateIdle } from '../entry/gate.ts';
-import type { PaymentProvider } from '../payments/provider.ts';
 import { createDevice, createStore } from '../stores/devices.ts';
 
 let cloud: TestCloud;
@@ -80,13 +80,7 @@ describe('an open visit no edge ever reports on', () => {
     // A hold the provider placed but whose answer died with the process: still `pending` here.
     const lostShopper = await newShopper(cloud);
     const real = cloud.ctx.provider;
-    const dying: PaymentProvider = {
-      ...real,
-      authorise: async (r) => {
-        await real.authorise(r);
-        throw new Error('the process died here');
-      },
-    };
+    const dying = diesAfterAuthorise(real);
     const deps = { ...cloud.ctx.gate, provider: dying };
     const lost = await decideScan(deps, {
       storeId: 'quay',
