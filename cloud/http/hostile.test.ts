@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../platform/log.ts';
 import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
 import { referenceCatalog, setUpStore, type TestStore } from '../../test/support/store.ts';
 import { createOperator } from '../operators/service.ts';
@@ -37,23 +39,28 @@ async function send(
   };
 }
 
+// The server's log, read back: pino writes to its own file descriptor, not through process.stderr.
+let logLines: string[] = [];
+const logDestination = new Writable({
+  write(chunk, _enc, done) {
+    logLines.push(String(chunk));
+    done();
+  },
+});
+
 /** What the server wrote to its log while `run` ran. */
 async function logged(run: () => Promise<unknown>): Promise<string> {
-  const lines: string[] = [];
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  });
-  try {
-    await run();
-  } finally {
-    spy.mockRestore();
-  }
-  return lines.join('');
+  logLines = [];
+  await run();
+  return logLines.join('');
 }
 
 beforeAll(async () => {
-  cloud = await startTestCloud('hostile', { SETTLE_SWEEP_MS: '60000' });
+  cloud = await startTestCloud(
+    'hostile',
+    { SETTLE_SWEEP_MS: '60000' },
+    { log: createLogger('cloud', { destination: logDestination }) },
+  );
   store = await setUpStore(cloud);
   await createStore(cloud.ctx.db, { id: 'elsewhere', name: 'elsewhere' });
   admin = await operator('admin@example.test', 'admin', ['reference']);

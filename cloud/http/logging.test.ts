@@ -23,7 +23,13 @@ let cloud: RunningCloud;
 
 beforeAll(async () => {
   db = await freshDatabase('http_logging');
-  const config = loadCloudConfig({ PORT: '0', GRPC_PORT: '0', HOST: '127.0.0.1', SCRYPT_COST: '1024' });
+  const config = loadCloudConfig({
+    PORT: '0',
+    GRPC_PORT: '0',
+    METRICS_PORT: '0',
+    HOST: '127.0.0.1',
+    SCRYPT_COST: '1024',
+  });
   const log = createLogger('cloud', { destination, level: 'debug' });
   cloud = await startCloud(config, { databaseUrl: db.url, log });
 });

@@ -40,7 +40,7 @@ export interface TestCloud extends RunningCloud {
   stop(): Promise<void>;
 }
 
-type Extra = Pick<CloudOptions, 'settleCheckpoint' | 'link' | 'broker'> & { realTime?: boolean };
+type Extra = Pick<CloudOptions, 'settleCheckpoint' | 'link' | 'broker' | 'log'> & { realTime?: boolean };
 
 export async function startTestCloud(
   label: string,
@@ -65,9 +65,13 @@ async function boot(
     SCRYPT_COST: '1024',
     ...env,
   });
-  const log = createLogger('cloud-test');
   const { realTime: _, ...options } = extra;
-  const cloud = await startCloud(config, { databaseUrl: db.url, now: clock.now, log, ...options });
+  const cloud = await startCloud(config, {
+    databaseUrl: db.url,
+    now: clock.now,
+    log: createLogger('cloud-test'),
+    ...options,
+  });
   const call: TestCloud['call'] = async (method, path, opts = {}) => {
     const headers: Record<string, string> = {};
     if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] = 'application/json';
