@@ -48,6 +48,8 @@ ensure_packages() {
   command -v curl >/dev/null || missing+=(curl)
   # The browser test of the demo page drives Debian's Chromium; no browser is ever downloaded.
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  # The API fuzzer (npm run bench:fuzz) installs Schemathesis into a venv of its own.
+  python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
   ((${#missing[@]} == 0)) && return 0
   local sudo=()
   if [[ $EUID -ne 0 ]]; then
