@@ -1,0 +1,167 @@
+/**
+ * The workload: `lanes` edges of one store, each running visits one after another through its own
+ * gate. A visit: a shopper's code scanned at the gate, a few takes and put-backs reported on the
+ * edge link, the close. An edge serves a shift of a few visits, waits until the cloud has
+ * acknowledged all of it and then goes quiet for good (a store closing for the night), and a new
+ * edge takes the lane over: a close stored just before a kill and never acknowledged is then
+ * followed by nothing, which is when it must still be settled.
+ */
+import type { Db } from '../../cloud/db/pool.ts';
+import { createDevice } from '../../cloud/stores/devices.ts';
+import type { CloudChild } from './cloud-child.ts';
+import { type AckStall, type Edge, type EdgeRecord, openEdge } from './edge.ts';
+import { enter, type GateStats, type Shopper } from './gate.ts';
+import { between, type KillOptions, sleep } from './options.ts';
+
+export interface Workload {
+  stats: GateStats;
+  sent: EdgeRecord[];
+  stalls: AckStall[];
+  ackRegressions: number;
+  rejected: Array<{ device: string; seq: number; code: string; reason: string }>;
+  /** Visits the gates opened for the harness, and those the edges closed. */
+  opened: number;
+  closed: number;
+  /** Streams dropped on purpose while the cloud was up. */
+  blips: number;
+  shifts: number;
+  edges: Edge[];
+  /** Reports sent and not yet acknowledged, over all edges. */
+  unacked(): number;
+}
+
+const MAX_ITEMS = 4;
+/** Pauses within a visit, so kills land between its reports as well as on them. */
+const STEP_MS = [0, 120] as const;
+const SHIFT_VISITS = [1, 6] as const;
+/** How long an edge at the end of its shift waits for its last ack before going quiet anyway. */
+const SHIFT_SETTLE_MS = 60_000;
+
+export function runLanes(opts: {
+  cloud: CloudChild;
+  db: Db;
+  storeId: string;
+  gate: { auth: string };
+  shoppers: Shopper[];
+  skus: string[];
+  options: KillOptions;
+  rand: () => number;
+  stats: GateStats;
+  running: () => boolean;
+}): { workload: Workload; done: Promise<void> } {
+  const { cloud, options, rand } = opts;
+  const free = [...opts.shoppers];
+  const w: Workload = {
+    stats: opts.stats,
+    sent: [],
+    stalls: [],
+    ackRegressions: 0,
+    rejected: [],
+    opened: 0,
+    closed: 0,
+    blips: 0,
+    shifts: 0,
+    edges: [],
+    unacked: () => w.edges.reduce((s, e) => s + (e.lastSent - e.acked), 0),
+  };
+
+  const newEdge = async (): Promise<Edge> => {
+    const d = await createDevice(opts.db, opts.storeId, 'edge');
+    const edge = openEdge({
+      address: cloud.grpcAddress,
+      device: d.id,
+      secret: d.secret,
+      ackStallMs: options.ackStallMs,
+      cloudUpSince: () => cloud.upSince,
+      onStall: (s) => w.stalls.push(s),
+      onRejected: (seq, code, reason) => w.rejected.push({ device: d.id, seq, code, reason }),
+      onAckRegression: () => {
+        w.ackRegressions += 1;
+      },
+      sent: w.sent,
+    });
+    w.edges.push(edge);
+    return edge;
+  };
+
+  const visit = async (edge: Edge, gate: { id: string; auth: string }) => {
+    const shopper = free.shift();
+    if (!shopper) return sleep(50);
+    try {
+      const visitId = await enter(cloud, gate, shopper, () => rand() < options.lostAnswerRate, w.stats);
+      if (!visitId) return;
+      w.opened += 1;
+      const blipAt = rand() < options.blipRate ? between(rand, 0, MAX_ITEMS) : -1;
+      const items = between(rand, 0, MAX_ITEMS);
+      for (let k = 0; k <= items; k++) {
+        if (k === blipAt) {
+          edge.blip();
+          w.blips += 1;
+        }
+        if (k === items) break;
+        const sku = opts.skus[between(rand, 0, opts.skus.length - 1)]!;
+        const quantity = between(rand, 1, 3);
+        edge.report(
+          {
+            cart: {
+              visitId,
+              memberNo: 0,
+              sku,
+              quantity,
+              confidence: 0.97,
+              evidence: [`clip-${visitId}-${k}`],
+              grams: 0,
+            },
+          },
+          { body: 'cart', visitId, sku, quantity },
+        );
+        // Now and then the shopper puts one back.
+        if (rand() < 0.2) {
+          edge.report(
+            {
+              cart: {
+                visitId,
+                memberNo: 0,
+                sku,
+                quantity: -1,
+                confidence: 0.97,
+                evidence: [`clip-${visitId}-${k}b`],
+                grams: 0,
+              },
+            },
+            { body: 'cart', visitId, sku, quantity: -1 },
+          );
+        }
+        await sleep(between(rand, ...STEP_MS));
+      }
+      edge.report({ visit: { visitId, kind: 'VISIT_CLOSED', memberNo: 0 } }, { body: 'visit', visitId });
+      w.closed += 1;
+    } finally {
+      free.push(shopper);
+    }
+  };
+
+  const lane = async (n: number) => {
+    const gate = { id: `gate-${n}`, auth: opts.gate.auth };
+    while (opts.running()) {
+      const edge = await newEdge();
+      w.shifts += 1;
+      const shift = between(rand, ...SHIFT_VISITS);
+      for (let v = 0; v < shift && opts.running(); v++) await visit(edge, gate);
+      if (!(await edge.settled(SHIFT_SETTLE_MS)))
+        w.stalls.push({
+          device: edge.device,
+          at: Date.now(),
+          acked: edge.acked,
+          lastSent: edge.lastSent,
+          phase: 'final',
+        });
+      edge.close();
+    }
+  };
+
+  return {
+    workload: w,
+    done: Promise.all(Array.from({ length: options.lanes }, (_, n) => lane(n))).then(() => {}),
+  };
+}
