@@ -73,6 +73,7 @@ export function openEdge(opts: {
   let welcomedAt = 0;
   let lastProgress = Date.now();
   let closed = false;
+  let blipping = false;
   const waiters = new Set<() => void>();
 
   const advance = (to: number) => {
@@ -106,7 +107,10 @@ export function openEdge(opts: {
       }
       stream.cancel();
       c.close();
-      if (!closed) void sleep(RECONNECT_MS).then(connect);
+      // After a blip the edge is back at once, as a real one whose network hiccuped; a cloud that
+      // is down is tried again every RECONNECT_MS.
+      if (!closed) void sleep(blipping ? 0 : RECONNECT_MS).then(connect);
+      blipping = false;
     };
     stream.on('data', (m: Incoming) => {
       if (m.welcome) {
@@ -174,7 +178,11 @@ export function openEdge(opts: {
         };
         waiters.add(check);
       }),
-    blip: () => call?.cancel(),
+    blip: () => {
+      if (!call) return;
+      blipping = true;
+      call.cancel();
+    },
     close: () => {
       closed = true;
       clearInterval(watchdog);

@@ -111,8 +111,9 @@ const key = (device: string, seq: number) => `${device}#${seq}`;
 export function checkInvariants(rows: Rows, edges: EdgeFacts): Verdict {
   const examples: Record<string, string[]> = {};
   const note = (rule: string, what: string) => {
-    const list = (examples[rule] ??= []);
+    const list = examples[rule] ?? [];
     if (list.length < EXAMPLES) list.push(what);
+    examples[rule] = list;
   };
   const count = <T>(rule: string, items: T[], name: (t: T) => string) => {
     for (const t of items) note(rule, name(t));

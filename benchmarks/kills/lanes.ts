@@ -33,6 +33,8 @@ export interface Workload {
 const MAX_ITEMS = 4;
 /** Pauses within a visit, so kills land between its reports as well as on them. */
 const STEP_MS = [0, 120] as const;
+/** A blip comes this long after a report: long enough to reach the cloud, not to be stored yet. */
+const BLIP_AFTER_MS = [1, 15] as const;
 const SHIFT_VISITS = [1, 6] as const;
 /** How long an edge at the end of its shift waits for its last ack before going quiet anyway. */
 const SHIFT_SETTLE_MS = 60_000;
@@ -91,50 +93,29 @@ export function runLanes(opts: {
       const visitId = await enter(cloud, gate, shopper, () => rand() < options.lostAnswerRate, w.stats);
       if (!visitId) return;
       w.opened += 1;
-      const blipAt = rand() < options.blipRate ? between(rand, 0, MAX_ITEMS) : -1;
-      const items = between(rand, 0, MAX_ITEMS);
-      for (let k = 0; k <= items; k++) {
-        if (k === blipAt) {
-          edge.blip();
-          w.blips += 1;
-        }
-        if (k === items) break;
-        const sku = opts.skus[between(rand, 0, opts.skus.length - 1)]!;
-        const quantity = between(rand, 1, 3);
+      const cart = (sku: string, quantity: number, clip: string) =>
         edge.report(
-          {
-            cart: {
-              visitId,
-              memberNo: 0,
-              sku,
-              quantity,
-              confidence: 0.97,
-              evidence: [`clip-${visitId}-${k}`],
-              grams: 0,
-            },
-          },
+          { cart: { visitId, memberNo: 0, sku, quantity, confidence: 0.97, evidence: [clip], grams: 0 } },
           { body: 'cart', visitId, sku, quantity },
         );
+      // A blip just after a report, while the old stream may still be storing it.
+      const items = between(rand, 0, MAX_ITEMS);
+      const blipAt = rand() < options.blipRate ? between(rand, 0, items) : -1;
+      const blipHere = (k: number) => {
+        if (k !== blipAt) return;
+        w.blips += 1;
+        setTimeout(() => edge.blip(), between(rand, ...BLIP_AFTER_MS));
+      };
+      for (let k = 0; k < items; k++) {
+        const sku = opts.skus[between(rand, 0, opts.skus.length - 1)]!;
+        cart(sku, between(rand, 1, 3), `clip-${visitId}-${k}`);
         // Now and then the shopper puts one back.
-        if (rand() < 0.2) {
-          edge.report(
-            {
-              cart: {
-                visitId,
-                memberNo: 0,
-                sku,
-                quantity: -1,
-                confidence: 0.97,
-                evidence: [`clip-${visitId}-${k}b`],
-                grams: 0,
-              },
-            },
-            { body: 'cart', visitId, sku, quantity: -1 },
-          );
-        }
+        if (rand() < 0.2) cart(sku, -1, `clip-${visitId}-${k}b`);
+        blipHere(k);
         await sleep(between(rand, ...STEP_MS));
       }
       edge.report({ visit: { visitId, kind: 'VISIT_CLOSED', memberNo: 0 } }, { body: 'visit', visitId });
+      blipHere(items);
       w.closed += 1;
     } finally {
       free.push(shopper);
