@@ -27,16 +27,16 @@ import { pendingWork, progress, readRows } from './queries.ts';
 import { DEFINITIONS, summarise } from './report.ts';
 
 /**
- * The cloud's environment. OPEN_VISIT_TIMEOUT_S is the name assumed for the open-visit timeout
- * (an open visit nothing reports on ends and releases its hold); --cloud-env NAME=VALUE adds or
- * overrides any variable.
+ * The cloud's environment. OPEN_VISIT_TIMEOUT_MIN is the open-visit timeout (an open visit nothing
+ * reported on ends `expired` and its hold is released; cloud/config.ts); a cloud without it
+ * ignores it. --cloud-env NAME=VALUE adds or overrides any variable.
  */
 function cloudEnv(o: ReturnType<typeof parseOptions>): Record<string, string> {
   return {
     SCRYPT_COST: '1024',
     ACCESS_TOKEN_TTL_S: '3600',
     SETTLE_SWEEP_MS: '1000',
-    OPEN_VISIT_TIMEOUT_S: String(o.openVisitTimeoutS),
+    OPEN_VISIT_TIMEOUT_MIN: String(o.openVisitTimeoutS / 60),
     ...o.cloudEnv,
   };
 }

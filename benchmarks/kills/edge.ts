@@ -29,7 +29,8 @@ export interface AckStall {
 export interface EdgeRecord {
   device: string;
   seq: number;
-  body: 'cart' | 'visit';
+  /** A cart event, VISIT_CLOSED, or MEMBER_ENTERED / MEMBER_EXITED. */
+  body: 'cart' | 'close' | 'member';
   visitId: string;
   sku?: string;
   quantity?: number;
@@ -43,6 +44,8 @@ export interface Edge {
   report(body: Record<string, unknown>, record: Omit<EdgeRecord, 'device' | 'seq'>): number;
   /** Resolves once the cloud acknowledged every report so far; false when `timeoutMs` passed first. */
   settled(timeoutMs: number): Promise<boolean>;
+  /** Resolves once an ack or a Welcome covers `seq` (never, if the edge closes first). */
+  acknowledged(seq: number): Promise<void>;
   /** Drops the stream while the cloud stays up, as a network blip would; it reconnects at once. */
   blip(): void;
   close(): void;
@@ -132,6 +135,17 @@ export function openEdge(opts: {
     stream.on('close', lost);
   };
 
+  const until = (target: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (acked < target) return;
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+      check();
+    });
+
   const watchdog = setInterval(() => {
     if (!call || welcomedAt === 0 || seq <= acked) return;
     const up = opts.cloudUpSince();
@@ -162,22 +176,17 @@ export function openEdge(opts: {
       if (call && welcomedAt > 0) call.write(m);
       return seq;
     },
-    settled: (timeoutMs) =>
-      new Promise<boolean>((resolve) => {
-        if (acked >= seq) return resolve(true);
-        const target = seq;
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          resolve(false);
-        }, timeoutMs);
-        const check = () => {
-          if (acked < target) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          resolve(true);
-        };
-        waiters.add(check);
-      }),
+    settled: async (timeoutMs) => {
+      const target = seq;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((r) => {
+        timer = setTimeout(() => r(false), timeoutMs);
+      });
+      const ok = await Promise.race([until(target).then(() => true as const), late]);
+      clearTimeout(timer);
+      return ok;
+    },
+    acknowledged: (s) => until(s),
     blip: () => {
       if (!call) return;
       blipping = true;

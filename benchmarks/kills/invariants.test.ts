@@ -77,10 +77,10 @@ function world(): { rows: Rows; edges: EdgeFacts } {
         { device: 'e1', seq: 1, body: 'cart', visitId: A, sku: 'milk', quantity: 2 },
         { device: 'e1', seq: 2, body: 'cart', visitId: A, sku: 'milk', quantity: -1 },
         { device: 'e1', seq: 3, body: 'cart', visitId: A, sku: 'bread', quantity: 1 },
-        { device: 'e1', seq: 4, body: 'visit', visitId: A },
-        { device: 'e1', seq: 5, body: 'visit', visitId: B },
+        { device: 'e1', seq: 4, body: 'close', visitId: A },
+        { device: 'e1', seq: 5, body: 'close', visitId: B },
         { device: 'e2', seq: 1, body: 'cart', visitId: C, sku: 'wine', quantity: 2 },
-        { device: 'e2', seq: 2, body: 'visit', visitId: C },
+        { device: 'e2', seq: 2, body: 'close', visitId: C },
       ],
       ackStalls: [],
       ackRegressions: 0,
@@ -156,6 +156,22 @@ describe('the kill test’s invariants', () => {
       'a settled visit whose hold was never released',
       (w) => {
         w.rows.holds[1]!.released = false;
+      },
+      { holdsLeft: 1 },
+    ],
+    [
+      'a visit that expired with its hold kept',
+      (w) => {
+        const D = '00000000-0000-4000-8000-00000000000d';
+        w.rows.visits.push({ id: D, status: 'expired', entry: 'gate' });
+        w.rows.holds.push({
+          visitId: D,
+          amountMinor: 5000,
+          capturedMinor: 0,
+          refundedMinor: 0,
+          released: false,
+        });
+        w.rows.openDecisions.push({ visitId: D, count: 1 });
       },
       { holdsLeft: 1 },
     ],

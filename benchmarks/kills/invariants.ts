@@ -7,7 +7,8 @@
 
 export interface VisitRow {
   id: string;
-  status: 'open' | 'closed' | 'settled' | 'cancelled';
+  /** `expired`: an open visit nothing reported on, ended by the cloud after OPEN_VISIT_TIMEOUT_MIN. */
+  status: 'open' | 'closed' | 'settled' | 'cancelled' | 'expired';
   entry: 'gate' | 'offline';
 }
 
@@ -64,7 +65,7 @@ export interface EdgeFacts {
   sent: Array<{
     device: string;
     seq: number;
-    body: 'cart' | 'visit';
+    body: 'cart' | 'close' | 'member';
     visitId: string;
     sku?: string;
     quantity?: number;
@@ -82,7 +83,7 @@ export interface Verdict {
   underCharges: number;
   /** Visits still open whose hold the provider still holds. */
   openWithHold: number;
-  /** Visits no longer open (settled or cancelled) whose hold is neither captured nor released. */
+  /** Visits that ended (settled, cancelled, expired) whose hold is neither captured nor released. */
   holdsLeft: number;
   /** Visits with more than one receipt, or a receipt issued more than once. */
   doubleReceipts: number;
@@ -130,7 +131,7 @@ export function checkInvariants(rows: Rows, edges: EdgeFacts): Verdict {
   const live = (h: ProviderHoldRow | undefined) => !!h && h.capturedMinor === 0 && !h.released;
 
   // Closed by the edge: a VISIT_CLOSED was sent (and, once acked, stored); or the table says so.
-  const closedByEdge = new Set(edges.sent.filter((m) => m.body === 'visit').map((m) => m.visitId));
+  const closedByEdge = new Set(edges.sent.filter((m) => m.body === 'close').map((m) => m.visitId));
   for (const v of rows.visits) if (v.status === 'closed') closedByEdge.add(v.id);
   const unsettled = count(
     'unsettled',
@@ -170,9 +171,7 @@ export function checkInvariants(rows: Rows, edges: EdgeFacts): Verdict {
   );
   const holdsLeft = count(
     'holdsLeft',
-    rows.visits.filter(
-      (v) => (v.status === 'settled' || v.status === 'cancelled') && live(holdByVisit.get(v.id)),
-    ),
+    rows.visits.filter((v) => v.status !== 'open' && v.status !== 'closed' && live(holdByVisit.get(v.id))),
     (v) => `${v.id} (${v.status})`,
   );
 

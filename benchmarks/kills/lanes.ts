@@ -89,10 +89,14 @@ export function runLanes(opts: {
   const visit = async (edge: Edge, gate: { id: string; auth: string }) => {
     const shopper = free.shift();
     if (!shopper) return sleep(50);
+    // The shopper may come back once the close is stored: the cloud lets one in at a time.
+    let back: Promise<void> = Promise.resolve();
     try {
       const visitId = await enter(cloud, gate, shopper, () => rand() < options.lostAnswerRate, w.stats);
       if (!visitId) return;
       w.opened += 1;
+      const member = (kind: 'MEMBER_ENTERED' | 'MEMBER_EXITED') =>
+        edge.report({ visit: { visitId, kind, memberNo: 0 } }, { body: 'member', visitId });
       const cart = (sku: string, quantity: number, clip: string) =>
         edge.report(
           { cart: { visitId, memberNo: 0, sku, quantity, confidence: 0.97, evidence: [clip], grams: 0 } },
@@ -106,19 +110,26 @@ export function runLanes(opts: {
         w.blips += 1;
         setTimeout(() => edge.blip(), between(rand, ...BLIP_AFTER_MS));
       };
+      member('MEMBER_ENTERED');
       for (let k = 0; k < items; k++) {
+        await sleep(between(rand, ...STEP_MS));
         const sku = opts.skus[between(rand, 0, opts.skus.length - 1)]!;
         cart(sku, between(rand, 1, 3), `clip-${visitId}-${k}`);
         // Now and then the shopper puts one back.
         if (rand() < 0.2) cart(sku, -1, `clip-${visitId}-${k}b`);
         blipHere(k);
-        await sleep(between(rand, ...STEP_MS));
       }
-      edge.report({ visit: { visitId, kind: 'VISIT_CLOSED', memberNo: 0 } }, { body: 'visit', visitId });
+      await sleep(between(rand, ...STEP_MS));
+      member('MEMBER_EXITED');
+      const closed = edge.report(
+        { visit: { visitId, kind: 'VISIT_CLOSED', memberNo: 0 } },
+        { body: 'close', visitId },
+      );
       blipHere(items);
       w.closed += 1;
+      back = edge.acknowledged(closed);
     } finally {
-      free.push(shopper);
+      void back.then(() => free.push(shopper));
     }
   };
 

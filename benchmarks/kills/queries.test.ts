@@ -27,7 +27,7 @@ beforeAll(async () => {
     edges.sent.push({ device, seq: edges.sent.length + 1, body: 'cart', visitId, sku, quantity });
   }
   store.close(visitId);
-  edges.sent.push({ device, seq: edges.sent.length + 1, body: 'visit', visitId });
+  edges.sent.push({ device, seq: edges.sent.length + 1, body: 'close', visitId });
   await issuedReceipt(cloud, entered.shopper.token);
 });
 
