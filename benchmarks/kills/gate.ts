@@ -91,6 +91,8 @@ export interface GateStats {
   denied: Record<string, number>;
   /** Answers the controller dropped on purpose after the cloud gave them. */
   answersDropped: number;
+  /** Dropped answers after which the shopper walked away instead of the gate asking again. */
+  walkedAway: number;
   /** Answers lost with the cloud (killed mid-call) or to a timeout. */
   answersLostToKills: number;
   /** Retries of a code whose answer was lost: the original decision again, or something else. */
@@ -106,6 +108,7 @@ export const newGateStats = (): GateStats => ({
   opened: 0,
   denied: {},
   answersDropped: 0,
+  walkedAway: 0,
   answersLostToKills: 0,
   retriesOriginal: 0,
   retriesReplayed: 0,
@@ -127,7 +130,8 @@ export async function enter(
   cloud: Cloudish,
   gate: { id: string; auth: string },
   shopper: Shopper,
-  dropAnswer: () => boolean,
+  /** Whether to drop the cloud's answer, and then whether the gate asks again or the shopper leaves. */
+  dropAnswer: () => 'keep' | 'retry' | 'walk away',
   stats: GateStats,
 ): Promise<string | null> {
   const code = await persist<{ code: string }>(cloud, 'POST', '/v1/me/entry-codes', {
@@ -167,10 +171,18 @@ export async function enter(
       if (same) stats.retriesOriginal += 1;
       else if (answer.reason === 'replayed') stats.retriesReplayed += 1;
       else stats.retriesOther += 1;
-    } else if (dropAnswer()) {
-      stats.answersDropped += 1;
-      lost = answer;
-      continue;
+    } else {
+      const drop = dropAnswer();
+      if (drop !== 'keep') stats.answersDropped += 1;
+      if (drop === 'walk away') {
+        // The visit the cloud may have opened is reported on by nobody: it must expire.
+        stats.walkedAway += 1;
+        return null;
+      }
+      if (drop === 'retry') {
+        lost = answer;
+        continue;
+      }
     }
     if (answer.decision === 'open' && answer.visitId) {
       stats.opened += 1;

@@ -34,7 +34,9 @@ const MAX_ITEMS = 4;
 /** Pauses within a visit, so kills land between its reports as well as on them. */
 const STEP_MS = [0, 120] as const;
 /** A blip comes this long after a report: long enough to reach the cloud, not to be stored yet. */
-const BLIP_AFTER_MS = [1, 15] as const;
+const BLIP_AFTER_MS = [1, 8] as const;
+/** Past the open-visit timeout, before a shopper who walked away comes back. */
+const WALK_AWAY_MARGIN_MS = 5_000;
 const SHIFT_VISITS = [1, 6] as const;
 /** How long an edge at the end of its shift waits for its last ack before going quiet anyway. */
 const SHIFT_SETTLE_MS = 60_000;
@@ -92,7 +94,14 @@ export function runLanes(opts: {
     // The shopper may come back once the close is stored: the cloud lets one in at a time.
     let back: Promise<void> = Promise.resolve();
     try {
-      const visitId = await enter(cloud, gate, shopper, () => rand() < options.lostAnswerRate, w.stats);
+      const drop = () => {
+        if (rand() >= options.lostAnswerRate) return 'keep' as const;
+        return rand() < options.walkAwayShare ? ('walk away' as const) : ('retry' as const);
+      };
+      const walked = w.stats.walkedAway;
+      const visitId = await enter(cloud, gate, shopper, drop, w.stats);
+      // One who walked away may have left a visit open in the cloud's books until it expires.
+      if (w.stats.walkedAway > walked) back = sleep(options.openVisitTimeoutS * 1000 + WALK_AWAY_MARGIN_MS);
       if (!visitId) return;
       w.opened += 1;
       const member = (kind: 'MEMBER_ENTERED' | 'MEMBER_EXITED') =>

@@ -23,6 +23,8 @@ export interface KillOptions {
   ackStallMs: number;
   /** The share of gate answers the gate controller drops on purpose, retrying the same code. */
   lostAnswerRate: number;
+  /** Of those dropped answers, the share after which the shopper walks away (no retry, no report). */
+  walkAwayShare: number;
   /** The share of visits after which the edge drops its stream while the cloud stays up. */
   blipRate: number;
   /** The open-visit timeout given to the cloud, and the longest quiet period waited at the end. */
@@ -46,7 +48,8 @@ export function parseOptions(argv: string[]): KillOptions {
       'max-up-ms': { type: 'string', default: '2000' },
       'ack-stall-ms': { type: 'string', default: '10000' },
       'lost-answer-rate': { type: 'string', default: '0.05' },
-      'blip-rate': { type: 'string', default: '0.1' },
+      'walk-away-share': { type: 'string', default: '0.2' },
+      'blip-rate': { type: 'string', default: '0.25' },
       'open-visit-timeout-s': { type: 'string', default: '30' },
       'quiet-max-s': { type: 'string', default: '60' },
       'cloud-env': { type: 'string', multiple: true, default: [] },
@@ -80,6 +83,7 @@ export function parseOptions(argv: string[]): KillOptions {
     maxUpMs: int('max-up-ms', 1),
     ackStallMs: int('ack-stall-ms', 100),
     lostAnswerRate: share('lost-answer-rate'),
+    walkAwayShare: share('walk-away-share'),
     blipRate: share('blip-rate'),
     openVisitTimeoutS: int('open-visit-timeout-s', 1),
     quietMaxS: int('quiet-max-s', 1),
