@@ -126,7 +126,9 @@ async function main(): Promise<number> {
     }
     bar?.stop();
 
-    say('  kills done; the lanes finish their visits and wait for their acks…');
+    say(`  kills done; ${o.calmS} s more of visits with the cloud up…`);
+    await sleep(o.calmS * 1000);
+    say('  the lanes finish their visits and wait for their acks…');
     running = false;
     await done;
     const quietStarted = Date.now();

@@ -46,7 +46,13 @@ export interface Edge {
   settled(timeoutMs: number): Promise<boolean>;
   /** Resolves once an ack or a Welcome covers `seq` (never, if the edge closes first). */
   acknowledged(seq: number): Promise<void>;
-  /** Drops the stream while the cloud stays up, as a network blip would; it reconnects at once. */
+  /** Opens a connection to use at the next blip (resolves when it is ready, or could not be). */
+  prepareBlip(): Promise<void>;
+  /**
+   * Drops the stream while the cloud stays up, as a network blip would, and opens the next one at
+   * once: on the prepared connection, so the cloud may still be storing the old stream's last
+   * reports while it reads where the new one resumes.
+   */
   blip(): void;
   close(): void;
 }
@@ -54,6 +60,7 @@ export interface Edge {
 const EdgeLink = loadEdgeLink();
 /** Between attempts to reach a cloud that is down. */
 const RECONNECT_MS = 100;
+const BLIP_READY_MS = 2_000;
 
 export function openEdge(opts: {
   address: string;
@@ -76,7 +83,8 @@ export function openEdge(opts: {
   let welcomedAt = 0;
   let lastProgress = Date.now();
   let closed = false;
-  let blipping = false;
+  /** Streams a blip replaced: their end opens nothing, the blip opened the next one. */
+  const replaced = new WeakSet<object>();
   const waiters = new Set<() => void>();
 
   const advance = (to: number) => {
@@ -87,11 +95,14 @@ export function openEdge(opts: {
     for (const w of waiters) w();
   };
 
-  const connect = () => {
+  const newClient = () =>
+    new EdgeLink(opts.address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  /** A connection made ready before a blip, so that the new stream follows the old at once. */
+  let spare: grpc.Client | null = null;
+
+  const connect = (ready?: grpc.Client) => {
     if (closed) return;
-    const c = new EdgeLink(opts.address, grpc.credentials.createInsecure(), {
-      'grpc.use_local_subchannel_pool': 1,
-    });
+    const c = ready ?? newClient();
     const md = new grpc.Metadata();
     md.set('authorization', auth);
     const stream = (
@@ -110,10 +121,8 @@ export function openEdge(opts: {
       }
       stream.cancel();
       c.close();
-      // After a blip the edge is back at once, as a real one whose network hiccuped; a cloud that
-      // is down is tried again every RECONNECT_MS.
-      if (!closed) void sleep(blipping ? 0 : RECONNECT_MS).then(connect);
-      blipping = false;
+      // A blip opens its own new stream at once; a cloud that is down is tried every RECONNECT_MS.
+      if (!closed && !replaced.has(stream)) void sleep(RECONNECT_MS).then(() => connect());
     };
     stream.on('data', (m: Incoming) => {
       if (m.welcome) {
@@ -187,13 +196,29 @@ export function openEdge(opts: {
       return ok;
     },
     acknowledged: (s) => until(s),
+    prepareBlip: () =>
+      new Promise<void>((resolve) => {
+        const c = newClient();
+        c.waitForReady(Date.now() + BLIP_READY_MS, (err) => {
+          if (err || closed) c.close();
+          else {
+            spare?.close();
+            spare = c;
+          }
+          resolve();
+        });
+      }),
     blip: () => {
       if (!call) return;
-      blipping = true;
+      const ready = spare;
+      spare = null;
+      replaced.add(call);
       call.cancel();
+      connect(ready ?? undefined);
     },
     close: () => {
       closed = true;
+      spare?.close();
       clearInterval(watchdog);
       call?.cancel();
       client?.close();

@@ -34,7 +34,7 @@ const MAX_ITEMS = 4;
 /** Pauses within a visit, so kills land between its reports as well as on them. */
 const STEP_MS = [0, 120] as const;
 /** A blip comes this long after a report: long enough to reach the cloud, not to be stored yet. */
-const BLIP_AFTER_MS = [1, 8] as const;
+const BLIP_AFTER_MS = [0, 3] as const;
 /** Past the open-visit timeout, before a shopper who walked away comes back. */
 const WALK_AWAY_MARGIN_MS = 5_000;
 const SHIFT_VISITS = [1, 6] as const;
@@ -119,6 +119,7 @@ export function runLanes(opts: {
         w.blips += 1;
         setTimeout(() => edge.blip(), between(rand, ...BLIP_AFTER_MS));
       };
+      if (blipAt >= 0) await edge.prepareBlip();
       member('MEMBER_ENTERED');
       for (let k = 0; k < items; k++) {
         await sleep(between(rand, ...STEP_MS));

@@ -27,6 +27,11 @@ export interface KillOptions {
   walkAwayShare: number;
   /** The share of visits after which the edge drops its stream while the cloud stays up. */
   blipRate: number;
+  /**
+   * After the last kill the lanes go on this long with the cloud up: a fault a kill would heal
+   * (acks frozen after a blip) must show here, since a kill comes every few seconds before.
+   */
+  calmS: number;
   /** The open-visit timeout given to the cloud, and the longest quiet period waited at the end. */
   openVisitTimeoutS: number;
   quietMaxS: number;
@@ -50,6 +55,7 @@ export function parseOptions(argv: string[]): KillOptions {
       'lost-answer-rate': { type: 'string', default: '0.05' },
       'walk-away-share': { type: 'string', default: '0.2' },
       'blip-rate': { type: 'string', default: '0.25' },
+      'calm-s': { type: 'string', default: '20' },
       'open-visit-timeout-s': { type: 'string', default: '30' },
       'quiet-max-s': { type: 'string', default: '60' },
       'cloud-env': { type: 'string', multiple: true, default: [] },
@@ -85,6 +91,7 @@ export function parseOptions(argv: string[]): KillOptions {
     lostAnswerRate: share('lost-answer-rate'),
     walkAwayShare: share('walk-away-share'),
     blipRate: share('blip-rate'),
+    calmS: int('calm-s', 0),
     openVisitTimeoutS: int('open-visit-timeout-s', 1),
     quietMaxS: int('quiet-max-s', 1),
     cloudEnv,
