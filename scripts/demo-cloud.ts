@@ -3,6 +3,7 @@ import { loadCloudConfig } from '../cloud/config.ts';
 import { importCatalog } from '../cloud/stores/catalog.ts';
 import { createDevice, createStore } from '../cloud/stores/devices.ts';
 import type { Logger } from '../platform/log.ts';
+import type { MqttAuthority } from '../platform/mqtt-authority.ts';
 import { resolveServices } from '../platform/services.ts';
 import type { Catalog, StoreLayout } from '../proto/index.ts';
 
@@ -25,6 +26,8 @@ export async function startDemoCloud(opts: {
   catalog: Catalog;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  /** The store's broker, so the device API makes each new device's broker account there. */
+  broker?: MqttAuthority | undefined;
 }): Promise<DemoCloud> {
   const env = opts.env ?? process.env;
   const { layout } = opts;
@@ -39,7 +42,11 @@ export async function startDemoCloud(opts: {
       METRICS_PORT: env.METRICS_PORT || '0',
       HOST: env.HOST || '127.0.0.1',
     });
-    const cloud = await startCloud(config, { databaseUrl: services.databaseUrl!, log: opts.log });
+    const cloud = await startCloud(config, {
+      databaseUrl: services.databaseUrl!,
+      log: opts.log,
+      ...(opts.broker ? { broker: opts.broker } : {}),
+    });
     try {
       const db = cloud.ctx.db;
       const known = await db.query('select 1 from stores where id = $1', [layout.storeId]);

@@ -6,6 +6,7 @@
  * to start (with a warning); WALKOUT_CLOUD_URL (with WALKOUT_GATE_CREDENTIALS) uses another cloud.
  */
 import { createLogger } from '../platform/log.ts';
+import { resolveServices } from '../platform/services.ts';
 import { isWalkoutError } from '../proto/index.ts';
 import { demoConfig, runDemo } from '../simulator/cli/demo-run.ts';
 import { type DemoCloud, startDemoCloud } from './demo-cloud.ts';
@@ -17,6 +18,10 @@ async function main(): Promise<void> {
   const args = argv.filter((a) => a !== '--no-cloud');
   const env = { ...process.env };
   let cloud: DemoCloud | null = null;
+  // One broker for the store and its cloud, started first: the cloud's device API makes the broker
+  // accounts of the devices it issues there, embedded or Mosquitto (with MQTT_ADMIN) alike.
+  const mqtt = await resolveServices({ needMqtt: true, log: log.child('services') });
+  const broker = { url: mqtt.mqttUrl!, authority: mqtt.mqttAuthority };
   if (args.length === argv.length && !env.WALKOUT_CLOUD_URL) {
     // Flags are checked before anything starts; the store the demo runs is the one the cloud gets.
     const { loaded } = demoConfig(args, env);
@@ -25,6 +30,7 @@ async function main(): Promise<void> {
         layout: loaded.layout,
         catalog: loaded.catalog,
         log: createLogger('cloud'),
+        broker: mqtt.mqttAuthority,
       });
       env.WALKOUT_CLOUD_URL = cloud.url;
       env.WALKOUT_GATE_CREDENTIALS = cloud.gateCredentials;
@@ -33,9 +39,10 @@ async function main(): Promise<void> {
     }
   }
   try {
-    await runDemo(args, env, createLogger('demo'));
+    await runDemo(args, env, createLogger('demo'), broker);
   } finally {
     await cloud?.close();
+    await mqtt.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Logger } from '../../platform/log.ts';
+import type { MqttAuthority } from '../../platform/mqtt-authority.ts';
 import type { Summary } from '../run/session.ts';
 import { type LoadedScenario, loadScenario } from '../scenario/load.ts';
 import { startDashboard } from '../web/dashboard.ts';
@@ -25,9 +26,14 @@ export function demoConfig(
  * The store live with its dashboard until the run ends or SIGINT/SIGTERM stops it. With
  * WALKOUT_CLOUD_URL in `env` its shoppers and entry gate are the cloud's clients.
  */
-export async function runDemo(args: string[], env: NodeJS.ProcessEnv, log: Logger): Promise<Summary> {
+export async function runDemo(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  broker?: { url: string; authority: MqttAuthority | undefined },
+): Promise<Summary> {
   const { config, loaded } = demoConfig(args, env);
-  const live = await startLive({ config, loaded, out: resolve(config.out), log });
+  const live = await startLive({ config, loaded, out: resolve(config.out), log, broker });
   const port = Number(env.DEMO_PORT ?? 3000);
   const dashboard = await startDashboard({
     layout: loaded.layout,

@@ -33,11 +33,15 @@ export async function startLive(opts: {
   out: string;
   log: Logger;
   onProgress?: ((p: Progress) => void) | undefined;
+  /** A broker someone else started and closes (npm start shares it with its cloud); else resolved here. */
+  broker?: { url: string; authority: MqttAuthority | undefined } | undefined;
 }): Promise<LiveStore> {
   const { config, loaded, log } = opts;
   // Before anything starts: a cloud that is not there would turn every shopper away.
   const cloud = await cloudFromConfig(config, loaded.layout, log.child('cloud'));
-  const services = await resolveServices({ needMqtt: true, log: log.child('services') });
+  const services = opts.broker
+    ? { mqttUrl: opts.broker.url, mqttAuthority: opts.broker.authority, close: async () => {} }
+    : await resolveServices({ needMqtt: true, log: log.child('services') });
   const mqttUrl = services.mqttUrl!;
   // The frames (and the memory regions are drawn from) exist once the session has its engine.
   let regions: RegionSource | null = null;
