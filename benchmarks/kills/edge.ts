@@ -5,8 +5,10 @@
  * an ack and moves none for `ackStallMs` is an ack stall, counted, after which it reconnects (as
  * an edge's watchdog would) so the run goes on.
  */
+
 import * as grpc from '@grpc/grpc-js';
 import { loadEdgeLink } from '../../proto/grpc/edge-link.ts';
+import type { EdgeRecord } from './invariants.ts';
 import { sleep } from './options.ts';
 
 interface Incoming {
@@ -24,16 +26,6 @@ export interface AckStall {
   lastSent: number;
   /** 'run': during the kills; 'final': the edge's ack never reached its last seq at the end. */
   phase: 'run' | 'final';
-}
-
-export interface EdgeRecord {
-  device: string;
-  seq: number;
-  /** A cart event, VISIT_CLOSED, or MEMBER_ENTERED / MEMBER_EXITED. */
-  body: 'cart' | 'close' | 'member';
-  visitId: string;
-  sku?: string;
-  quantity?: number;
 }
 
 export interface Edge {

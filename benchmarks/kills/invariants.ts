@@ -59,17 +59,21 @@ export interface Rows {
   rejections: Array<{ device: string; seq: number; code: string }>;
 }
 
+/** One report an edge sent, as the harness remembers it. */
+export interface EdgeRecord {
+  device: string;
+  seq: number;
+  /** A cart event, VISIT_CLOSED, or MEMBER_ENTERED / MEMBER_EXITED. */
+  body: 'cart' | 'close' | 'member';
+  visitId: string;
+  sku?: string;
+  quantity?: number;
+}
+
 /** What the edges did and heard, kept by the harness. */
 export interface EdgeFacts {
   /** Every report sent, with its (device, seq). */
-  sent: Array<{
-    device: string;
-    seq: number;
-    body: 'cart' | 'close' | 'member';
-    visitId: string;
-    sku?: string;
-    quantity?: number;
-  }>;
+  sent: EdgeRecord[];
   ackStalls: Array<{ device: string; phase: 'run' | 'final' }>;
   ackRegressions: number;
 }

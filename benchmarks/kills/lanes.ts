@@ -9,8 +9,9 @@
 import type { Db } from '../../cloud/db/pool.ts';
 import { createDevice } from '../../cloud/stores/devices.ts';
 import type { CloudChild } from './cloud-child.ts';
-import { type AckStall, type Edge, type EdgeRecord, openEdge } from './edge.ts';
+import { type AckStall, type Edge, openEdge } from './edge.ts';
 import { enter, type GateStats, type Shopper } from './gate.ts';
+import type { EdgeRecord } from './invariants.ts';
 import { between, type KillOptions, sleep } from './options.ts';
 
 export interface Workload {
