@@ -42,6 +42,14 @@ export interface AdmitRow {
   prior_store: string | null;
   prior_status: string | null;
   prior_party: number | null;
+  /**
+   * The shopper's open gate visit in this store that nothing has been reported on (no member
+   * entered or left, no cart event): what a lost answer leaves. A new code opens onto it.
+   */
+  resume_visit: string | null;
+  resume_party: number | null;
+  /** This scan's code was claimed for resume_visit, and its decision's row written. */
+  resumed: boolean;
 }
 
 export interface HoldTerms {
@@ -61,6 +69,13 @@ export interface HoldTerms {
  * counted only when asked, under the store's lock; without a count, a store with a capacity
  * admits nobody here. The decision's row is written here, not after the answer: a crash after
  * the commit cannot leave an admitted visit without it (its latency is added afterwards).
+ *
+ * A valid code of a shopper whose open gate visit in the same store has had no report at all (the
+ * test expire.ts uses) resumes that visit instead: its nonce is claimed for it and a row with
+ * reason 'resumed' written, nothing else. The visit's row is locked (`for share`) first, so the
+ * claim waits for an expiry or a close holding it and then sees whether it is still open; the
+ * nonce's primary key decides between two scans of one code. It needs no count of who is inside:
+ * its party counts already.
  */
 const ADMIT_SQL = `with q as (
     select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::uuid[], $7::timestamptz[],
@@ -78,10 +93,16 @@ const ADMIT_SQL = `with q as (
       (select coalesce(sum(b.amount_minor - b.credited_minor), 0)::bigint from balances_due b
        where b.shopper_id = q.shopper and b.paid_at is null) as unpaid,
       e.visit_id as prior_visit, e.gate_id as prior_gate, pv.store_id as prior_store, pv.status as prior_status,
-      pv.companions + 1 as prior_party
+      pv.companions + 1 as prior_party, rv.id as resume_visit, rv.companions + 1 as resume_party
     from q left join stores st on st.id = q.store left join shoppers s on s.id = q.shopper
     left join lateral (select id, provider_token from current_payment_methods where shopper_id = s.id) pm on true
-    left join entry_redemptions e on e.nonce = q.nonce left join visits pv on pv.id = e.visit_id),
+    left join entry_redemptions e on e.nonce = q.nonce left join visits pv on pv.id = e.visit_id
+    left join lateral (
+      select o.id, o.companions from visits o
+      where o.payer_id = q.shopper and o.status = 'open' and o.entry = 'gate' and o.store_id = q.store
+        and not exists (select 1 from visit_members vm
+                        where vm.visit_id = o.id and (vm.entered_at is not null or vm.exited_at is not null))
+        and not exists (select 1 from cart_events c where c.visit_id = o.id)) rv on true),
   ok as (
     select distinct on (shopper) * from f
     where fresh and store_known and is_open and not replayed and known and not inside_already
@@ -103,10 +124,25 @@ const ADMIT_SQL = `with q as (
     select 'hold:' || v.id, v.id, ok.shopper, 'hold', $9, $10, $11, 'pending' from v join ok on ok.visit_id = v.id),
   d as (
     insert into gate_decisions (time, store_id, gate_id, decision, reason, shopper_id, visit_id, latency_ms)
-    select ok.at, ok.store, ok.gate, 'open', null, ok.shopper, v.id, null from v join ok on ok.visit_id = v.id)
+    select ok.at, ok.store, ok.gate, 'open', null, ok.shopper, v.id, null from v join ok on ok.visit_id = v.id),
+  rs as (
+    select distinct on (shopper) * from f
+    where fresh and store_known and is_open and not replayed and resume_visit is not null
+    order by shopper, ord),
+  rl as (
+    select o.id from visits o where o.id in (select resume_visit from rs) and o.status = 'open' for share),
+  rr as (
+    insert into entry_redemptions (nonce, shopper_id, visit_id, gate_id, redeemed_at)
+    select rs.nonce, rs.shopper, rs.resume_visit, rs.gate, rs.at from rs join rl on rl.id = rs.resume_visit
+    on conflict (nonce) do nothing returning nonce),
+  rd as (
+    insert into gate_decisions (time, store_id, gate_id, decision, reason, shopper_id, visit_id, latency_ms)
+    select rs.at, rs.store, rs.gate, 'open', 'resumed', rs.shopper, rs.resume_visit, null
+    from rs join rr on rr.nonce = rs.nonce)
   select f.store_known, f.is_open, f.capacity, f.inside, f.replayed, f.known, f.inside_already, f.token,
     f.method_id, f.unpaid, exists (select 1 from v where v.id = f.visit_id) as claimed,
-    f.prior_visit, f.prior_gate, f.prior_store, f.prior_status, f.prior_party
+    f.prior_visit, f.prior_gate, f.prior_store, f.prior_status, f.prior_party, f.resume_visit, f.resume_party,
+    exists (select 1 from rr join rs on rs.nonce = rr.nonce where rs.ord = f.ord) as resumed
   from f order by f.ord`;
 
 export async function admitScans(
@@ -158,6 +194,8 @@ export interface DecisionLatency {
   /** The admission's time: the row's `time`. */
   at: Date;
   visitId: string;
+  /** The row's reason: null for an admission, 'resumed' for a new code opening onto its visit. */
+  reason: string | null;
   latencyMs: number;
 }
 
@@ -191,8 +229,10 @@ export async function recordGate(db: Db | Tx, records: readonly GateRecord[]): P
           and payments.status in ('pending', 'failed') returning 1),
       l as (
         update gate_decisions d set latency_ms = l.ms
-        from unnest($13::text[], $14::timestamptz[], $15::uuid[], $16::real[]) as l(store, at, visit, ms)
-        where d.store_id = l.store and d.time = l.at and d.visit_id = l.visit and d.latency_ms is null returning 1)
+        from unnest($13::text[], $14::timestamptz[], $15::uuid[], $16::real[], $17::text[])
+          as l(store, at, visit, ms, reason)
+        where d.store_id = l.store and d.time = l.at and d.visit_id = l.visit and d.latency_ms is null
+          and d.reason is not distinct from l.reason returning 1)
       insert into gate_decisions (time, store_id, gate_id, decision, reason, shopper_id, visit_id, latency_ms)
       select * from unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[],
                            $7::uuid[], $8::real[])`,
@@ -208,7 +248,7 @@ export async function recordGate(db: Db | Tx, records: readonly GateRecord[]): P
         'latencyMs',
       ]),
       ...columns(held, ['visitId', 'status', 'ref', 'failure']),
-      ...columns(timed, ['storeId', 'at', 'visitId', 'latencyMs']),
+      ...columns(timed, ['storeId', 'at', 'visitId', 'latencyMs', 'reason']),
     ],
   });
 }

@@ -59,10 +59,14 @@ interface Admitted {
   at: Date;
 }
 
-/** What the admission made of a scan: a new visit, the first answer again, or a denial. */
+/**
+ * What the admission made of a scan: a new visit, the first answer again, a new code opening onto
+ * the visit a lost answer left, or a denial.
+ */
 type Admission =
   | ({ kind: 'admitted' } & Admitted)
   | { kind: 'repeat'; visitId: string; party: number }
+  | { kind: 'resumed'; visitId: string; party: number; at: Date }
   | { kind: 'denied'; reason: DenyReason };
 
 /**
@@ -73,7 +77,10 @@ type Admission =
  * says why) and its answer recorded with the decision's latency, again shared; a denial's row is
  * written before its answer. The gate that opened for a code gets the same answer if it asks
  * again within the code's life and GATE_RETRY_WINDOW_S (its answer was lost, or the payer scans
- * once for each member of the party): the same visit, nothing created.
+ * once for each member of the party): the same visit, nothing created. A new code of a shopper
+ * whose visit in this store nothing has reported on (the answer was lost and the gate gave up, or
+ * the shopper went to another entry gate) opens any gate of the store onto that visit: its nonce
+ * is claimed and the decision's row written by the admission, and nothing else is created.
  */
 export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDecision> {
   const started = performance.now();
@@ -107,8 +114,24 @@ export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDe
   deps.observe?.(result.decision, result.decision === 'deny' ? result.reason : '', latencyMs / 1000);
   const work = gateWork(deps);
   if (admission?.kind === 'admitted') {
-    const latency = { storeId: scan.storeId, at: admission.at, visitId: admission.visitId, latencyMs };
+    const latency = {
+      storeId: scan.storeId,
+      at: admission.at,
+      visitId: admission.visitId,
+      reason: null,
+      latencyMs,
+    };
     work.background(holdAfterOpening(deps, work.record, admission, latency));
+  } else if (admission?.kind === 'resumed') {
+    const latency = {
+      storeId: scan.storeId,
+      at: admission.at,
+      visitId: admission.visitId,
+      reason: 'resumed',
+      latencyMs,
+    };
+    await work.record({ decision: null, latency, hold: null });
+    work.background(askHoldAgain(deps, admission.visitId));
   } else {
     const decision: DecisionRow = {
       at: deps.now(),
@@ -122,23 +145,14 @@ export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDe
       latencyMs,
     };
     await work.record({ decision, hold: null });
-    if (admission?.kind === 'repeat') {
-      const visitId = admission.visitId;
-      work.background(
-        askUnansweredHold(deps, visitId).then(
-          () => undefined,
-          (err: unknown) =>
-            deps.log.error('asking again for a hold after a repeated scan failed', { visitId, err }),
-        ),
-      );
-    }
+    if (admission?.kind === 'repeat') work.background(askHoldAgain(deps, admission.visitId));
   }
   deps.log.debug('gate decision', {
     storeId: scan.storeId,
     gateId: scan.gateId,
     decision: result.decision,
     ...(result.decision === 'deny' ? { reason: result.reason } : { visitId: result.visitId }),
-    ...(admission?.kind === 'repeat' ? { repeat: true } : {}),
+    ...(admission?.kind === 'repeat' || admission?.kind === 'resumed' ? { [admission.kind]: true } : {}),
     latencyMs: Math.round(latencyMs * 10) / 10,
   });
   return result;
@@ -165,6 +179,15 @@ async function holdAfterOpening(
     // The visit's hold stays pending: settlement asks for it at the close, a restart before.
     deps.observeHold?.('error', (performance.now() - started) / 1000);
     deps.log.error('hold after the gate opened failed', { visitId: a.visitId, err });
+  }
+}
+
+/** A visit answered again may still lack its hold's answer (the process died before it came). */
+async function askHoldAgain(deps: GateDeps, visitId: string): Promise<void> {
+  try {
+    await askUnansweredHold(deps, visitId);
+  } catch (err) {
+    deps.log.error('asking again for the hold of a visit answered again failed', { visitId, err });
   }
 }
 
@@ -227,8 +250,10 @@ const holdTerms = (deps: GateDeps) => ({
  * scan admitted again under the lock, counting who is inside. Without one, admissions run side by
  * side, batched, which is what lets one store take many scans a second. A scan that passed every
  * rule but lost the visit's insert to a racing scan of the same shopper is admitted once more,
- * which then sees the winner: the same code from the same gate is answered as it, anything else
- * is a replay or `already_inside`.
+ * which then sees the winner: the same code from the same gate is answered as it, a new code in
+ * the same store opens onto its visit, anything else is a replay or `already_inside`. So is a scan
+ * that could have resumed a visit but lost the code's claim to a racing scan, or found the visit
+ * closed or expired under its lock.
  */
 async function admit(
   deps: GateDeps,
@@ -257,6 +282,8 @@ async function admit(
         party,
         at: request.at,
       };
+    if (f.resumed)
+      return { kind: 'resumed', visitId: f.resume_visit!, party: f.resume_party!, at: request.at };
     if (f.prior_visit !== null) {
       const prior: Redemption = {
         visitId: f.prior_visit,
@@ -268,6 +295,7 @@ async function admit(
       if (isSameGateRetry(prior, scan)) return { kind: 'repeat', visitId: prior.visitId, party: prior.party };
     }
     if (!fresh) return { kind: 'denied', reason: 'expired' };
+    if (f.resume_visit !== null && f.store_known && f.is_open && !f.replayed) return 'lost';
     const pre = precheckEntry({
       code: { ok: true },
       replayed: f.replayed,

@@ -9,7 +9,8 @@ import { placeHoldNow } from './hold.ts';
  * again under its original idempotency key, so the provider answers with what it did the first
  * time or does it now: one hold either way. The admission writes the decision's row itself; an
  * admission from before it did (migration 0010) whose row went down with the process gets it back
- * from the code's redemption, without a latency (nobody measured it).
+ * from the code's redemption, without a latency (nobody measured it): the first redemption, as a
+ * new code that resumed the visit (gate.ts) adds another.
  */
 export async function recoverHolds(
   db: Db,
@@ -34,7 +35,8 @@ export async function recoverHolds(
                where d.store_id = v.store_id and d.time >= r.redeemed_at and d.visit_id = v.id) as logged
      from visits v join payment_methods m on m.id = v.payment_method_id
      join payments p on p.idempotency_key = 'hold:' || v.id
-     join entry_redemptions r on r.visit_id = v.id
+     join lateral (select gate_id, redeemed_at from entry_redemptions r where r.visit_id = v.id
+                   order by redeemed_at limit 1) r on true
      where v.status = 'open' and p.status in ('pending', 'failed') and v.opened_at < $1`,
     [olderThan],
   );
