@@ -130,8 +130,14 @@ export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDe
       reason: 'resumed',
       latencyMs,
     };
-    await work.record({ decision: null, latency, hold: null });
-    work.background(askHoldAgain(deps, admission.visitId));
+    // Its row is written already (the admission did): the answer need not wait for the latency.
+    const visitId = admission.visitId;
+    work.background(
+      work
+        .record({ decision: null, latency, hold: null })
+        .catch((err: unknown) => deps.log.error('latency of a resumed opening not written', { visitId, err }))
+        .then(() => askHoldAgain(deps, visitId)),
+    );
   } else {
     const decision: DecisionRow = {
       at: deps.now(),
