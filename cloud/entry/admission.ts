@@ -76,6 +76,11 @@ export interface HoldTerms {
  * claim waits for an expiry or a close holding it and then sees whether it is still open; the
  * nonce's primary key decides between two scans of one code. It needs no count of who is inside:
  * its party counts already.
+ *
+ * The `limit 1` on the payment method keeps that lookup a lateral subquery: without it the planner
+ * pulls it up into a join with the view, whose DISTINCT ON then sorts the whole payment_methods
+ * table for every batch (measured: 30-100 ms a statement at 20,000 shoppers) instead of one
+ * index probe per scan.
  */
 const ADMIT_SQL = `with q as (
     select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::uuid[], $7::timestamptz[],
@@ -95,7 +100,7 @@ const ADMIT_SQL = `with q as (
       e.visit_id as prior_visit, e.gate_id as prior_gate, pv.store_id as prior_store, pv.status as prior_status,
       pv.companions + 1 as prior_party, rv.id as resume_visit, rv.companions + 1 as resume_party
     from q left join stores st on st.id = q.store left join shoppers s on s.id = q.shopper
-    left join lateral (select id, provider_token from current_payment_methods where shopper_id = s.id) pm on true
+    left join lateral (select id, provider_token from current_payment_methods where shopper_id = s.id limit 1) pm on true
     left join entry_redemptions e on e.nonce = q.nonce left join visits pv on pv.id = e.visit_id
     left join lateral (
       select o.id, o.companions from visits o
