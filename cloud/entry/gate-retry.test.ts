@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
+import { entryCode, visitsOf as visitsOfShopper } from '../../test/support/gate.ts';
 import { diesAfterAuthorise } from '../../test/support/payments.ts';
 import type { PaymentProvider, ProviderOutcome } from '../payments/provider.ts';
 import { createDevice, createStore } from '../stores/devices.ts';
@@ -25,23 +26,12 @@ beforeAll(async () => {
 });
 afterAll(async () => cloud?.stop());
 
-async function codeFor(token: string, companions = 0): Promise<string> {
-  const r = await cloud.call('POST', '/v1/me/entry-codes', { token, body: { companions } });
-  expect(r.status).toBe(201);
-  return r.body.code;
-}
+const codeFor = (token: string, companions = 0) => entryCode(cloud, token, companions);
 
 const scan = (qr: string, gateId = 'gate-1', basic = gate) =>
   cloud.call('POST', `/v1/gates/${gateId}/scans`, { basic, body: { qr } });
 
-async function visitsOf(shopperId: string) {
-  const { rows } = await cloud.ctx.db.query<{ id: string; status: string; holds: number }>(
-    `select v.id, v.status, (select count(*)::int from payments p where p.visit_id = v.id and p.kind = 'hold') as holds
-     from visits v where v.payer_id = $1 order by v.opened_at`,
-    [shopperId],
-  );
-  return rows;
-}
+const visitsOf = (shopperId: string) => visitsOfShopper(cloud, shopperId);
 
 async function decisionsOf(visitId: string) {
   const { rows } = await cloud.ctx.db.query(

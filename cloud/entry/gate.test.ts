@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../platform/log.ts';
 import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
+import { entryCode } from '../../test/support/gate.ts';
 import { metricValues } from '../../test/support/metrics.ts';
 import { diesAfterAuthorise } from '../../test/support/payments.ts';
 import { createDevice, createStore } from '../stores/devices.ts';
@@ -20,11 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => cloud?.stop());
 
-async function codeFor(token: string, companions = 0): Promise<string> {
-  const r = await cloud.call('POST', '/v1/me/entry-codes', { token, body: { companions } });
-  expect(r.status).toBe(201);
-  return r.body.code;
-}
+const codeFor = (token: string, companions = 0) => entryCode(cloud, token, companions);
 
 const scan = (qr: string, basic = gate, gateId = 'gate-1') =>
   cloud.call('POST', `/v1/gates/${gateId}/scans`, { basic, body: { qr } });

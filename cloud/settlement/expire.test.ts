@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
 import { connectEdge } from '../../test/support/edge-client.ts';
+import { entryCode } from '../../test/support/gate.ts';
 import { diesAfterAuthorise } from '../../test/support/payments.ts';
 import { issueEntryCode } from '../entry/codes.ts';
 import { decideScan, gateIdle } from '../entry/gate.ts';
@@ -20,10 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => cloud?.stop());
 
-async function codeFor(token: string): Promise<string> {
-  const r = await cloud.call('POST', '/v1/me/entry-codes', { token, body: { companions: 0 } });
-  return r.body.code;
-}
+const codeFor = (token: string, companions = 0) => entryCode(cloud, token, companions);
 
 async function admitted(token: string): Promise<string> {
   const r = await cloud.call('POST', '/v1/gates/g1/scans', {
