@@ -88,6 +88,14 @@ function world(): { rows: Rows; edges: EdgeFacts } {
   };
 }
 
+/** A gate visit D of the given status whose hold the provider still holds. */
+function heldVisit(w: { rows: Rows; edges: EdgeFacts }, status: Rows['visits'][number]['status']): void {
+  const D = '00000000-0000-4000-8000-00000000000d';
+  w.rows.visits.push({ id: D, status, entry: 'gate' });
+  w.rows.holds.push({ visitId: D, amountMinor: 5000, capturedMinor: 0, refundedMinor: 0, released: false });
+  w.rows.openDecisions.push({ visitId: D, count: 1 });
+}
+
 const broken = (w: { rows: Rows; edges: EdgeFacts }) => {
   const v = checkInvariants(w.rows, w.edges);
   return Object.fromEntries(RULES.filter((r) => v[r] > 0).map((r) => [r, v[r]]));
@@ -138,18 +146,7 @@ describe('the kill test’s invariants', () => {
     ],
     [
       'a visit left open behind a lost gate answer, its hold held',
-      (w) => {
-        const D = '00000000-0000-4000-8000-00000000000d';
-        w.rows.visits.push({ id: D, status: 'open', entry: 'gate' });
-        w.rows.holds.push({
-          visitId: D,
-          amountMinor: 5000,
-          capturedMinor: 0,
-          refundedMinor: 0,
-          released: false,
-        });
-        w.rows.openDecisions.push({ visitId: D, count: 1 });
-      },
+      (w) => heldVisit(w, 'open'),
       { openWithHold: 1 },
     ],
     [
@@ -159,22 +156,7 @@ describe('the kill test’s invariants', () => {
       },
       { holdsLeft: 1 },
     ],
-    [
-      'a visit that expired with its hold kept',
-      (w) => {
-        const D = '00000000-0000-4000-8000-00000000000d';
-        w.rows.visits.push({ id: D, status: 'expired', entry: 'gate' });
-        w.rows.holds.push({
-          visitId: D,
-          amountMinor: 5000,
-          capturedMinor: 0,
-          refundedMinor: 0,
-          released: false,
-        });
-        w.rows.openDecisions.push({ visitId: D, count: 1 });
-      },
-      { holdsLeft: 1 },
-    ],
+    ['a visit that expired with its hold kept', (w) => heldVisit(w, 'expired'), { holdsLeft: 1 }],
     [
       'a receipt issued twice',
       (w) => {

@@ -1,4 +1,5 @@
 import type { Db, Tx } from '../db/pool.ts';
+import { unreported } from '../db/reports.ts';
 
 /**
  * The gate's two writes, each one statement for any number of scans, so that scans arriving
@@ -105,9 +106,7 @@ const ADMIT_SQL = `with q as (
     left join lateral (
       select o.id, o.companions from visits o
       where o.payer_id = q.shopper and o.status = 'open' and o.entry = 'gate' and o.store_id = q.store
-        and not exists (select 1 from visit_members vm
-                        where vm.visit_id = o.id and (vm.entered_at is not null or vm.exited_at is not null))
-        and not exists (select 1 from cart_events c where c.visit_id = o.id)) rv on true),
+        and ${unreported('o.id')}) rv on true),
   ok as (
     select distinct on (shopper) * from f
     where fresh and store_known and is_open and not replayed and known and not inside_already

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { NO_NUL, WalkoutError } from '../../proto/index.ts';
+import { badText, WalkoutError } from '../../proto/index.ts';
 
 /** Throws on the first invalid byte instead of writing U+FFFD for it. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -55,40 +55,5 @@ export function charsetOf(contentType: string): string | undefined {
       .replace(/^"(.*)"$/, '$1')
       .toLowerCase();
   }
-  return undefined;
-}
-
-/**
- * The first string (key or value) anywhere in a parsed body that the database could not store as
- * sent: a NUL, or a lone UTF-16 surrogate (which would be stored as U+FFFD). Walked without
- * recursion, so a deeply nested body cannot exhaust the stack.
- */
-export function badText(value: unknown): { path: string; reason: string } | undefined {
-  const stack: Array<[unknown, string]> = [[value, '']];
-  while (stack.length > 0) {
-    const [v, path] = stack.pop()!;
-    if (typeof v === 'string') {
-      const reason = textProblem(v);
-      if (reason) return { path, reason };
-    } else if (Array.isArray(v)) {
-      for (const [i, item] of v.entries()) stack.push([item, path ? `${path}.${i}` : String(i)]);
-    } else if (v !== null && typeof v === 'object') {
-      for (const [k, item] of Object.entries(v)) {
-        const at = path ? `${path}.${k}` : k;
-        const reason = textProblem(k);
-        if (reason) return { path: at, reason: `key ${reason}` };
-        stack.push([item, at]);
-      }
-    }
-  }
-  return undefined;
-}
-
-// In u-mode a pair is one code point, so only an unpaired half matches.
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
-
-function textProblem(s: string): string | undefined {
-  if (!NO_NUL.test(s)) return 'must not contain the NUL character (U+0000)';
-  if (LONE_SURROGATE.test(s)) return 'must not contain a lone UTF-16 surrogate';
   return undefined;
 }

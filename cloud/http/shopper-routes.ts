@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NO_NUL, Text } from '../../proto/index.ts';
+import { NO_NUL, NO_NUL_MESSAGE, Text } from '../../proto/index.ts';
 import { payBalance } from '../accounts/balance.ts';
 import {
   addPaymentMethod,
@@ -22,7 +22,7 @@ export const Email = z
   .max(254)
   .refine((e) => e.indexOf('@') <= 64, 'at most 64 characters before the @');
 const Password = Text(200).min(10, 'at least 10 characters');
-const Name = z.string().trim().min(1).max(100).regex(NO_NUL, 'must not contain the NUL character (U+0000)');
+const Name = z.string().trim().min(1).max(100).regex(NO_NUL, NO_NUL_MESSAGE);
 
 const SessionOut = z.object({
   shopperId: z.uuid(),

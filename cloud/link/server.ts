@@ -5,7 +5,7 @@ import {
   loadEdgeLink,
   type SequencedMessage,
 } from '../../proto/grpc/edge-link.ts';
-import { describeIssues, formatIssues } from '../../proto/index.ts';
+import { badText, describeIssues, formatIssues } from '../../proto/index.ts';
 import type { CloudContext } from '../context.ts';
 import { decideScan } from '../entry/gate.ts';
 import { type Device, parseBasic } from '../stores/devices.ts';
@@ -34,20 +34,6 @@ interface EdgeState {
 
 /** A device id as devices.ts makes them; anything else is refused before the database sees it. */
 const DEVICE_ID = /^[\x21-\x7e]{1,128}$/;
-
-/**
- * Where a message holds a NUL character, which PostgreSQL's text cannot: stored, it would fail its
- * whole batch, and the edge's resend would fail it again for ever. Null when there is none.
- */
-export function nulAt(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path || 'value' : null;
-  if (typeof value !== 'object' || value === null) return null;
-  for (const [k, v] of Object.entries(value)) {
-    const found = nulAt(v, path ? `${path}.${k}` : k);
-    if (found) return found;
-  }
-  return null;
-}
 
 /** What the deserializer hands on for bytes that are not an EdgeMessage, instead of killing the stream. */
 interface Undecodable {
@@ -248,10 +234,11 @@ async function serve(
       return;
     }
     const parsed = EdgeMessage.safeParse(raw);
-    const nul = parsed.success ? nulAt(parsed.data) : null;
-    if (!parsed.success || nul !== null) {
+    // Text the database cannot store (a NUL) would fail its whole batch, and every resend again.
+    const bad = parsed.success ? badText(parsed.data) : undefined;
+    if (!parsed.success || bad !== undefined) {
       const reason = parsed.success
-        ? `${nul}: contains a NUL character`
+        ? `${bad!.path}: ${bad!.reason}`
         : formatIssues(describeIssues(parsed.error));
       const seq = (raw as { seq?: unknown }).seq;
       ctx.metrics.rejected.inc({ code: 'PAYLOAD_INVALID', surface: 'grpc' });

@@ -229,7 +229,6 @@ export async function storeInvalid(
     if ((r.rowCount ?? 0) === 0) return false;
     await tx.query(
       `insert into edge_rejections (device_id, seq, code, reason, message) values ($1, $2, 'PAYLOAD_INVALID', $3, $4)`,
-      // jsonb cannot hold a NUL either: kept as the visible escape it was.
       [device.id, seq, reason, JSON.stringify(raw, withoutNul)],
     );
     return true;

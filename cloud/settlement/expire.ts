@@ -1,5 +1,6 @@
 import { audit } from '../db/audit.ts';
 import { inTransaction } from '../db/pool.ts';
+import { unreported } from '../db/reports.ts';
 import { placeHoldNow } from '../entry/hold.ts';
 import { recordedCall } from '../payments/ledger.ts';
 import type { SettleDeps } from './settle.ts';
@@ -31,10 +32,7 @@ export async function expireQuietVisits(deps: SettleDeps, timeoutMs: number): Pr
   const now = deps.now();
   const { rows } = await deps.db.query<{ id: string }>(
     `select v.id from visits v
-     where v.status = 'open' and v.entry = 'gate' and v.opened_at < $1
-       and not exists (select 1 from visit_members m
-                       where m.visit_id = v.id and (m.entered_at is not null or m.exited_at is not null))
-       and not exists (select 1 from cart_events c where c.visit_id = v.id)
+     where v.status = 'open' and v.entry = 'gate' and v.opened_at < $1 and ${unreported('v.id')}
        and (exists (select 1 from edge_links l join devices d on d.id = l.device_id
                     where d.store_id = v.store_id and l.last_seen_at > v.opened_at)
             or not exists (select 1 from edge_links l join devices d on d.id = l.device_id
@@ -60,13 +58,8 @@ async function expireOne(deps: SettleDeps, visitId: string, now: Date, timeoutMs
     );
     const visit = v.rows[0];
     if (!visit) return false;
-    const heard = await tx.query<{ heard: boolean }>(
-      `select exists (select 1 from visit_members m
-                      where m.visit_id = $1 and (m.entered_at is not null or m.exited_at is not null))
-           or exists (select 1 from cart_events c where c.visit_id = $1) as heard`,
-      [visitId],
-    );
-    if (heard.rows[0]!.heard) return false;
+    const quiet = await tx.query<{ quiet: boolean }>(`select ${unreported('$1::uuid')} as quiet`, [visitId]);
+    if (!quiet.rows[0]!.quiet) return false;
     await tx.query(`update visits set status = 'expired', closed_at = $2 where id = $1`, [visitId, now]);
     await audit(tx, {
       actor: 'settlement',
