@@ -113,23 +113,18 @@ export async function decideScan(deps: GateDeps, scan: GateScan): Promise<GateDe
   const latencyMs = performance.now() - started;
   deps.observe?.(result.decision, result.decision === 'deny' ? result.reason : '', latencyMs / 1000);
   const work = gateWork(deps);
+  // An opening's row is the admission's: its latency is added to it afterwards.
+  const latencyOf = (a: { at: Date; visitId: string }, reason: string | null): DecisionLatency => ({
+    storeId: scan.storeId,
+    at: a.at,
+    visitId: a.visitId,
+    reason,
+    latencyMs,
+  });
   if (admission?.kind === 'admitted') {
-    const latency = {
-      storeId: scan.storeId,
-      at: admission.at,
-      visitId: admission.visitId,
-      reason: null,
-      latencyMs,
-    };
-    work.background(holdAfterOpening(deps, work.record, admission, latency));
+    work.background(holdAfterOpening(deps, work.record, admission, latencyOf(admission, null)));
   } else if (admission?.kind === 'resumed') {
-    const latency = {
-      storeId: scan.storeId,
-      at: admission.at,
-      visitId: admission.visitId,
-      reason: 'resumed',
-      latencyMs,
-    };
+    const latency = latencyOf(admission, 'resumed');
     // Its row is written already (the admission did): the answer need not wait for the latency.
     const visitId = admission.visitId;
     work.background(
