@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 const ISOLATED = ['edge', 'cloud', 'simulator'] as const;
 // Not written yet: nothing to scan. Once the folder exists the rule must cover it, so the test
 // below fails until it is taken off this list.
-const UNWRITTEN: readonly string[] = ['edge'];
+const UNWRITTEN: readonly string[] = [];
 const WRITTEN = ISOLATED.filter((f) => !UNWRITTEN.includes(f));
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = /\.(?:ts|tsx|mts|cts)$/;

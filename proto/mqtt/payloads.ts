@@ -42,8 +42,18 @@ export const GateCommand = z
     /** The scan this answers, when it answers one. */
     scanId: Id.optional(),
     reason: z.string().max(200).optional(),
+    /**
+     * An `open` the cloud decided names the visit it admitted and the party's size, so that the
+     * edge can bind the people crossing next to that visit (members in the order they cross).
+     */
+    visitId: Id.optional(),
+    party: z.number().int().min(1).max(64).optional(),
   })
   .strict()
+  .refine((c) => c.action === 'open' || (c.visitId === undefined && c.party === undefined), {
+    message: 'only an open command admits a visit',
+    path: ['visitId'],
+  })
   .refine((c) => c.action === 'open' || (c.reason !== undefined && c.reason.length > 0), {
     message: 'a deny command needs a reason',
     path: ['reason'],

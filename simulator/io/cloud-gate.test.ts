@@ -17,12 +17,14 @@ const scan = (n: number, qr: string, gateId = 'gate-in'): GateScan => ({
 
 describe('a cloud decision as a gate command', () => {
   it('opens on open and denies with the cloud’s reason on deny', () => {
-    expect(commandFor(scan(1, 'a'), { decision: 'open' }, 5)).toEqual({
+    expect(commandFor(scan(1, 'a'), { decision: 'open', visitId: 'v-1', party: 2 }, 5)).toEqual({
       commandId: 'gate-in-scan-1-cmd',
       gateId: 'gate-in',
       tsMs: 5,
       scanId: 'gate-in-scan-1',
       action: 'open',
+      visitId: 'v-1',
+      party: 2,
     });
     expect(commandFor(scan(2, 'a'), { decision: 'deny', reason: 'expired' }, 6)).toMatchObject({
       action: 'deny',
@@ -33,15 +35,15 @@ describe('a cloud decision as a gate command', () => {
 
   it('lets a party’s later members through on the same code, as many as the cloud let in, for a while', () => {
     const passes = new PartyPasses();
-    passes.grant('g', 'qr', 3, 0);
-    passes.grant('g', 'solo', 1, 0);
-    expect(passes.take('g', 'qr', 1000)).toBe(true);
-    expect(passes.take('other-gate', 'qr', 1000)).toBe(false);
-    expect(passes.take('g', 'qr', 2000)).toBe(true);
-    expect(passes.take('g', 'qr', 3000)).toBe(false);
-    expect(passes.take('g', 'solo', 1000)).toBe(false);
-    passes.grant('g', 'late', 2, 0);
-    expect(passes.take('g', 'late', 10 * 60_000)).toBe(false);
+    passes.grant('g', 'qr', { visitId: 'v-3', party: 3 }, 0);
+    passes.grant('g', 'solo', { visitId: 'v-1', party: 1 }, 0);
+    expect(passes.take('g', 'qr', 1000)).toEqual({ visitId: 'v-3', party: 3 });
+    expect(passes.take('other-gate', 'qr', 1000)).toBeNull();
+    expect(passes.take('g', 'qr', 2000)).toEqual({ visitId: 'v-3', party: 3 });
+    expect(passes.take('g', 'qr', 3000)).toBeNull();
+    expect(passes.take('g', 'solo', 1000)).toBeNull();
+    passes.grant('g', 'late', { visitId: 'v-2', party: 2 }, 0);
+    expect(passes.take('g', 'late', 10 * 60_000)).toBeNull();
   });
 });
 

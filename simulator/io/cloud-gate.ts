@@ -19,13 +19,13 @@ export const CLOUD_UNAVAILABLE = 'cloud_unavailable';
 /** The barrier command for one scan, from the cloud's decision (or the gate's own, for a party pass). */
 export function commandFor(
   scan: Pick<GateScan, 'scanId' | 'gateId'>,
-  answer: { decision: 'open' } | { decision: 'deny'; reason: string },
+  answer: { decision: 'open'; visitId: string; party: number } | { decision: 'deny'; reason: string },
   tsMs: number,
 ): GateCommand {
-  // The same fields in the same order as the local authority's commands.
+  // The same fields in the same order as the local authority's commands, then the visit admitted.
   const base = { commandId: `${scan.scanId}-cmd`, gateId: scan.gateId, tsMs };
   return answer.decision === 'open'
-    ? { ...base, action: 'open', scanId: scan.scanId }
+    ? { ...base, action: 'open', scanId: scan.scanId, visitId: answer.visitId, party: answer.party }
     : { ...base, action: 'deny', scanId: scan.scanId, reason: answer.reason.slice(0, 200) };
 }
 
@@ -38,24 +38,25 @@ const PASS_MS = 120_000;
  * replay). Keyed by gate and code; a pass lapses after PASS_MS.
  */
 export class PartyPasses {
-  private readonly left = new Map<string, { n: number; untilMs: number }>();
+  private readonly left = new Map<string, { n: number; untilMs: number; visitId: string; party: number }>();
 
-  grant(gateId: string, qr: string, party: number, tsMs: number): void {
-    if (party > 1) this.left.set(`${gateId}\n${qr}`, { n: party - 1, untilMs: tsMs + PASS_MS });
+  grant(gateId: string, qr: string, visit: { visitId: string; party: number }, tsMs: number): void {
+    if (visit.party > 1)
+      this.left.set(`${gateId}\n${qr}`, { n: visit.party - 1, untilMs: tsMs + PASS_MS, ...visit });
   }
 
-  /** True when this scan is one of a party already let in (and uses up one pass). */
-  take(gateId: string, qr: string, tsMs: number): boolean {
+  /** The party's visit when this scan is one of a party already let in (using up one pass). */
+  take(gateId: string, qr: string, tsMs: number): { visitId: string; party: number } | null {
     const key = `${gateId}\n${qr}`;
     const pass = this.left.get(key);
-    if (!pass) return false;
+    if (!pass) return null;
     if (tsMs > pass.untilMs) {
       this.left.delete(key);
-      return false;
+      return null;
     }
     pass.n -= 1;
     if (pass.n === 0) this.left.delete(key);
-    return true;
+    return { visitId: pass.visitId, party: pass.party };
   }
 }
 
@@ -111,7 +112,7 @@ export function withCloudGates(
       })
       .then((a) => {
         const tsMs = nowMs();
-        if (a.decision === 'open') passes.grant(scan.gateId, scan.qr, a.party, tsMs);
+        if (a.decision === 'open') passes.grant(scan.gateId, scan.qr, a, tsMs);
         answer(commandFor(scan, a, tsMs));
       });
   return {
@@ -120,8 +121,9 @@ export function withCloudGates(
       if (m.kind !== 'gateScan') return;
       const scan = m.payload as GateScan;
       if (!opts.entryGateIds.has(scan.gateId)) return;
-      if (passes.take(scan.gateId, scan.qr, m.tsMs)) {
-        answer(commandFor(scan, { decision: 'open' }, m.tsMs));
+      const pass = passes.take(scan.gateId, scan.qr, m.tsMs);
+      if (pass) {
+        answer(commandFor(scan, { decision: 'open', ...pass }, m.tsMs));
         return;
       }
       const done = own.track(ask(scan));

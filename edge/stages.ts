@@ -1,0 +1,100 @@
+/**
+ * The edge loop's stages as interfaces: edge/loop.ts receives implementations and never imports a
+ * stage's concrete class, so tests and benchmarks drive it with real parts in any combination
+ * (a recording instead of cameras, the simulator in lockstep instead of a broker).
+ */
+import type { SequencedMessage } from '../proto/grpc/edge-link.ts';
+import type { DecodedMessage } from '../proto/mqtt/payloads.ts';
+import type { CameraFrame, CartLine, FrameDetections, PlateHealth, Track } from './types.ts';
+
+/** Per camera: frames that arrived, frames detected, frames skipped (newest frame wins). */
+export interface FrameCounters {
+  received: number;
+  processed: number;
+  dropped: number;
+}
+
+/**
+ * Camera frames, newest first: a source never queues. `next()` resolves with the newest frame not
+ * yet taken from any camera (round-robin over cameras with a frame waiting); frames that were
+ * replaced before being taken count as dropped. Resolves null when the source has ended.
+ */
+export interface FrameSource {
+  next(): Promise<CameraFrame | null>;
+  counters(): Record<string, FrameCounters>;
+  /** The processing side took this frame through the detector. */
+  markProcessed(cameraId: string): void;
+  close(): Promise<void>;
+}
+
+/** Device traffic as the broker delivered it, decoded; malformed messages never get here. */
+export interface DeviceMessageSource {
+  /** Resolves null when the source has ended (a replay's end; never, live). */
+  next(): Promise<DecodedMessage | null>;
+  /** Rejected messages by error code, for health reports. */
+  rejected(): Record<string, number>;
+  close(): Promise<void>;
+}
+
+export interface FrameDetector {
+  detect(frame: CameraFrame): Promise<FrameDetections>;
+  close(): Promise<void>;
+}
+
+/** A visit's live cart: one list of lines per member (member 0 pays). */
+export interface VisitCart {
+  visitId: string;
+  members: { memberNo: number; lines: CartLine[]; inside: boolean }[];
+  /** Some line needs a person to look: low confidence, an unknown item, a near tie. */
+  needsReview: boolean;
+}
+
+export type AlertKind = 'tailgate' | 'unattributed-event' | 'sensor-fault' | 'unknown-item';
+
+export interface Alert {
+  alertId: string;
+  kind: AlertKind;
+  tsMs: number;
+  detail: string;
+  plateId?: string;
+  trackId?: string;
+  visitId?: string;
+}
+
+/**
+ * Live state for the store map and the app. Every object published is `new` once, `update`d while it
+ * lives and `end`ed once; an object not updated for the publisher's watchdog period is ended by it.
+ */
+export interface LivePublisher {
+  tracks(tsMs: number, tracks: readonly (Track & { visitId?: string; memberNo?: number })[]): void;
+  cart(tsMs: number, cart: VisitCart, ended: boolean): void;
+  plates(tsMs: number, plates: readonly { plateId: string; stable: boolean; stock: Record<string, number> }[]): void;
+  plateHealth(tsMs: number, health: PlateHealth): void;
+  alert(alert: Alert): void;
+  close(): Promise<void>;
+}
+
+/** What the edge reports to the cloud: the EdgeLink's sequenced bodies. */
+export type Report = DistributiveOmit<SequencedMessage, 'seq' | 'timeMs'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** The cloud's answer to a gate scan the edge asked about (the edge as the gate's authority). */
+export interface GateAnswer {
+  open: boolean;
+  reason: string;
+  visitId: string;
+  party: number;
+}
+
+/**
+ * The EdgeLink as the loop sees it. `report` returns once the report is durable at the edge (in the
+ * outbox on disk): from then on a crash, a restart or a cloud outage cannot lose it, and the link
+ * delivers it exactly once, in order.
+ */
+export interface CloudLink {
+  report(report: Report, timeMs: number): Promise<void>;
+  /** null when the cloud cannot answer in time (the caller decides offline). */
+  askGate(scan: { scanId: string; gateId: string; qr: string }, timeoutMs: number): Promise<GateAnswer | null>;
+  status(): { connected: boolean; lastSeq: number; ackedSeq: number; pending: number };
+  close(): Promise<void>;
+}
