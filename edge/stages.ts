@@ -14,24 +14,24 @@ export interface FrameCounters {
   dropped: number;
 }
 
-/**
- * Camera frames, newest first: a source never queues. `next()` resolves with the newest frame not
- * yet taken from any camera (round-robin over cameras with a frame waiting); frames that were
- * replaced before being taken count as dropped. Resolves null when the source has ended.
- */
-export interface FrameSource {
-  next(): Promise<CameraFrame | null>;
-  counters(): Record<string, FrameCounters>;
-  /** The processing side took this frame through the detector. */
-  markProcessed(cameraId: string): void;
-  close(): Promise<void>;
-}
+/** One thing for the loop to handle: a decoded device message, or a camera frame to detect. */
+export type EdgeInput = { kind: 'device'; message: DecodedMessage; tsMs: number } | { kind: 'frame'; frame: CameraFrame };
 
-/** Device traffic as the broker delivered it, decoded; malformed messages never get here. */
-export interface DeviceMessageSource {
-  /** Resolves null when the source has ended (a replay's end; never, live). */
-  next(): Promise<DecodedMessage | null>;
-  /** Rejected messages by error code, for health reports. */
+/**
+ * Everything the store gives the edge, one input at a time. Live: device messages in the order the
+ * broker delivered them (never dropped, never reordered), and camera frames newest first (a source
+ * never queues frames: a frame replaced before the loop took it is dropped and counted; a camera
+ * is also thinned to the configured detection rate). Replay: a recording's messages and frames
+ * merged in store-clock order, none dropped but the thinning, as fast as the loop takes them.
+ * `next()` resolves null when the source has ended (a replay's end; live, at close).
+ */
+export interface InputSource {
+  next(): Promise<EdgeInput | null>;
+  /** Per camera. */
+  counters(): Record<string, FrameCounters>;
+  /** The loop took this frame through the detector. */
+  markProcessed(cameraId: string): void;
+  /** Device messages refused (malformed, unknown topic), by error code. */
   rejected(): Record<string, number>;
   close(): Promise<void>;
 }
