@@ -4,8 +4,17 @@
  * (a recording instead of cameras, the simulator in lockstep instead of a broker).
  */
 import type { SequencedMessage } from '../proto/grpc/edge-link.ts';
-import type { DecodedMessage } from '../proto/mqtt/payloads.ts';
-import type { CameraFrame, CartLine, FrameDetections, PlateHealth, Track } from './types.ts';
+import type { DecodedMessage, PlateSamples } from '../proto/mqtt/payloads.ts';
+import type {
+  CameraFrame,
+  CartLine,
+  FrameDetections,
+  HandSighting,
+  PlateHealth,
+  Track,
+  WeightEvent,
+  WeightHypothesis,
+} from './types.ts';
 
 /** Per camera: frames that arrived, frames detected, frames skipped (newest frame wins). */
 export interface FrameCounters {
@@ -15,7 +24,9 @@ export interface FrameCounters {
 }
 
 /** One thing for the loop to handle: a decoded device message, or a camera frame to detect. */
-export type EdgeInput = { kind: 'device'; message: DecodedMessage; tsMs: number } | { kind: 'frame'; frame: CameraFrame };
+export type EdgeInput =
+  | { kind: 'device'; message: DecodedMessage; tsMs: number }
+  | { kind: 'frame'; frame: CameraFrame };
 
 /**
  * Everything the store gives the edge, one input at a time. Live: device messages in the order the
@@ -68,7 +79,10 @@ export interface Alert {
 export interface LivePublisher {
   tracks(tsMs: number, tracks: readonly (Track & { visitId?: string; memberNo?: number })[]): void;
   cart(tsMs: number, cart: VisitCart, ended: boolean): void;
-  plates(tsMs: number, plates: readonly { plateId: string; stable: boolean; stock: Record<string, number> }[]): void;
+  plates(
+    tsMs: number,
+    plates: readonly { plateId: string; stable: boolean; stock: Record<string, number> }[],
+  ): void;
   plateHealth(tsMs: number, health: PlateHealth): void;
   alert(alert: Alert): void;
   close(): Promise<void>;
@@ -94,7 +108,34 @@ export interface GateAnswer {
 export interface CloudLink {
   report(report: Report, timeMs: number): Promise<void>;
   /** null when the cloud cannot answer in time (the caller decides offline). */
-  askGate(scan: { scanId: string; gateId: string; qr: string }, timeoutMs: number): Promise<GateAnswer | null>;
+  askGate(
+    scan: { scanId: string; gateId: string; qr: string },
+    timeoutMs: number,
+  ): Promise<GateAnswer | null>;
   status(): { connected: boolean; lastSeq: number; ackedSeq: number; pending: number };
   close(): Promise<void>;
 }
+
+/** Plate samples to settled weight events and plate health (edge/weight). */
+export interface WeightStage {
+  push(batch: PlateSamples): void;
+  advance(nowMs: number): { events: WeightEvent[]; health: PlateHealth[] };
+  /** Shelves with an event open now (the loop waits for them before closing a visit). */
+  activeSince(): Map<string, number>;
+}
+
+/** What a weight event was: products and quantities, given the products that could be there. */
+export type IdentifyStage = (
+  event: WeightEvent,
+  candidates: ReadonlyMap<string, readonly string[]>,
+) => WeightHypothesis[];
+
+/** Frames' detections to floor tracks (edge/tracking). */
+export interface TrackerStage {
+  update(frame: FrameDetections): { tracks: Track[]; personTrack: (string | null)[] };
+  /** The person left the store: the track ends now. */
+  end(trackId: string, tsMs: number): void;
+}
+
+/** Hands in a frame, as viewing rays linked to their person's track (edge/tracking/hands.ts). */
+export type HandStage = (frame: FrameDetections, personTrack: readonly (string | null)[]) => HandSighting[];

@@ -1,0 +1,145 @@
+/**
+ * Who made a weight event: the person whose hand was in the plate's volume while the shelf was
+ * active. Hands come as viewing rays linked to a track (edge/tracking/hands.ts); a ray that passes
+ * through the space just above the event's plates counts for its track. Where no hand was seen
+ * (occlusion), the tracks standing nearest the shelf front decide, with less confidence. Near ties
+ * are not coin flips: the result keeps every candidate and a low confidence. Pure.
+ */
+import type { Plate, Shelf, StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
+import type { HandSighting, WeightEvent } from '../types.ts';
+import type { AttributionConfig } from './config.ts';
+
+export interface Candidate {
+  trackId: string;
+  score: number;
+  /** Hand rays through the plates' volume during the event. */
+  hands: number;
+  /** Closest floor distance to the shelf front during the event, metres. */
+  distanceM: number;
+}
+
+export interface Attribution {
+  /** Best first; empty when nobody was near. */
+  candidates: Candidate[];
+  /** Belief that `candidates[0]` made the event, 0..1. */
+  confidence: number;
+  method: 'hand' | 'nearest' | 'none';
+}
+
+/** Recent floor positions of every track, for distances during an event. */
+export type PositionsAt = (trackId: string, fromMs: number, toMs: number) => Vec2[];
+
+interface Footprint {
+  minX: number;
+  maxX: number;
+  minY: number;
+  maxY: number;
+  topZ: number;
+}
+
+export class PlateGeometry {
+  private readonly footprints = new Map<string, Footprint>();
+  private readonly shelves = new Map<string, Shelf>();
+  readonly plates = new Map<string, Plate>();
+
+  constructor(layout: StoreLayout) {
+    for (const s of layout.shelves) this.shelves.set(s.id, s);
+    for (const p of layout.plates) {
+      this.plates.set(p.id, p);
+      const facing = this.shelves.get(p.shelfId)?.facing ?? '+y';
+      // A plate's width runs along its shelf; its depth runs into the shelf, away from the shopper.
+      const alongX = facing === '+y' || facing === '-y';
+      const halfX = (alongX ? p.sizeM[0] : p.sizeM[1]) / 2;
+      const halfY = (alongX ? p.sizeM[1] : p.sizeM[0]) / 2;
+      this.footprints.set(p.id, {
+        minX: p.centerM[0] - halfX,
+        maxX: p.centerM[0] + halfX,
+        minY: p.centerM[1] - halfY,
+        maxY: p.centerM[1] + halfY,
+        topZ: p.centerM[2],
+      });
+    }
+  }
+
+  footprint(plateId: string): Footprint | undefined {
+    return this.footprints.get(plateId);
+  }
+
+  /** Where a shopper stands to reach the plate: its front edge's middle, on the floor. */
+  front(plateId: string): Vec2 | undefined {
+    const p = this.plates.get(plateId);
+    const f = this.footprints.get(plateId);
+    if (!p || !f) return undefined;
+    switch (this.shelves.get(p.shelfId)?.facing) {
+      case '+x':
+        return [f.maxX, p.centerM[1]];
+      case '-x':
+        return [f.minX, p.centerM[1]];
+      case '-y':
+        return [p.centerM[0], f.minY];
+      default:
+        return [p.centerM[0], f.maxY];
+    }
+  }
+}
+
+/** Does the ray pass through the box above the footprint (margin around it, `reachM` above its top)? */
+export function rayThroughPlate(s: HandSighting, f: Footprint, marginM: number, reachM: number): boolean {
+  const [ox, oy, oz] = s.rayOriginM;
+  const [dx, dy, dz] = s.rayDirection;
+  if (Math.abs(dz) < 1e-9) return false;
+  // Slab intersection in z, then check x, y over the z interval at its ends and middle.
+  const t0 = (f.topZ - oz) / dz;
+  const t1 = (f.topZ + reachM - oz) / dz;
+  for (const t of [t0, (t0 + t1) / 2, t1]) {
+    if (t <= 0) continue;
+    const x = ox + t * dx;
+    const y = oy + t * dy;
+    if (x >= f.minX - marginM && x <= f.maxX + marginM && y >= f.minY - marginM && y <= f.maxY + marginM)
+      return true;
+  }
+  return false;
+}
+
+export function attribute(
+  event: WeightEvent,
+  geometry: PlateGeometry,
+  sightings: readonly HandSighting[],
+  tracks: readonly string[],
+  positions: PositionsAt,
+  config: AttributionConfig,
+): Attribution {
+  const fromMs = event.startMs - config.handBeforeMs;
+  const toMs = event.settledMs + config.handAfterMs;
+  const hands = new Map<string, number>();
+  for (const s of sightings) {
+    if (!s.trackId || s.captureMs < fromMs || s.captureMs > toMs) continue;
+    const hit = event.plates.some((p) => {
+      const f = geometry.footprint(p.plateId);
+      return f !== undefined && rayThroughPlate(s, f, config.plateMarginM, config.reachAboveM);
+    });
+    if (hit) hands.set(s.trackId, (hands.get(s.trackId) ?? 0) + s.score);
+  }
+  const fronts = event.plates.map((p) => geometry.front(p.plateId)).filter((f): f is Vec2 => f !== undefined);
+  const candidates: Candidate[] = [];
+  for (const trackId of tracks) {
+    let distanceM = Number.POSITIVE_INFINITY;
+    for (const at of positions(trackId, event.startMs, event.settledMs)) {
+      for (const f of fronts) distanceM = Math.min(distanceM, Math.hypot(at[0] - f[0], at[1] - f[1]));
+    }
+    const h = hands.get(trackId) ?? 0;
+    if (h === 0 && distanceM > config.nearestMaxM) continue;
+    const near = Math.exp(-(distanceM * distanceM) / (2 * config.nearestSigmaM ** 2));
+    candidates.push({ trackId, score: h * config.handWeight + near, hands: h, distanceM });
+  }
+  candidates.sort((a, b) => b.score - a.score || a.distanceM - b.distanceM);
+  const top = candidates[0];
+  if (!top) return { candidates, confidence: 0, method: 'none' };
+  const second = candidates[1]?.score ?? 0;
+  const method = top.hands > 0 ? 'hand' : 'nearest';
+  // The top's share against the runner-up, capped by what the method can know: distance alone
+  // never makes a sure attribution.
+  const share = top.score / (top.score + second);
+  const cap = method === 'hand' ? 1 : config.nearestOnlyMaxConfidence;
+  return { candidates, confidence: Math.min(share, cap), method };
+}

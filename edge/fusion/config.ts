@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { VisitConfig } from '../visits/config.ts';
+
+export const AttributionConfig = z
+  .object({
+    /** Hands are looked for from this long (ms) before the shelf became active... */
+    handBeforeMs: z.number().int().nonnegative().default(800),
+    /** ...until this long (ms) after it settled (the hand leaves before the plate settles). */
+    handAfterMs: z.number().int().nonnegative().default(200),
+    /** Metres around a plate's footprint that still count as in its volume (reach, box error). */
+    plateMarginM: z.number().nonnegative().default(0.1),
+    /** Height (m) above a plate's surface that counts as in its volume. */
+    reachAboveM: z.number().positive().default(0.3),
+    /** Score of one hand sighting against a nearness of 1 (a track standing at the shelf front). */
+    handWeight: z.number().positive().default(2),
+    /** Spread (m) of the nearness score by distance from the shelf front. */
+    nearestSigmaM: z.number().positive().default(0.6),
+    /** Tracks farther than this (m) from the shelf front, with no hand in it, are not candidates. */
+    nearestMaxM: z.number().positive().default(2),
+    /** Distance alone never makes an attribution surer than this. */
+    nearestOnlyMaxConfidence: z.number().min(0).max(1).default(0.8),
+  })
+  .strict();
+export type AttributionConfig = z.infer<typeof AttributionConfig>;
+
+export const FusionConfig = z
+  .object({
+    attribution: AttributionConfig.default(AttributionConfig.parse({})),
+    visits: VisitConfig.default(VisitConfig.parse({})),
+    /** How long (ms) of track positions and hand sightings is kept for events settling late. */
+    historyMs: z.number().int().positive().default(20_000),
+    /** A settled weight event waits at most this long (ms) for the frames around it. */
+    resolveWaitMs: z.number().int().nonnegative().default(250),
+    /** A closing visit waits at most this long (ms) for shelf events that began before its last exit. */
+    closeWaitMs: z.number().int().nonnegative().default(800),
+    /** A line believed less than this goes to the cloud with its doubt (the cloud's review decides). */
+    reviewBelow: z.number().min(0).max(1).default(0.6),
+    /** The best weight hypothesis below this probability explains nothing: an alert, not a guess. */
+    unexplainedBelow: z.number().min(0).max(1).default(0.2),
+  })
+  .strict();
+export type FusionConfig = z.infer<typeof FusionConfig>;

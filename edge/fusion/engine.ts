@@ -1,0 +1,302 @@
+/**
+ * The store as the edge understands it: device messages and detections in, reports and live state
+ * out. No I/O and no clock: the loop (edge/loop.ts) feeds it inputs with their store-clock times and
+ * carries its outputs to the cloud and the broker, and tests and benchmarks drive it directly.
+ *
+ * A weight event is resolved once the frames around it have been seen (the frame watermark passed
+ * its end) or it has waited `resolveWaitMs`: who (attribution), then what (identification, with the
+ * putter's own cart as candidates for a put-back), then the cart and the plate's contents change. A
+ * visit closes once its last member is out and no shelf event that began before then is unresolved.
+ */
+import type { Catalog } from '../../proto/catalog/schema.ts';
+import type { StoreLayout } from '../../proto/layout/schema.ts';
+import type { DecodedMessage } from '../../proto/mqtt/payloads.ts';
+import { type CartChange, Carts } from '../carts/carts.ts';
+import type {
+  Alert,
+  HandStage,
+  IdentifyStage,
+  Report,
+  TrackerStage,
+  VisitCart,
+  WeightStage,
+} from '../stages.ts';
+import type { FrameDetections, PlateHealth, Track, WeightEvent } from '../types.ts';
+import { VisitBook, type VisitEffect } from '../visits/book.ts';
+import { attribute, PlateGeometry } from './attribute.ts';
+import type { FusionConfig } from './config.ts';
+import { Timeline } from './timeline.ts';
+
+/** Live plate contents: what the edge believes each plate holds (edge/weight/contents.ts). */
+export interface ContentsStage {
+  skusOn(plateId: string): string[];
+  apply(plateId: string, sku: string, unitsDelta: number): void;
+}
+
+export type FusionOutput =
+  | { kind: 'report'; report: Report; tsMs: number }
+  | { kind: 'cart'; cart: VisitCart; ended: boolean; tsMs: number }
+  | { kind: 'alert'; alert: Alert }
+  | { kind: 'health'; health: PlateHealth }
+  | { kind: 'tracks'; tsMs: number; tracks: (Track & { visitId?: string; memberNo?: number })[] };
+
+export interface FusionParts {
+  weights: WeightStage;
+  identify: IdentifyStage;
+  contents: ContentsStage;
+  tracker: TrackerStage;
+  hands: HandStage;
+}
+
+export class Fusion {
+  private readonly book: VisitBook;
+  private readonly carts = new Carts();
+  private readonly geometry: PlateGeometry;
+  private readonly timeline: Timeline;
+  private readonly unresolved: WeightEvent[] = [];
+  private readonly closing: { visitId: string; tsMs: number }[] = [];
+  private tracks: Track[] = [];
+  private frameWatermarkMs = 0;
+  private alerts = 0;
+  readonly catalog: Map<string, Catalog['items'][number]>;
+
+  constructor(
+    layout: StoreLayout,
+    catalog: Catalog,
+    private readonly parts: FusionParts,
+    private readonly config: FusionConfig,
+  ) {
+    this.book = new VisitBook(layout, config.visits);
+    this.geometry = new PlateGeometry(layout);
+    this.timeline = new Timeline(config.historyMs);
+    this.catalog = new Map(catalog.items.map((i) => [i.sku, i]));
+  }
+
+  onDevice(msg: DecodedMessage): FusionOutput[] {
+    switch (msg.kind) {
+      case 'plateSamples':
+        this.parts.weights.push(msg.payload);
+        return [];
+      case 'gateCommand':
+        this.book.onCommand(msg.payload);
+        return [];
+      case 'gatePassage':
+        return this.effects(this.book.onPassage(msg.payload));
+      default:
+        return [];
+    }
+  }
+
+  onDetections(frame: FrameDetections): FusionOutput[] {
+    const { tracks, personTrack } = this.parts.tracker.update(frame);
+    this.tracks = tracks;
+    this.frameWatermarkMs = Math.max(this.frameWatermarkMs, frame.captureMs);
+    for (const t of tracks)
+      if (t.state !== 'lost') this.timeline.position(t.trackId, frame.captureMs, t.floorXyM);
+    for (const s of this.parts.hands(frame, personTrack)) this.timeline.hand(s);
+    const out = this.effects(this.book.bind(tracks, frame.captureMs));
+    out.push({ kind: 'tracks', tsMs: frame.captureMs, tracks: this.labelled(tracks) });
+    return out;
+  }
+
+  /** Lets store time pass: settles weight, resolves events whose frames are in, closes visits. */
+  tick(nowMs: number): FusionOutput[] {
+    const out: FusionOutput[] = [];
+    const { events, health } = this.parts.weights.advance(nowMs);
+    for (const h of health) {
+      out.push({ kind: 'health', health: h });
+      out.push({
+        kind: 'report',
+        tsMs: h.sinceMs,
+        report: {
+          body: 'health',
+          health: {
+            component: `plate:${h.plateId}`,
+            // A stuck or dropping cell still reports; a silent one is gone.
+            status: h.status === 'ok' ? 'ok' : h.status === 'silent' ? 'down' : 'degraded',
+            detail: h.detail ?? h.status,
+          },
+        },
+      });
+      if (h.status !== 'ok')
+        out.push(
+          this.alert('sensor-fault', h.sinceMs, `plate ${h.plateId}: ${h.status}`, { plateId: h.plateId }),
+        );
+    }
+    this.unresolved.push(...events);
+    out.push(...this.effects(this.book.bind(this.tracks, nowMs)));
+    for (let i = 0; i < this.unresolved.length; ) {
+      const e = this.unresolved[i]!;
+      const seen = this.frameWatermarkMs >= e.settledMs + this.config.attribution.handAfterMs;
+      if (!seen && nowMs - e.settledMs < this.config.resolveWaitMs) {
+        i++;
+        continue;
+      }
+      this.unresolved.splice(i, 1);
+      out.push(...this.resolve(e));
+    }
+    out.push(...this.closeDue(nowMs));
+    this.timeline.prune(nowMs);
+    return out;
+  }
+
+  cart(visitId: string): VisitCart {
+    return this.carts.cart(visitId);
+  }
+
+  private resolve(e: WeightEvent): FusionOutput[] {
+    const ids = this.timeline.trackIds(e.startMs - this.config.attribution.handBeforeMs, e.settledMs);
+    const who = attribute(
+      e,
+      this.geometry,
+      this.timeline.hands(e.startMs - this.config.attribution.handBeforeMs, e.settledMs + 1000),
+      ids,
+      (id, from, to) => this.timeline.positions(id, from, to),
+      this.config.attribution,
+    );
+    const top = who.candidates[0];
+    const member = top ? this.book.memberOf(top.trackId) : null;
+    // What could it be: what the plates hold, and for a put-back what the putter's party holds.
+    const candidates = new Map<string, string[]>();
+    const putBack = e.deltaG > 0;
+    const visitSkus = member && putBack ? this.carts.skusOf(member.visitId) : [];
+    for (const p of e.plates) {
+      candidates.set(p.plateId, [...new Set([...this.parts.contents.skusOn(p.plateId), ...visitSkus])]);
+    }
+    const hypotheses = this.parts.identify(e, candidates);
+    const best = hypotheses[0];
+    const out: FusionOutput[] = [];
+    if (!best || best.probability < this.config.unexplainedBelow) {
+      out.push(
+        this.alert(
+          'unattributed-event',
+          e.settledMs,
+          `${e.eventId}: ${e.deltaG.toFixed(0)} g matches no product`,
+          {
+            plateId: e.plates[0]?.plateId,
+          },
+        ),
+      );
+      if (!best) return out;
+    }
+    for (const line of best.lines) this.parts.contents.apply(line.plateId, line.sku, -line.quantity);
+    if (!member) {
+      const detail = top ? `track ${top.trackId} is on no visit` : 'nobody near';
+      out.push(
+        this.alert('unattributed-event', e.settledMs, `${e.eventId}: ${detail}`, {
+          plateId: e.plates[0]?.plateId,
+          trackId: top?.trackId,
+        }),
+      );
+      return out;
+    }
+    const confidence = who.confidence * best.probability;
+    const review = confidence < this.config.reviewBelow || best.probability < this.config.unexplainedBelow;
+    for (const line of best.lines) {
+      const change: CartChange = {
+        visitId: member.visitId,
+        memberNo: member.memberNo,
+        sku: line.sku,
+        quantity: this.catalog.get(line.sku)?.soldBy === 'weight' ? 0 : line.quantity,
+        grams: this.catalog.get(line.sku)?.soldBy === 'weight' ? (line.grams ?? 0) : 0,
+        confidence,
+        evidence: [`weight:${e.eventId}`],
+        review,
+      };
+      this.carts.apply(change);
+      out.push({
+        kind: 'report',
+        tsMs: e.settledMs,
+        report: {
+          body: 'cart',
+          cart: {
+            visitId: change.visitId,
+            memberNo: change.memberNo,
+            sku: change.sku,
+            quantity: change.quantity,
+            confidence: change.confidence,
+            evidence: change.evidence,
+            grams: change.grams,
+          },
+        },
+      });
+    }
+    out.push({ kind: 'cart', cart: this.carts.cart(member.visitId), ended: false, tsMs: e.settledMs });
+    return out;
+  }
+
+  private effects(effects: VisitEffect[]): FusionOutput[] {
+    const out: FusionOutput[] = [];
+    for (const f of effects) {
+      switch (f.type) {
+        case 'entered':
+          this.carts.open(f.visitId, f.memberNo);
+          out.push(this.visitReport(f.visitId, 'MEMBER_ENTERED', f.memberNo, f.tsMs));
+          out.push({ kind: 'cart', cart: this.carts.cart(f.visitId), ended: false, tsMs: f.tsMs });
+          break;
+        case 'exited':
+          this.carts.leave(f.visitId, f.memberNo);
+          out.push(this.visitReport(f.visitId, 'MEMBER_EXITED', f.memberNo, f.tsMs));
+          break;
+        case 'closed':
+          this.closing.push({ visitId: f.visitId, tsMs: f.tsMs });
+          break;
+        case 'end-track':
+          this.parts.tracker.end(f.trackId, f.tsMs);
+          break;
+        case 'tailgate':
+          out.push(
+            this.alert('tailgate', f.tsMs, `someone crossed ${f.gateId} with no admission`, {
+              trackId: f.trackId ?? undefined,
+            }),
+          );
+          break;
+        default:
+          break;
+      }
+    }
+    return out;
+  }
+
+  /** A closing visit waits for shelf events that began while its members were inside. */
+  private closeDue(nowMs: number): FusionOutput[] {
+    const out: FusionOutput[] = [];
+    const activeFrom = Math.min(...this.parts.weights.activeSince().values(), Number.POSITIVE_INFINITY);
+    const pendingFrom = Math.min(...this.unresolved.map((e) => e.startMs), Number.POSITIVE_INFINITY);
+    for (let i = 0; i < this.closing.length; ) {
+      const c = this.closing[i]!;
+      const busy = activeFrom <= c.tsMs || pendingFrom <= c.tsMs;
+      if (busy && nowMs - c.tsMs < this.config.closeWaitMs) {
+        i++;
+        continue;
+      }
+      this.closing.splice(i, 1);
+      out.push(this.visitReport(c.visitId, 'VISIT_CLOSED', 0, Math.max(nowMs, c.tsMs)));
+      out.push({ kind: 'cart', cart: this.carts.cart(c.visitId), ended: true, tsMs: nowMs });
+      this.carts.forget(c.visitId);
+    }
+    return out;
+  }
+
+  private visitReport(
+    visitId: string,
+    kind: 'MEMBER_ENTERED' | 'MEMBER_EXITED' | 'VISIT_CLOSED',
+    memberNo: number,
+    tsMs: number,
+  ): FusionOutput {
+    return { kind: 'report', tsMs, report: { body: 'visit', visit: { visitId, kind, memberNo } } };
+  }
+
+  private alert(kind: Alert['kind'], tsMs: number, detail: string, refs: Partial<Alert>): FusionOutput {
+    this.alerts += 1;
+    const clean = Object.fromEntries(Object.entries(refs).filter(([, v]) => v !== undefined));
+    return { kind: 'alert', alert: { alertId: `a${this.alerts}`, kind, tsMs, detail, ...clean } };
+  }
+
+  private labelled(tracks: readonly Track[]): (Track & { visitId?: string; memberNo?: number })[] {
+    return tracks.map((t) => {
+      const m = this.book.memberOf(t.trackId);
+      return m ? { ...t, visitId: m.visitId, memberNo: m.memberNo } : { ...t };
+    });
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The edge's loop: inputs from the store, the fusion's outputs to the cloud and the broker. It owns
+ * no logic of its own beyond order and time: device messages go straight to the fusion, frames go
+ * through the detector (up to `detectInFlight` at once, so both inference workers stay busy) and
+ * their detections reach the fusion in the order the frames were taken; the store clock is the
+ * newest input time, moved on by the wall clock when inputs pause (live only).
+ */
+import type { Logger } from '../platform/log.ts';
+import type { Fusion, FusionOutput } from './fusion/engine.ts';
+import type { CloudLink, EdgeInput, FrameDetector, InputSource, LivePublisher } from './stages.ts';
+import type { CameraFrame, FrameDetections } from './types.ts';
+
+export interface LoopParts {
+  input: InputSource;
+  detector: FrameDetector;
+  fusion: Fusion;
+  link: CloudLink | null;
+  publisher: LivePublisher | null;
+  log: Logger;
+  /** Wall clock (ms) for live runs; absent in replay, where time is the inputs' alone. */
+  wallMs?: () => number;
+  /** Frames in the detector at once. */
+  detectInFlight: number;
+  /** Every output, as it happens (benchmarks measure latencies here). */
+  onOutput?: (o: FusionOutput, wallMs: number) => void;
+  /** Every frame's detections, as the fusion takes them (MOT files, benchmarks). */
+  onDetections?: (d: FrameDetections) => void;
+}
+
+export interface LoopStats {
+  inputs: number;
+  framesDetected: number;
+  deviceMessages: number;
+  reports: number;
+  detectionErrors: number;
+}
+
+type Step = { kind: 'input'; input: EdgeInput | null } | { kind: 'detected'; index: number };
+
+export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<LoopStats> {
+  const stats: LoopStats = {
+    inputs: 0,
+    framesDetected: 0,
+    deviceMessages: 0,
+    reports: 0,
+    detectionErrors: 0,
+  };
+  const clock = new StoreClock(parts.wallMs);
+  const inflight: { promise: Promise<FrameDetections | null>; done: boolean }[] = [];
+  let nextInput: Promise<Step> | null = null;
+  let ended = false;
+  const emit = async (outputs: FusionOutput[]) => {
+    for (const o of outputs) {
+      parts.onOutput?.(o, parts.wallMs?.() ?? performance.now());
+      await deliver(parts, o, stats);
+    }
+  };
+  while (!signal?.aborted) {
+    // Detections in frame order: the head of the pipeline first, as soon as it is done.
+    while (inflight[0]?.done) {
+      const d = await inflight.shift()!.promise;
+      if (d) {
+        stats.framesDetected += 1;
+        parts.onDetections?.(d);
+        clock.saw(d.captureMs);
+        await emit(parts.fusion.onDetections(d));
+      }
+    }
+    if (ended && inflight.length === 0) break;
+    const waits: Promise<Step>[] = [];
+    if (!ended && inflight.length < parts.detectInFlight) {
+      nextInput ??= parts.input.next().then((input) => ({ kind: 'input' as const, input }));
+      waits.push(nextInput);
+    }
+    if (inflight[0]) waits.push(inflight[0].promise.then(() => ({ kind: 'detected' as const, index: 0 })));
+    const tick = parts.wallMs ? sleep(100).then(() => null) : null;
+    const step = await Promise.race(tick ? [...waits, tick] : waits);
+    if (step?.kind === 'input') {
+      nextInput = null;
+      const input = step.input;
+      if (!input) {
+        ended = true;
+        continue;
+      }
+      stats.inputs += 1;
+      if (input.kind === 'device') {
+        stats.deviceMessages += 1;
+        clock.saw(input.tsMs);
+        await emit(parts.fusion.onDevice(input.message));
+      } else {
+        const frame = input.frame;
+        parts.input.markProcessed(frame.cameraId);
+        const entry = { promise: detect(parts, frame, stats), done: false };
+        entry.promise.then(() => {
+          entry.done = true;
+        });
+        inflight.push(entry);
+      }
+    }
+    await emit(parts.fusion.tick(clock.now()));
+  }
+  // Whatever is still open settles with the last input's time plus every wait, so a replay's end
+  // reports what a live store would have reported after its last message.
+  await emit(parts.fusion.tick(clock.now() + 60_000));
+  return stats;
+}
+
+async function detect(
+  parts: LoopParts,
+  frame: CameraFrame,
+  stats: LoopStats,
+): Promise<FrameDetections | null> {
+  try {
+    return await parts.detector.detect(frame);
+  } catch (err) {
+    // A frame the decoder refuses is skipped and counted; the loop runs on.
+    stats.detectionErrors += 1;
+    parts.log.warn('frame skipped: detection failed', {
+      cameraId: frame.cameraId,
+      frameIndex: frame.frameIndex,
+      err: (err as Error).message,
+    });
+    return null;
+  }
+}
+
+async function deliver(parts: LoopParts, o: FusionOutput, stats: LoopStats): Promise<void> {
+  switch (o.kind) {
+    case 'report':
+      stats.reports += 1;
+      await parts.link?.report(o.report, o.tsMs);
+      return;
+    case 'cart':
+      parts.publisher?.cart(o.tsMs, o.cart, o.ended);
+      return;
+    case 'alert':
+      parts.log.info('alert', { ...o.alert });
+      parts.publisher?.alert(o.alert);
+      return;
+    case 'health':
+      parts.publisher?.plateHealth(o.health.sinceMs, o.health);
+      return;
+    case 'tracks':
+      parts.publisher?.tracks(o.tsMs, o.tracks);
+      return;
+  }
+}
+
+/** The store's time: the newest input's, plus wall time since it came when a wall clock is given. */
+class StoreClock {
+  private lastMs = 0;
+  private wallAt = 0;
+  constructor(private readonly wallMs?: () => number) {}
+
+  saw(tsMs: number): void {
+    if (tsMs <= this.lastMs) return;
+    this.lastMs = tsMs;
+    this.wallAt = this.wallMs?.() ?? 0;
+  }
+
+  now(): number {
+    if (!this.wallMs || this.lastMs === 0) return this.lastMs;
+    return this.lastMs + Math.max(0, this.wallMs() - this.wallAt);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { loadCatalog, loadLayout } from '../../proto/index.ts';
+import type { GateCommand, GatePassage } from '../../proto/mqtt/payloads.ts';
+import type { Track } from '../types.ts';
+import { VisitBook, type VisitEffect } from './book.ts';
+import { VisitConfig } from './config.ts';
+
+const ref = new URL('../../proto/stores/reference/', import.meta.url).pathname;
+const layout = loadLayout(`${ref}layout.json`, loadCatalog(`${ref}catalog.json`));
+const entry = layout.gates.find((g) => g.kind === 'entry')!;
+const exit = layout.gates.find((g) => g.kind === 'exit')!;
+const mid = (g: typeof entry): [number, number] => [
+  (g.lineM[0][0] + g.lineM[1][0]) / 2,
+  (g.lineM[0][1] + g.lineM[1][1]) / 2,
+];
+
+const open = (n: number, visitId: string, party: number, tsMs: number): GateCommand => ({
+  commandId: `cmd-${n}`,
+  gateId: entry.id,
+  tsMs,
+  action: 'open',
+  scanId: `scan-${n}`,
+  visitId,
+  party,
+});
+const pass = (n: number, gateId: string, direction: 'in' | 'out', tsMs: number): GatePassage => ({
+  passageId: `pass-${n}`,
+  gateId,
+  sensorId: 'beam',
+  tsMs,
+  direction,
+});
+const track = (trackId: string, bornMs: number, bornXyM: [number, number], floorXyM = bornXyM): Track => ({
+  trackId,
+  floorXyM,
+  velocityMps: [0, 0],
+  state: 'confirmed',
+  bornMs,
+  lastSeenMs: bornMs,
+  bornXyM,
+});
+const types = (effects: VisitEffect[]) => effects.map((e) => e.type);
+
+describe('binding gate traffic to tracks', () => {
+  it('binds a party’s members in the order they cross, and closes the visit when the last is out', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    book.onCommand(open(1, 'v1', 2, 1000));
+    expect(book.onPassage(pass(1, entry.id, 'in', 1500))).toEqual([
+      { type: 'entered', visitId: 'v1', memberNo: 0, tsMs: 1500 },
+    ]);
+    book.onCommand(open(2, 'v1', 2, 2000));
+    expect(types(book.onPassage(pass(2, entry.id, 'in', 2600)))).toEqual(['entered']);
+    const a = track('t1', 1700, mid(entry));
+    const b = track('t2', 2800, [mid(entry)[0] + 0.3, mid(entry)[1] + 0.2]);
+    const bound = book.bind([a, b], 3000);
+    expect(bound.filter((e) => e.type === 'bound')).toEqual([
+      { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't1', tsMs: 3000 },
+      { type: 'bound', visitId: 'v1', memberNo: 1, trackId: 't2', tsMs: 3000 },
+    ]);
+    // Member 1 leaves first: its visit stays open until member 0 is out too.
+    book.onPassage(pass(3, exit.id, 'out', 60_000));
+    const first = book.bind([track('t1', 1700, mid(entry), [6, 6]), track('t2', 2800, mid(entry), mid(exit))], 60_100);
+    expect(first).toEqual([
+      { type: 'exited', visitId: 'v1', memberNo: 1, trackId: 't2', tsMs: 60_000 },
+      { type: 'end-track', trackId: 't2', tsMs: 60_000 },
+    ]);
+    book.onPassage(pass(4, exit.id, 'out', 70_000));
+    const last = book.bind([track('t1', 1700, mid(entry), mid(exit))], 70_100);
+    expect(types(last)).toEqual(['exited', 'end-track', 'closed']);
+  });
+
+  it('a passage with no open behind it is a tailgate: its track is never a member', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    book.onCommand(open(1, 'v1', 1, 1000));
+    book.onPassage(pass(1, entry.id, 'in', 1200));
+    expect(book.onPassage(pass(2, entry.id, 'in', 1400))).toEqual([]);
+    const effects = book.bind([track('t1', 1300, mid(entry)), track('t2', 1500, mid(entry))], 2000);
+    expect(effects).toContainEqual({ type: 'tailgate', gateId: entry.id, trackId: 't2', tsMs: 1400 });
+    expect(book.memberOf('t1')?.visitId).toBe('v1');
+    expect(book.memberOf('t2')).toBeNull();
+    expect(book.isStranger('t2')).toBe(true);
+  });
+
+  it('ignores redelivered commands and passages (QoS 1 is at least once)', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    book.onCommand(open(1, 'v1', 1, 1000));
+    book.onCommand(open(1, 'v1', 1, 1000));
+    expect(types(book.onPassage(pass(1, entry.id, 'in', 1200)))).toEqual(['entered']);
+    expect(book.onPassage(pass(1, entry.id, 'in', 1200))).toEqual([]);
+    expect(book.membersOf('v1')).toHaveLength(1);
+  });
+
+  it('waits for the track of a crossing, then settles without one; an exit without tracks still closes', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({ bindWaitMs: 3000 }));
+    book.onCommand(open(1, 'v1', 1, 0));
+    book.onPassage(pass(1, entry.id, 'in', 100));
+    expect(book.bind([], 1000)).toEqual([]);
+    expect(book.bind([], 4000)).toEqual([]);
+    expect(book.inside().map((m) => m.trackId)).toEqual([null]);
+    book.onPassage(pass(2, exit.id, 'out', 50_000));
+    expect(types(book.bind([], 50_100))).toEqual([]);
+    expect(types(book.bind([], 54_000))).toEqual(['exited', 'closed']);
+  });
+
+  it('a track born far from the gate, or long before the passage, is not the newcomer', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    book.onCommand(open(1, 'v1', 1, 0));
+    book.onPassage(pass(1, entry.id, 'in', 10_000));
+    const far = track('t1', 10_000, [mid(entry)[0] + 5, mid(entry)[1] + 5]);
+    const old = track('t2', 1_000, mid(entry));
+    expect(book.bind([far, old], 11_000)).toEqual([]);
+  });
+});

@@ -1,0 +1,286 @@
+/**
+ * Who is inside, on whose visit: the gate's decisions, the beams' passages and the floor tracks
+ * bound together. Pure: messages, tracks and time in, effects out.
+ *
+ * An `open` command admits one member of a visit (a party's payer scans once per member, and the
+ * gate announces the visit each time); the next `in` passage at that gate consumes the oldest
+ * admission, and the track born at the gate nearest that moment becomes the member. A passage with
+ * no admission behind it is a tailgate: its track is followed but belongs to no visit. An `out`
+ * passage ends the track nearest the gate it crossed; a visit closes when its last member is out.
+ */
+
+import type { Gate, StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
+import type { GateCommand, GatePassage } from '../../proto/mqtt/payloads.ts';
+import type { Track } from '../types.ts';
+import type { VisitConfig } from './config.ts';
+
+export interface Member {
+  visitId: string;
+  memberNo: number;
+  trackId: string | null;
+  inside: boolean;
+  enteredMs: number;
+  exitedMs: number | null;
+}
+
+export type VisitEffect =
+  | { type: 'entered'; visitId: string; memberNo: number; tsMs: number }
+  | { type: 'bound'; visitId: string; memberNo: number; trackId: string; tsMs: number }
+  | { type: 'exited'; visitId: string; memberNo: number; trackId: string | null; tsMs: number }
+  /** Every member is out: the visit's cart is final once the events before `tsMs` are settled. */
+  | { type: 'closed'; visitId: string; tsMs: number }
+  | { type: 'tailgate'; gateId: string; trackId: string | null; tsMs: number }
+  /** A track that crossed out belonged to no visit (a tailgater leaving, or one we never bound). */
+  | { type: 'left'; trackId: string; tsMs: number }
+  | { type: 'end-track'; trackId: string; tsMs: number };
+
+interface Admission {
+  visitId: string;
+  memberNo: number;
+  gateId: string;
+  openedMs: number;
+}
+
+interface PendingCrossing {
+  gateId: string;
+  tsMs: number;
+  /** The member an `in` passage admitted; null for a tailgate. */
+  member: Member | null;
+  direction: 'in' | 'out';
+}
+
+function midpoint(g: Gate): Vec2 {
+  const [a, b] = g.lineM;
+  return [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+}
+
+const dist = (a: Vec2, b: Vec2) => Math.hypot(a[0] - b[0], a[1] - b[1]);
+
+export class VisitBook {
+  private readonly gates = new Map<string, Gate>();
+  private readonly admissions: Admission[] = [];
+  /** Opens seen per visit: the next member number. */
+  private readonly opened = new Map<string, number>();
+  private readonly visits = new Map<string, { party: number; members: Member[]; closed: boolean }>();
+  private readonly byTrack = new Map<string, Member>();
+  /** Tracks that crossed in without an admission: followed, never billed. */
+  private readonly strangers = new Set<string>();
+  private readonly pending: PendingCrossing[] = [];
+  private readonly seen = new Set<string>();
+
+  constructor(
+    layout: StoreLayout,
+    private readonly config: VisitConfig,
+  ) {
+    for (const g of layout.gates) this.gates.set(g.id, g);
+  }
+
+  /** A gate's decision. `open` admits one member of the visit it names (or of a visit of its own). */
+  onCommand(cmd: GateCommand): void {
+    if (cmd.action !== 'open' || this.once(`c:${cmd.commandId}`)) return;
+    const visitId = cmd.visitId ?? `local-${cmd.scanId ?? cmd.commandId}`;
+    const memberNo = this.opened.get(visitId) ?? 0;
+    const party = Math.max(cmd.party ?? 1, memberNo + 1);
+    this.opened.set(visitId, memberNo + 1);
+    const visit = this.visits.get(visitId);
+    if (visit) visit.party = Math.max(visit.party, party);
+    else this.visits.set(visitId, { party, members: [], closed: false });
+    this.admissions.push({ visitId, memberNo, gateId: cmd.gateId, openedMs: cmd.tsMs });
+  }
+
+  onPassage(p: GatePassage): VisitEffect[] {
+    if (this.once(`p:${p.passageId}`)) return [];
+    const gate = this.gates.get(p.gateId);
+    if (!gate) return [];
+    if (p.direction === 'out') {
+      this.pending.push({ gateId: p.gateId, tsMs: p.tsMs, member: null, direction: 'out' });
+      return [];
+    }
+    this.expireAdmissions(p.tsMs);
+    const i = this.admissions.findIndex((a) => a.gateId === p.gateId && a.openedMs <= p.tsMs);
+    if (i < 0) {
+      this.pending.push({ gateId: p.gateId, tsMs: p.tsMs, member: null, direction: 'in' });
+      return [];
+    }
+    const [a] = this.admissions.splice(i, 1) as [Admission];
+    const member: Member = {
+      visitId: a.visitId,
+      memberNo: a.memberNo,
+      trackId: null,
+      inside: true,
+      enteredMs: p.tsMs,
+      exitedMs: null,
+    };
+    this.visits.get(a.visitId)?.members.push(member);
+    this.pending.push({ gateId: p.gateId, tsMs: p.tsMs, member, direction: 'in' });
+    return [{ type: 'entered', visitId: a.visitId, memberNo: a.memberNo, tsMs: p.tsMs }];
+  }
+
+  /**
+   * Binds pending crossings to tracks, once the tracker has caught up with them: an `in` to the
+   * unbound track born at that gate closest to the passage, an `out` to the track nearest the gate.
+   * A crossing still unbound after `bindWaitMs` is settled without a track.
+   */
+  bind(tracks: readonly Track[], nowMs: number): VisitEffect[] {
+    const effects: VisitEffect[] = [];
+    const c = this.config;
+    for (let i = 0; i < this.pending.length; ) {
+      const p = this.pending[i]!;
+      const gate = this.gates.get(p.gateId)!;
+      const mid = midpoint(gate);
+      const track = p.direction === 'in' ? this.newcomer(tracks, p, mid) : this.leaver(tracks, mid);
+      const expired = nowMs - p.tsMs > c.bindWaitMs;
+      if (!track && !expired) {
+        i++;
+        continue;
+      }
+      this.pending.splice(i, 1);
+      if (p.direction === 'in') effects.push(...this.bindIn(p, track, nowMs));
+      else effects.push(...this.bindOut(p, track, tracks, mid));
+    }
+    return effects;
+  }
+
+  memberOf(trackId: string): Member | null {
+    return this.byTrack.get(trackId) ?? null;
+  }
+
+  /** Members inside now, with their tracks (bound or not). */
+  inside(): Member[] {
+    return [...this.visits.values()].flatMap((v) => v.members.filter((m) => m.inside));
+  }
+
+  membersOf(visitId: string): readonly Member[] {
+    return this.visits.get(visitId)?.members ?? [];
+  }
+
+  partyOf(visitId: string): number {
+    return this.visits.get(visitId)?.party ?? 0;
+  }
+
+  isStranger(trackId: string): boolean {
+    return this.strangers.has(trackId);
+  }
+
+  private bindIn(p: PendingCrossing, track: Track | null, nowMs: number): VisitEffect[] {
+    if (!p.member) {
+      if (track) this.strangers.add(track.trackId);
+      return [{ type: 'tailgate', gateId: p.gateId, trackId: track?.trackId ?? null, tsMs: p.tsMs }];
+    }
+    if (!track) return [];
+    p.member.trackId = track.trackId;
+    this.byTrack.set(track.trackId, p.member);
+    const { visitId, memberNo } = p.member;
+    return [{ type: 'bound', visitId, memberNo, trackId: track.trackId, tsMs: nowMs }];
+  }
+
+  private bindOut(
+    p: PendingCrossing,
+    track: Track | null,
+    tracks: readonly Track[],
+    mid: Vec2,
+  ): VisitEffect[] {
+    let member = track ? this.byTrack.get(track.trackId) : undefined;
+    if (track && !member) {
+      this.strangers.delete(track.trackId);
+      return [
+        { type: 'left', trackId: track.trackId, tsMs: p.tsMs },
+        { type: 'end-track', trackId: track.trackId, tsMs: p.tsMs },
+      ];
+    }
+    // No track to go by: the inside member whose track was last seen nearest this gate, or who
+    // never had one, is the likeliest to have left.
+    member ??= this.likeliestLeaver(tracks, mid);
+    if (!member) return [];
+    member.inside = false;
+    member.exitedMs = p.tsMs;
+    if (member.trackId) this.byTrack.delete(member.trackId);
+    const effects: VisitEffect[] = [
+      {
+        type: 'exited',
+        visitId: member.visitId,
+        memberNo: member.memberNo,
+        trackId: member.trackId,
+        tsMs: p.tsMs,
+      },
+    ];
+    if (member.trackId) effects.push({ type: 'end-track', trackId: member.trackId, tsMs: p.tsMs });
+    const visit = this.visits.get(member.visitId)!;
+    // A party whose later members were admitted but never crossed in: the ones inside decide.
+    if (!visit.closed && visit.members.every((m) => !m.inside)) {
+      visit.closed = true;
+      this.dropAdmissions(member.visitId);
+      effects.push({ type: 'closed', visitId: member.visitId, tsMs: p.tsMs });
+    }
+    return effects;
+  }
+
+  private newcomer(tracks: readonly Track[], p: PendingCrossing, gateMid: Vec2): Track | null {
+    let best: Track | null = null;
+    let bestCost = Number.POSITIVE_INFINITY;
+    for (const t of tracks) {
+      if (this.byTrack.has(t.trackId) || this.strangers.has(t.trackId)) continue;
+      const dt = Math.abs(t.bornMs - p.tsMs);
+      const d = dist(t.bornXyM, gateMid);
+      if (dt > this.config.bindWindowMs || d > this.config.gateRadiusM) continue;
+      const cost = dt / this.config.bindWindowMs + d / this.config.gateRadiusM;
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = t;
+      }
+    }
+    return best;
+  }
+
+  private leaver(tracks: readonly Track[], gateMid: Vec2): Track | null {
+    let best: Track | null = null;
+    let bestD = this.config.gateRadiusM;
+    for (const t of tracks) {
+      if (t.state === 'tentative') continue;
+      const d = dist(t.floorXyM, gateMid);
+      if (d < bestD) {
+        bestD = d;
+        best = t;
+      }
+    }
+    return best;
+  }
+
+  private likeliestLeaver(tracks: readonly Track[], gateMid: Vec2): Member | undefined {
+    const where = new Map(tracks.map((t) => [t.trackId, t.floorXyM]));
+    let best: Member | undefined;
+    let bestD = Number.POSITIVE_INFINITY;
+    for (const m of this.inside()) {
+      const at = m.trackId ? where.get(m.trackId) : undefined;
+      const d = at ? dist(at, gateMid) : 0;
+      if (d < bestD) {
+        bestD = d;
+        best = m;
+      }
+    }
+    return best;
+  }
+
+  private expireAdmissions(nowMs: number): void {
+    for (let i = this.admissions.length - 1; i >= 0; i--) {
+      if (nowMs - this.admissions[i]!.openedMs > this.config.admissionTtlMs) this.admissions.splice(i, 1);
+    }
+  }
+
+  private dropAdmissions(visitId: string): void {
+    for (let i = this.admissions.length - 1; i >= 0; i--) {
+      if (this.admissions[i]!.visitId === visitId) this.admissions.splice(i, 1);
+    }
+  }
+
+  /** True when this id was seen before (QoS 1 delivers at least once). */
+  private once(key: string): boolean {
+    if (this.seen.has(key)) return true;
+    this.seen.add(key);
+    if (this.seen.size > this.config.dedupeMemory) {
+      const first = this.seen.values().next().value as string;
+      this.seen.delete(first);
+    }
+    return false;
+  }
+}
