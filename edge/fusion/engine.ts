@@ -77,6 +77,9 @@ export class Fusion {
       case 'plateSamples':
         this.parts.weights.push(msg.payload);
         return [];
+      case 'gateScan':
+        this.book.onScan(msg.payload);
+        return [];
       case 'gateCommand':
         this.book.onCommand(msg.payload);
         return [];

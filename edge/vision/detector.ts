@@ -13,15 +13,23 @@ export interface DetectorOptions {
   workers?: number;
 }
 
-export async function openDetector(opts: DetectorOptions = {}): Promise<FrameDetector & { model: DetectorModel }> {
+export async function openDetector(
+  opts: DetectorOptions = {},
+): Promise<FrameDetector & { model: DetectorModel }> {
   const manifest = opts.manifest ?? findManifest('detector');
-  if (!manifest) throw new WalkoutError('CONFIG_INVALID', 'no detector manifest under models/ (and none given)');
+  if (!manifest)
+    throw new WalkoutError('CONFIG_INVALID', 'no detector manifest under models/ (and none given)');
   const model = await loadDetector(manifest, opts.workers ? { workers: opts.workers } : {});
   return {
     model,
     async detect(frame: CameraFrame): Promise<FrameDetections> {
       const { detections } = await model.detect(frame.jpeg);
-      return { cameraId: frame.cameraId, frameIndex: frame.frameIndex, captureMs: frame.captureMs, detections };
+      return {
+        cameraId: frame.cameraId,
+        frameIndex: frame.frameIndex,
+        captureMs: frame.captureMs,
+        detections,
+      };
     },
     close: () => model.close(),
   };

@@ -59,7 +59,10 @@ describe('binding gate traffic to tracks', () => {
     ]);
     // Member 1 leaves first: its visit stays open until member 0 is out too.
     book.onPassage(pass(3, exit.id, 'out', 60_000));
-    const first = book.bind([track('t1', 1700, mid(entry), [6, 6]), track('t2', 2800, mid(entry), mid(exit))], 60_100);
+    const first = book.bind(
+      [track('t1', 1700, mid(entry), [6, 6]), track('t2', 2800, mid(entry), mid(exit))],
+      60_100,
+    );
     expect(first).toEqual([
       { type: 'exited', visitId: 'v1', memberNo: 1, trackId: 't2', tsMs: 60_000 },
       { type: 'end-track', trackId: 't2', tsMs: 60_000 },

@@ -9,8 +9,9 @@
  * passage ends the track nearest the gate it crossed; a visit closes when its last member is out.
  */
 
+import { createHash } from 'node:crypto';
 import type { Gate, StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
-import type { GateCommand, GatePassage } from '../../proto/mqtt/payloads.ts';
+import type { GateCommand, GatePassage, GateScan } from '../../proto/mqtt/payloads.ts';
 import type { Track } from '../types.ts';
 import type { VisitConfig } from './config.ts';
 
@@ -49,6 +50,15 @@ interface PendingCrossing {
   direction: 'in' | 'out';
 }
 
+/**
+ * A gate that decided by itself (no cloud) names no visit: the code does, since a party's payer
+ * shows one code for every member. A short digest keeps the id within the wire's 64 characters.
+ */
+export function localVisitId(cmd: GateCommand, qr: string | undefined): string {
+  const key = qr ?? cmd.scanId ?? cmd.commandId;
+  return `local-${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
+}
+
 function midpoint(g: Gate): Vec2 {
   const [a, b] = g.lineM;
   return [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
@@ -67,6 +77,8 @@ export class VisitBook {
   private readonly strangers = new Set<string>();
   private readonly pending: PendingCrossing[] = [];
   private readonly seen = new Set<string>();
+  /** Codes read at the gates, by scan: a gate deciding locally names no visit, its code does. */
+  private readonly codes = new Map<string, string>();
 
   constructor(
     layout: StoreLayout,
@@ -75,10 +87,16 @@ export class VisitBook {
     for (const g of layout.gates) this.gates.set(g.id, g);
   }
 
+  onScan(scan: GateScan): void {
+    this.codes.set(scan.scanId, scan.qr);
+    if (this.codes.size > this.config.dedupeMemory)
+      this.codes.delete(this.codes.keys().next().value as string);
+  }
+
   /** A gate's decision. `open` admits one member of the visit it names (or of a visit of its own). */
   onCommand(cmd: GateCommand): void {
     if (cmd.action !== 'open' || this.once(`c:${cmd.commandId}`)) return;
-    const visitId = cmd.visitId ?? `local-${cmd.scanId ?? cmd.commandId}`;
+    const visitId = cmd.visitId ?? localVisitId(cmd, cmd.scanId ? this.codes.get(cmd.scanId) : undefined);
     const memberNo = this.opened.get(visitId) ?? 0;
     const party = Math.max(cmd.party ?? 1, memberNo + 1);
     this.opened.set(visitId, memberNo + 1);
