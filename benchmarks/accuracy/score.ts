@@ -4,7 +4,7 @@
  * quantity; grams within the scale's tolerance for items sold by weight). An item counts as right
  * only when it is on the right visit's receipt, so product and person must both be right.
  */
-import type { SequencedMessage } from '../../proto/grpc/edge-link.ts';
+import type { Report } from '../../edge/stages.ts';
 
 export interface TruthVisit {
   visitId: string;
@@ -30,11 +30,14 @@ export interface EdgeWeightEvent {
   settledMs: number;
 }
 
+/** The edge's visit and cart reports, as the link would send them. */
+export type ScoredReport = Extract<Report, { body: 'visit' | 'cart' }>;
+
 export interface ScoreInput {
   truthVisits: TruthVisit[];
   truthEvents: TruthEvent[];
   /** The edge's reports, in order, each with its body (as the link would send them). */
-  reports: Omit<Extract<SequencedMessage, { body: 'visit' | 'cart' }>, 'seq'>[];
+  reports: ScoredReport[];
   /** Edge visit id → truth visit id (through the code scanned at the gate). */
   visitOf: (edgeVisitId: string) => string | undefined;
   soldByWeight: ReadonlySet<string>;
