@@ -22,7 +22,7 @@ export class CoalescingQueue {
   /** Messages thrown away because the queue was full. */
   dropped = 0;
 
-  /** @param maxWaiting beyond this many waiting objects the oldest update (else the oldest) goes. */
+  /** @param maxWaiting beyond this many waiting objects, one goes (see trim). */
   constructor(private readonly maxWaiting: number) {}
 
   get size(): number {
@@ -38,7 +38,7 @@ export class CoalescingQueue {
     const before = this.waiting.get(key);
     if (!before) {
       this.waiting.set(key, message);
-      this.trim();
+      this.trim(key);
       return;
     }
     this.coalesced++;
@@ -60,16 +60,21 @@ export class CoalescingQueue {
     return first.value[1];
   }
 
-  private trim(): void {
+  /** Over the bound: the oldest update goes (a newer state follows it), else the oldest message;
+   * never the one just pushed, so the newest state always gets in. */
+  private trim(pushed: string): void {
     if (this.waiting.size <= this.maxWaiting) return;
     let victim: string | undefined;
+    let oldest: string | undefined;
     for (const [key, m] of this.waiting) {
+      if (key === pushed) continue;
+      oldest ??= key;
       if (m.type === 'update') {
         victim = key;
         break;
       }
     }
-    victim ??= this.waiting.keys().next().value;
+    victim ??= oldest;
     if (victim !== undefined) this.waiting.delete(victim);
     this.dropped++;
   }
