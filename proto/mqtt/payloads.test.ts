@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isWalkoutError } from '../errors.ts';
 import { decodeMessage } from './payloads.ts';
@@ -192,6 +193,27 @@ describe('MQTT contract', () => {
       }
     });
   }
+
+  it('decodes every payload example docs/mqtt.md shows (the page cannot drift from the schemas)', () => {
+    const page = readFileSync(new URL('../../docs/mqtt.md', import.meta.url), 'utf8');
+    const examples = [...page.matchAll(/\*\*(\w+)\*\*(?:(?!\*\*)[\s\S])*?```json\n([\s\S]*?)```/g)];
+    const topicOf: Record<string, (p: Record<string, string>) => string> = {
+      PlateSamples: (p) => topics.plateSamples('s', p.plateId!),
+      GateScan: (p) => topics.gateScan('s', p.gateId!),
+      GateCommand: (p) => topics.gateCommand('s', p.gateId!),
+      GatePassage: (p) => topics.gatePassage('s', p.gateId!),
+      DeviceStatus: (p) => topics.deviceStatus('s', p.deviceId!),
+      EdgeTracks: (p) => topics.edgeTracks('s', p.edgeId!),
+      EdgeCart: (p) => topics.edgeCarts('s', p.edgeId!),
+      EdgePlate: (p) => topics.edgePlates('s', p.edgeId!),
+      EdgeAlert: (p) => topics.edgeAlerts('s', p.edgeId!),
+    };
+    expect(examples.map((m) => m[1])).toEqual(Object.keys(topicOf));
+    for (const [, name, json] of examples) {
+      const body = JSON.parse(json!) as Record<string, string>;
+      expect(() => decodeMessage(topicOf[name!]!(body), json!), name).not.toThrow();
+    }
+  });
 
   it('rejects topics outside the tree with TOPIC_UNKNOWN', () => {
     expect(() => decodeMessage('walkout/s/toasters/t1/status', '{}')).toThrow(/TOPIC_UNKNOWN/);
