@@ -12,7 +12,8 @@ import { type DecodedMessage, decodeMessage } from '../../proto/mqtt/payloads.ts
 import { filters, topics } from '../../proto/mqtt/topics.ts';
 import type { VisitCart } from '../stages.ts';
 import type { Track } from '../types.ts';
-import { createLivePublisher, edgeWill, MqttLivePublisher } from './live-publisher.ts';
+import { createLivePublisher } from './live-connection.ts';
+import { edgeWill, MqttLivePublisher } from './live-publisher.ts';
 
 const url = process.env.MQTT_URL;
 const adminLogin = process.env.MQTT_ADMIN;
@@ -154,6 +155,39 @@ describe.skipIf(!url || !adminLogin)('MqttLivePublisher on Mosquitto', () => {
     p.tick(T0 + 10_000);
     await settle();
     expect(obs.of('edgeTracks').length).toBe(7);
+  });
+
+  it('ends what went quiet with an injected timer when the caller never ticks', async () => {
+    const obs = await observe();
+    let storeNowMs = T0;
+    const login = await account('edge', 'edge-timer');
+    const p = createLivePublisher({
+      url: url!,
+      login,
+      storeId,
+      edgeId: 'edge-timer',
+      config: { cartQuietMs: 1_000 },
+      timer: { clock: () => storeNowMs, everyMs: 20 },
+    });
+    publishers.push(p);
+    await until('online', () => obs.statuses('edge-timer').includes('online'));
+    const cart = cartOf('v-t', 1);
+    p.cart(T0, cart, false);
+    p.tracks(T0, [track('t1', 0)]);
+    // The caller's own objects change after the call: what was published must not.
+    cart.members[0]!.lines[0]!.quantity = 99;
+    await until(
+      'the new track and cart',
+      () => obs.of('edgeTracks').length + obs.of('edgeCarts').length === 2,
+    );
+    storeNowMs = T0 + 2_500;
+    await until('the ends', () => obs.of('edgeTracks').length + obs.of('edgeCarts').length === 4);
+    expect(obs.of('edgeTracks').map((m) => m.payload.tracks[0]!.type)).toEqual(['new', 'end']);
+    const carts = obs.of('edgeCarts').map((m) => m.payload);
+    expect(carts.map((c) => `${c.type} ${c.tsMs - T0} ${c.members[0]!.lines[0]!.quantity}`)).toEqual([
+      'new 0 1',
+      'end 2500 1',
+    ]);
   });
 
   it('publishes tracks at the configured rate however often the loop states them', async () => {

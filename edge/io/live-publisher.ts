@@ -4,7 +4,7 @@
  * a retained status with a last will. No call ever waits for the broker: the loop hands its state
  * over and goes on, and a slow or absent broker costs coalesced messages, never a stalled loop.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from '../../platform/log.ts';
 import type {
   DeviceStatus,
@@ -127,7 +127,8 @@ export class MqttLivePublisher implements LivePublisher {
 
   cart(tsMs: number, cart: VisitCart, ended: boolean): void {
     if (this.closing) return;
-    const value: CartValue = { members: cart.members, needsReview: cart.needsReview };
+    // A copy: the caller may go on changing its cart while this one waits for the broker.
+    const value: CartValue = { members: structuredClone(cart.members), needsReview: cart.needsReview };
     const stated = this.carts.state(cart.visitId, value, tsMs);
     if (stated) this.sendCart(tsMs, stated);
     if (ended) this.sendCart(tsMs, this.carts.end(cart.visitId));
@@ -143,7 +144,7 @@ export class MqttLivePublisher implements LivePublisher {
       const health = this.health.get(p.plateId);
       const value: PlateValue = {
         stable: p.stable,
-        stock: p.stock,
+        stock: { ...p.stock },
         ...(health ? { health: healthOf(health) } : {}),
       };
       this.sendPlate(tsMs, this.platesLive.state(p.plateId, value, tsMs));
@@ -393,11 +394,14 @@ export class MqttLivePublisher implements LivePublisher {
   }
 }
 
-/** Only the contract's fields: a Track's birth and last sighting are the tracker's business. */
+/**
+ * Only the contract's fields (a Track's birth and last sighting are the tracker's business), copied:
+ * a tracker may update its vectors in place.
+ */
 function trackValue(t: LiveTrack): TrackValue {
   return {
-    floorXyM: t.floorXyM,
-    velocityMps: t.velocityMps,
+    floorXyM: [t.floorXyM[0], t.floorXyM[1]],
+    velocityMps: [t.velocityMps[0], t.velocityMps[1]],
     state: t.state,
     ...(t.visitId !== undefined ? { visitId: t.visitId } : {}),
     ...(t.memberNo !== undefined ? { memberNo: t.memberNo } : {}),
@@ -409,38 +413,4 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 function healthOf(h: PlateHealth): NonNullable<PlateValue['health']> {
   return { status: h.status, sinceMs: h.sinceMs, ...(h.detail !== undefined ? { detail: h.detail } : {}) };
-}
-
-/**
- * A publisher on a connection of its own, made with the edge's last will; it says `online` (retained)
- * whenever connected and reconnects by itself. Returns at once: nothing waits for the broker.
- */
-export function createLivePublisher(opts: {
-  url: string;
-  login: { username: string; password: string } | Record<string, never>;
-  storeId: string;
-  edgeId: string;
-  config?: Partial<LiveConfig>;
-  timer?: MqttLivePublisherOptions['timer'];
-  /** Default 1 s. */
-  reconnectPeriodMs?: number;
-  log?: Logger;
-}): MqttLivePublisher {
-  const client = mqtt.connect(opts.url, {
-    ...opts.login,
-    clientId: `walkout-edge-${opts.storeId}-${opts.edgeId}-live`,
-    clean: true,
-    reconnectPeriod: opts.reconnectPeriodMs ?? 1_000,
-    will: edgeWill(opts.storeId, opts.edgeId),
-  });
-  client.on('error', (err) => opts.log?.warn('live publisher connection error', { error: err.message }));
-  return new MqttLivePublisher({
-    client,
-    storeId: opts.storeId,
-    edgeId: opts.edgeId,
-    ownsClient: true,
-    ...(opts.config ? { config: opts.config } : {}),
-    ...(opts.timer ? { timer: opts.timer } : {}),
-    ...(opts.log ? { log: opts.log } : {}),
-  });
 }
