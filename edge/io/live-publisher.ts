@@ -70,6 +70,11 @@ export function edgeWill(storeId: string, edgeId: string): NonNullable<IClientOp
   };
 }
 
+/**
+ * The LivePublisher over one MQTT client. Times given to it are the store clock and only move
+ * forward (a replay that starts over takes a new publisher): the watchdog compares them, and
+ * `timer.clock` must be that same clock.
+ */
 export class MqttLivePublisher implements LivePublisher {
   private readonly cfg: LiveConfig;
   private readonly client: MqttClient;
