@@ -133,6 +133,24 @@ describe.each(brokers)('broker accounts on $name', ({ start }) => {
     expect(got.sort()).toEqual([`${command} from authority`, `${command} from controller`]);
   });
 
+  it('lets an edge publish its own live state but not as another edge', async () => {
+    const own = [
+      topics.edgeTracks(storeId, 'edge-A'),
+      topics.edgeCarts(storeId, 'edge-A'),
+      topics.edgePlates(storeId, 'edge-A'),
+      topics.edgeAlerts(storeId, 'edge-A'),
+      topics.deviceStatus(storeId, 'edge-A'),
+    ];
+    const got = await delivered(async () => {
+      const forger = await connectAs({ role: 'edge', storeId, deviceId: 'edge-A' });
+      await forger.publishAsync(topics.edgeTracks(storeId, 'edge-B'), 'forged', { qos: 0 });
+      // A second connection, as above: aedes drops the connection that tried.
+      const edge = await connectAs({ role: 'edge', storeId, deviceId: 'edge-A' });
+      for (const topic of own) await edge.publishAsync(topic, 'own', { qos: 1 });
+    });
+    expect(got.sort()).toEqual(own.map((t) => `${t} own`).sort());
+  });
+
   it('refuses subscriptions beyond the account, and delivers to those within it', async () => {
     const plate = await connectAs({ role: 'plate', storeId, deviceId: 'P9' });
     await expect(plate.subscribeAsync(filters.all(storeId))).rejects.toThrow();

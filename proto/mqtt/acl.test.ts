@@ -44,6 +44,26 @@ describe('aclFor', () => {
     }
   });
 
+  it("lets an edge publish its own live topics and status, and no other edge's", () => {
+    const acl = aclFor({ role: 'edge', storeId: S, deviceId: 'edge-1' });
+    for (const own of [
+      topics.edgeTracks(S, 'edge-1'),
+      topics.edgeCarts(S, 'edge-1'),
+      topics.edgePlates(S, 'edge-1'),
+      topics.edgeAlerts(S, 'edge-1'),
+      topics.deviceStatus(S, 'edge-1'),
+    ])
+      expect(mayPublish(acl, own), own).toBe(true);
+    expect(mayPublish(acl, topics.edgeTracks(S, 'edge-2'))).toBe(false);
+    expect(mayPublish(acl, topics.edgeTracks('store-2', 'edge-1'))).toBe(false);
+    expect(mayPublish(acl, topics.deviceStatus(S, 'edge-2'))).toBe(false);
+    expect(mayPublish(acl, topics.plateSamples(S, 'edge-1'))).toBe(false);
+    for (const role of ['camera', 'observer', 'authority', 'plate'] as const) {
+      const other = aclFor({ role, storeId: S, deviceId: 'edge-1' });
+      expect(mayPublish(other, topics.edgeTracks(S, 'edge-1')), role).toBe(false);
+    }
+  });
+
   it('lets the edge and observers read their store but not another', () => {
     for (const role of ['edge', 'observer', 'authority'] as const) {
       const acl = aclFor({ role, storeId: S, deviceId: 'edge-1' });

@@ -75,7 +75,8 @@ export function aclFor(who: BrokerIdentity): TopicAcl {
     case 'camera':
       return { publish: [status], subscribe: [] };
     case 'edge':
-      return { publish: [status], subscribe: [filters.all(store)] };
+      // Its live state under its own id only: one edge cannot speak for another edge's tracks.
+      return { publish: [filters.edgeOwn(store, device), status], subscribe: [filters.all(store)] };
     case 'authority':
       return { publish: [filters.gateCommands(store), status], subscribe: [filters.all(store)] };
     case 'observer':

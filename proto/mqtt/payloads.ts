@@ -72,11 +72,116 @@ export const GatePassage = z
 export const DeviceStatus = z
   .object({
     deviceId: Id,
-    kind: z.enum(['plate', 'scanner', 'gate-sensor', 'gate', 'camera']),
+    /** `edge`: an edge's availability, which its live topics (edge/{edgeId}/...) depend on. */
+    kind: z.enum(['plate', 'scanner', 'gate-sensor', 'gate', 'camera', 'edge']),
     status: z.enum(['online', 'offline']),
     /** Cameras say where their stream is, so consumers need no second configuration. */
     streamUrl: z.string().url().optional(),
     snapshotUrl: z.string().url().optional(),
+  })
+  .strict();
+
+/*
+ * An edge's live state (docs/mqtt.md, "Live state"). Every object (a track, a cart, a plate, an
+ * alert) is announced `new` once, `update`d while it lives and `end`ed once; an edge ends by its
+ * watchdog whatever goes quiet, so no consumer keeps a ghost on its map.
+ */
+const LiveEventType = z.enum(['new', 'update', 'end']);
+const FloorXyM = z.tuple([z.number().finite(), z.number().finite()]);
+
+export const TrackEvent = z
+  .object({
+    type: LiveEventType,
+    trackId: Id,
+    floorXyM: FloorXyM,
+    velocityMps: FloorXyM,
+    state: z.enum(['tentative', 'confirmed', 'lost']),
+    /** Present once the track is bound to a visit (it crossed the entry gate on an admitted scan). */
+    visitId: Id.optional(),
+    memberNo: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+/** One message per publish tick: the event of every track live at that tick (and those that ended). */
+export const EdgeTracks = z
+  .object({
+    edgeId: Id,
+    tsMs: TsMs,
+    tracks: z.array(TrackEvent).min(1).max(1000),
+  })
+  .strict();
+
+const CartLine = z
+  .object({
+    sku: Id,
+    /** Signed as the cart holds it: never below zero for a settled cart, but a live one may dip. */
+    quantity: z.number().int(),
+    /** Items sold by weight: grams; 0 otherwise. */
+    grams: z.number().finite().nonnegative(),
+    confidence: z.number().min(0).max(1),
+    /** References to what put the line there (weight event ids, track ids). */
+    evidence: z.array(z.string().min(1).max(128)).max(64),
+  })
+  .strict();
+
+/** One message per change of a visit's live cart. */
+export const EdgeCart = z
+  .object({
+    edgeId: Id,
+    type: LiveEventType,
+    tsMs: TsMs,
+    visitId: Id,
+    members: z
+      .array(
+        z
+          .object({
+            memberNo: z.number().int().nonnegative(),
+            inside: z.boolean(),
+            lines: z.array(CartLine).max(500),
+          })
+          .strict(),
+      )
+      .max(64),
+    needsReview: z.boolean(),
+  })
+  .strict();
+
+/** One message per plate whose stock, stability or health changed, and for all at a slow refresh. */
+export const EdgePlate = z
+  .object({
+    edgeId: Id,
+    type: LiveEventType,
+    tsMs: TsMs,
+    plateId: Id,
+    /** The plate's weight is settled: its stock is a reading, not a guess mid-change. */
+    stable: z.boolean(),
+    /** Items on the plate by SKU, as the edge believes. */
+    stock: z.record(Id, z.number().int().nonnegative()),
+    /** Absent while the plate is healthy and never reported otherwise. */
+    health: z
+      .object({
+        status: z.enum(['ok', 'dropout', 'stuck', 'silent']),
+        sinceMs: TsMs,
+        detail: z.string().max(200).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const ALERT_KINDS = ['tailgate', 'unattributed-event', 'sensor-fault', 'unknown-item'] as const;
+
+/** Something a person should look at; it lives while the edge keeps raising it. */
+export const EdgeAlert = z
+  .object({
+    edgeId: Id,
+    type: LiveEventType,
+    tsMs: TsMs,
+    alertId: Id,
+    kind: z.enum(ALERT_KINDS),
+    detail: z.string().max(500),
+    /** What the alert is about. */
+    refs: z.object({ plateId: Id.optional(), trackId: Id.optional(), visitId: Id.optional() }).strict(),
   })
   .strict();
 
@@ -85,6 +190,12 @@ export type GateScan = z.infer<typeof GateScan>;
 export type GateCommand = z.infer<typeof GateCommand>;
 export type GatePassage = z.infer<typeof GatePassage>;
 export type DeviceStatus = z.infer<typeof DeviceStatus>;
+export type LiveEventType = z.infer<typeof LiveEventType>;
+export type TrackEvent = z.infer<typeof TrackEvent>;
+export type EdgeTracks = z.infer<typeof EdgeTracks>;
+export type EdgeCart = z.infer<typeof EdgeCart>;
+export type EdgePlate = z.infer<typeof EdgePlate>;
+export type EdgeAlert = z.infer<typeof EdgeAlert>;
 
 export const payloadSchemas = {
   plateSamples: PlateSamples,
@@ -92,6 +203,10 @@ export const payloadSchemas = {
   gateCommand: GateCommand,
   gatePassage: GatePassage,
   deviceStatus: DeviceStatus,
+  edgeTracks: EdgeTracks,
+  edgeCarts: EdgeCart,
+  edgePlates: EdgePlate,
+  edgeAlerts: EdgeAlert,
 } as const satisfies Record<TopicKind, z.ZodType>;
 
 export type PayloadOf<K extends TopicKind> = z.infer<(typeof payloadSchemas)[K]>;
@@ -121,13 +236,19 @@ export function decodeMessage(topic: string, body: Buffer | string): DecodedMess
     throw new WalkoutError('PAYLOAD_INVALID', `${topic}: ${formatIssues(issues)}`, { topic, issues });
   }
   const payload = result.data as Record<string, unknown>;
-  const idField = {
-    plateSamples: 'plateId',
-    gateScan: 'gateId',
-    gateCommand: 'gateId',
-    gatePassage: 'gateId',
-    deviceStatus: 'deviceId',
-  }[parsed.kind];
+  const idField = (
+    {
+      plateSamples: 'plateId',
+      gateScan: 'gateId',
+      gateCommand: 'gateId',
+      gatePassage: 'gateId',
+      deviceStatus: 'deviceId',
+      edgeTracks: 'edgeId',
+      edgeCarts: 'edgeId',
+      edgePlates: 'edgeId',
+      edgeAlerts: 'edgeId',
+    } satisfies Record<TopicKind, string>
+  )[parsed.kind];
   if (payload[idField] !== parsed.id) {
     throw new WalkoutError(
       'PAYLOAD_INVALID',
