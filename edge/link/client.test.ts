@@ -9,6 +9,7 @@ import { entryCode } from '../../test/support/gate.ts';
 import { addDevice, setUpStore, type TestStore } from '../../test/support/store.ts';
 import { EdgeLinkClient } from './client.ts';
 import { loadLinkConfig } from './config.ts';
+import { Outbox } from './outbox.ts';
 import { spawnAppender } from './testing/child.ts';
 import { shoppingTrip } from './testing/trip.ts';
 
@@ -203,6 +204,34 @@ describe('the edge link client', () => {
     ]);
     expect(kept.rows).toEqual([{ seq: 1, code: 'VISIT_UNKNOWN' }]);
     await again.close();
+  });
+
+  it('numbers on above the cloud’s acknowledgement when the outbox was lost, and delivers what waited', async () => {
+    const edge = await newEdge();
+    const health = (component: string) =>
+      ({ body: 'health', health: { component, status: 'ok', detail: '' } }) as const;
+    const first = link(edge);
+    for (const c of ['a', 'b', 'c']) await first.report(health(c), cloud.clock.ms);
+    await until('the ack', () => first.status().ackedSeq === 3);
+    await first.close();
+    // The disk is replaced: a new outbox, where the loop stored two reports before the link was up.
+    rmSync(edge.dir, { recursive: true, force: true });
+    const fresh = Outbox.open(edge.dir);
+    await fresh.append(health('d'), cloud.clock.ms);
+    await fresh.append(health('e'), cloud.clock.ms);
+    await fresh.close();
+    const second = link(edge);
+    await until('the renumbered reports acknowledged', () => second.status().ackedSeq === 5);
+    await second.report(health('f'), cloud.clock.ms);
+    await until('the ack', () => second.status().ackedSeq === 6);
+    const { rows } = await cloud.ctx.db.query<{ component: string }>(
+      'select component from edge_health where device_id = $1 order by time, component',
+      [edge.id],
+    );
+    expect(rows.map((r) => r.component)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect((await storedBy(edge.id, randomUUID())).seqs).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(second.rejected()).toEqual({});
+    await second.close();
   });
 
   it('refuses a malformed report before it takes a seq', async () => {
