@@ -7,12 +7,14 @@
  * capped exponential backoff and jitter.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../platform/log.ts';
 import { type CloudMessage, EdgeMessage, loadEdgeLink } from '../../proto/grpc/edge-link.ts';
 import { badText, describeIssues, formatIssues, WalkoutError } from '../../proto/index.ts';
 import type { CloudLink, GateAnswer, Report } from '../stages.ts';
 import type { LinkConfig } from './config.ts';
+import { OfflineGate } from './offline-gate.ts';
 import { Outbox, type OutboxEntry } from './outbox.ts';
 import { backoffMs, realTimers, type Timers } from './timers.ts';
 
@@ -53,6 +55,9 @@ interface Stream {
   down: boolean;
 }
 
+/** The longest an entry code may be valid; the cloud issues them for 30 s at most. */
+const ENTRY_CODE_MAX_VALIDITY_S = 30;
+
 let EdgeLinkCtor: grpc.ServiceClientConstructor | undefined;
 
 /** On the wire the oneof is named by the field that is set. */
@@ -73,6 +78,8 @@ export class EdgeLinkClient implements CloudLink {
   private readonly asks = new Map<string, { resolve: (a: GateAnswer | null) => void; timer: unknown }>();
   private latest: StoreConfig | null = null;
   private readonly refused: Record<string, number> = {};
+  private readonly gate: OfflineGate;
+  private keysTimer: unknown = null;
   private readonly credentials: grpc.ChannelCredentials;
   private readonly log: Logger;
   private readonly nowMs: () => number;
@@ -91,6 +98,14 @@ export class EdgeLinkClient implements CloudLink {
     this.credentials = cfg.tls
       ? grpc.credentials.createSsl(cfg.tls.caFile ? readFileSync(cfg.tls.caFile) : null)
       : grpc.credentials.createInsecure();
+    this.gate = new OfflineGate(
+      {
+        keysFile: cfg.entryKeysFile ?? join(cfg.outboxDir, 'entry-keys.json'),
+        skewS: cfg.entryClockSkewS,
+        maxValidityS: ENTRY_CODE_MAX_VALIDITY_S,
+      },
+      this.log,
+    );
   }
 
   /** Opens the outbox in `cfg.outboxDir` and starts connecting; reports are accepted at once. */
@@ -140,6 +155,14 @@ export class EdgeLinkClient implements CloudLink {
     return this.latest;
   }
 
+  /**
+   * Checks entry codes while the cloud is unreachable, with the entry keys last fetched (kept on
+   * disk); use with admitOffline when askGate answers null.
+   */
+  offlineGate(): OfflineGate {
+    return this.gate;
+  }
+
   /** Reports the cloud refused, by error code (never resent; they are in its edge_rejections). */
   rejected(): Record<string, number> {
     return { ...this.refused };
@@ -149,6 +172,7 @@ export class EdgeLinkClient implements CloudLink {
     if (this.closed) return;
     this.closed = true;
     if (this.reconnectTimer !== null) this.timers.clear(this.reconnectTimer);
+    if (this.keysTimer !== null) this.timers.clear(this.keysTimer);
     const s = this.stream;
     if (s) {
       // Nothing is lost by cutting the stream: whatever it carried is in the outbox until acked.
@@ -210,6 +234,7 @@ export class EdgeLinkClient implements CloudLink {
       }
       case 'config':
         this.latest = m.config!;
+        this.refreshKeys();
         this.deps.onConfig?.(m.config!);
         return;
     }
@@ -298,6 +323,20 @@ export class EdgeLinkClient implements CloudLink {
       this.log.warn('edge link down; reports wait in the outbox', fields);
     else this.log.debug('edge link still down', fields);
     this.reconnectTimer = this.timers.set(() => this.connect(), delayMs);
+  }
+
+  /** Fetches the entry keys now and again every entryKeysRefreshMs; a failure keeps the old ones. */
+  private refreshKeys(): void {
+    const path = this.latest?.entryKeysUrl;
+    if (!path || !this.cfg.httpUrl || this.closed) return;
+    if (this.keysTimer !== null) this.timers.clear(this.keysTimer);
+    this.keysTimer = this.timers.set(() => this.refreshKeys(), this.cfg.entryKeysRefreshMs);
+    const url = new URL(path, this.cfg.httpUrl).toString();
+    this.gate
+      .refresh(url)
+      .catch((err: unknown) =>
+        this.log.warn('fetching the entry keys failed; offline entries use the ones kept', { url, err }),
+      );
   }
 
   private settleAsk(scanId: string, answer: GateAnswer | null): void {

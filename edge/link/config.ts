@@ -65,6 +65,26 @@ export const LinkConfig = z
       .max(10_000)
       .default(256)
       .describe('reports read from the outbox at a time when sending; bounds what the link holds in memory'),
+    entryKeysFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('where the entry keys are cached for offline entries; default entry-keys.json in outboxDir'),
+    entryKeysRefreshMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(3_600_000)
+      .describe('fetch the entry keys this often besides at each StoreConfig, so a rotated key is known'),
+    entryClockSkewS: z
+      .number()
+      .int()
+      .min(0)
+      .max(10)
+      .default(2)
+      .describe(
+        'offline entries: a code issued up to this far in the future still passes (the cloud’s ENTRY_CLOCK_SKEW_S)',
+      ),
     keepaliveMs: z
       .number()
       .int()
