@@ -53,6 +53,15 @@ describe('the outbox', () => {
     await c.close();
   });
 
+  it('is held by one outbox at a time, and released at close', async () => {
+    const dir = freshDir();
+    const a = Outbox.open(dir);
+    expect(() => Outbox.open(dir)).toThrow(/OUTBOX_IN_USE/);
+    await a.close();
+    const b = Outbox.open(dir);
+    await b.close();
+  });
+
   it('moves waiting reports above the cloud’s acknowledgement when the outbox was lost', async () => {
     const box = Outbox.open(freshDir());
     await box.append(shelf(0), 1);
@@ -72,6 +81,8 @@ describe('the outbox', () => {
     const reports = Array.from({ length: 5000 }, (_, i) => shelf(i));
     const child = spawnAppender({ OUTBOX_DIR: dir }, reports, 1);
     await child.confirmed(100);
+    // While it lives, the directory is its own: a second process would reuse its seqs.
+    expect(() => Outbox.open(dir)).toThrow(/OUTBOX_IN_USE/);
     const confirmed = await child.kill();
     const box = Outbox.open(dir);
     const { lastSeq } = box.counters();

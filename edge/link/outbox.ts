@@ -8,8 +8,10 @@
  * batches writes issued together into one fsync'd transaction (about 100,000 durable appends/s
  * here against LevelDB's 10,000), and reads are synchronous, which makes paging the resend simple.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Database, open, type RootDatabase } from 'lmdb';
+import { WalkoutError } from '../../proto/index.ts';
 import type { Report } from '../stages.ts';
 
 export interface OutboxEntry {
@@ -51,18 +53,31 @@ export class Outbox {
     this.dropWanted = this.acked;
   }
 
-  /** Opens (or creates) the outbox in `dir`. One process at a time may hold a directory. */
+  /**
+   * Opens (or creates) the outbox in `dir`. One outbox at a time may hold a directory: LMDB itself
+   * lets several processes share it, and two would hand out the same seqs (OUTBOX_IN_USE).
+   */
   static open(dir: string): Outbox {
     mkdirSync(dir, { recursive: true });
-    // overlappingSync off: a commit's promise resolves after its fsync, so a resolved append
-    // survives a SIGKILL and a power cut alike; writes issued together share one fsync.
-    const root = open({ path: dir, overlappingSync: false, compression: false });
-    return new Outbox(
-      root,
-      root.openDB<Stored, number>('entries', {}),
-      root.openDB<number, string>('meta', {}),
-    );
+    const release = holdDirectory(dir);
+    try {
+      // overlappingSync off: a commit's promise resolves after its fsync, so a resolved append
+      // survives a SIGKILL and a power cut alike; writes issued together share one fsync.
+      const root = open({ path: dir, overlappingSync: false, compression: false });
+      const box = new Outbox(
+        root,
+        root.openDB<Stored, number>('entries', {}),
+        root.openDB<number, string>('meta', {}),
+      );
+      box.release = release;
+      return box;
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
+
+  private release: () => void = () => {};
 
   counters(): OutboxCounters {
     return { lastSeq: this.last, ackedSeq: this.acked, pending: this.last - this.acked };
@@ -146,6 +161,7 @@ export class Outbox {
     await Promise.allSettled([...this.writes]);
     await this.dropping;
     await this.root.close();
+    this.release();
   }
 
   private async track<T>(p: Promise<T>): Promise<T> {
@@ -155,5 +171,41 @@ export class Outbox {
     } finally {
       this.writes.delete(p);
     }
+  }
+}
+
+/** Directories held by this process; another process's hold is its pid in `owner.pid`. */
+const held = new Set<string>();
+
+/**
+ * A pid file rather than a lock: Node has no flock, and a SIGKILLed edge leaves its file behind, so
+ * a pid that is no longer alive frees the directory.
+ */
+function holdDirectory(dir: string): () => void {
+  const file = join(dir, 'owner.pid');
+  if (held.has(file)) throw new WalkoutError('OUTBOX_IN_USE', `${dir} is open in this process`, { dir });
+  let owner = Number.NaN;
+  try {
+    owner = Number(readFileSync(file, 'utf8'));
+  } catch {
+    // No owner yet.
+  }
+  if (Number.isInteger(owner) && owner !== process.pid && alive(owner))
+    throw new WalkoutError('OUTBOX_IN_USE', `${dir} is held by process ${owner}`, { dir, pid: owner });
+  writeFileSync(file, String(process.pid));
+  held.add(file);
+  return () => {
+    held.delete(file);
+    rmSync(file, { force: true });
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but is another user's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
