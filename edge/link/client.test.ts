@@ -163,8 +163,11 @@ describe('the edge link client', () => {
       open: false,
       reason: 'replayed',
     });
+    // No answer in time: null, and the late answer is dropped.
+    const late = await entryCode(cloud, (await newShopper(cloud)).token);
+    expect(await client.askGate({ scanId: 's-3', gateId: 'g1', qr: late }, 0)).toBeNull();
     await client.close();
-    expect(await client.askGate({ scanId: 's-3', gateId: 'g1', qr }, 5000)).toBeNull();
+    expect(await client.askGate({ scanId: 's-4', gateId: 'g1', qr }, 5000)).toBeNull();
   });
 
   it('counts a report the cloud refuses, and never sends it again', async () => {
