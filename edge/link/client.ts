@@ -53,6 +53,8 @@ interface Stream {
   call: Call;
   welcomed: boolean;
   down: boolean;
+  /** Cancels a stream the cloud never welcomes (it accepted the connection and went quiet). */
+  welcomeTimer: unknown;
 }
 
 /** The longest an entry code may be valid; the cloud issues them for 30 s at most. */
@@ -197,8 +199,14 @@ export class EdgeLinkClient implements CloudLink {
     const { id, secret } = this.cfg.credentials;
     md.set('authorization', `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`);
     const call = (client as unknown as { connect(md: grpc.Metadata): Call }).connect(md);
-    const s: Stream = { client, call, welcomed: false, down: false };
+    const s: Stream = { client, call, welcomed: false, down: false, welcomeTimer: null };
     this.stream = s;
+    s.welcomeTimer = this.timers.set(() => {
+      s.welcomeTimer = null;
+      if (s.welcomed || s.down) return;
+      call.cancel();
+      this.down(s, { code: grpc.status.DEADLINE_EXCEEDED, details: 'no Welcome in time' });
+    }, this.cfg.welcomeTimeoutMs);
     call.on('data', (m: Received) => this.onMessage(s, m));
     call.on('drain', () => this.poke());
     call.on('status', (st: grpc.StatusObject) => this.down(s, st));
@@ -241,6 +249,8 @@ export class EdgeLinkClient implements CloudLink {
   }
 
   private async onWelcome(s: Stream, cloudAcked: number): Promise<void> {
+    if (s.welcomeTimer !== null) this.timers.clear(s.welcomeTimer);
+    s.welcomeTimer = null;
     const local = this.outbox.counters();
     if (cloudAcked > local.lastSeq) {
       // The cloud has seqs this outbox never handed out: the outbox was lost or replaced. Reports
@@ -308,6 +318,7 @@ export class EdgeLinkClient implements CloudLink {
   private down(s: Stream, st: { code: number; details: string }): void {
     if (s.down) return;
     s.down = true;
+    if (s.welcomeTimer !== null) this.timers.clear(s.welcomeTimer);
     s.client.close();
     if (s !== this.stream) return;
     this.stream = null;

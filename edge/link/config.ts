@@ -85,6 +85,12 @@ export const LinkConfig = z
       .describe(
         'offline entries: a code issued up to this far in the future still passes (the cloud’s ENTRY_CLOCK_SKEW_S)',
       ),
+    welcomeTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(10_000)
+      .describe('a stream the cloud has not welcomed this long after opening it is dropped and reopened'),
     keepaliveMs: z
       .number()
       .int()
