@@ -1,5 +1,5 @@
 /**
- * `npx tsx benchmarks/edge/bench-link.ts [--reports N]`: the edge's EdgeLink client against a real
+ * `npx tsx benchmarks/edge/bench-link.ts [--reports N] [--max-in-flight N]`: the edge's EdgeLink client against a real
  * cloud on the real PostgreSQL (DATABASE_URL). Measures durable appends (one at a time, as a loop
  * awaiting each report, and issued together), delivery while connected (append to cumulative ack),
  * and a backlog that built up while the cloud was down, drained after it returns, with the peak
@@ -13,7 +13,8 @@ import { EdgeLinkClient } from '../../edge/link/client.ts';
 import { loadLinkConfig } from '../../edge/link/config.ts';
 import type { Report } from '../../edge/stages.ts';
 import { createLogger } from '../../platform/log.ts';
-import { startTestCloud } from '../../test/support/cloud.ts';
+import { newShopper, startTestCloud } from '../../test/support/cloud.ts';
+import { entryCode } from '../../test/support/gate.ts';
 import { addDevice, setUpStore } from '../../test/support/store.ts';
 
 const arg = (name: string, fallback: number) => {
@@ -21,6 +22,7 @@ const arg = (name: string, fallback: number) => {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const N = arg('reports', 20_000);
+const MAX_IN_FLIGHT = arg('max-in-flight', 1000);
 const SEQUENTIAL = Math.min(N, 500);
 const log = createLogger('bench-link', { level: 'error' });
 const shelf = (i: number): Report => ({
@@ -44,7 +46,12 @@ const edge = await addDevice(cloud, 'reference', 'edge');
 const dir = mkdtempSync(join(tmpdir(), 'walkout-bench-link-'));
 const link = EdgeLinkClient.start(
   loadLinkConfig(
-    { address: cloud.grpcAddress, outboxDir: dir, backoff: { initialMs: 50, maxMs: 200 } },
+    {
+      address: cloud.grpcAddress,
+      outboxDir: dir,
+      backoff: { initialMs: 50, maxMs: 200 },
+      maxInFlight: MAX_IN_FLIGHT,
+    },
     { WALKOUT_EDGE_CREDENTIALS: `${edge.id}:${edge.secret}` },
   ),
   { log },
@@ -83,14 +90,31 @@ const sampler = setInterval(() => {
 }, 10);
 t0 = performance.now();
 cloud = await down.up({ log });
+// Gate scans asked while the backlog drains: how long a shopper at the gate waits behind it.
+const shoppers = await Promise.all(Array.from({ length: 20 }, () => newShopper(cloud)));
+const gateMs: number[] = [];
+let scans = 0;
+while (link.status().ackedSeq < seq && scans < shoppers.length) {
+  if (!link.status().connected) {
+    await sleep(5);
+    continue;
+  }
+  const qr = await entryCode(cloud, shoppers[scans]!.token);
+  const asked = performance.now();
+  const answer = await link.askGate({ scanId: `scan-${scans}`, gateId: 'g1', qr }, 10_000);
+  if (answer?.open) gateMs.push(performance.now() - asked);
+  scans += 1;
+}
 await acked(link, seq);
 const drainMs = performance.now() - t0;
 clearInterval(sampler);
+gateMs.sort((a, b) => a - b);
 
 console.log(
   JSON.stringify(
     {
       reports: N,
+      maxInFlight: MAX_IN_FLIGHT,
       durableAppendsPerS: {
         oneAtATime: Math.round(sequentialPerS),
         issuedTogether: Math.round(N / (appendMs / 1000)),
@@ -105,6 +129,11 @@ console.log(
         drainMs: Math.round(drainMs),
         rssMiB: { before: mib(before.rss), peak: mib(peakRss) },
         heapMiB: { before: mib(before.heapUsed), peak: mib(peakHeap) },
+        gateScansWhileDraining: {
+          answered: gateMs.length,
+          medianMs: Math.round(gateMs[Math.floor(gateMs.length / 2)] ?? Number.NaN),
+          maxMs: Math.round(gateMs.at(-1) ?? Number.NaN),
+        },
       },
     },
     null,

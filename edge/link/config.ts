@@ -91,6 +91,14 @@ export const LinkConfig = z
       .min(100)
       .default(10_000)
       .describe('a stream the cloud has not welcomed this long after opening it is dropped and reopened'),
+    maxInFlight: z
+      .number()
+      .int()
+      .min(1)
+      .default(1000)
+      .describe(
+        'reports sent but not yet acknowledged, at most: a backlog then never fills the cloud’s queue, so a gate scan is not stuck behind it',
+      ),
     keepaliveMs: z
       .number()
       .int()
