@@ -124,27 +124,42 @@ describe('the edge link client', () => {
     await client.close();
   }, 19_000);
 
-  it('keeps reports while the cloud is down and delivers them all once it is back', async () => {
+  it('keeps three shoppers’ reports while the cloud is down and gives the same receipts once it is back', async () => {
     const edge = await newEdge();
-    const { shopper, visitId } = await store.enter();
-    const trip = shoppingTrip(visitId, 30);
+    const visits = [];
+    for (const takes of [20, 25, 30]) {
+      const { shopper, visitId } = await store.enter();
+      visits.push({ shopper, visitId, trip: shoppingTrip(visitId, takes) });
+    }
     const client = link(edge);
-    await client.report(trip.entered, cloud.clock.ms);
-    await until('the first ack', () => client.status().ackedSeq === 1);
+    for (const v of visits) await client.report(v.trip.entered, cloud.clock.ms);
+    await until('the entries acknowledged', () => client.status().ackedSeq === 3);
     const down = await cloud.down();
     await until('the link to notice', () => !client.status().connected);
-    for (const r of [...trip.carts, ...trip.leaving]) await client.report(r, cloud.clock.ms);
-    // The shoppers shop on while the cloud is away (and the link keeps failing to reconnect).
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(client.status()).toMatchObject({ connected: false, lastSeq: 33, ackedSeq: 1, pending: 32 });
+    // The shoppers shop on while the cloud is away, their reports interleaved, and all leave.
+    const shopping = [];
+    for (let i = 0; i < 30; i++) {
+      for (const v of visits) {
+        const r = v.trip.carts[i];
+        if (r) shopping.push(client.report(r, cloud.clock.ms));
+      }
+    }
+    for (const v of visits) for (const r of v.trip.leaving) shopping.push(client.report(r, cloud.clock.ms));
+    await Promise.all(shopping);
+    await new Promise((r) => setTimeout(r, 600));
+    const total = 3 + 75 + 6;
+    expect(client.status()).toMatchObject({ connected: false, lastSeq: total, ackedSeq: 3 });
+    // It kept trying meanwhile.
     expect(client.status().attempt).toBeGreaterThan(1);
     cloud = await down.up();
-    const receipt = await issuedReceipt(cloud, shopper.token);
-    expect(linesOf(receipt)).toEqual(trip.expected);
-    const stored = await storedBy(edge.id, visitId);
-    expect(stored.seqs).toEqual(Array.from({ length: 33 }, (_, i) => i + 1));
-    expect(stored.evidence).toEqual(evidenceOf(30));
-    await until('the last ack', () => client.status().ackedSeq === 33);
+    for (const v of visits) {
+      expect(linesOf(await issuedReceipt(cloud, v.shopper.token))).toEqual(v.trip.expected);
+      expect((await storedBy(edge.id, v.visitId)).evidence).toEqual(evidenceOf(v.trip.carts.length));
+    }
+    expect((await storedBy(edge.id, visits[0]!.visitId)).seqs).toEqual(
+      Array.from({ length: total }, (_, i) => i + 1),
+    );
+    await until('the last ack', () => client.status().ackedSeq === total);
     await client.close();
   });
 
