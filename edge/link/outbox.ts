@@ -121,7 +121,8 @@ export class Outbox {
             this.meta.put('ackedSeq', upTo);
           }),
         );
-        this.acked = upTo;
+        // A renumbering may have raised it meanwhile.
+        this.acked = Math.max(this.acked, upTo);
         if (this.last < upTo) this.last = upTo;
       }
     } finally {
