@@ -49,6 +49,8 @@ export const ErrorCodes = {
   GATE_NOT_CONTROLLED: 'a gate controller acted for a gate it does not control',
   FLOOR_PLAN_UNFIT:
     'store floor-plan parameters cannot fit (too many gondolas for the floor, too few plates, …)',
+  OUTBOX_IN_USE:
+    'another live edge process holds the outbox directory: two would hand out the same sequence numbers',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -37,6 +37,11 @@ export interface TestCloud extends RunningCloud {
   metrics(): Promise<string>;
   /** Stops the process's servers but keeps the database, as a crash would, and starts anew. */
   restart(opts?: Extra): Promise<TestCloud>;
+  /**
+   * Stops the process's servers but keeps the database (the cloud is down for its clients); `up`
+   * starts it again on the same HTTP and gRPC ports, so clients reconnect to the address they had.
+   */
+  down(): Promise<{ up(opts?: Extra): Promise<TestCloud> }>;
   stop(): Promise<void>;
 }
 
@@ -97,6 +102,14 @@ async function boot(
     restart: async (next = {}) => {
       await cloud.close();
       return boot(db, clock, env, next);
+    },
+    down: async () => {
+      await cloud.close();
+      const ports = {
+        PORT: new URL(cloud.httpUrl).port,
+        GRPC_PORT: cloud.grpcAddress.slice(cloud.grpcAddress.lastIndexOf(':') + 1),
+      };
+      return { up: (next = {}) => boot(db, clock, { ...env, ...ports }, next) };
     },
     stop: async () => {
       await cloud.close();

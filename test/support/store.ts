@@ -61,3 +61,12 @@ export async function setUpStore(cloud: TestCloud, storeId = 'reference'): Promi
     disconnect: () => edge.close(),
   };
 }
+
+/** Another device of a store, with its secret, as the operators' device API issues them. */
+export function addDevice(
+  cloud: TestCloud,
+  storeId: string,
+  kind: 'edge' | 'gate',
+): Promise<{ id: string; secret: string }> {
+  return createDevice(cloud.ctx.db, storeId, kind);
+}
