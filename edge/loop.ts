@@ -35,6 +35,8 @@ export interface LoopStats {
   detectionErrors: number;
 }
 
+const pendingReports = new Set<Promise<void>>();
+
 type Step = { kind: 'input'; input: EdgeInput | null } | { kind: 'detected'; index: number };
 
 export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<LoopStats> {
@@ -102,6 +104,7 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
   // Whatever is still open settles with the last input's time plus every wait, so a replay's end
   // reports what a live store would have reported after its last message.
   await emit(parts.fusion.tick(clock.now() + 60_000));
+  await Promise.all([...pendingReports]);
   return stats;
 }
 
@@ -126,10 +129,18 @@ async function detect(
 
 async function deliver(parts: LoopParts, o: FusionOutput, stats: LoopStats): Promise<void> {
   switch (o.kind) {
-    case 'report':
+    case 'report': {
       stats.reports += 1;
-      await parts.link?.report(o.report, o.tsMs);
+      if (!parts.link) return;
+      // Numbered in call order and durable when the promise resolves; awaiting each in turn would
+      // hold the loop to the disk's flush rate, so they are only awaited at the end.
+      const p = parts.link.report(o.report, Math.round(o.tsMs)).catch((err: unknown) => {
+        parts.log.error('report not stored in the outbox', { body: o.report.body, err: (err as Error).message });
+      });
+      pendingReports.add(p);
+      p.finally(() => pendingReports.delete(p));
       return;
+    }
     case 'cart':
       parts.publisher?.cart(o.tsMs, o.cart, o.ended);
       return;
