@@ -84,6 +84,11 @@ export class LiveInput implements InputSource {
     return this.messages.pending;
   }
 
+  /** Frames admitted and not taken yet: at most one per camera, whatever the loop's pace. */
+  waitingFrames(): number {
+    return this.frames.waiting();
+  }
+
   brokerConnected(): boolean {
     return this.messages.connected;
   }
