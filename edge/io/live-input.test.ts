@@ -192,6 +192,58 @@ describe('live input: device messages', () => {
     }
   });
 
+  it("stamps a status, which carries no time, with the store's time and not the edge's wall clock", async () => {
+    const camA = await device('cam-a');
+    const status = topics.deviceStatus(storeId, 'cam-a');
+    await camA.publishAsync(
+      status,
+      JSON.stringify({ deviceId: 'cam-a', kind: 'camera', status: 'offline' }),
+      {
+        qos: 1,
+        retain: true,
+      },
+    );
+    const clientId = `${storeId}-edge-stamp`;
+    const wallMs = T0 + 400 * 86_400_000; // the simulator's store clock is not the wall clock
+    const input = await connectLiveInput({
+      ...edgeOptions(clientId),
+      nowMs: () => wallMs,
+      untimedHoldMs: 5_000,
+    });
+    try {
+      const isStatus = (i: EdgeInput) => i.kind === 'device' && i.message.kind === 'deviceStatus';
+      const first = input.next();
+      await new Promise((r) => setTimeout(r, 100));
+      // The retained status waits for the store to tell the time...
+      await (await device('P1')).publishAsync(topics.plateSamples(storeId, 'P1'), samples(0), { qos: 1 });
+      const got = [await first, ...(await collect(input, 1, isSamples))];
+      // ...and goes first, stamped with the first time the store told.
+      expect(got.map((i) => i?.kind === 'device' && [i.message.kind, i.tsMs])).toEqual([
+        ['deviceStatus', T0 + 100],
+        ['plateSamples', T0 + 100],
+      ]);
+    } finally {
+      await input.close();
+      await forgetSession(clientId);
+    }
+    // A store that tells no time: the status waits no longer than untimedHoldMs, then takes the wall clock.
+    const quiet = await connectLiveInput({
+      ...edgeOptions(clientId),
+      nowMs: () => Date.now(),
+      untimedHoldMs: 150,
+    });
+    try {
+      const startedMs = Date.now();
+      const [s] = await collect(quiet, 1, (i) => i.kind === 'device' && i.message.kind === 'deviceStatus');
+      expect(Date.now() - startedMs).toBeGreaterThanOrEqual(140);
+      expect(s!.kind === 'device' && s!.tsMs).toBeGreaterThanOrEqual(startedMs);
+    } finally {
+      await quiet.close();
+      await forgetSession(clientId);
+      await camA.publishAsync(status, '', { qos: 1, retain: true });
+    }
+  });
+
   it('refuses to start on a login the broker refuses, naming it', async () => {
     const opts = edgeOptions(`${storeId}-edge-badlogin`);
     opts.mqtt.password = 'wrong';

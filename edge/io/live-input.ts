@@ -17,8 +17,16 @@ export interface LiveInputOptions {
     discover?: boolean;
   };
   log: Logger;
-  /** Wall clock, for rate-limited logging and stamping status messages before any store time. */
+  /** Wall clock: rate-limits logging, times how long a status waits for a store time. */
   nowMs?: () => number;
+  /**
+   * A device status carries no time, and is stamped with the store's newest time (of any message
+   * or frame). One that arrives before the store has told any time (the retained statuses, on
+   * connecting) waits for one this long at most, ms, and is then stamped with the wall clock: the
+   * store clock need not be the edge's (a simulator's is not), and a status stamped with the wall
+   * clock would put the loop's time far from the store's.
+   */
+  untimedHoldMs?: number;
   /**
    * Longest run of inputs handed out without letting the process read its sockets, ms. A loop whose
    * every step is synchronous would otherwise starve I/O while work waits, and fall behind.
@@ -27,6 +35,7 @@ export interface LiveInputOptions {
 }
 
 const DEFAULT_YIELD_EVERY_MS = 20;
+const DEFAULT_UNTIMED_HOLD_MS = 2_000;
 
 /**
  * The store live: device messages from the broker and frames from every camera's stream, as one
@@ -39,12 +48,21 @@ export class LiveInput implements InputSource {
   private waiters: (() => void)[] = [];
   private closed = false;
   private lastYieldMs = performance.now();
+  /** Wall time since which the status at the head of the queue waits for a store time. */
+  private holdingSinceMs: number | null = null;
+  private holdTimer: NodeJS.Timeout | null = null;
+  private readonly yieldEveryMs: number;
+  private readonly untimedHoldMs: number;
+  private readonly nowMs: () => number;
 
   constructor(
     private readonly messages: MqttInput,
     private readonly frames: MjpegInput,
-    private readonly yieldEveryMs = DEFAULT_YIELD_EVERY_MS,
+    opts: Pick<LiveInputOptions, 'yieldEveryMs' | 'untimedHoldMs' | 'nowMs'> = {},
   ) {
+    this.yieldEveryMs = opts.yieldEveryMs ?? DEFAULT_YIELD_EVERY_MS;
+    this.untimedHoldMs = opts.untimedHoldMs ?? DEFAULT_UNTIMED_HOLD_MS;
+    this.nowMs = opts.nowMs ?? Date.now;
     messages.onMessage(() => this.wake());
     frames.onFrame(() => this.wake());
   }
@@ -57,8 +75,8 @@ export class LiveInput implements InputSource {
         this.lastYieldMs = performance.now();
         if (this.closed) return null;
       }
-      const m = this.messages.take();
-      if (m) return { kind: 'device', message: m.message, tsMs: m.tsMs };
+      const device = this.nextMessage();
+      if (device) return device;
       const frame = this.frames.take();
       if (frame) return { kind: 'frame', frame };
       await new Promise<void>((resolve) => this.waiters.push(resolve));
@@ -100,8 +118,33 @@ export class LiveInput implements InputSource {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.holdTimer) clearTimeout(this.holdTimer);
     this.wake();
     await Promise.all([this.messages.close(), this.frames.close()]);
+  }
+
+  /** The oldest message with its time, unless it is a status still waiting for a store time. */
+  private nextMessage(): EdgeInput | null {
+    const m = this.messages.peek();
+    if (!m) return null;
+    const known = [this.messages.newestTimeMs, this.frames.newestTimeMs].filter((t) => t !== null);
+    let tsMs = m.tsMs ?? (known.length > 0 ? Math.max(...known) : null);
+    if (tsMs === null) {
+      const now = this.nowMs();
+      this.holdingSinceMs ??= now;
+      const leftMs = this.holdingSinceMs + this.untimedHoldMs - now;
+      if (leftMs > 0) {
+        this.holdTimer ??= setTimeout(() => {
+          this.holdTimer = null;
+          this.wake();
+        }, leftMs);
+        return null;
+      }
+      tsMs = now;
+    }
+    this.holdingSinceMs = null;
+    this.messages.take();
+    return { kind: 'device', message: m.message, tsMs };
   }
 
   private wake(): void {
@@ -137,5 +180,5 @@ export async function connectLiveInput(opts: LiveInputOptions): Promise<LiveInpu
     await frames.close();
     throw err;
   }
-  return new LiveInput(messages, frames, opts.yieldEveryMs);
+  return new LiveInput(messages, frames, opts);
 }

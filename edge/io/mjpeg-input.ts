@@ -48,6 +48,7 @@ export class MjpegInput {
   private readonly rejections: Rejections;
   private readonly listeners: (() => void)[] = [];
   private readonly cfg: typeof DEFAULTS;
+  private newestMs: number | null = null;
 
   constructor(private readonly opts: MjpegInputOptions) {
     this.flow = new FrameFlow(opts);
@@ -80,6 +81,7 @@ export class MjpegInput {
       log: this.opts.log.child(cameraId),
       nowMs: this.opts.nowMs ?? Date.now,
       onFrame: (frame) => {
+        this.newestMs = Math.max(this.newestMs ?? frame.captureMs, frame.captureMs);
         this.flow.offer(frame);
         for (const l of this.listeners) l();
       },
@@ -103,6 +105,11 @@ export class MjpegInput {
 
   waiting(): number {
     return this.flow.waiting();
+  }
+
+  /** The newest capture time of any camera's frame so far; null before the first. */
+  get newestTimeMs(): number | null {
+    return this.newestMs;
   }
 
   /** Called after each frame offered. */

@@ -33,7 +33,7 @@ export interface MqttInputOptions {
    * connecting, so none is missed). The live input reads the streams they announce.
    */
   onCameraStatus?: (status: DeviceStatus) => void;
-  /** Wall clock: rate-limits logging; stamps a status message when no store time is known yet. */
+  /** Wall clock: rate-limits logging. */
   nowMs?: () => number;
   rejectionLog?: RejectionLogConfig;
 }
@@ -43,10 +43,10 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** A broker that stays unreachable is logged at most this often, ms. */
 const CONNECTION_LOG_PERIOD_MS = 30_000;
 
-/** A decoded device message and its store-clock time (see messageTimeMs). */
+/** A decoded device message and its own store-clock time (messageTimeMs; null for a status). */
 export interface ReceivedMessage {
   message: DecodedMessage;
-  tsMs: number;
+  tsMs: number | null;
 }
 
 /**
@@ -60,8 +60,7 @@ export class MqttInput {
   private readonly queue = new Fifo<ReceivedMessage>();
   private readonly rejections: Rejections;
   private readonly listeners: (() => void)[] = [];
-  /** Newest store time a message carried: stamps status messages, which carry none. */
-  private storeNowMs: number | null = null;
+  private newestMs: number | null = null;
   private lastConnectionLogMs = Number.NEGATIVE_INFINITY;
   private closed = false;
 
@@ -130,6 +129,16 @@ export class MqttInput {
     return this.queue.shift();
   }
 
+  /** The oldest message waiting, left in the queue. */
+  peek(): ReceivedMessage | undefined {
+    return this.queue.peek();
+  }
+
+  /** The newest store time a message received so far carried; null before the first. */
+  get newestTimeMs(): number | null {
+    return this.newestMs;
+  }
+
   /** Messages waiting for the loop. */
   get pending(): number {
     return this.queue.length;
@@ -168,9 +177,8 @@ export class MqttInput {
       this.rejections.addCode('TOPIC_UNKNOWN', `${topic}: not store ${this.opts.storeId}`, { topic });
       return;
     }
-    const own = messageTimeMs(message);
-    if (own !== null) this.storeNowMs = Math.max(this.storeNowMs ?? own, own);
-    const tsMs = own ?? this.storeNowMs ?? (this.opts.nowMs ?? Date.now)();
+    const tsMs = messageTimeMs(message);
+    if (tsMs !== null) this.newestMs = Math.max(this.newestMs ?? tsMs, tsMs);
     this.queue.push({ message, tsMs });
     if (message.kind === 'deviceStatus' && message.payload.kind === 'camera')
       this.opts.onCameraStatus?.(message.payload);
