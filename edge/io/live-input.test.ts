@@ -128,6 +128,7 @@ const samples = (seq: number, plateId = 'P1') =>
     grams: [500, 500.5, 501, 500, 499, 500],
   });
 const isSamples = (i: EdgeInput) => i.kind === 'device' && i.message.kind === 'plateSamples';
+const isStatus = (i: EdgeInput) => i.kind === 'device' && i.message.kind === 'deviceStatus';
 
 describe('live input: device messages', () => {
   it('hands them over in broker order, and counts, logs and skips malformed ones while good ones flow', async () => {
@@ -211,7 +212,6 @@ describe('live input: device messages', () => {
       untimedHoldMs: 5_000,
     });
     try {
-      const isStatus = (i: EdgeInput) => i.kind === 'device' && i.message.kind === 'deviceStatus';
       const first = input.next();
       await new Promise((r) => setTimeout(r, 100));
       // The retained status waits for the store to tell the time...
@@ -234,7 +234,7 @@ describe('live input: device messages', () => {
     });
     try {
       const startedMs = Date.now();
-      const [s] = await collect(quiet, 1, (i) => i.kind === 'device' && i.message.kind === 'deviceStatus');
+      const [s] = await collect(quiet, 1, isStatus);
       expect(Date.now() - startedMs).toBeGreaterThanOrEqual(140);
       expect(s!.kind === 'device' && s!.tsMs).toBeGreaterThanOrEqual(startedMs);
     } finally {
