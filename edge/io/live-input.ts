@@ -102,6 +102,12 @@ export class LiveInput implements InputSource {
     return this.messages.pending;
   }
 
+  /** The newest store time any message or frame told so far (the store's clock as the edge knows it). */
+  storeTimeMs(): number | null {
+    const known = [this.messages.newestTimeMs, this.frames.newestTimeMs].filter((t) => t !== null);
+    return known.length > 0 ? Math.max(...known) : null;
+  }
+
   /** Frames admitted and not taken yet: at most one per camera, whatever the loop's pace. */
   waitingFrames(): number {
     return this.frames.waiting();
@@ -127,8 +133,7 @@ export class LiveInput implements InputSource {
   private nextMessage(): EdgeInput | null {
     const m = this.messages.peek();
     if (!m) return null;
-    const known = [this.messages.newestTimeMs, this.frames.newestTimeMs].filter((t) => t !== null);
-    let tsMs = m.tsMs ?? (known.length > 0 ? Math.max(...known) : null);
+    let tsMs = m.tsMs ?? this.storeTimeMs();
     if (tsMs === null) {
       const now = this.nowMs();
       this.holdingSinceMs ??= now;
