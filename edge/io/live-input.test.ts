@@ -254,15 +254,11 @@ describe('live input: device messages', () => {
 
   it('counts a message on a topic outside the tree (an open broker lets anything through)', async () => {
     // Mosquitto's accounts cannot publish outside the tree; an old anonymous broker can.
-    const aedes = await Aedes.createBroker();
-    const server = createServer(aedes.handle);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const openUrl = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const open = await openBroker();
     const opts = edgeOptions(`${storeId}-edge-open`);
-    opts.mqtt.url = openUrl;
+    opts.mqtt.url = open.url;
     const input = await connectLiveInput(opts);
-    const anyone = await mqtt.connectAsync(openUrl, { reconnectPeriod: 0 });
+    const anyone = await mqtt.connectAsync(open.url, { reconnectPeriod: 0 });
     try {
       await anyone.publishAsync(`walkout/${storeId}/plates/P1/weights`, samples(0), { qos: 1 });
       await anyone.publishAsync(topics.plateSamples(storeId, 'P1'), samples(1), { qos: 1 });
@@ -272,11 +268,53 @@ describe('live input: device messages', () => {
     } finally {
       await anyone.endAsync();
       await input.close();
-      await new Promise<void>((r) => aedes.close(() => r()));
-      server.close();
+      await open.close();
+    }
+  });
+
+  it('waits for a broker that is not up yet, and reads from it once it is', async () => {
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const opts = edgeOptions(`${storeId}-edge-late`);
+    opts.mqtt.url = `mqtt://127.0.0.1:${port}`;
+    const connecting = connectLiveInput(opts);
+    let settled = false;
+    connecting.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    expect(settled).toBe(false);
+    const late = await openBroker(port);
+    const input = await connecting;
+    const anyone = await mqtt.connectAsync(late.url, { reconnectPeriod: 0 });
+    try {
+      await anyone.publishAsync(topics.plateSamples(storeId, 'P1'), samples(4), { qos: 1 });
+      const [got] = await collect(input, 1, isSamples);
+      expect(got).toMatchObject({ message: { payload: { seq: 4 } } });
+    } finally {
+      await anyone.endAsync();
+      await input.close();
+      await late.close();
     }
   });
 });
+
+/** A broker without accounts (aedes without hooks), as an old services.sh ran. */
+async function openBroker(port = 0): Promise<{ url: string; close(): Promise<void> }> {
+  const aedes = await Aedes.createBroker();
+  const server = createServer(aedes.handle).listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: async () => {
+      await new Promise<void>((r) => aedes.close(() => r()));
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
 
 describe('live input: camera streams', () => {
   const frame = async (cameraId: string, frameIndex: number) => ({

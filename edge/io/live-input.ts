@@ -1,6 +1,6 @@
 import { setImmediate as yieldToIo } from 'node:timers/promises';
 import type { Logger } from '../../platform/log.ts';
-import type { DeviceStatus } from '../../proto/index.ts';
+import { type DeviceStatus, WalkoutError } from '../../proto/index.ts';
 import type { EdgeInput, FrameCounters, InputSource } from '../stages.ts';
 import { MjpegInput, type MjpegInputOptions, type StreamStatus } from './mjpeg-input.ts';
 import { MqttInput, type MqttInputOptions } from './mqtt-input.ts';
@@ -63,6 +63,7 @@ export class LiveInput implements InputSource {
     this.yieldEveryMs = opts.yieldEveryMs ?? DEFAULT_YIELD_EVERY_MS;
     this.untimedHoldMs = opts.untimedHoldMs ?? DEFAULT_UNTIMED_HOLD_MS;
     this.nowMs = opts.nowMs ?? Date.now;
+    checkTiming(opts);
     messages.onMessage(() => this.wake());
     frames.onFrame(() => this.wake());
   }
@@ -165,6 +166,7 @@ export class LiveInput implements InputSource {
  * Resolves once subscribed to the store's topics; rejects when the broker refuses the login.
  */
 export async function connectLiveInput(opts: LiveInputOptions): Promise<LiveInput> {
+  checkTiming(opts); // before anything connects
   const { streams = {}, discover = true, ...frameOpts } = opts.cameras ?? {};
   const frames = new MjpegInput({ ...frameOpts, log: opts.log.child('cameras'), nowMs: opts.nowMs });
   for (const [cameraId, url] of Object.entries(streams)) frames.open(cameraId, url);
@@ -186,4 +188,12 @@ export async function connectLiveInput(opts: LiveInputOptions): Promise<LiveInpu
     throw err;
   }
   return new LiveInput(messages, frames, opts);
+}
+
+function checkTiming(opts: Pick<LiveInputOptions, 'yieldEveryMs' | 'untimedHoldMs'>): void {
+  for (const name of ['yieldEveryMs', 'untimedHoldMs'] as const) {
+    const ms = opts[name];
+    if (ms !== undefined && !(Number.isFinite(ms) && ms >= 0))
+      throw new WalkoutError('CONFIG_INVALID', `${name} must be a number of ms >= 0, not ${ms}`);
+  }
 }
