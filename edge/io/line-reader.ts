@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 
 /**
@@ -7,6 +7,7 @@ import { createInterface, type Interface } from 'node:readline';
  * (and has counted): such lines are skipped. Nothing is read before it is asked for.
  */
 export class LineReader<T> {
+  private readonly input: ReadStream;
   private readonly rl: Interface;
   private readonly lines: AsyncIterator<string>;
   private lineNo = 0;
@@ -17,7 +18,8 @@ export class LineReader<T> {
     readonly path: string,
     private readonly parse: (line: string, lineNo: number) => T | null,
   ) {
-    this.rl = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+    this.input = createReadStream(path);
+    this.rl = createInterface({ input: this.input, crlfDelay: Number.POSITIVE_INFINITY });
     this.lines = this.rl[Symbol.asyncIterator]();
   }
 
@@ -46,7 +48,9 @@ export class LineReader<T> {
     this.current = null;
   }
 
+  /** Stops reading and lets the file go (readline's close alone keeps the stream open). */
   close(): void {
     this.rl.close();
+    this.input.destroy();
   }
 }

@@ -448,6 +448,34 @@ describe('live input: camera streams', () => {
     }
   });
 
+  it('takes a stream that goes silent or is refused for dead, and connects again until it flows', async () => {
+    const clientId = `${storeId}-edge-stall`;
+    const input = await connectLiveInput(
+      edgeOptions(clientId, {
+        discover: false,
+        streams: { 'cam-c': cameras.streamUrl('cam-c') },
+        stallTimeoutMs: 150,
+      }),
+    );
+    try {
+      // The host answers and then sends nothing, as a hung camera.
+      await until(() => cameras.connections('cam-c') >= 3, 'two reconnections');
+      expect(input.streams()[0]!.failures).toBeGreaterThanOrEqual(2);
+      // A camera still booting answers 503: asked again (with backoff) until it streams.
+      cameras.refuseWith(503);
+      const failures = input.streams()[0]!.failures;
+      await until(() => input.streams()[0]!.failures >= failures + 2, 'refusals counted');
+      cameras.refuseWith(null);
+      await until(() => cameras.clients('cam-c') === 1, 'the stream opened');
+      cameras.send('cam-c', await frame('cam-c', 3));
+      const [f] = await collect(input, 1, (i) => i.kind === 'frame');
+      expect(f).toMatchObject({ frame: { cameraId: 'cam-c', frameIndex: 3 } });
+    } finally {
+      await input.close();
+      await forgetSession(clientId);
+    }
+  });
+
   it('reconnects a stream that drops, and stops asking a camera that says it is offline until it is back', async () => {
     const camB = await device('cam-b');
     const status = topics.deviceStatus(storeId, 'cam-b');
