@@ -14,7 +14,7 @@ import { recordingLogger } from './test-log.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const base = mkdtempSync(join(tmpdir(), 'walkout-replay-'));
-/** A real recording: the reference store cut to two slow cameras, a minute of a quiet morning. */
+/** A real recording: the reference store cut to two slow cameras, one shopper taking one item. */
 const rec = join(base, 'rec');
 /** Its cameras: the first at 5 fps, the second at 2 (few frames, so the recording takes seconds). */
 let fast: string;
@@ -27,13 +27,26 @@ beforeAll(async () => {
   layout.cameras[1].fps = 2;
   [fast, slow] = layout.cameras.map((c: { id: string }) => c.id);
   writeFileSync(join(base, 'layout.json'), JSON.stringify(layout));
+  const scenario = {
+    name: 'replay-test',
+    description: 'One shopper who walks in, takes one item and leaves: a short recording with a scan in it.',
+    arrivals: { shoppersPerHour: 1, maxInStore: 1, groupProbability: 0 },
+    behaviour: {
+      itemsPerVisit: { mean: 1, max: 1 },
+      inspectProbability: 0,
+      putBackProbability: 0,
+      leanProbability: 0,
+      walkSpeedMps: 2,
+    },
+  };
+  writeFileSync(join(base, 'scenario.json'), JSON.stringify(scenario));
   await promisify(execFile)(
     'npx',
     [
       'tsx',
       'simulator/cli/sim.ts',
       '--no-progress',
-      ...['--scenario', 'baseline', '--seed', '3', '--minutes', '0.1'],
+      ...['--scenario', join(base, 'scenario.json'), '--seed', '3', '--minutes', '0.05'],
       ...['--layout', join(base, 'layout.json'), '--catalog', 'proto/stores/reference/catalog.json'],
       ...['--record', rec, '--out', rec],
     ],
@@ -118,7 +131,7 @@ describe('replay of a recording', () => {
     expect(b.counters).toEqual(a.counters);
     // 5 fps thinned to 2.5 takes every other frame; a 2 fps camera loses none.
     const c11 = a.counters[fast]!;
-    expect(c11.processed).toBe(Math.ceil(c11.received / 2));
+    expect(Math.abs(c11.processed - c11.received / 2)).toBeLessThanOrEqual(0.5);
     expect(c11.dropped).toBe(c11.received - c11.processed);
     expect(a.counters[slow]!.dropped).toBe(0);
 
