@@ -6,16 +6,22 @@ export const ErrorCodes = {
   FILE_UNREADABLE: 'a configuration or data file could not be read',
   FILE_NOT_JSON: 'a configuration or data file is not valid JSON',
   FILE_INVALID: 'a configuration or data file does not match its schema',
+  RECORDING_INVALID:
+    "a line of a recording (mqtt.jsonl, a camera's index.jsonl) is not JSON or not in the recording format",
   LAYOUT_INCONSISTENT: 'a store layout refers to things it does not define, or overlaps itself',
   CATALOG_INCONSISTENT: 'a catalogue repeats a SKU or is otherwise self-contradictory',
   PLANOGRAM_UNKNOWN_SKU: 'a planogram names a SKU the catalogue does not have',
   PAYLOAD_INVALID: 'a message received over the wire does not match its schema',
   TOPIC_UNKNOWN: 'an MQTT topic is not part of the Walkout topic tree',
   CAMERA_UNKNOWN: 'a camera id is not in the store layout',
+  CAMERA_STREAM_FAILED:
+    "a camera's stream could not be opened or broke off (refused, not MJPEG, silent too long); the reader reconnects",
   CONFIG_INVALID: 'process configuration (environment or flags) is invalid',
   SCENARIO_INVALID: 'a simulator scenario is invalid',
   NO_FRAME_YET: 'a camera has not produced a frame yet',
   FRAME_GONE: 'the requested frame is older than the camera keeps',
+  FRAME_INVALID:
+    'a camera frame is malformed: a stream part without a valid Content-Length, capture time or frame index, or a body that is not a JPEG',
   RENDER_FAILED: 'a camera failed to produce an image it was asked for',
   NOT_FOUND: 'no such HTTP resource',
   METHOD_NOT_ALLOWED: 'the HTTP method is not supported for this resource',
@@ -42,6 +48,8 @@ export const ErrorCodes = {
     'a request to the cloud failed: unreachable, timed out, or answered with an error or an unexpected body',
   BROKER_IDENTITY_INVALID:
     'an MQTT identity cannot be granted: an unknown role, or a store, device or gate id that is empty or holds /, + or #',
+  BROKER_ACCESS_REFUSED:
+    "the MQTT broker refused a client's login or subscription (a wrong username or password, a revoked account, a topic outside its grant)",
   BROKER_REFUSED:
     'the MQTT broker refused or did not answer an administrative command (granting or revoking a client)',
   DEVICE_KIND_REFUSED:

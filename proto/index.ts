@@ -8,5 +8,6 @@ export * from './layout/schema.ts';
 export * from './mqtt/acl.ts';
 export * from './mqtt/payloads.ts';
 export * from './mqtt/topics.ts';
+export * from './recording.ts';
 export * from './text.ts';
 export * from './validate.ts';

@@ -50,42 +50,121 @@ export function partHeader(frame: { jpeg: Buffer; captureTsMs: number; frameInde
   );
 }
 
+/** Longest part header accepted: a camera's is some 150 bytes; more means the stream is out of step. */
+export const MAX_PART_HEADER_BYTES = 8 * 1024;
+/** Largest part accepted: a detect-stream JPEG is some 50 kB; a longer Content-Length is garbage. */
+export const MAX_PART_BYTES = 8 * 1024 * 1024;
+
+export interface MjpegReaderOptions {
+  /**
+   * Told of each malformed part, which is then skipped: the reader finds the next boundary and reads
+   * on. Without it a malformed part throws (a test of a well-behaved server wants to know).
+   */
+  onMalformed?: (reason: string) => void;
+}
+
+/** A decimal number as a header or a query parameter writes it. */
+const DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$/i;
+
+const BOUNDARY_LINE = Buffer.from(`--${MJPEG_BOUNDARY}`);
+
 /**
  * Incremental reader of a multipart/x-mixed-replace body. Feed it chunks as they arrive; it
  * returns the frames completed so far. Relies on Content-Length, which our cameras always send.
+ * A part is malformed when its header does not open with the boundary, has no Content-Length (or
+ * one beyond MAX_PART_BYTES), no whole-number X-Frame-Index or non-negative X-Capture-Time-Ms, or
+ * its body is not a JPEG from start (FF D8) to end (FF D9), which a wrong Content-Length gives.
  */
 export class MjpegReader {
   private buf: Buffer = Buffer.alloc(0);
+  /** After a malformed part: looking for the next boundary line, reporting nothing more until then. */
+  private resyncing = false;
+
+  constructor(private readonly opts: MjpegReaderOptions = {}) {}
 
   push(chunk: Buffer): MjpegFrame[] {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     const frames: MjpegFrame[] = [];
     for (;;) {
+      if (this.resyncing) {
+        const next = this.buf.indexOf(BOUNDARY_LINE);
+        if (next < 0) {
+          // Keep a tail that may be the start of a boundary line.
+          this.buf = this.buf.subarray(Math.max(0, this.buf.length - BOUNDARY_LINE.length + 1));
+          break;
+        }
+        this.buf = this.buf.subarray(next);
+        this.resyncing = false;
+      }
+      // Skip the CRLFs between a part and the next boundary line (and a preamble's).
+      let lead = 0;
+      while (lead < this.buf.length && (this.buf[lead] === 0x0d || this.buf[lead] === 0x0a)) lead++;
+      if (lead > 0) this.buf = this.buf.subarray(lead);
       const headerEnd = this.buf.indexOf('\r\n\r\n');
-      if (headerEnd < 0) break;
+      if (headerEnd < 0) {
+        if (this.buf.length > MAX_PART_HEADER_BYTES)
+          this.malformed(`no end of part header in ${MAX_PART_HEADER_BYTES} bytes`);
+        else break;
+        continue;
+      }
+      if (!this.buf.subarray(0, BOUNDARY_LINE.length).equals(BOUNDARY_LINE)) {
+        this.malformed(`part does not open with --${MJPEG_BOUNDARY}`);
+        continue;
+      }
       const head = this.buf.subarray(0, headerEnd).toString('latin1');
       const headers = new Map<string, string>();
       for (const line of head.split('\r\n')) {
         const colon = line.indexOf(':');
         if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
       }
-      const length = Number(headers.get('content-length'));
-      if (!Number.isInteger(length) || length < 0)
-        throw new Error(`MJPEG part without a valid Content-Length: ${head}`);
+      const lengthText = headers.get('content-length') ?? '';
+      const length = /^\d{1,10}$/.test(lengthText) ? Number(lengthText) : Number.NaN;
+      if (!(length <= MAX_PART_BYTES)) {
+        this.malformed(`part without a valid Content-Length (${JSON.stringify(lengthText)})`);
+        continue;
+      }
       const start = headerEnd + 4;
       if (this.buf.length < start + length) break;
-      frames.push({
-        jpeg: Buffer.from(this.buf.subarray(start, start + length)),
-        captureTsMs: Number(headers.get(HEADER_CAPTURE_TIME)),
-        frameIndex: Number(headers.get(HEADER_FRAME_INDEX)),
-      });
+      const jpeg = Buffer.from(this.buf.subarray(start, start + length));
       this.buf = this.buf.subarray(start + length);
-      // Skip the CRLF between the JPEG and the next boundary line.
-      while (this.buf.length > 0 && (this.buf[0] === 0x0d || this.buf[0] === 0x0a))
-        this.buf = this.buf.subarray(1);
+      const captureTsMs = headerNumber(headers.get(HEADER_CAPTURE_TIME));
+      const frameIndex = headerNumber(headers.get(HEADER_FRAME_INDEX));
+      const problem = !(Number.isFinite(captureTsMs) && captureTsMs >= 0)
+        ? `X-Capture-Time-Ms ${JSON.stringify(headers.get(HEADER_CAPTURE_TIME))} is not a time`
+        : !(Number.isSafeInteger(frameIndex) && frameIndex >= 0)
+          ? `X-Frame-Index ${JSON.stringify(headers.get(HEADER_FRAME_INDEX))} is not a whole number`
+          : !isJpeg(jpeg)
+            ? `body of ${length} bytes is not a JPEG (frame ${frameIndex})`
+            : null;
+      if (problem) this.skip(problem);
+      else frames.push({ jpeg, captureTsMs, frameIndex });
     }
     return frames;
   }
+
+  /** Reports a part whose bytes are consumed already. */
+  private skip(reason: string): void {
+    if (!this.opts.onMalformed) throw new Error(`malformed MJPEG part: ${reason}`);
+    this.opts.onMalformed(reason);
+  }
+
+  /** Reports a part and drops everything up to the next boundary line. */
+  private malformed(reason: string): void {
+    this.skip(reason);
+    this.buf = this.buf.subarray(1);
+    this.resyncing = true;
+  }
+}
+
+/** A header's decimal number; NaN when absent, empty or not a number (Number('') would be 0). */
+function headerNumber(text: string | undefined): number {
+  return text !== undefined && DECIMAL.test(text) ? Number(text) : Number.NaN;
+}
+
+/** A whole JPEG opens with SOI (FF D8) and closes with EOI (FF D9). */
+export function isJpeg(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  return n >= 4 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[n - 2] === 0xff && bytes[n - 1] === 0xd9;
 }
 
 /** Main-stream pixels per detect-stream pixel at most: 2560×1920 over 640×480. */
@@ -107,8 +186,6 @@ export interface RegionRequest {
   /** X-Frame-Index of the frame to read; the latest when left out. */
   frame?: number | undefined;
 }
-
-const DECIMAL = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$/i;
 
 /** A query parameter given exactly once: absent is undefined, repeated is an array. */
 function once(name: string, what: string) {

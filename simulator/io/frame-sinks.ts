@@ -1,6 +1,13 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { type MjpegFrame, REGION_JPEG_QUALITY, WalkoutError } from '../../proto/index.ts';
+import {
+  frameFileName,
+  type MjpegFrame,
+  REGION_JPEG_QUALITY,
+  type RecordedFrame,
+  recordingPaths,
+  WalkoutError,
+} from '../../proto/index.ts';
 import { createRenderer, type Renderer } from '../render/renderer.ts';
 import type { FrameLabels } from '../render/types.ts';
 import type { Engine, FrameDue } from '../run/engine.ts';
@@ -185,26 +192,35 @@ export function createLiveFrames(opts: { engine: Engine; server: CameraServer; o
 }
 
 /**
- * Recording: {dir}/frames/{cameraId}/{frameIndex}.jpg, and one line of labels per frame in
- * {dir}/frames/{cameraId}/labels.jsonl (capture time, boxes, SKUs) for training and replay.
+ * Recording: {dir}/frames/{cameraId}/{frameIndex}.jpg with {dir}/frames/{cameraId}/index.jsonl
+ * (per frame what its stream part's headers say: frame index and capture time, nothing else), and
+ * one line of labels per frame (capture time, boxes, SKUs) for training and scoring in
+ * {dir}/truth/frames/{cameraId}/labels.jsonl: ground truth, apart from what a replay reads.
  */
 export function createRecordedFrames(opts: { engine: Engine; dir: string; out: string }): FrameSink {
-  const fds = new Map<string, number>();
+  const index = new Map<string, number>();
+  const labels = new Map<string, number>();
   for (const cam of opts.engine.options.layout.cameras) {
-    const camDir = join(opts.dir, 'frames', cam.id);
-    mkdirSync(camDir, { recursive: true });
-    fds.set(cam.id, openSync(join(camDir, 'labels.jsonl'), 'w'));
+    mkdirSync(join(opts.dir, 'frames', cam.id), { recursive: true });
+    mkdirSync(join(opts.dir, 'truth', 'frames', cam.id), { recursive: true });
+    index.set(cam.id, openSync(join(opts.dir, recordingPaths.frameIndex(cam.id)), 'w'));
+    labels.set(cam.id, openSync(join(opts.dir, recordingPaths.frameLabels(cam.id)), 'w'));
   }
   return cameraPipeline(
     opts.engine,
     opts.out,
     (f) => {
-      const name = `${String(f.due.frameIndex).padStart(6, '0')}.jpg`;
-      writeFileSync(join(opts.dir, 'frames', f.due.cameraId, name), f.jpeg);
-      writeSync(fds.get(f.due.cameraId)!, `${JSON.stringify({ file: name, ...f.labels })}\n`);
+      const { cameraId, frameIndex, tsMs } = f.due;
+      writeFileSync(join(opts.dir, recordingPaths.frame(cameraId, frameIndex)), f.jpeg);
+      const line: RecordedFrame = { frameIndex, captureMs: tsMs };
+      writeSync(index.get(cameraId)!, `${JSON.stringify(line)}\n`);
+      writeSync(
+        labels.get(cameraId)!,
+        `${JSON.stringify({ file: frameFileName(frameIndex), ...f.labels })}\n`,
+      );
     },
     () => {
-      for (const fd of fds.values()) closeSync(fd);
+      for (const fd of [...index.values(), ...labels.values()]) closeSync(fd);
     },
   );
 }
