@@ -135,7 +135,10 @@ async function deliver(parts: LoopParts, o: FusionOutput, stats: LoopStats): Pro
       // Numbered in call order and durable when the promise resolves; awaiting each in turn would
       // hold the loop to the disk's flush rate, so they are only awaited at the end.
       const p = parts.link.report(o.report, Math.round(o.tsMs)).catch((err: unknown) => {
-        parts.log.error('report not stored in the outbox', { body: o.report.body, err: (err as Error).message });
+        parts.log.error('report not stored in the outbox', {
+          body: o.report.body,
+          err: (err as Error).message,
+        });
       });
       pendingReports.add(p);
       p.finally(() => pendingReports.delete(p));

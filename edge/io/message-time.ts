@@ -17,7 +17,8 @@ export function messageTimeMs(message: DecodedMessage): number | null {
     case 'gateCommand':
     case 'gatePassage':
       return message.payload.tsMs;
-    case 'deviceStatus':
+    default:
+      // A status, or an edge's own live state (never subscribed to): no time of its own.
       return null;
   }
 }

@@ -113,10 +113,21 @@ export class MqttInput {
           resolve();
         });
       });
-      const filter = filters.all(opts.storeId);
+      // The devices' topics only: the store's edges publish their live state under the same root,
+      // this one included, and reading it back would be work and noise.
+      const filter = [
+        filters.plateSamples(opts.storeId),
+        filters.gateScans(opts.storeId),
+        filters.gateCommands(opts.storeId),
+        filters.gatePassages(opts.storeId),
+        filters.deviceStatus(opts.storeId),
+      ];
       const granted = await client.subscribeAsync(filter, { qos: 1 });
       if (granted.some((g) => g.qos !== 1 && g.qos !== 0))
-        throw refused(`subscription to ${filter}`, new Error(`granted ${JSON.stringify(granted)}`));
+        throw refused(
+          `subscription to ${filter.join(', ')}`,
+          new Error(`granted ${JSON.stringify(granted)}`),
+        );
     } catch (err) {
       await client.endAsync(true);
       throw err;
