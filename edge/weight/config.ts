@@ -55,10 +55,12 @@ export const WeightConfig = z
     unitRelativeSd: z.number().nonnegative().default(0.05),
     /** Uncertainty of one plate's settled change, grams (noise of the level, residual ringing). */
     levelSdG: z.number().positive().default(3),
-    /** Prior weight of k units relative to k − 1 in one reach. */
-    moreUnitsPrior: z.number().gt(0).lte(1).default(0.3),
+    /** Prior of a reach taking several units rather than one (simulator: 0.15, two to four). */
+    multiUnitPrior: z.number().gt(0).lte(1).default(0.15),
+    /** Among several units, prior of k + 1 relative to k. */
+    extraUnitPrior: z.number().gt(0).lte(1).default(0.7),
     /** A product on a plate next to the changed ones (an item lying across), relative to one on them. */
-    neighbourPrior: z.number().gt(0).lte(1).default(0.2),
+    neighbourPrior: z.number().gt(0).lte(1).default(0.1),
     /** Prior of a product the contents do not place on or near the plates (misplaced put-back, wrong stock). */
     elsewherePrior: z.number().gt(0).lte(1).default(0.02),
     /** Prior of one item's weight spread over m plates: this to the power m − 1. */
