@@ -3,6 +3,7 @@
  *   npx tsx simulator/cli/sim.ts --record /tmp/weight/faults7 --out /tmp/weight/faults7 \
  *     --no-cameras --scenario sensor-faults --seed 7 --minutes 8
  *   npx tsx benchmarks/weight/score-weight.ts /tmp/weight/faults7
+ * --carts passes identify the SKUs identified as taken and not put back (what shoppers carry).
  * Prints event recall/precision, SKU + quantity accuracy, health found, and samples per CPU second.
  */
 import { readFileSync } from 'node:fs';
@@ -12,12 +13,12 @@ import { readTruth, replayRecording, scoreReplay } from '../../test/support/weig
 
 const dir = process.argv[2];
 if (!dir) {
-  console.error('usage: score-weight.ts RECORDING_DIR [--verbose]');
+  console.error('usage: score-weight.ts RECORDING_DIR [--carts] [--verbose]');
   process.exit(2);
 }
 const verbose = process.argv.includes('--verbose');
 const layout = StoreLayout.parse(JSON.parse(readFileSync(join(dir, 'layout.json'), 'utf8')));
-const replay = await replayRecording(dir);
+const replay = await replayRecording(dir, undefined, { carts: process.argv.includes('--carts') });
 const truth = readTruth(dir);
 const s = scoreReplay(replay, truth, layout);
 const faults = readFileSync(join(dir, 'truth', 'faults.jsonl'), 'utf8')

@@ -49,8 +49,8 @@ export const WeightConfig = z
     /** No samples for this long (by the clock passed to advance) make a plate silent. */
     silentAfterMs: z.number().positive().default(2000),
 
-    /** Identification: largest number of units of one product in one line. */
-    maxUnits: z.number().int().positive().default(6),
+    /** Identification: largest number of units of one product in one line (busy shelves merge reaches). */
+    maxUnits: z.number().int().positive().default(8),
     /** Real units' weight off the catalogue mean, relative sd (field notes: 3–7 %). */
     unitRelativeSd: z.number().nonnegative().default(0.05),
     /** Uncertainty of one plate's settled change, grams (noise of the level, residual ringing). */
@@ -59,10 +59,17 @@ export const WeightConfig = z
     multiUnitPrior: z.number().gt(0).lte(1).default(0.15),
     /** Among several units, prior of k + 1 relative to k. */
     extraUnitPrior: z.number().gt(0).lte(1).default(0.7),
-    /** A product on a plate next to the changed ones (an item lying across), relative to one on them. */
-    neighbourPrior: z.number().gt(0).lte(1).default(0.1),
+    /**
+     * A product on a plate next to the changed ones, relative to one on them: an item lying across
+     * shows on both plates, so a change on one plate alone is rarely its neighbour's product.
+     */
+    neighbourPrior: z.number().gt(0).lte(1).default(0.03),
     /** Prior of a product the contents do not place on or near the plates (misplaced put-back, wrong stock). */
     elsewherePrior: z.number().gt(0).lte(1).default(0.02),
+    /** With the caller's carried SKUs: prior that a put-back is none of them (an edge miss). */
+    uncarriedPutPrior: z.number().gt(0).lte(1).default(0.05),
+    /** Among carried SKUs, weight of one the plate already holds (most put-backs go home) against 1. */
+    carriedHomeWeight: z.number().positive().default(20),
     /** Prior of one item's weight spread over m plates: this to the power m − 1. */
     spreadPrior: z.number().gt(0).lte(1).default(0.3),
     /** Prior of two products in one plate group (only tried when one product fits badly). */
@@ -75,8 +82,8 @@ export const WeightConfig = z
     /** Small residues explained by no product (a settling cell): prior and sd, grams. */
     residuePrior: z.number().gt(0).lte(1).default(0.1),
     residueSdG: z.number().positive().default(6),
-    /** Items sold by weight: any amount up to this is equally likely, grams. */
-    looseRangeG: z.number().positive().default(3000),
+    /** Items sold by weight (fruit): one piece's weight off the catalogue mean, relative sd. */
+    looseRelativeSd: z.number().positive().default(0.2),
     /** Most hypotheses returned per event (after merging equal readings). */
     maxHypotheses: z.number().int().positive().default(8),
     /** Below this posterior the best reading is not to be trusted alone (review or ask vision). */

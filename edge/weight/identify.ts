@@ -25,6 +25,16 @@ export interface IdentifiedHypothesis extends WeightHypothesis {
   unexplainedG: number;
 }
 
+/** What else the caller knows. */
+export interface IdentifyContext {
+  /**
+   * SKUs that shoppers near the shelf carry (their carts): what is put back is one of them, so a
+   * unit put on a plate holding its weight twin is not read as the twin. Without it, put-backs
+   * read as the plate's own products.
+   */
+  carriedSkus?: readonly string[];
+}
+
 type Line = WeightHypothesis['lines'][number];
 interface Option {
   lines: Line[];
@@ -46,6 +56,7 @@ export function identify(
   contents: ShelfContents,
   catalog: Catalog,
   config: WeightConfig,
+  context: IdentifyContext = {},
 ): IdentifiedHypothesis[] {
   const plates = [...event.plates].sort(
     (a, b) => (contents.order.get(a.plateId) ?? 0) - (contents.order.get(b.plateId) ?? 0),
@@ -55,7 +66,7 @@ export function identify(
     const key = `${from}:${to}`;
     let opts = runCache.get(key);
     if (!opts) {
-      opts = optionsForRun(plates.slice(from, to), contents, catalog, config);
+      opts = optionsForRun(plates.slice(from, to), contents, catalog, config, context);
       runCache.set(key, opts);
     }
     return opts;
@@ -138,6 +149,7 @@ function optionsForRun(
   contents: ShelfContents,
   catalog: Catalog,
   config: WeightConfig,
+  context: IdentifyContext,
 ): Option[] {
   const sumG = run.reduce((s, p) => s + p.deltaG, 0);
   const absG = Math.abs(sumG);
@@ -152,6 +164,8 @@ function optionsForRun(
   const spread = (m - 1) * (Math.log(config.spreadPrior) - Math.log(Math.max(absG, 1)));
   const largest = run.reduce((a, b) => (Math.abs(b.deltaG) > Math.abs(a.deltaG) ? b : a)).plateId;
   const priors = skuPriors(run, contents, catalog, config, largest, sign > 0);
+  if (sign < 0 && context.carriedSkus && context.carriedSkus.length > 0)
+    carriedPriors(priors, context.carriedSkus, config);
   const levelVar = m * config.levelSdG ** 2;
   const singles: {
     item: CatalogItem;
@@ -167,10 +181,19 @@ function optionsForRun(
     if (!item) continue;
     const logPrior = Math.log(prior.p) + spread;
     if (item.soldBy === 'weight') {
-      const quantity = sign * Math.max(1, Math.round(absG / item.unitWeightG.mean));
+      // Loose pieces vary widely: a mixture over the number of pieces, billed by the grams.
+      const w = item.unitWeightG.mean;
+      let best = { k: 1, logP: Number.NEGATIVE_INFINITY };
+      const terms: number[] = [];
+      for (let k = 1; k <= config.maxUnits; k++) {
+        const sd = Math.sqrt(k * (config.looseRelativeSd * w) ** 2 + levelVar);
+        const t = unitsPrior(k, config) + logNormal(absG, k * w, sd);
+        terms.push(t);
+        if (t > best.logP) best = { k, logP: t };
+      }
       options.push({
-        lines: [{ sku, plateId: prior.plateId, quantity, grams: round1(sign * absG) }],
-        logP: logPrior - Math.log(config.looseRangeG),
+        lines: [{ sku, plateId: prior.plateId, quantity: sign * best.k, grams: round1(sign * absG) }],
+        logP: logPrior + logSumExp(terms),
         unexplainedG: 0,
       });
       continue;
@@ -218,21 +241,48 @@ function optionsForRun(
   return options.sort((a, b) => b.logP - a.logP).slice(0, OPTIONS_PER_RUN);
 }
 
+/**
+ * A put-back is something a shopper carries: most of the prior goes to the carried SKUs, the
+ * plate's own products (where most put-backs go) weighted up among them.
+ */
+function carriedPriors(
+  priors: Map<string, { p: number; plateId: string; local: boolean }>,
+  carried: readonly string[],
+  config: WeightConfig,
+): void {
+  const set = new Set(carried);
+  let total = 0;
+  for (const [sku, prior] of priors) if (set.has(sku)) total += prior.local ? config.carriedHomeWeight : 1;
+  if (total === 0) return;
+  for (const [sku, prior] of priors) {
+    const share = set.has(sku) ? (prior.local ? config.carriedHomeWeight : 1) / total : 0;
+    prior.p = (1 - config.uncarriedPutPrior) * share + config.uncarriedPutPrior * prior.p;
+  }
+}
+
+/** Log prior of k units in one line: one is usual, several less so, each more a little less. */
+function unitsPrior(k: number, config: WeightConfig): number {
+  return k === 1 ? 0 : Math.log(config.multiUnitPrior) + (k - 2) * Math.log(config.extraUnitPrior);
+}
+
+function logSumExp(terms: number[]): number {
+  const hi = Math.max(...terms);
+  return hi + Math.log(terms.reduce((s, t) => s + Math.exp(t - hi), 0));
+}
+
 /** A single plate's change that no product explains: a settling residue, or something unknown. */
 function noProduct(deltaG: number, config: WeightConfig): Option {
   const residue = Math.log(config.residuePrior) + logNormal(deltaG, 0, config.residueSdG);
   const unknown = Math.log(config.unexplainedPrior) - Math.log(config.unexplainedRangeG);
-  const hi = Math.max(residue, unknown);
   return {
     lines: [],
-    logP: hi + Math.log(Math.exp(residue - hi) + Math.exp(unknown - hi)),
+    logP: logSumExp([residue, unknown]),
     unexplainedG: deltaG,
   };
 }
 
 /**
- * Prior of each SKU for a run: mostly what the contents hold on the run's plates (by units, plus
- * one so an emptied or miscounted plate still counts), less what is next to them, and a little of
+ * Prior of each SKU for a run: mostly what the contents hold on the run's plates, less what is next to them, and a little of
  * every other product (a misplaced put-back, stock the planogram does not know).
  */
 function skuPriors(
@@ -257,8 +307,11 @@ function skuPriors(
         Object.assign(cur, { plateId: c.plateId, units: c.units, onRun });
     }
   };
-  for (const c of contents.candidates(runIds)) add(c, c.units + 1, true);
-  for (const c of contents.candidates([...near])) add(c, config.neighbourPrior * (c.units + 1), false);
+  // √(units + 1): more units make a SKU likelier, but a count the edge got wrong (or an emptied
+  // plate) must not outweigh what the plate physically shows.
+  for (const c of contents.candidates(runIds)) add(c, Math.sqrt(c.units + 1), true);
+  for (const c of contents.candidates([...near]))
+    add(c, config.neighbourPrior * Math.sqrt(c.units + 1), false);
   const total = [...weights.values()].reduce((s, w) => s + w.w, 0);
   const localShare = total > 0 ? 1 - config.elsewherePrior : 0;
   const elsewhere = (1 - localShare) / catalog.items.length;

@@ -32,9 +32,14 @@ export interface Replay {
   simulatedMs: number;
 }
 
+/**
+ * `carts`: pass what shoppers carry to identify, as the edge can from its carts. Replayed without
+ * attribution, "carried" is every SKU identified as taken in the last 15 minutes and not put back.
+ */
 export async function replayRecording(
   dir: string,
   config: WeightConfig = defaultWeightConfig,
+  options: { carts?: boolean } = {},
 ): Promise<Replay> {
   const layout = StoreLayout.parse(JSON.parse(readFileSync(join(dir, 'layout.json'), 'utf8')));
   const catalog = Catalog.parse(JSON.parse(readFileSync(join(dir, 'catalog.json'), 'utf8')));
@@ -49,6 +54,13 @@ export async function replayRecording(
     identifyMs: 0,
     simulatedMs: 0,
   };
+  const taken: { sku: string; quantity: number; tsMs: number }[] = [];
+  const carried = (nowMs: number) => {
+    const net = new Map<string, number>();
+    for (const t of taken)
+      if (nowMs - t.tsMs < 15 * 60_000) net.set(t.sku, (net.get(t.sku) ?? 0) + t.quantity);
+    return [...net].filter(([, q]) => q > 0).map(([sku]) => sku);
+  };
   let lastTs: number | null = null;
   let firstTs: number | null = null;
   const step = (nowMs: number, final = false) => {
@@ -60,9 +72,13 @@ export async function replayRecording(
     if (!final) out.health.push(...res.health);
     out.faultChanges.push(...res.faultChanges);
     for (const event of res.events) {
-      const hypotheses = identify(event, contents, catalog, config);
+      const carriedSkus = options.carts ? carried(event.startMs) : undefined;
+      const hypotheses = identify(event, contents, catalog, config, { carriedSkus });
       const best = hypotheses[0];
-      if (best && Math.abs(best.unexplainedG) < config.eventMinG) contents.applyHypothesis(best);
+      if (best && Math.abs(best.unexplainedG) < config.eventMinG) {
+        contents.applyHypothesis(best);
+        for (const l of best.lines) taken.push({ sku: l.sku, quantity: l.quantity, tsMs: event.settledMs });
+      }
       out.identified.push({ event, hypotheses });
     }
     out.identifyMs += performance.now() - t1;
@@ -131,12 +147,16 @@ export function scoreReplay(replay: Replay, truth: TruthChange[], layout: StoreL
   const byEvent = new Map<Identified, TruthChange[]>();
   const misses: TruthChange[] = [];
   for (const t of truth) {
-    const hit = replay.identified.find(
-      (i) =>
-        i.event.shelfId === shelfOf.get(t.plateId) &&
-        t.tsMs >= i.event.startMs - 1500 &&
-        t.tsMs <= i.event.settledMs + 500,
-    );
+    // The latest event on the truth's shelf that started before it and had not settled yet; else
+    // the nearest one within a couple of seconds (a lean or a reach can start the event earlier).
+    const onShelf = replay.identified.filter((i) => i.event.shelfId === shelfOf.get(t.plateId));
+    const distance = (i: Identified) =>
+      t.tsMs < i.event.startMs ? i.event.startMs - t.tsMs : Math.max(0, t.tsMs - i.event.settledMs);
+    const inside = onShelf
+      .filter((i) => distance(i) <= 300)
+      .sort((a, b) => b.event.startMs - a.event.startMs);
+    const near = onShelf.filter((i) => distance(i) <= 2000).sort((a, b) => distance(a) - distance(b));
+    const hit = inside[0] ?? near[0];
     if (hit) byEvent.set(hit, [...(byEvent.get(hit) ?? []), t]);
     else misses.push(t);
   }
