@@ -72,10 +72,8 @@ export const WeightConfig = z
     carriedHomeWeight: z.number().positive().default(20),
     /** Prior of one item's weight spread over m plates: this to the power m − 1. */
     spreadPrior: z.number().gt(0).lte(1).default(0.3),
-    /** Prior of two products in one plate group (only tried when one product fits badly). */
+    /** Prior of two products in one run of plates (from what its plates hold). */
     twoProductPrior: z.number().gt(0).lte(1).default(0.1),
-    /** Two products are tried when the best single product is more than this many sd off. */
-    twoProductAboveZ: z.number().positive().default(3),
     /** A plate group explained by no product: prior, and the density of its change (1 / range in grams). */
     unexplainedPrior: z.number().gt(0).lte(1).default(0.002),
     unexplainedRangeG: z.number().positive().default(5000),

@@ -23,6 +23,26 @@ export interface IdentifiedHypothesis extends WeightHypothesis {
    * wrong stock) or ask vision, rather than trust the reading.
    */
   unexplainedG: number;
+  /**
+   * Some line names a product neither on nor next to the event's plates (nor carried, when the
+   * caller said what shoppers carry): a misplaced item, wrong stock, or a coincidence of weights.
+   */
+  unexpected: boolean;
+}
+
+/** Why an event's reading should not be trusted alone, or null when it can be. */
+export type WeightDoubt = 'unexplained' | 'unexpected' | 'uncertain';
+
+/**
+ * The lead's rule for alerts: the best reading leaves grams unexplained (a foreign object, a
+ * product not among the candidates), names an unexpected product, or is not clearly the best.
+ */
+export function doubt(hypotheses: readonly IdentifiedHypothesis[], config: WeightConfig): WeightDoubt | null {
+  const best = hypotheses[0];
+  if (!best || Math.abs(best.unexplainedG) >= config.eventMinG) return 'unexplained';
+  if (best.unexpected) return 'unexpected';
+  if (best.probability < config.confidentProbability) return 'uncertain';
+  return null;
 }
 
 /** What else the caller knows. */
@@ -40,6 +60,7 @@ interface Option {
   lines: Line[];
   logP: number;
   unexplainedG: number;
+  unexpected: boolean;
 }
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
@@ -73,7 +94,7 @@ export function identify(
   };
   const merged = new Map<string, Option>();
   for (const cuts of splits(plates, contents)) {
-    let beam: Option[] = [{ lines: [], logP: 0, unexplainedG: 0 }];
+    let beam: Option[] = [{ lines: [], logP: 0, unexplainedG: 0, unexpected: false }];
     let from = 0;
     for (const to of cuts) {
       const next: Option[] = [];
@@ -83,6 +104,7 @@ export function identify(
             lines: [...partial.lines, ...o.lines],
             logP: partial.logP + o.logP,
             unexplainedG: partial.unexplainedG + o.unexplainedG,
+            unexpected: partial.unexpected || o.unexpected,
           });
         }
       }
@@ -114,6 +136,7 @@ export function identify(
     probability: Math.exp(h.logP - top) / norm,
     logLikelihood: h.logP,
     unexplainedG: round1(h.unexplainedG),
+    unexpected: h.unexpected,
   }));
 }
 
@@ -175,10 +198,11 @@ function optionsForRun(
     v: number;
     logPrior: number;
   }[] = [];
-  let bestZ = Number.POSITIVE_INFINITY;
+  const carried = new Set(context.carriedSkus ?? []);
   for (const [sku, prior] of priors) {
     const item = contents.items.get(sku);
     if (!item) continue;
+    const unexpected = !prior.local && !carried.has(sku);
     const logPrior = Math.log(prior.p) + spread;
     if (item.soldBy === 'weight') {
       // Loose pieces vary widely: a mixture over the number of pieces, billed by the grams.
@@ -195,6 +219,7 @@ function optionsForRun(
         lines: [{ sku, plateId: prior.plateId, quantity: sign * best.k, grams: round1(sign * absG) }],
         logP: logPrior + logSumExp(terms),
         unexplainedG: 0,
+        unexpected,
       });
       continue;
     }
@@ -204,18 +229,21 @@ function optionsForRun(
       const kPrior =
         k === 1 ? 0 : Math.log(config.multiUnitPrior) + (k - 2) * Math.log(config.extraUnitPrior);
       const sd = Math.sqrt(v + levelVar);
-      bestZ = Math.min(bestZ, Math.abs(absG - mu) / sd);
       singles.push({ item, plateId: prior.plateId, k, mu, v, logPrior: logPrior + kPrior });
       options.push({
         lines: [{ sku, plateId: prior.plateId, quantity: sign * k }],
         logP: logPrior + kPrior + logNormal(absG, mu, sd),
         unexplainedG: 0,
+        unexpected,
       });
     }
   }
-  if (bestZ > config.twoProductAboveZ) {
-    // Two products in one run, from what is on or next to it (two shoppers, or a misplaced unit).
-    const local = singles.filter((s) => priors.get(s.item.sku)!.local);
+  {
+    // Two products in one run, from what the run's plates hold (two shoppers, or a misplaced
+    // unit). Always tried, few as they are: their prior (twoProductPrior × both products') lets
+    // them win only where one product fits badly; a z threshold would let some far count of a
+    // neighbour's product (7 × 205 g) shut them out.
+    const local = singles.filter((s) => priors.get(s.item.sku)!.onRun);
     for (let i = 0; i < local.length; i++) {
       for (let j = i + 1; j < local.length; j++) {
         const a = local[i]!;
@@ -234,6 +262,7 @@ function optionsForRun(
             Math.log(config.twoProductPrior) +
             logNormal(absG, a.mu + b.mu, sd),
           unexplainedG: 0,
+          unexpected: false,
         });
       }
     }
@@ -246,7 +275,7 @@ function optionsForRun(
  * plate's own products (where most put-backs go) weighted up among them.
  */
 function carriedPriors(
-  priors: Map<string, { p: number; plateId: string; local: boolean }>,
+  priors: Map<string, { p: number; plateId: string; local: boolean; onRun: boolean }>,
   carried: readonly string[],
   config: WeightConfig,
 ): void {
@@ -278,6 +307,7 @@ function noProduct(deltaG: number, config: WeightConfig): Option {
     lines: [],
     logP: logSumExp([residue, unknown]),
     unexplainedG: deltaG,
+    unexpected: false,
   };
 }
 
@@ -292,7 +322,7 @@ function skuPriors(
   config: WeightConfig,
   fallbackPlateId: string,
   taken: boolean,
-): Map<string, { p: number; plateId: string; local: boolean }> {
+): Map<string, { p: number; plateId: string; local: boolean; onRun: boolean }> {
   const runIds = run.map((p) => p.plateId);
   const near = new Set<string>();
   for (const id of runIds) for (const n of contents.neighbours(id)) if (!runIds.includes(n)) near.add(n);
@@ -315,7 +345,7 @@ function skuPriors(
   const total = [...weights.values()].reduce((s, w) => s + w.w, 0);
   const localShare = total > 0 ? 1 - config.elsewherePrior : 0;
   const elsewhere = (1 - localShare) / catalog.items.length;
-  const out = new Map<string, { p: number; plateId: string; local: boolean }>();
+  const out = new Map<string, { p: number; plateId: string; local: boolean; onRun: boolean }>();
   for (const item of catalog.items) {
     const w = weights.get(item.sku);
     // Taken: from where its units are. Put: onto the run (on the plate already holding it, if any).
@@ -324,6 +354,7 @@ function skuPriors(
       p: (w ? (localShare * w.w) / total : 0) + elsewhere,
       plateId,
       local: w !== undefined,
+      onRun: w?.onRun ?? false,
     });
   }
   return out;

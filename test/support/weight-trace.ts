@@ -152,7 +152,10 @@ export function steps(baseG: number, changes: { atMs: number; deltaG: number; ra
  * A store layout with the given shelves, each a row of plates 0.41 m wide along x (facing −y),
  * valid under the layout schema. Plate ids are `${shelfId}-P${n}` from 1.
  */
-export function testLayout(shelves: { id: string; plates: number; rateHz?: number }[]): StoreLayout {
+export function testLayout(
+  shelves: { id: string; plates: number; rateHz?: number }[],
+  planogram: StoreLayout['planogram'] = [],
+): StoreLayout {
   const plates: StoreLayout['plates'] = [];
   shelves.forEach((s, row) => {
     for (let i = 0; i < s.plates; i++) {
@@ -185,7 +188,7 @@ export function testLayout(shelves: { id: string; plates: number; rateHz?: numbe
       box: { minM: [1, 1.8 + row, 0.5], maxM: [1 + 0.41 * s.plates, 2.2 + row, 0.9] },
     })),
     plates,
-    planogram: [],
+    planogram,
     cameras: [
       {
         id: 'cam-1',
