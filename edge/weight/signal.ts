@@ -30,6 +30,8 @@ export class PlateSignal {
   private preFaultBaselineG: number | null = null;
   private preFaultMs = 0;
   noiseSdG: number;
+  /** What changed on this plate while it was not trusted (a fault), set once it is trusted again. */
+  faultChange: { plateId: string; deltaG: number; fromMs: number; toMs: number } | null = null;
 
   private readonly pending: PlateSamples[] = [];
   private readonly recentKeys: string[] = [];
@@ -184,9 +186,6 @@ export class PlateSignal {
   follow(meanG: number): void {
     this.baselineG += this.config.baselineFollowRate * (meanG - this.baselineG);
   }
-
-  /** What changed on this plate while it was not trusted (a fault), once it is trusted again. */
-  faultChange: { plateId: string; deltaG: number; fromMs: number; toMs: number } | null = null;
 
   private retrust(atMs: number): void {
     this.trusted = true;
