@@ -233,6 +233,20 @@ describe('ShelfWeights', () => {
     expect(Math.abs(events[0]!.deltaG + 38)).toBeLessThan(4);
   });
 
+  it('does not take a quiet, coarsely quantised cell (0.5 g noise in 0.24 g steps) for a stuck one', () => {
+    const pickAt = T0 + 60_000;
+    const fine = {
+      plateId: 'S1-P1',
+      noiseSdG: 0.5,
+      quantumG: 0.24,
+      load: steps(3000, [{ atMs: pickAt, deltaG: -38 }]),
+    };
+    const { events, health } = run([fine, ...others(['S1-P1'])], 66_000);
+    expect(health).toEqual([]);
+    expect(events).toHaveLength(1);
+    expect(Math.abs(events[0]!.deltaG + 38)).toBeLessThan(2);
+  });
+
   it('reports the live reading of a plate for the stock display', () => {
     const plates = [
       { plateId: 'S1-P1', load: steps(5000, [{ atMs: T0 + 3000, deltaG: -352 }]) },

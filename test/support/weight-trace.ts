@@ -38,6 +38,8 @@ export interface SynthPlate {
   spikeProbability?: number;
   spikeG?: number;
   driftGPerHour?: number;
+  /** Readings come in steps of this many grams (real cells: 0.24 g); default 0.1. */
+  quantumG?: number;
   /** Null samples over these spans. */
   dropouts?: [number, number][];
   /** The last good value repeated over these spans. */
@@ -90,7 +92,8 @@ export function synthesize(plates: SynthPlate[], options: SynthOptions): Arrival
       let noise = r.gaussian(p.noiseSdG ?? 1);
       if (p.spikeProbability && r.next() < p.spikeProbability)
         noise += (r.next() < 0.5 ? -1 : 1) * (p.spikeG ?? 14);
-      const value = Math.round(((p.offsetG ?? 0) + settled + drift + noise) * 10) / 10;
+      const q = p.quantumG ?? 0.1;
+      const value = Math.round(((p.offsetG ?? 0) + settled + drift + noise) / q) * q;
       let reading: number | null = value;
       if (within(t, p.dropouts)) reading = null;
       else if (within(t, p.stuck)) reading = last;
