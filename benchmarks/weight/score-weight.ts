@@ -41,6 +41,9 @@ console.log(
   `SKU+quantity     ${pct(s.identified, s.found)} of found (top 2: ${pct(s.identifiedTop2, s.found)})`,
 );
 console.log(
+  `doubt()          flags ${s.doubtedWrong}/${s.wrong.length} events read wrong, ${s.doubtedRight}/${s.eventsRight} read right`,
+);
+console.log(
   `health changes   ${replay.health.length} (truth: ${starts} faults, ${faults.length} starts+ends); fault changes ${replay.faultChanges.length}`,
 );
 console.log(

@@ -84,6 +84,10 @@ export const WeightConfig = z
     looseRelativeSd: z.number().positive().default(0.2),
     /** Most hypotheses returned per event (after merging equal readings). */
     maxHypotheses: z.number().int().positive().default(8),
+    /** A reading whose weight is further than this many sd from its expectation is doubtful. */
+    misfitZ: z.number().positive().default(2.5),
+    /** Weight twins: unit weights closer than this share of each other (a put-back's lookalikes). */
+    twinRelative: z.number().positive().default(0.03),
     /** Below this posterior the best reading is not to be trusted alone (review or ask vision). */
     confidentProbability: z.number().gt(0).lt(1).default(0.8),
   })

@@ -133,10 +133,16 @@ describe('identify', () => {
   it('reads a put-back onto a weight twin’s plate as what the shoppers carry', () => {
     const contents = new ShelfContents(layout, catalog);
     const put = event([['S3-P2', 350]]);
-    // Weight alone says "a cola came home"; a cart holding lemons and no cola says otherwise.
-    expect(read(identify(put, contents, catalog, config)[0]!)).toEqual(['S3-P2:cola:-1']);
-    const [best] = identify(put, contents, catalog, config, { carriedSkus: ['lemon', 'rice'] });
+    // Weight alone says "a cola came home", and names its twin so vision can check.
+    const alone = identify(put, contents, catalog, config);
+    expect(read(alone[0]!)).toEqual(['S3-P2:cola:-1']);
+    expect(alone[0]!.lookalikes).toEqual(['lemon']);
+    expect(doubt(alone, config)).toBe('lookalike');
+    // A cart holding lemons and no cola says otherwise.
+    const withCarts = identify(put, contents, catalog, config, { carriedSkus: ['lemon', 'rice'] });
+    const [best] = withCarts;
     expect(read(best!)).toEqual(['S3-P2:lemon:-1']);
+    expect(doubt(withCarts, config)).toBeNull();
     // Once the edge knows a lemon is on the cola plate, picking it again keeps lemon in view.
     contents.applyHypothesis(best!);
     const again = identify(event([['S3-P2', -350]]), contents, catalog, config);

@@ -28,19 +28,30 @@ export interface IdentifiedHypothesis extends WeightHypothesis {
    * caller said what shoppers carry): a misplaced item, wrong stock, or a coincidence of weights.
    */
   unexpected: boolean;
+  /** The largest distance, in sd, of a run's change from what its reading expects (0: exact). */
+  fitZ: number;
+  /**
+   * For what was put on the shelf: the reading's weight twins (unit weights within
+   * config.twinRelative; among the carried ones when the caller said what is carried). The
+   * reading rests on the prior that a put-back goes home: vision should confirm it.
+   */
+  lookalikes: string[];
 }
 
 /** Why an event's reading should not be trusted alone, or null when it can be. */
-export type WeightDoubt = 'unexplained' | 'unexpected' | 'uncertain';
+export type WeightDoubt = 'unexplained' | 'unexpected' | 'misfit' | 'lookalike' | 'uncertain';
 
 /**
  * The lead's rule for alerts: the best reading leaves grams unexplained (a foreign object, a
- * product not among the candidates), names an unexpected product, or is not clearly the best.
+ * product not among the candidates), names an unexpected product, fits its weight badly (a
+ * misplaced item read as the nearest local count), or is not clearly the best.
  */
 export function doubt(hypotheses: readonly IdentifiedHypothesis[], config: WeightConfig): WeightDoubt | null {
   const best = hypotheses[0];
   if (!best || Math.abs(best.unexplainedG) >= config.eventMinG) return 'unexplained';
   if (best.unexpected) return 'unexpected';
+  if (best.fitZ > config.misfitZ) return 'misfit';
+  if (best.lookalikes.length > 0) return 'lookalike';
   if (best.probability < config.confidentProbability) return 'uncertain';
   return null;
 }
@@ -61,6 +72,8 @@ interface Option {
   logP: number;
   unexplainedG: number;
   unexpected: boolean;
+  fitZ: number;
+  lookalikes: string[];
 }
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
@@ -94,7 +107,9 @@ export function identify(
   };
   const merged = new Map<string, Option>();
   for (const cuts of splits(plates, contents)) {
-    let beam: Option[] = [{ lines: [], logP: 0, unexplainedG: 0, unexpected: false }];
+    let beam: Option[] = [
+      { lines: [], logP: 0, unexplainedG: 0, unexpected: false, fitZ: 0, lookalikes: [] },
+    ];
     let from = 0;
     for (const to of cuts) {
       const next: Option[] = [];
@@ -105,6 +120,8 @@ export function identify(
             logP: partial.logP + o.logP,
             unexplainedG: partial.unexplainedG + o.unexplainedG,
             unexpected: partial.unexpected || o.unexpected,
+            fitZ: Math.max(partial.fitZ, o.fitZ),
+            lookalikes: [...partial.lookalikes, ...o.lookalikes],
           });
         }
       }
@@ -137,6 +154,8 @@ export function identify(
     logLikelihood: h.logP,
     unexplainedG: round1(h.unexplainedG),
     unexpected: h.unexpected,
+    fitZ: Math.round(h.fitZ * 100) / 100,
+    lookalikes: [...new Set(h.lookalikes)].sort(),
   }));
 }
 
@@ -207,27 +226,28 @@ function optionsForRun(
     if (item.soldBy === 'weight') {
       // Loose pieces vary widely: a mixture over the number of pieces, billed by the grams.
       const w = item.unitWeightG.mean;
-      let best = { k: 1, logP: Number.NEGATIVE_INFINITY };
+      let best = { k: 1, logP: Number.NEGATIVE_INFINITY, z: 0 };
       const terms: number[] = [];
       for (let k = 1; k <= config.maxUnits; k++) {
         const sd = Math.sqrt(k * (config.looseRelativeSd * w) ** 2 + levelVar);
         const t = unitsPrior(k, config) + logNormal(absG, k * w, sd);
         terms.push(t);
-        if (t > best.logP) best = { k, logP: t };
+        if (t > best.logP) best = { k, logP: t, z: Math.abs(absG - k * w) / sd };
       }
       options.push({
         lines: [{ sku, plateId: prior.plateId, quantity: sign * best.k, grams: round1(sign * absG) }],
         logP: logPrior + logSumExp(terms),
         unexplainedG: 0,
         unexpected,
+        fitZ: best.z,
+        lookalikes: [],
       });
       continue;
     }
     for (let k = 1; k <= config.maxUnits; k++) {
       const mu = k * item.unitWeightG.mean;
       const v = k * item.unitWeightG.sd ** 2 + (k * config.unitRelativeSd * item.unitWeightG.mean) ** 2;
-      const kPrior =
-        k === 1 ? 0 : Math.log(config.multiUnitPrior) + (k - 2) * Math.log(config.extraUnitPrior);
+      const kPrior = unitsPrior(k, config);
       const sd = Math.sqrt(v + levelVar);
       singles.push({ item, plateId: prior.plateId, k, mu, v, logPrior: logPrior + kPrior });
       options.push({
@@ -235,6 +255,8 @@ function optionsForRun(
         logP: logPrior + kPrior + logNormal(absG, mu, sd),
         unexplainedG: 0,
         unexpected,
+        fitZ: Math.abs(absG - mu) / sd,
+        lookalikes: [],
       });
     }
   }
@@ -263,11 +285,34 @@ function optionsForRun(
             logNormal(absG, a.mu + b.mu, sd),
           unexplainedG: 0,
           unexpected: false,
+          fitZ: Math.abs(absG - a.mu - b.mu) / sd,
+          lookalikes: [],
         });
       }
     }
   }
-  return options.sort((a, b) => b.logP - a.logP).slice(0, OPTIONS_PER_RUN);
+  const kept = options.sort((a, b) => b.logP - a.logP).slice(0, OPTIONS_PER_RUN);
+  if (sign < 0) {
+    // Put on the shelf: name the weight twins of the reading's product (the home prior chose it).
+    for (const o of kept) {
+      const item =
+        o.lines.length === 1 && o.lines[0]!.grams === undefined
+          ? contents.items.get(o.lines[0]!.sku)
+          : undefined;
+      if (!item) continue;
+      const w = item.unitWeightG.mean;
+      o.lookalikes = catalog.items
+        .filter(
+          (other) =>
+            other.sku !== item.sku &&
+            other.soldBy === 'unit' &&
+            Math.abs(other.unitWeightG.mean - w) < config.twinRelative * w &&
+            (carried.size === 0 || carried.has(other.sku)),
+        )
+        .map((other) => other.sku);
+    }
+  }
+  return kept;
 }
 
 /**
@@ -308,6 +353,8 @@ function noProduct(deltaG: number, config: WeightConfig): Option {
     logP: logSumExp([residue, unknown]),
     unexplainedG: deltaG,
     unexpected: false,
+    fitZ: 0,
+    lookalikes: [],
   };
 }
 

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import type { PlateHealth, WeightEvent } from '../../edge/types.ts';
 import { defaultWeightConfig, type WeightConfig } from '../../edge/weight/config.ts';
 import { ShelfContents } from '../../edge/weight/contents.ts';
-import { type IdentifiedHypothesis, identify } from '../../edge/weight/identify.ts';
+import { doubt, type IdentifiedHypothesis, identify } from '../../edge/weight/identify.ts';
 import { type FaultChange, ShelfWeights } from '../../edge/weight/plates.ts';
 import { Catalog } from '../../proto/catalog/schema.ts';
 import { StoreLayout } from '../../proto/layout/schema.ts';
@@ -136,6 +136,10 @@ export interface WeightScore {
   identified: number;
   /** … among the top two hypotheses. */
   identifiedTop2: number;
+  /** Events doubt() would send to review: among those read right, and among those read wrong. */
+  doubtedRight: number;
+  doubtedWrong: number;
+  eventsRight: number;
   misses: TruthChange[];
   falseEvents: Identified[];
   wrong: { identified: Identified; truth: TruthChange[] }[];
@@ -184,12 +188,22 @@ export function scoreReplay(replay: Replay, truth: TruthChange[], layout: StoreL
   };
   let identified = 0;
   let identifiedTop2 = 0;
+  let doubtedRight = 0;
+  let doubtedWrong = 0;
+  let eventsRight = 0;
   const wrong: WeightScore['wrong'] = [];
   for (const [i, ts] of byEvent) {
     const want = net(ts);
     const [h1, h2] = i.hypotheses;
-    if (h1 && net(h1.lines) === want) identified += ts.length;
-    else wrong.push({ identified: i, truth: ts });
+    const doubted = doubt(i.hypotheses, defaultWeightConfig) !== null;
+    if (h1 && net(h1.lines) === want) {
+      identified += ts.length;
+      eventsRight += 1;
+      if (doubted) doubtedRight += 1;
+    } else {
+      wrong.push({ identified: i, truth: ts });
+      if (doubted) doubtedWrong += 1;
+    }
     if ((h1 && net(h1.lines) === want) || (h2 && net(h2.lines) === want)) identifiedTop2 += ts.length;
   }
   return {
@@ -200,6 +214,9 @@ export function scoreReplay(replay: Replay, truth: TruthChange[], layout: StoreL
     matchedEvents: byEvent.size,
     identified,
     identifiedTop2,
+    doubtedRight,
+    doubtedWrong,
+    eventsRight,
     misses: left,
     falseEvents: replay.identified.filter((i) => !byEvent.has(i)),
     wrong,
