@@ -15,6 +15,7 @@ import type { ShelfContents } from './contents.ts';
  * the catalogue's sd, a relative real-unit error and the plates' level noise; priors favour what
  * the live contents hold on (then next to) those plates, and fewer units.
  */
+/** `logLikelihood` is the log of prior × likelihood of the reading (unnormalised posterior). */
 export interface IdentifiedHypothesis extends WeightHypothesis {
   /**
    * Grams of the event no product explains (signed as the event's deltaG). When the best
