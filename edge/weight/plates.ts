@@ -1,0 +1,207 @@
+import type { StoreLayout, Vec3 } from '../../proto/layout/schema.ts';
+import type { PlateSamples } from '../../proto/mqtt/payloads.ts';
+import type { PlateHealth, WeightEvent } from '../types.ts';
+import { defaultWeightConfig, type WeightConfig } from './config.ts';
+import { type Block, PlateSignal } from './signal.ts';
+
+/** A change a plate went through while it could not be read: never an event, worth an alert. */
+export interface FaultChange {
+  plateId: string;
+  deltaG: number;
+  fromMs: number;
+  toMs: number;
+}
+
+export interface WeightOutput {
+  /** Events that became final, in the order they did. */
+  events: WeightEvent[];
+  /** Plates whose health changed (a fault began, or ended). */
+  health: PlateHealth[];
+  /** Plates that came back from a fault at another level than they left: stock moved unseen. */
+  faultChanges: FaultChange[];
+}
+
+interface Pending {
+  startMs: number;
+  settledMs: number;
+  /** Baselines of the chain's first change: a held change and the next one are judged as one. */
+  baselines: Map<string, number>;
+  deltas: { plateId: string; deltaG: number }[];
+}
+
+interface ShelfState {
+  shelfId: string;
+  plates: PlateSignal[];
+  /** The change in progress: when it started and each trusted plate's baseline then. */
+  open: { startMs: number; baselines: Map<string, number> } | null;
+  /** A settled change that added weight, held until confirmAddedMs passes or the shelf moves again. */
+  held: Pending | null;
+}
+
+/**
+ * Weight events per shelf, from raw plate samples. An event opens when any plate of a shelf moves
+ * and settles when every trusted plate of the shelf has been quiet for settleMs again, however
+ * long that takes; only settled levels are compared, and idle baselines follow the level, so drift
+ * and offsets do nothing. Pure: batches and the caller's clock in, events and health out.
+ */
+export class ShelfWeights {
+  private readonly signals = new Map<string, PlateSignal>();
+  private readonly shelves = new Map<string, ShelfState>();
+  private readonly shelfOf = new Map<string, ShelfState>();
+  private readonly centers = new Map<string, Vec3>();
+  private readonly out: WeightOutput = { events: [], health: [], faultChanges: [] };
+  private startedMs: number | null = null;
+  readonly config: WeightConfig;
+
+  constructor(layout: StoreLayout, config: WeightConfig = defaultWeightConfig) {
+    this.config = config;
+    for (const s of layout.shelves)
+      this.shelves.set(s.id, { shelfId: s.id, plates: [], open: null, held: null });
+    for (const p of layout.plates) {
+      let shelf = this.shelves.get(p.shelfId);
+      if (!shelf) {
+        shelf = { shelfId: p.shelfId, plates: [], open: null, held: null };
+        this.shelves.set(p.shelfId, shelf);
+      }
+      const signal = new PlateSignal(
+        p.id,
+        config,
+        (plate, block) => this.onBlock(plate, block),
+        (h) => this.out.health.push(h),
+      );
+      shelf.plates.push(signal);
+      this.signals.set(p.id, signal);
+      this.shelfOf.set(p.id, shelf);
+      this.centers.set(p.id, p.centerM);
+    }
+  }
+
+  /** Takes one MQTT batch. Unknown plates are ignored (the layout is the list of plates). */
+  push(batch: PlateSamples): void {
+    this.signals.get(batch.plateId)?.push(batch);
+  }
+
+  /** Processes what is due by `nowMs` and returns what became final since the last call. */
+  advance(nowMs: number): WeightOutput {
+    this.startedMs ??= nowMs;
+    const horizonMs = nowMs - this.config.reorderHoldMs;
+    for (const signal of this.signals.values()) {
+      signal.process(horizonMs);
+      signal.checkSilence(nowMs, this.startedMs);
+    }
+    for (const shelf of this.shelves.values()) {
+      if (shelf.open) this.trySettle(shelf);
+      // The plates' samples are complete up to the horizon: a held change nobody touched is final.
+      if (shelf.held && !shelf.open && horizonMs - shelf.held.settledMs >= this.config.confirmAddedMs) {
+        this.emit(shelf, shelf.held);
+        shelf.held = null;
+      }
+    }
+    for (const signal of this.signals.values()) {
+      if (signal.faultChange) {
+        this.out.faultChanges.push(signal.faultChange);
+        signal.faultChange = null;
+      }
+    }
+    const result = { ...this.out };
+    this.out.events = [];
+    this.out.health = [];
+    this.out.faultChanges = [];
+    return result;
+  }
+
+  /** A plate's reading for the live stock display: settled or not, and grams off its baseline. */
+  plate(plateId: string): { stable: boolean; grams: number } {
+    const s = this.signals.get(plateId);
+    if (!s?.trusted) return { stable: false, grams: 0 };
+    const shelf = this.shelfOf.get(plateId)!;
+    const stable = !shelf.open && s.settled(s.lastSampleMs);
+    const base = shelf.open?.baselines.get(plateId) ?? s.baselineG;
+    return { stable, grams: Math.round(((s.lastBlockMeanG ?? base) - base) * 10) / 10 };
+  }
+
+  private onBlock(plate: PlateSignal, block: Block): void {
+    const shelf = this.shelfOf.get(plate.plateId)!;
+    if (!plate.trusted) return;
+    if (!shelf.open) {
+      const tol = Math.max(this.config.levelTolFloorG, this.config.levelTolFactor * plate.noiseSdG);
+      const departed = Math.abs(block.meanG - plate.baselineG) > tol;
+      if (block.kind === 'quiet' && !departed) {
+        plate.follow(block.meanG);
+        return;
+      }
+      if (block.kind === 'unknown') return;
+      this.openEvent(shelf, block.startMs);
+    }
+    this.trySettle(shelf);
+  }
+
+  private openEvent(shelf: ShelfState, startMs: number): void {
+    if (shelf.held) {
+      // The shelf moved again before a change that added weight was final: judge both as one,
+      // so a hand resting on a plate and lifting off again leaves nothing.
+      shelf.open = { startMs: shelf.held.startMs, baselines: shelf.held.baselines };
+      shelf.held = null;
+      return;
+    }
+    const baselines = new Map<string, number>();
+    for (const p of shelf.plates) if (p.trusted) baselines.set(p.plateId, p.baselineG);
+    shelf.open = { startMs, baselines };
+  }
+
+  private trySettle(shelf: ShelfState): void {
+    const open = shelf.open;
+    if (!open) return;
+    let settledMs = Number.NEGATIVE_INFINITY;
+    for (const p of shelf.plates) {
+      if (!p.trusted || !open.baselines.has(p.plateId)) continue;
+      if (!p.settled(p.lastSampleMs)) return;
+      settledMs = Math.max(settledMs, p.lastSampleMs);
+    }
+    shelf.open = null;
+    if (!Number.isFinite(settledMs)) return; // every plate faulted meanwhile: nothing to trust
+    const deltas: { plateId: string; deltaG: number }[] = [];
+    for (const p of shelf.plates) {
+      const base = open.baselines.get(p.plateId);
+      if (base === undefined || !p.trusted) continue;
+      const level = p.levelG();
+      p.baselineG = level;
+      const deltaG = Math.round((level - base) * 10) / 10;
+      if (Math.abs(deltaG) >= this.config.plateMinDeltaG) deltas.push({ plateId: p.plateId, deltaG });
+    }
+    if (!deltas.some((d) => Math.abs(d.deltaG) >= this.config.eventMinG)) return;
+    const change: Pending = {
+      startMs: Math.round(open.startMs),
+      settledMs: Math.round(settledMs),
+      baselines: open.baselines,
+      deltas,
+    };
+    if (deltas.some((d) => d.deltaG >= this.config.eventMinG)) shelf.held = change;
+    else this.emit(shelf, change);
+  }
+
+  private emit(shelf: ShelfState, change: Pending): void {
+    let w = 0;
+    let [x, y, z] = [0, 0, 0];
+    let total = 0;
+    for (const d of change.deltas) {
+      const c = this.centers.get(d.plateId)!;
+      const a = Math.abs(d.deltaG);
+      w += a;
+      total += d.deltaG;
+      x += c[0] * a;
+      y += c[1] * a;
+      z += c[2] * a;
+    }
+    const mm = (v: number) => Math.round((v / w) * 1000) / 1000;
+    this.out.events.push({
+      eventId: `${shelf.shelfId}@${change.startMs}`,
+      shelfId: shelf.shelfId,
+      plates: change.deltas,
+      deltaG: Math.round(total * 10) / 10,
+      startMs: change.startMs,
+      settledMs: change.settledMs,
+      positionM: [mm(x), mm(y), mm(z)],
+    });
+  }
+}
