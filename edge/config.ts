@@ -12,13 +12,16 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { Id } from '../proto/layout/schema.ts';
 import { parseWith, WalkoutError } from '../proto/index.ts';
+import { Id } from '../proto/layout/schema.ts';
 import { FusionConfig } from './fusion/config.ts';
 
 const Credentials = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}:\S{1,200}$/, 'must be "id:secret" as the cloud issues an edge device');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}:\S{1,200}$/,
+    'must be "id:secret" as the cloud issues an edge device',
+  );
 
 export const EdgeConfig = z
   .object({
@@ -112,7 +115,8 @@ export function parseEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeCon
 function readTunables(path: string): Record<string, unknown> {
   try {
     const value = JSON.parse(readFileSync(path, 'utf8')) as unknown;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new Error('not a JSON object');
     return value as Record<string, unknown>;
   } catch (err) {
     throw new WalkoutError('CONFIG_INVALID', `edge --config ${path}: ${(err as Error).message}`);

@@ -119,16 +119,30 @@ export interface CloudLink {
 /** Plate samples to settled weight events and plate health (edge/weight). */
 export interface WeightStage {
   push(batch: PlateSamples): void;
-  advance(nowMs: number): { events: WeightEvent[]; health: PlateHealth[] };
-  /** Shelves with an event open now (the loop waits for them before closing a visit). */
+  advance(nowMs: number): {
+    events: WeightEvent[];
+    health: PlateHealth[];
+    /** A plate came back from a fault at another level: stock moved while nobody could see it. */
+    faultChanges: { plateId: string; deltaG: number; fromMs: number; toMs: number }[];
+  };
+  /** Shelves with an event open or held now, and since when (a closing visit waits for them). */
   activeSince(): Map<string, number>;
 }
 
-/** What a weight event was: products and quantities, given the products that could be there. */
+/**
+ * What a weight event was: products and quantities (signed as the cart: + taken), best first,
+ * given what shoppers near the shelf carry; `doubt` says why the best reading should not be
+ * trusted alone (null when it can be).
+ */
 export type IdentifyStage = (
   event: WeightEvent,
-  candidates: ReadonlyMap<string, readonly string[]>,
-) => WeightHypothesis[];
+  carriedSkus: readonly string[],
+) => { hypotheses: WeightHypothesis[]; doubt: string | null };
+
+/** What the edge believes each plate holds (live state, not the planogram). */
+export interface ContentsStage {
+  applyHypothesis(h: WeightHypothesis): void;
+}
 
 /** Frames' detections to floor tracks (edge/tracking). */
 export interface TrackerStage {

@@ -35,8 +35,6 @@ export const FusionConfig = z
     closeWaitMs: z.number().int().nonnegative().default(800),
     /** A line believed less than this goes to the cloud with its doubt (the cloud's review decides). */
     reviewBelow: z.number().min(0).max(1).default(0.6),
-    /** The best weight hypothesis below this probability explains nothing: an alert, not a guess. */
-    unexplainedBelow: z.number().min(0).max(1).default(0.2),
   })
   .strict();
 export type FusionConfig = z.infer<typeof FusionConfig>;

@@ -14,6 +14,7 @@ import type { DecodedMessage } from '../../proto/mqtt/payloads.ts';
 import { type CartChange, Carts } from '../carts/carts.ts';
 import type {
   Alert,
+  ContentsStage,
   HandStage,
   IdentifyStage,
   Report,
@@ -26,12 +27,6 @@ import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { attribute, PlateGeometry } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
 import { Timeline } from './timeline.ts';
-
-/** Live plate contents: what the edge believes each plate holds (edge/weight/contents.ts). */
-export interface ContentsStage {
-  skusOn(plateId: string): string[];
-  apply(plateId: string, sku: string, unitsDelta: number): void;
-}
 
 export type FusionOutput =
   | { kind: 'report'; report: Report; tsMs: number }
@@ -105,7 +100,11 @@ export class Fusion {
   /** Lets store time pass: settles weight, resolves events whose frames are in, closes visits. */
   tick(nowMs: number): FusionOutput[] {
     const out: FusionOutput[] = [];
-    const { events, health } = this.parts.weights.advance(nowMs);
+    const { events, health, faultChanges } = this.parts.weights.advance(nowMs);
+    for (const f of faultChanges) {
+      const detail = `plate ${f.plateId} changed ${f.deltaG.toFixed(0)} g while it could not be read`;
+      out.push(this.alert('sensor-fault', f.toMs, detail, { plateId: f.plateId }));
+    }
     for (const h of health) {
       out.push({ kind: 'health', health: h });
       out.push({
@@ -159,17 +158,12 @@ export class Fusion {
     );
     const top = who.candidates[0];
     const member = top ? this.book.memberOf(top.trackId) : null;
-    // What could it be: what the plates hold, and for a put-back what the putter's party holds.
-    const candidates = new Map<string, string[]>();
-    const putBack = e.deltaG > 0;
-    const visitSkus = member && putBack ? this.carts.skusOf(member.visitId) : [];
-    for (const p of e.plates) {
-      candidates.set(p.plateId, [...new Set([...this.parts.contents.skusOn(p.plateId), ...visitSkus])]);
-    }
-    const hypotheses = this.parts.identify(e, candidates);
+    // A put-back is most likely something the putter's party carries.
+    const carried = member && e.deltaG > 0 ? this.carts.skusOf(member.visitId) : [];
+    const { hypotheses, doubt } = this.parts.identify(e, carried);
     const best = hypotheses[0];
     const out: FusionOutput[] = [];
-    if (!best || best.probability < this.config.unexplainedBelow) {
+    if (!best || doubt === 'unexplained') {
       out.push(
         this.alert(
           'unattributed-event',
@@ -182,7 +176,7 @@ export class Fusion {
       );
       if (!best) return out;
     }
-    for (const line of best.lines) this.parts.contents.apply(line.plateId, line.sku, -line.quantity);
+    this.parts.contents.applyHypothesis(best);
     if (!member) {
       const detail = top ? `track ${top.trackId} is on no visit` : 'nobody near';
       out.push(
@@ -194,7 +188,7 @@ export class Fusion {
       return out;
     }
     const confidence = who.confidence * best.probability;
-    const review = confidence < this.config.reviewBelow || best.probability < this.config.unexplainedBelow;
+    const review = confidence < this.config.reviewBelow || doubt !== null;
     for (const line of best.lines) {
       const change: CartChange = {
         visitId: member.visitId,

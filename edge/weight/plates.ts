@@ -110,6 +110,19 @@ export class ShelfWeights {
     return result;
   }
 
+  /**
+   * Shelves with a change in progress or held (an addition waiting for confirmAddedMs), and since
+   * when: what a visit closing now must wait for.
+   */
+  activeSince(): Map<string, number> {
+    const since = new Map<string, number>();
+    for (const s of this.shelves.values()) {
+      const startMs = s.open?.startMs ?? s.held?.startMs;
+      if (startMs !== undefined) since.set(s.shelfId, startMs);
+    }
+    return since;
+  }
+
   /** A plate's reading for the live stock display: settled or not, and grams off its baseline. */
   plate(plateId: string): { stable: boolean; grams: number } {
     const s = this.signals.get(plateId);
