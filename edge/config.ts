@@ -58,6 +58,11 @@ export const EdgeConfig = z
     message: 'live (without --replay) needs the broker: set MQTT_URL',
     path: ['mqttUrl'],
   })
+  .refine((c) => c.replay !== undefined || c.credentials !== undefined, {
+    message:
+      'live (without --replay) needs the edge device credential in WALKOUT_EDGE_CREDENTIALS (id:secret): its broker login',
+    path: ['credentials'],
+  })
   .refine((c) => (c.layout === undefined) === (c.catalog === undefined), {
     message: '--layout and --catalog go together',
     path: ['catalog'],

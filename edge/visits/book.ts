@@ -54,9 +54,8 @@ interface PendingCrossing {
  * A gate that decided by itself (no cloud) names no visit: the code does, since a party's payer
  * shows one code for every member. A short digest keeps the id within the wire's 64 characters.
  */
-export function localVisitId(cmd: GateCommand, qr: string | undefined): string {
-  const key = qr ?? cmd.scanId ?? cmd.commandId;
-  return `local-${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
+export function localVisitId(code: string): string {
+  return `local-${createHash('sha256').update(code).digest('hex').slice(0, 24)}`;
 }
 
 function midpoint(g: Gate): Vec2 {
@@ -96,7 +95,8 @@ export class VisitBook {
   /** A gate's decision. `open` admits one member of the visit it names (or of a visit of its own). */
   onCommand(cmd: GateCommand): void {
     if (cmd.action !== 'open' || this.once(`c:${cmd.commandId}`)) return;
-    const visitId = cmd.visitId ?? localVisitId(cmd, cmd.scanId ? this.codes.get(cmd.scanId) : undefined);
+    const code = cmd.scanId ? this.codes.get(cmd.scanId) : undefined;
+    const visitId = cmd.visitId ?? localVisitId(code ?? cmd.scanId ?? cmd.commandId);
     const memberNo = this.opened.get(visitId) ?? 0;
     const party = Math.max(cmd.party ?? 1, memberNo + 1);
     this.opened.set(visitId, memberNo + 1);

@@ -1,0 +1,145 @@
+/**
+ * One accuracy run: a scenario and seed simulated flat out with the edge in lockstep on its
+ * traffic, then the edge's receipts scored against the truth the run wrote. The edge is the real
+ * one (edge/wiring.ts, edge/loop.ts, the detector through the loader); only its link is an
+ * in-memory collector, since the cloud's pricing is not what is measured here.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FusionConfig } from '../../edge/fusion/config.ts';
+import type { FusionOutput } from '../../edge/fusion/engine.ts';
+import { runLoop } from '../../edge/loop.ts';
+import type { CloudLink, FrameDetector, Report } from '../../edge/stages.ts';
+import type { WeightEvent } from '../../edge/types.ts';
+import { localVisitId } from '../../edge/visits/book.ts';
+import { buildFusion } from '../../edge/wiring.ts';
+import type { Logger } from '../../platform/log.ts';
+import { systemWallClock } from '../../simulator/core/clock.ts';
+import { createOfflineApp } from '../../simulator/io/offline-app.ts';
+import type { Progress } from '../../simulator/run/runner.ts';
+import { runSession } from '../../simulator/run/session.ts';
+import type { LoadedScenario } from '../../simulator/scenario/load.ts';
+import { LockstepInput, lockstepDevices, lockstepFrames } from './lockstep.ts';
+import { type Score, type ScoredReport, score, type TruthEvent, type TruthVisit } from './score.ts';
+
+export interface RunOptions {
+  loaded: LoadedScenario;
+  seed: number;
+  minutes: number;
+  /** Where the run's truth goes. */
+  out: string;
+  detector: FrameDetector;
+  detectFps: number;
+  log: Logger;
+  onProgress?: (p: Progress) => void;
+  /** Every track statement (floor positions), for the MOT scoring. */
+  onTracks?: (o: Extract<FusionOutput, { kind: 'tracks' }>) => void;
+}
+
+export interface RunResult {
+  score: Score;
+  weightEvents: WeightEvent[];
+  reports: number;
+  framesDetected: number;
+  wallSeconds: number;
+}
+
+/** The link as a list: every report the edge would have sent, in order. */
+function collector(into: Report[]): CloudLink {
+  return {
+    async report(r) {
+      into.push(r);
+    },
+    async askGate() {
+      return null;
+    },
+    status: () => ({ connected: true, lastSeq: into.length, ackedSeq: into.length, pending: 0 }),
+    async close() {},
+  };
+}
+
+export async function runOne(opts: RunOptions): Promise<RunResult> {
+  const { loaded, seed } = opts;
+  const started = performance.now();
+  const input = new LockstepInput();
+  const weightEvents: WeightEvent[] = [];
+  const fusion = buildFusion(loaded.layout, loaded.catalog, {
+    fusion: FusionConfig.parse({}),
+    weight: {},
+    tracker: {},
+    observe: { weightEvent: (e) => weightEvents.push(e) },
+  });
+  const reports: Report[] = [];
+  const loop = runLoop({
+    input,
+    detector: opts.detector,
+    fusion,
+    link: collector(reports),
+    publisher: null,
+    log: opts.log,
+    detectInFlight: 2,
+    onOutput: (o) => {
+      if (o.kind === 'tracks') opts.onTracks?.(o);
+    },
+  });
+  const offline = createOfflineApp(loaded.layout.storeId, `accuracy-${seed}`);
+  try {
+    await runSession({
+      loaded,
+      seed,
+      minutes: opts.minutes,
+      out: opts.out,
+      app: offline,
+      authority: { kind: 'local', verify: offline.verify },
+      sink: (engine) => {
+        const sink = lockstepDevices(input);
+        for (const d of engine.devices()) sink.publish(engine.statusMessage(d, 'online'));
+        return sink;
+      },
+      frames: (engine) => lockstepFrames(engine, input, opts.detectFps),
+      speed: null,
+      wall: systemWallClock,
+      mode: 'record',
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+  } finally {
+    input.end();
+  }
+  const stats = await loop;
+  const truthVisits = JSON.parse(
+    readFileSync(join(opts.out, 'truth', 'visits.json'), 'utf8'),
+  ) as TruthVisit[];
+  const truthEvents = readFileSync(join(opts.out, 'truth', 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as TruthEvent);
+  // Visits the gate opened by itself are named by their code (edge/visits/book.ts).
+  const byEdgeId = new Map(
+    truthVisits.flatMap((v) => (v.qr ? [[localVisitId(v.qr), v.visitId] as const] : [])),
+  );
+  const shelfOf = new Map(loaded.layout.plates.map((p) => [p.id, p.shelfId]));
+  const scored = score({
+    truthVisits,
+    truthEvents,
+    reports: reports.filter((r): r is ScoredReport => r.body === 'visit' || r.body === 'cart'),
+    visitOf: (id) => byEdgeId.get(id),
+    soldByWeight: new Set(loaded.catalog.items.filter((i) => i.soldBy === 'weight').map((i) => i.sku)),
+    shelfOf: (p) => shelfOf.get(p),
+    weightEvents: weightEvents.map((e) => ({
+      shelfId: e.shelfId,
+      plateIds: e.plates.map((p) => p.plateId),
+      startMs: e.startMs,
+      settledMs: e.settledMs,
+    })),
+    reviewBelow: FusionConfig.parse({}).reviewBelow,
+    // The scale's tolerance for loose items: a few grams of noise and settling.
+    gramsTolerance: 10,
+  });
+  return {
+    score: scored,
+    weightEvents,
+    reports: reports.length,
+    framesDetected: stats.framesDetected,
+    wallSeconds: (performance.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * The edge's stages put together for one store: the one place that names the concrete classes, so
+ * the fusion and the loop see only the interfaces of edge/stages.ts. The CLI, the tests and the
+ * benchmarks all build their fusion here, so they run the same edge.
+ */
+import type { Catalog } from '../proto/catalog/schema.ts';
+import { cameraModel } from '../proto/layout/projection.ts';
+import type { StoreLayout } from '../proto/layout/schema.ts';
+import { parseWith } from '../proto/validate.ts';
+import type { EdgeConfig } from './config.ts';
+import { Fusion } from './fusion/engine.ts';
+import type { IdentifyStage, TrackerStage, WeightStage } from './stages.ts';
+import { trackerConfig } from './tracking/config.ts';
+import { handSightings } from './tracking/hands.ts';
+import { FloorTracker } from './tracking/tracker.ts';
+import { birthZonesFor } from './tracking/zones.ts';
+import type { WeightEvent } from './types.ts';
+import { doubt, identify, ShelfContents, ShelfWeights, WeightConfig } from './weight/index.ts';
+
+export function buildFusion(
+  layout: StoreLayout,
+  catalog: Catalog,
+  config: Pick<EdgeConfig, 'fusion' | 'weight' | 'tracker'> & {
+    /** Taps for benchmarks: every weight event as it settles. */
+    observe?: { weightEvent?: (e: WeightEvent) => void };
+  },
+): Fusion {
+  const weightConfig = parseWith(WeightConfig, config.weight, 'edge configuration: weight', 'CONFIG_INVALID');
+  const shelves = new ShelfWeights(layout, weightConfig);
+  const weights: WeightStage = {
+    push: (batch) => shelves.push(batch),
+    advance: (nowMs) => {
+      const out = shelves.advance(nowMs);
+      for (const e of out.events) config.observe?.weightEvent?.(e);
+      return out;
+    },
+    activeSince: () => shelves.activeSince(),
+  };
+  const contents = new ShelfContents(layout, catalog);
+  const identifyStage: IdentifyStage = (event, carriedSkus) => {
+    const hypotheses = identify(event, contents, catalog, weightConfig, { carriedSkus });
+    return { hypotheses, doubt: doubt(hypotheses, weightConfig) };
+  };
+  const tracking = trackerConfig(config.tracker);
+  const cameras = layout.cameras.map(cameraModel);
+  const byId = new Map(cameras.map((c) => [c.id, c]));
+  const floor = new FloorTracker({ config: tracking, cameras, birthZones: birthZonesFor(layout, tracking) });
+  const tracker: TrackerStage = {
+    update: (frame) => floor.update(frame),
+    end: (trackId, tsMs) => {
+      floor.end(trackId, tsMs);
+    },
+  };
+  return new Fusion(
+    layout,
+    catalog,
+    {
+      weights,
+      identify: identifyStage,
+      contents,
+      tracker,
+      hands: (frame, personTrack) => {
+        const camera = byId.get(frame.cameraId);
+        return camera ? handSightings(frame, camera, personTrack) : [];
+      },
+    },
+    config.fusion,
+  );
+}
