@@ -1,0 +1,229 @@
+/**
+ * One track per person on the floor, fused over every camera by sequential updates: each camera
+ * frame, at its capture time, predicts every track to that time, associates that camera's people
+ * and corrects the matched tracks (ByteTrack's steps, on the floor plane):
+ *   1. high-score observations against every track (lost ones within a gate that grows with the
+ *      time lost), by minimum-cost assignment on floor distance plus re-id distance;
+ *   2. low-score observations against the live tracks left unmatched, within a tighter gate;
+ *   3. high-score observations left over start tentative tracks, but only inside a birth zone
+ *      (the entry gate) and away from every live track;
+ *   4. a tentative track seen often enough soon enough is confirmed and gets its id; a track unseen
+ *      by every camera is lost (coasts, not reported), then ends.
+ * Pure: no clock, no I/O; ids `t1`, `t2`… in order of confirmation, per instance.
+ */
+
+import { insidePolygon } from '../../proto/layout/geometry.ts';
+import type { CameraModel } from '../../proto/layout/projection.ts';
+import type { Vec2 } from '../../proto/layout/schema.ts';
+import type { FrameDetections, Track } from '../types.ts';
+import { assign, FORBIDDEN } from './assign.ts';
+import type { TrackerConfig } from './config.ts';
+import { type FloorObservation, floorObservations } from './floor.ts';
+import { correct, type FloorState, initialState, positionAt, predict } from './kalman.ts';
+import { bestSimilarity, remember } from './reid.ts';
+
+interface Internal {
+  /** null while tentative. */
+  trackId: string | null;
+  kf: FloorState;
+  tentative: boolean;
+  firstSeenMs: number;
+  firstXyM: Vec2;
+  lastSeenMs: number;
+  lastSeenXyM: Vec2;
+  hits: number;
+  bank: Float32Array[];
+}
+
+export interface TrackerUpdate {
+  /** Confirmed tracks, live and lost, after this frame. */
+  tracks: Track[];
+  /** Per detection of the frame: the confirmed track its person or head was assigned to. */
+  personTrack: (string | null)[];
+  /** Confirmed in this frame. */
+  born: Track[];
+  /** Ended in this frame (unseen for too long). */
+  ended: Track[];
+}
+
+export interface UpdateOptions {
+  /** false: no new tentative track from this frame (e.g. no one is expected at the entry). Default true. */
+  allowBirths?: boolean;
+}
+
+export class FloorTracker {
+  readonly #config: Readonly<TrackerConfig>;
+  readonly #cameras: ReadonlyMap<string, CameraModel>;
+  readonly #birthZones: readonly Vec2[][];
+  #live: Internal[] = [];
+  #serial = 0;
+
+  constructor(options: {
+    config: Readonly<TrackerConfig>;
+    cameras: readonly CameraModel[];
+    birthZones: readonly Vec2[][];
+  }) {
+    this.#config = options.config;
+    this.#cameras = new Map(options.cameras.map((c) => [c.id, c]));
+    this.#birthZones = options.birthZones;
+  }
+
+  update(frame: FrameDetections, options: UpdateOptions = {}): TrackerUpdate {
+    const cfg = this.#config;
+    const tMs = frame.captureMs;
+    const personTrack: (string | null)[] = frame.detections.map(() => null);
+    const camera = this.#cameras.get(frame.cameraId);
+    const obs = camera ? floorObservations(frame, camera, cfg, cfg.lowScore) : [];
+
+    for (const t of this.#live) {
+      // A lost track stops extrapolating: an unseen person more likely stopped than walked on.
+      if (tMs - t.lastSeenMs > cfg.coastMs) t.kf.velocityMps = [0, 0];
+      predict(t.kf, tMs, cfg.accelNoiseMps2);
+    }
+
+    const matched = new Map<Internal, FloorObservation>();
+    const high = obs.filter((o) => o.score >= cfg.highScore);
+    const low = obs.filter((o) => o.score < cfg.highScore);
+    // Stage 1: every track.
+    const rest = this.#associate(this.#live, high, tMs, matched, (t) => this.#gateM(t, tMs, cfg.matchGateM));
+    // Stage 2: live tracks left, low-score observations, tighter gate.
+    const liveLeft = this.#live.filter((t) => !matched.has(t) && tMs - t.lastSeenMs <= cfg.lostAfterMs);
+    this.#associate(liveLeft, low, tMs, matched, () => cfg.lowMatchGateM);
+
+    for (const [t, o] of matched) this.#correct(t, o, tMs);
+    const born: Track[] = [];
+    for (const [t, o] of matched) {
+      if (t.tentative && t.hits >= cfg.confirmHits) {
+        t.tentative = false;
+        t.trackId = `t${++this.#serial}`;
+        born.push(this.#public(t, tMs));
+      }
+      if (t.trackId) for (const i of o.detIndexes) personTrack[i] = t.trackId;
+    }
+
+    // Stage 3: births, inside a birth zone only, never beside a live track.
+    if (options.allowBirths ?? true) {
+      for (const o of rest) {
+        if (!this.#birthZones.some((z) => insidePolygon(z, o.floorXyM[0], o.floorXyM[1]))) continue;
+        const near = this.#live.some((t) => dist(t.kf.xyM, o.floorXyM) < cfg.birthSeparationM);
+        if (near) continue;
+        this.#live.push({
+          trackId: null,
+          kf: initialState(o.floorXyM, o.sigmaM, cfg.maxSpeedMps / 2, tMs),
+          tentative: true,
+          firstSeenMs: tMs,
+          firstXyM: o.floorXyM,
+          lastSeenMs: tMs,
+          lastSeenXyM: o.floorXyM,
+          hits: 1,
+          bank: o.embedding ? [o.embedding] : [],
+        });
+      }
+    }
+
+    // Step 4: tentative tracks that took too long vanish; unseen tracks end.
+    const ended: Track[] = [];
+    this.#live = this.#live.filter((t) => {
+      if (t.tentative) return tMs - t.firstSeenMs <= cfg.confirmWithinMs;
+      if (tMs - t.lastSeenMs <= cfg.endAfterMs) return true;
+      ended.push(this.#public(t, tMs));
+      return false;
+    });
+    return { tracks: this.tracks(), personTrack, born, ended };
+  }
+
+  /** Ends a track (the visit logic: it left through the exit). Returns it, or null if unknown. */
+  end(trackId: string, tsMs: number): Track | null {
+    const i = this.#live.findIndex((t) => t.trackId === trackId);
+    if (i < 0) return null;
+    const [t] = this.#live.splice(i, 1);
+    return this.#public(t!, tsMs);
+  }
+
+  /** Confirmed tracks, as of their last update. */
+  tracks(): Track[] {
+    return this.#live.filter((t) => !t.tentative).map((t) => this.#public(t, t.kf.tMs));
+  }
+
+  /** Confirmed tracks with their positions carried to `tsMs` (for snapshots at a fixed rate); changes nothing. */
+  tracksAt(tsMs: number): Track[] {
+    return this.#live.filter((t) => !t.tentative).map((t) => this.#public(t, tsMs));
+  }
+
+  /** A track's gate at `tMs`: the base gate while live; growing with the time lost once lost. */
+  #gateM(t: Internal, tMs: number, baseM: number): number {
+    const cfg = this.#config;
+    const lostMs = tMs - t.lastSeenMs;
+    if (lostMs <= cfg.lostAfterMs) return baseM;
+    return Math.min(cfg.reacquireMaxM, cfg.reacquireGateM + (cfg.reacquireGrowthMps * lostMs) / 1000);
+  }
+
+  /** Assigns observations to tracks within gates; returns the observations left unmatched. */
+  #associate(
+    tracks: readonly Internal[],
+    obs: readonly FloorObservation[],
+    tMs: number,
+    matched: Map<Internal, FloorObservation>,
+    gateOf: (t: Internal) => number,
+  ): FloorObservation[] {
+    const cfg = this.#config;
+    const free = tracks.filter((t) => !matched.has(t));
+    const cost = free.map((t) => {
+      const gate = gateOf(t);
+      const lost = tMs - t.lastSeenMs > cfg.lostAfterMs;
+      // A lost track is looked for where it was last seen (its prediction has stopped or drifted).
+      const from = lost ? t.lastSeenXyM : t.kf.xyM;
+      return obs.map((o) => {
+        const d = dist(from, o.floorXyM);
+        if (d > gate) return FORBIDDEN;
+        const sim = o.embedding ? bestSimilarity(t.bank, o.embedding) : null;
+        if (sim === null) return d;
+        if (lost && sim < cfg.reidMinSimilarity) return FORBIDDEN;
+        return d + cfg.reidWeightM * (1 - sim);
+      });
+    });
+    const used = new Set<number>();
+    for (const [r, c] of assign(cost, cfg.assignCostLimitM)) {
+      matched.set(free[r]!, obs[c]!);
+      used.add(c);
+    }
+    return obs.filter((_, i) => !used.has(i));
+  }
+
+  #correct(t: Internal, o: FloorObservation, tMs: number): void {
+    const cfg = this.#config;
+    const lost = tMs - t.lastSeenMs > cfg.lostAfterMs;
+    if (lost) {
+      // Re-acquired: restart from the observation, keeping identity and re-id bank.
+      t.kf = initialState(o.floorXyM, o.sigmaM, cfg.maxSpeedMps / 2, tMs);
+    } else {
+      correct(t.kf, o.floorXyM, o.sigmaM, cfg.maxSpeedMps);
+    }
+    t.lastSeenMs = Math.max(t.lastSeenMs, tMs);
+    t.lastSeenXyM = [t.kf.xyM[0], t.kf.xyM[1]];
+    t.hits++;
+    if (o.embedding) {
+      // Only a clean view joins the bank: in a crowd the box may hold a neighbour too.
+      const crowded = this.#live.some((u) => u !== t && dist(u.kf.xyM, o.floorXyM) < cfg.reidMinSeparationM);
+      if (!crowded) remember(t.bank, o.embedding, cfg.reidBankSize);
+    }
+  }
+
+  #public(t: Internal, tMs: number): Track {
+    const cfg = this.#config;
+    const xy = tMs - t.lastSeenMs > cfg.coastMs ? t.kf.xyM : positionAt(t.kf, tMs);
+    return {
+      trackId: t.trackId ?? '',
+      floorXyM: [xy[0], xy[1]],
+      velocityMps: [t.kf.velocityMps[0], t.kf.velocityMps[1]],
+      state: t.tentative ? 'tentative' : tMs - t.lastSeenMs > cfg.lostAfterMs ? 'lost' : 'confirmed',
+      bornMs: t.firstSeenMs,
+      lastSeenMs: t.lastSeenMs,
+      bornXyM: [t.firstXyM[0], t.firstXyM[1]],
+    };
+  }
+}
+
+function dist(a: Vec2, b: Vec2): number {
+  return Math.hypot(a[0] - b[0], a[1] - b[1]);
+}
