@@ -46,6 +46,11 @@ export const TrackerConfig = z
     sigmaCutFactor: positive
       .default(2)
       .describe('A head cut by the image border (its centre guessed) is this many times noisier.'),
+    maxFromNadirM: positive
+      .default(2.8)
+      .describe(
+        'A person placed farther than this from the camera nadir is not used: seen that obliquely, heads are confused with shoulders (errors of a metre); the reference store has every floor point within 2.6 m of some nadir.',
+      ),
     accelNoiseMps2: positive
       .default(1.5)
       .describe('Kalman process noise: white acceleration spectral density of a walking person.'),
@@ -73,7 +78,9 @@ export const TrackerConfig = z
       .min(0)
       .default(0.6)
       .describe('...plus this much per second lost (a person may have walked on unseen)...'),
-    reacquireMaxM: positive.default(3).describe('...up to this distance.'),
+    reacquireMaxM: positive
+      .default(3)
+      .describe('...up to this distance (farther, only a steadily seen orphan observation may take it).'),
     reidWeightM: z
       .number()
       .min(0)
@@ -118,14 +125,11 @@ export const TrackerConfig = z
       .describe(
         'A lost track stops extrapolating its velocity after this long (it stays where it was heading).',
       ),
-    birthZoneRadiusM: positive
+    birthZoneOutsideM: positive
       .default(1.5)
-      .describe("birthZonesFor(): a track may be born within this distance of an entry gate's line."),
-    birthZoneEndM: z
-      .number()
-      .min(0)
-      .default(0.3)
-      .describe('birthZonesFor(): and this far past either end of the line.'),
+      .describe("birthZonesFor(): a track may be born up to this far outside an entry gate's line..."),
+    birthZoneInsideM: z.number().min(0).default(0.5).describe('...and up to this far inside it...'),
+    birthZoneEndM: z.number().min(0).default(0.3).describe('...and this far past either end of the line.'),
     birthSeparationM: positive
       .default(0.7)
       .describe(

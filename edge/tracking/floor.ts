@@ -35,6 +35,7 @@ export type FloorConfig = Pick<
   | 'sigmaPerMetreM'
   | 'sigmaNoHeadFactor'
   | 'sigmaCutFactor'
+  | 'maxFromNadirM'
 >;
 
 const centre = (b: PixelBox) => ({ u: b.x + b.w / 2, v: b.y + b.h / 2 });
@@ -152,6 +153,7 @@ export function floorObservations(
       : personFloorPoint(camera, person!.bbox, config.personPointHeightM);
     if (!xy) return;
     const fromNadirM = Math.hypot(xy[0] - camera.positionM[0], xy[1] - camera.positionM[1]);
+    if (fromNadirM > config.maxFromNadirM) return;
     const sigma = config.sigmaNadirM + config.sigmaPerMetreM * fromNadirM;
     out.push({
       detIndexes: [personIdx, headIdx].filter((i): i is number => i !== null),

@@ -27,6 +27,10 @@ interface Internal {
   trackId: string | null;
   kf: FloorState;
   tentative: boolean;
+  /** Started outside a birth zone: may only become a lost track again, never a new one. */
+  orphan: boolean;
+  /** The lost track this orphan was handed to (it is dropped at the end of the update). */
+  adoptedBy: Internal | null;
   firstSeenMs: number;
   firstXyM: Vec2;
   lastSeenMs: number;
@@ -94,37 +98,49 @@ export class FloorTracker {
     const born: Track[] = [];
     for (const [t, o] of matched) {
       if (t.tentative && t.hits >= cfg.confirmHits) {
-        t.tentative = false;
-        t.trackId = `t${++this.#serial}`;
-        born.push(this.#public(t, tMs));
+        if (t.orphan) this.#adopt(t, tMs);
+        else {
+          t.tentative = false;
+          t.trackId = `t${++this.#serial}`;
+          born.push(this.#public(t, tMs));
+        }
       }
-      if (t.trackId) for (const i of o.detIndexes) personTrack[i] = t.trackId;
+      const owner = t.adoptedBy ?? t;
+      if (owner.trackId) for (const i of o.detIndexes) personTrack[i] = owner.trackId;
     }
 
-    // Stage 3: births, inside a birth zone only, never beside a live track.
-    if (options.allowBirths ?? true) {
-      for (const o of rest) {
-        if (!this.#birthZones.some((z) => insidePolygon(z, o.floorXyM[0], o.floorXyM[1]))) continue;
-        const near = this.#live.some((t) => dist(t.kf.xyM, o.floorXyM) < cfg.birthSeparationM);
-        if (near) continue;
-        this.#live.push({
-          trackId: null,
-          kf: initialState(o.floorXyM, o.sigmaM, cfg.maxSpeedMps / 2, tMs),
-          tentative: true,
-          firstSeenMs: tMs,
-          firstXyM: o.floorXyM,
-          lastSeenMs: tMs,
-          lastSeenXyM: o.floorXyM,
-          hits: 1,
-          bank: o.embedding ? [o.embedding] : [],
-        });
-      }
+    // Stage 3: an observation no track explains starts a tentative track: inside a birth zone a
+    // candidate person, elsewhere an orphan that, once seen steadily, is handed to a lost track.
+    for (const o of rest) {
+      if (this.#live.some((t) => dist(t.kf.xyM, o.floorXyM) < cfg.birthSeparationM)) continue;
+      const inZone = this.#birthZones.some((z) => insidePolygon(z, o.floorXyM[0], o.floorXyM[1]));
+      if (inZone ? options.allowBirths === false : !this.#live.some((t) => this.#lost(t, tMs))) continue;
+      this.#live.push({
+        trackId: null,
+        kf: initialState(o.floorXyM, o.sigmaM, cfg.maxSpeedMps / 2, tMs),
+        tentative: true,
+        orphan: !inZone,
+        adoptedBy: null,
+        firstSeenMs: tMs,
+        firstXyM: o.floorXyM,
+        lastSeenMs: tMs,
+        lastSeenXyM: o.floorXyM,
+        hits: 1,
+        bank: o.embedding ? [o.embedding] : [],
+      });
     }
 
     // Step 4: tentative tracks that took too long vanish; unseen tracks end.
     const ended: Track[] = [];
     this.#live = this.#live.filter((t) => {
-      if (t.tentative) return tMs - t.firstSeenMs <= cfg.confirmWithinMs;
+      if (t.adoptedBy) return false;
+      if (t.tentative) {
+        // A tentative track that runs into a confirmed one was a second view of that person.
+        const shadow = this.#live.some(
+          (u) => !u.tentative && dist(u.kf.xyM, t.kf.xyM) < cfg.birthSeparationM,
+        );
+        return !shadow && tMs - t.firstSeenMs <= cfg.confirmWithinMs;
+      }
       if (tMs - t.lastSeenMs <= cfg.endAfterMs) return true;
       ended.push(this.#public(t, tMs));
       return false;
@@ -148,6 +164,45 @@ export class FloorTracker {
   /** Confirmed tracks with their positions carried to `tsMs` (for snapshots at a fixed rate); changes nothing. */
   tracksAt(tsMs: number): Track[] {
     return this.#live.filter((t) => !t.tentative).map((t) => this.#public(t, tsMs));
+  }
+
+  #lost(t: Internal, tMs: number): boolean {
+    return !t.tentative && tMs - t.lastSeenMs > this.#config.lostAfterMs;
+  }
+
+  /**
+   * A steadily seen orphan is someone whose track was lost: it goes to the lost track that could
+   * have walked there in the time lost (at `reacquireGrowthMps`) and, with embeddings, looks most
+   * alike; else to the nearest such. None: the orphan stays tentative and times out.
+   */
+  #adopt(orphan: Internal, tMs: number): void {
+    const cfg = this.#config;
+    let best: Internal | null = null;
+    let bestScore = Number.NEGATIVE_INFINITY;
+    for (const t of this.#live) {
+      if (t === orphan || !this.#lost(t, tMs)) continue;
+      const d = dist(t.lastSeenXyM, orphan.kf.xyM);
+      const reachM =
+        cfg.reacquireGateM + (cfg.reacquireGrowthMps * (orphan.firstSeenMs - t.lastSeenMs)) / 1000;
+      if (d > Math.max(reachM, cfg.reacquireGateM)) continue;
+      let sim: number | null = null;
+      for (const e of orphan.bank) {
+        const s = bestSimilarity(t.bank, e);
+        if (s !== null && (sim === null || s > sim)) sim = s;
+      }
+      if (sim !== null && sim < cfg.reidMinSimilarity) continue;
+      const score = (sim ?? 0) * cfg.reidWeightM - d / Math.max(reachM, 1e-9);
+      if (score > bestScore) {
+        best = t;
+        bestScore = score;
+      }
+    }
+    if (!best) return;
+    best.kf = { ...orphan.kf, xyM: [orphan.kf.xyM[0], orphan.kf.xyM[1]] };
+    best.lastSeenMs = orphan.lastSeenMs;
+    best.lastSeenXyM = orphan.lastSeenXyM;
+    for (const e of orphan.bank) remember(best.bank, e, cfg.reidBankSize);
+    orphan.adoptedBy = best;
   }
 
   /** A track's gate at `tMs`: the base gate while live; growing with the time lost once lost. */

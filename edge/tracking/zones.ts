@@ -6,21 +6,22 @@ import type { Gate, StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
 import type { TrackerConfig } from './config.ts';
 
 /**
- * Per entry gate, a rectangle along its line: `birthZoneRadiusM` to either side of it and
- * `birthZoneEndM` past its ends (a person is first seen on the street side, walks through, and
- * may be found only once inside). Kept short along the line so it does not reach a neighbouring
+ * Per entry gate, a rectangle along its line: `birthZoneOutsideM` out to the street,
+ * `birthZoneInsideM` into the store and `birthZoneEndM` past its ends. A person is first seen on
+ * the street side; reaching far inside would let a second, offset view of someone already tracked
+ * start a track of its own. Kept short along the line so it does not reach a neighbouring
  * exit, where a departing person must never start a new track.
  */
 export function birthZonesFor(
   layout: Pick<StoreLayout, 'gates'>,
-  config: Pick<TrackerConfig, 'birthZoneRadiusM' | 'birthZoneEndM'>,
+  config: Pick<TrackerConfig, 'birthZoneOutsideM' | 'birthZoneInsideM' | 'birthZoneEndM'>,
 ): Vec2[][] {
   return layout.gates
     .filter((g) => g.kind === 'entry')
-    .map((g) => gateRectangle(g, config.birthZoneRadiusM, config.birthZoneEndM));
+    .map((g) => gateRectangle(g, config.birthZoneOutsideM, config.birthZoneInsideM, config.birthZoneEndM));
 }
 
-function gateRectangle(gate: Gate, sideM: number, endM: number): Vec2[] {
+function gateRectangle(gate: Gate, outsideM: number, insideM: number, endM: number): Vec2[] {
   const [[ax, ay], [bx, by]] = gate.lineM;
   const len = Math.hypot(bx - ax, by - ay);
   const tx = (bx - ax) / len;
@@ -31,11 +32,12 @@ function gateRectangle(gate: Gate, sideM: number, endM: number): Vec2[] {
     px + tx * along + nx * side,
     py + ty * along + ny * side,
   ];
+  // The normal (−ty, tx) points in: "in" is to the left of a→b.
   return [
-    corner(ax, ay, -endM, -sideM),
-    corner(bx, by, endM, -sideM),
-    corner(bx, by, endM, sideM),
-    corner(ax, ay, -endM, sideM),
+    corner(ax, ay, -endM, -outsideM),
+    corner(bx, by, endM, -outsideM),
+    corner(bx, by, endM, insideM),
+    corner(ax, ay, -endM, insideM),
   ];
 }
 
