@@ -49,6 +49,7 @@ export const ErrorCodes = {
   GATE_NOT_CONTROLLED: 'a gate controller acted for a gate it does not control',
   FLOOR_PLAN_UNFIT:
     'store floor-plan parameters cannot fit (too many gondolas for the floor, too few plates, …)',
+  TRACK_ID_INVALID: 'a track id is not of the form the floor tracker gives (t followed by a number)',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -2,7 +2,7 @@
  * A compact, committed slice of a recording for the tracker's tests: the shipped detector's
  * person, head and hand boxes per frame (from detect-recording.ts), capture times, the store's
  * cameras and gates, the truth's floor positions and entries. Numbers are stored as integers
- * (scores ×1000, pixels ×10, metres ×1000) and times relative to `originMs`.
+ * (scores ×1000, whole pixels, metres ×1000) and times relative to `originMs`.
  *
  * Build:
  *   npx tsx benchmarks/accuracy/tracking-fixture.ts --rec /tmp/tracking/REC --dets /tmp/tracking/dets.jsonl \
@@ -23,7 +23,7 @@ interface FixtureFile {
   cameras: Camera[];
   gates: Gate[];
   entries: { personId: string; tMs: number }[];
-  /** [camera index, frame index, capture ms − origin, [[class index, score‰, x, y, w, h (×10 px)], …]] */
+  /** [camera index, frame index, capture ms − origin, [[class index, score‰, x, y, w, h (px)], …]] */
   frames: [number, number, number, [number, number, number, number, number, number][]][];
   /** [ms − origin, [[person id, x mm, y mm], …]] */
   truth: [number, [string, number, number][]][];
@@ -50,7 +50,7 @@ export function readFixture(path: string): TrackingFixture {
         classIndex: c,
         cls: CLASSES[c]!,
         score: s / 1000,
-        bbox: { x: x / 10, y: y / 10, w: w / 10, h: h / 10 },
+        bbox: { x, y, w, h },
       })),
     })),
     truth: truthFromLines(
@@ -69,12 +69,16 @@ function build(): void {
       dets: { type: 'string' },
       out: { type: 'string' },
       every: { type: 'string', default: '2' },
-      'min-score': { type: 'string', default: '0.15' },
+      'min-score': { type: 'string', default: '0.2' },
+      'truth-hz': { type: 'string', default: '5' },
+      classes: { type: 'string', default: 'person,head,hand' },
     },
   });
   const rec = values.rec!;
   const every = Number(values.every);
   const minScore = Number(values['min-score']);
+  const truthHz = Number(values['truth-hz']);
+  const classes = new Set(values.classes.split(','));
   const layout = JSON.parse(readFileSync(join(rec, 'layout.json'), 'utf8')) as {
     cameras: Camera[];
     gates: Gate[];
@@ -101,8 +105,8 @@ function build(): void {
   const r = (v: number, k: number) => Math.round(v * k);
   const file: FixtureFile = {
     about:
-      `simulator ${summary.scenario} seed ${summary.seed}, every ${every}th frame per camera; shipped detector at score ≥ ${minScore} ` +
-      '(person, head, hand); built by benchmarks/accuracy/tracking-fixture.ts',
+      `simulator ${summary.scenario} seed ${summary.seed}, frames whose index is a multiple of ${every} per camera, truth at ${truthHz} Hz; shipped detector at score ≥ ${minScore} ` +
+      `(${values.classes}); built by benchmarks/accuracy/tracking-fixture.ts`,
     originMs,
     cameras: layout.cameras,
     gates: layout.gates,
@@ -114,18 +118,22 @@ function build(): void {
       f.frameIndex,
       f.captureMs - originMs,
       f.detections
-        .filter((d) => d.cls !== 'item' && d.score >= minScore)
+        .filter((d) => classes.has(d.cls) && d.score >= minScore)
         .map((d) => [
           d.classIndex,
           r(d.score, 1000),
-          r(d.bbox.x, 10),
-          r(d.bbox.y, 10),
-          r(d.bbox.w, 10),
-          r(d.bbox.h, 10),
+          r(d.bbox.x, 1),
+          r(d.bbox.y, 1),
+          r(d.bbox.w, 1),
+          r(d.bbox.h, 1),
         ]),
     ]),
     truth: positions
-      .filter((p) => p.tsMs >= originMs && Math.round((p.tsMs - originMs) / 100) % 1 === 0)
+      .filter(
+        (p) =>
+          p.tsMs >= originMs &&
+          Math.round(((p.tsMs - originMs) * truthHz) / 1000) === ((p.tsMs - originMs) * truthHz) / 1000,
+      )
       .map((p) => [
         p.tsMs - originMs,
         p.persons.map((q) => [q.personId, r(q.floorM[0], 1000), r(q.floorM[1], 1000)]),
