@@ -29,7 +29,7 @@ const { values } = parseArgs({
 });
 
 let frames: FrameDetections[];
-let layout: Pick<StoreLayout, 'cameras' | 'gates'>;
+let layout: Pick<StoreLayout, 'cameras' | 'gates'> & { floorPolygonM?: StoreLayout['floorPolygonM'] };
 let truth: Truth;
 let entries: number;
 if (values.fixture) {
@@ -60,7 +60,13 @@ const overrides = Object.fromEntries(
 const config = trackerConfig(overrides);
 const hasEmbeddings = frames.some((f) => f.embeddings?.some((e) => e !== null));
 
-for (const reid of hasEmbeddings ? [false, true] : [false]) {
+const areas: [string, StoreLayout['floorPolygonM'] | undefined][] = [['everywhere', undefined]];
+if (layout.floorPolygonM) areas.push(['sales floor', layout.floorPolygonM]);
+for (const [where, scoredArea] of areas) {
+  for (const reid of hasEmbeddings ? [false, true] : [false]) score(where, reid, scoredArea);
+}
+
+function score(where: string, reid: boolean, scoredArea: StoreLayout['floorPolygonM'] | undefined): void {
   const r = replayTracking({
     frames,
     layout,
@@ -68,6 +74,7 @@ for (const reid of hasEmbeddings ? [false, true] : [false]) {
     truth,
     floorHz: Number(values['floor-hz']),
     withoutReid: !reid,
+    scoredArea,
   });
   const ids = idScores(r.floor, 0.5);
   const mot = clearMot(r.floor, 0.5);
@@ -75,7 +82,7 @@ for (const reid of hasEmbeddings ? [false, true] : [false]) {
   const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
   const p99 = sorted[Math.floor(sorted.length * 0.99)]!;
   process.stdout.write(
-    `${reid ? 're-id on ' : 're-id off'}: IDF1 ${ids.idf1.toFixed(4)} (IDP ${ids.idp.toFixed(3)} IDR ${ids.idr.toFixed(3)})  ` +
+    `${where}, ${reid ? 're-id on ' : 're-id off'}: IDF1 ${ids.idf1.toFixed(4)} (IDP ${ids.idp.toFixed(3)} IDR ${ids.idr.toFixed(3)})  ` +
       `MOTA ${mot.mota.toFixed(4)}  MOTP ${mot.motpM.toFixed(3)} m  IDSW ${mot.idSwitches}  FP ${mot.falsePositives}  FN ${mot.misses}  ` +
       `births ${r.born.length} (entries ${entries})  frames ${frames.length}  update ${mean.toFixed(3)} ms mean, ${p99.toFixed(3)} ms p99\n`,
   );

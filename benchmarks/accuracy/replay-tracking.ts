@@ -9,8 +9,9 @@ import type { TrackerConfig } from '../../edge/tracking/config.ts';
 import { FloorTracker } from '../../edge/tracking/tracker.ts';
 import { beyondGate, birthZonesFor } from '../../edge/tracking/zones.ts';
 import type { FrameDetections, Track } from '../../edge/types.ts';
+import { insidePolygon } from '../../proto/layout/geometry.ts';
 import { cameraModel } from '../../proto/layout/projection.ts';
-import type { StoreLayout } from '../../proto/layout/schema.ts';
+import type { StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
 import type { MotFrame } from './mot-metrics.ts';
 import type { Truth } from './truth.ts';
 
@@ -36,6 +37,8 @@ export function replayTracking(options: {
   floorHz: number;
   /** Drop embeddings (score the tracker without re-id). */
   withoutReid?: boolean;
+  /** Score only inside this polygon (the sales floor): truth and tracks outside it are left out, as MOT's ignored regions. */
+  scoredArea?: readonly Vec2[];
 }): ReplayResult {
   const { frames, layout, config, truth } = options;
   const tracker = new FloorTracker({
@@ -57,12 +60,17 @@ export function replayTracking(options: {
   const updateMs: number[] = [];
   const sample = (upToMs: number) => {
     for (; tick <= upToMs && tick <= last; tick += periodMs) {
-      const people = truth.near(tick, periodMs / 2) ?? new Map();
+      const people = [...(truth.near(tick, periodMs / 2) ?? new Map<string, Vec2>())];
+      const area = options.scoredArea;
       floor.push({
-        gt: [...people].map(([id, xyM]) => ({ id, xyM })),
+        gt: people
+          .filter(([, p]) => !area || insidePolygon(area, p[0], p[1]))
+          .map(([id, xyM]) => ({ id, xyM })),
         hyp: tracker
           .tracksAt(tick)
-          .filter((t) => t.state === 'confirmed')
+          .filter(
+            (t) => t.state === 'confirmed' && (!area || insidePolygon(area, t.floorXyM[0], t.floorXyM[1])),
+          )
           .map((t) => ({ id: t.trackId, xyM: t.floorXyM })),
       });
       tickMs.push(tick);

@@ -17,6 +17,12 @@ export interface FloorObservation {
   /** Indexes into the frame's detections this observation stands for: its person box, its head, or both. */
   detIndexes: number[];
   floorXyM: Vec2;
+  /**
+   * How far the point moves per metre the head is higher than the plane it was cut at (away from
+   * the nadir; towards it for a lower head): the ray's horizontal run per metre of height
+   * (kalman.ts). Zero without a head.
+   */
+  gradM: Vec2;
   /** 1σ per axis, metres. */
   sigmaM: number;
   /** The best score of its detections. */
@@ -148,16 +154,25 @@ export function floorObservations(
     const head = headIdx === null ? null : dets[headIdx]!;
     const score = Math.max(person?.score ?? 0, head?.score ?? 0);
     if (score < minScore) return;
-    const xy = head
-      ? headFloorPoint(camera, head.bbox, config.headHeightM, config.headDropPerM)
+    const headBox = head ? uncutHead(head.bbox, camera.width, camera.height) : null;
+    const xy = headBox
+      ? headFloorPoint(camera, headBox.box, config.headHeightM, config.headDropPerM)
       : personFloorPoint(camera, person!.bbox, config.personPointHeightM);
     if (!xy) return;
     const fromNadirM = Math.hypot(xy[0] - camera.positionM[0], xy[1] - camera.positionM[1]);
     if (fromNadirM > config.maxFromNadirM) return;
-    const sigma = config.sigmaNadirM + config.sigmaPerMetreM * fromNadirM;
+    let gradM: Vec2 = [0, 0];
+    if (headBox) {
+      const planeM = config.headHeightM - config.headDropPerM * fromNadirM;
+      const drop = camera.positionM[2] - planeM;
+      gradM = [(xy[0] - camera.positionM[0]) / drop, (xy[1] - camera.positionM[1]) / drop];
+    }
+    const sigma =
+      (config.sigmaNadirM + config.sigmaPerMetreM * fromNadirM) * (headBox?.cut ? config.sigmaCutFactor : 1);
     out.push({
       detIndexes: [personIdx, headIdx].filter((i): i is number => i !== null),
       floorXyM: xy,
+      gradM,
       sigmaM: head ? sigma : sigma * config.sigmaNoHeadFactor,
       score,
       hasHead: head !== null,

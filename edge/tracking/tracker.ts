@@ -19,7 +19,15 @@ import type { FrameDetections, Track } from '../types.ts';
 import { assign, FORBIDDEN } from './assign.ts';
 import type { TrackerConfig } from './config.ts';
 import { type FloorObservation, floorObservations } from './floor.ts';
-import { correct, type FloorState, initialState, positionAt, predict } from './kalman.ts';
+import {
+  correct,
+  expectedAt,
+  type FloorState,
+  initialState,
+  type KalmanNoise,
+  positionAt,
+  predict,
+} from './kalman.ts';
 import { bestSimilarity, remember } from './reid.ts';
 
 interface Internal {
@@ -61,6 +69,8 @@ export class FloorTracker {
   readonly #birthZones: readonly Vec2[][];
   #live: Internal[] = [];
   #serial = 0;
+  readonly #noise: KalmanNoise;
+  readonly #limits: { maxSpeedMps: number; headDeltaRangeM: readonly [number, number] };
 
   constructor(options: {
     config: Readonly<TrackerConfig>;
@@ -70,6 +80,11 @@ export class FloorTracker {
     this.#config = options.config;
     this.#cameras = new Map(options.cameras.map((c) => [c.id, c]));
     this.#birthZones = options.birthZones;
+    this.#noise = { accel: options.config.accelNoiseMps2, headWalk: options.config.headWalkM2ps };
+    this.#limits = {
+      maxSpeedMps: options.config.maxSpeedMps,
+      headDeltaRangeM: [options.config.headDeltaMinM, options.config.headDeltaMaxM],
+    };
   }
 
   update(frame: FrameDetections, options: UpdateOptions = {}): TrackerUpdate {
@@ -82,7 +97,7 @@ export class FloorTracker {
     for (const t of this.#live) {
       // A lost track stops extrapolating: an unseen person more likely stopped than walked on.
       if (tMs - t.lastSeenMs > cfg.coastMs) t.kf.velocityMps = [0, 0];
-      predict(t.kf, tMs, cfg.accelNoiseMps2);
+      predict(t.kf, tMs, this.#noise);
     }
 
     const matched = new Map<Internal, FloorObservation>();
@@ -117,7 +132,7 @@ export class FloorTracker {
       if (inZone ? options.allowBirths === false : !this.#live.some((t) => this.#lost(t, tMs))) continue;
       this.#live.push({
         trackId: null,
-        kf: initialState(o.floorXyM, o.sigmaM, cfg.maxSpeedMps / 2, tMs),
+        kf: this.#initial(o, tMs),
         tentative: true,
         orphan: !inZone,
         adoptedBy: null,
@@ -164,6 +179,19 @@ export class FloorTracker {
   /** Confirmed tracks with their positions carried to `tsMs` (for snapshots at a fixed rate); changes nothing. */
   tracksAt(tsMs: number): Track[] {
     return this.#live.filter((t) => !t.tentative).map((t) => this.#public(t, tsMs));
+  }
+
+  #initial(o: FloorObservation, tMs: number): FloorState {
+    const cfg = this.#config;
+    // The observation's own head-plane error is unknown: widen its position by the head prior.
+    const g = this.#grad(o);
+    const sigmaM = Math.hypot(o.sigmaM, cfg.headSigmaM * Math.hypot(g[0], g[1]));
+    return initialState(o.floorXyM, sigmaM, cfg.maxSpeedMps / 2, cfg.headSigmaM, tMs);
+  }
+
+  /** The observation's head gradient, or none when head heights are not estimated (every head at the plane). */
+  #grad(o: FloorObservation): Vec2 {
+    return this.#config.estimateHeadHeight ? o.gradM : [0, 0];
   }
 
   #lost(t: Internal, tMs: number): boolean {
@@ -227,9 +255,8 @@ export class FloorTracker {
       const gate = gateOf(t);
       const lost = tMs - t.lastSeenMs > cfg.lostAfterMs;
       // A lost track is looked for where it was last seen (its prediction has stopped or drifted).
-      const from = lost ? t.lastSeenXyM : t.kf.xyM;
       return obs.map((o) => {
-        const d = dist(from, o.floorXyM);
+        const d = dist(lost ? t.lastSeenXyM : expectedAt(t.kf, this.#grad(o)), o.floorXyM);
         if (d > gate) return FORBIDDEN;
         const sim = o.embedding ? bestSimilarity(t.bank, o.embedding) : null;
         if (sim === null) return d;
@@ -250,9 +277,9 @@ export class FloorTracker {
     const lost = tMs - t.lastSeenMs > cfg.lostAfterMs;
     if (lost) {
       // Re-acquired: restart from the observation, keeping identity and re-id bank.
-      t.kf = initialState(o.floorXyM, o.sigmaM, cfg.maxSpeedMps / 2, tMs);
+      t.kf = this.#initial(o, tMs);
     } else {
-      correct(t.kf, o.floorXyM, o.sigmaM, cfg.maxSpeedMps);
+      correct(t.kf, o.floorXyM, this.#grad(o), o.sigmaM, this.#limits);
     }
     t.lastSeenMs = Math.max(t.lastSeenMs, tMs);
     t.lastSeenXyM = [t.kf.xyM[0], t.kf.xyM[1]];
