@@ -59,6 +59,7 @@ export const ErrorCodes = {
     'store floor-plan parameters cannot fit (too many gondolas for the floor, too few plates, …)',
   OUTBOX_IN_USE:
     'another live edge process holds the outbox directory: two would hand out the same sequence numbers',
+  TRACK_ID_INVALID: 'a track id is not of the form the floor tracker gives (t followed by a number)',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,0 +1,164 @@
+/**
+ * The floor tracker's thresholds, each named and described. Defaults were tuned on the baseline
+ * scenario's recorded detections (benchmarks/accuracy/bench-tracking.ts); parse once with
+ * `trackerConfig()` and pass the frozen result in.
+ */
+import { z } from 'zod';
+
+const positive = z.number().positive();
+const unit = z.number().min(0).max(1);
+
+export const TrackerConfig = z
+  .object({
+    headHeightM: positive
+      .default(1.75)
+      .describe(
+        'Height of a head box centre above the floor, straight below a camera: the plane a head ray is cut with.',
+      ),
+    headDropPerM: z
+      .number()
+      .min(0)
+      .default(0.1)
+      .describe(
+        'The head plane drops this much per metre from the nadir (an oblique head box takes in the shoulders).',
+      ),
+    personPointHeightM: z
+      .number()
+      .min(0)
+      .default(0.9)
+      .describe('Height of a person box centre above the floor, for a person seen without a head.'),
+    headInPersonMarginPx: z
+      .number()
+      .min(0)
+      .default(4)
+      .describe('A head belongs to a person box when its centre lies inside the box grown by this margin.'),
+    sigmaNadirM: positive
+      .default(0.08)
+      .describe('Observation noise (1σ, per axis) of a head straight below its camera.'),
+    sigmaPerMetreM: z
+      .number()
+      .min(0)
+      .default(0.05)
+      .describe('Observation noise added per metre of floor distance from the camera nadir (oblique views).'),
+    sigmaNoHeadFactor: positive
+      .default(2.5)
+      .describe('A person placed from its box alone (no head seen) is this many times noisier.'),
+    sigmaCutFactor: positive
+      .default(2)
+      .describe('A head cut by the image border (its centre guessed) is this many times noisier.'),
+    maxFromNadirM: positive
+      .default(2.8)
+      .describe(
+        'A person placed farther than this from the camera nadir is not used: seen that obliquely, heads are confused with shoulders (errors of a metre); the reference store has every floor point within 2.6 m of some nadir.',
+      ),
+    accelNoiseMps2: positive
+      .default(1.5)
+      .describe('Kalman process noise: white acceleration spectral density of a walking person.'),
+    estimateHeadHeight: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Estimate each head's height with the track (kalman.ts: a crouching shopper). Off: measured on baseline seed 5 it placed people better (MOTP 0.114 against 0.121 m) but kept identities worse (IDF1 0.80 against 0.86 without re-id).",
+      ),
+    headSigmaM: positive
+      .default(0.12)
+      .describe("Prior spread (1σ) of a head's height about the head plane, for a person standing."),
+    headWalkM2ps: positive
+      .default(0.5)
+      .describe(
+        'Kalman process noise of the head height (random walk, m²/s): shoppers crouch to low shelves within a second.',
+      ),
+    headDeltaMinM: z
+      .number()
+      .default(-1.2)
+      .describe('The head is never estimated lower than this below the head plane (crouching)...'),
+    headDeltaMaxM: z.number().default(0.4).describe('...nor higher than this above it.'),
+    maxSpeedMps: positive.default(2.5).describe('Velocities are clipped to this; shoppers do not run.'),
+    highScore: unit.default(0.5).describe('ByteTrack stage 1: detections at or above this score.'),
+    lowScore: unit
+      .default(0.2)
+      .describe(
+        'ByteTrack stage 2: detections in [lowScore, highScore) may only continue a track already matched recently.',
+      ),
+    assignCostLimitM: positive
+      .default(1)
+      .describe(
+        'Assignment: a pair costing more than this is never preferred to leaving both unpaired (lapjv cost_limit).',
+      ),
+    matchGateM: positive
+      .default(0.9)
+      .describe('Stage 1: the farthest an observation may be from a track predicted to its time.'),
+    lowMatchGateM: positive.default(0.5).describe('Stage 2: the same for low-score observations.'),
+    reacquireGateM: positive
+      .default(0.9)
+      .describe('A lost track may be re-acquired by an observation this far from where it was last seen...'),
+    reacquireGrowthMps: z
+      .number()
+      .min(0)
+      .default(0.6)
+      .describe('...plus this much per second lost (a person may have walked on unseen)...'),
+    reacquireMaxM: positive
+      .default(3)
+      .describe('...up to this distance (farther, only a steadily seen orphan observation may take it).'),
+    reidWeightM: z
+      .number()
+      .min(0)
+      .default(0.6)
+      .describe(
+        'With embeddings: the cost, in metres, of a re-id cosine distance of 1 (0 ignores embeddings).',
+      ),
+    reidMinSimilarity: z
+      .number()
+      .min(-1)
+      .max(1)
+      .default(0.3)
+      .describe(
+        'With embeddings: a lost track is never re-acquired by an observation less similar than this.',
+      ),
+    reidBankSize: z
+      .number()
+      .int()
+      .min(1)
+      .default(20)
+      .describe('Embeddings kept per track (the newest); similarity is the best over the bank.'),
+    reidMinSeparationM: positive
+      .default(0.8)
+      .describe(
+        "An embedding joins a track's bank only when no other track is this close (a clean, uncrowded view).",
+      ),
+    confirmHits: z
+      .number()
+      .int()
+      .min(1)
+      .default(4)
+      .describe('A tentative track is confirmed (born, given an id) after this many matched observations...'),
+    confirmWithinMs: positive
+      .default(1500)
+      .describe('...within this long of its first one; otherwise it is dropped.'),
+    lostAfterMs: positive
+      .default(400)
+      .describe('A track unmatched by every camera for this long is lost: it coasts and is not reported.'),
+    endAfterMs: positive.default(8000).describe('A lost track ends after this long unseen.'),
+    coastMs: positive
+      .default(1000)
+      .describe(
+        'A lost track stops extrapolating its velocity after this long (it stays where it was heading).',
+      ),
+    birthZoneOutsideM: positive
+      .default(1.5)
+      .describe("birthZonesFor(): a track may be born up to this far outside an entry gate's line..."),
+    birthZoneInsideM: z.number().min(0).default(0.5).describe('...and up to this far inside it...'),
+    birthZoneEndM: z.number().min(0).default(0.3).describe('...and this far past either end of the line.'),
+    birthSeparationM: positive
+      .default(0.7)
+      .describe(
+        'No track is born this close to another live track (a second view of someone already tracked).',
+      ),
+  })
+  .strict();
+export type TrackerConfig = z.infer<typeof TrackerConfig>;
+
+/** Validated, defaults filled, frozen. */
+export function trackerConfig(input: Partial<z.input<typeof TrackerConfig>> = {}): Readonly<TrackerConfig> {
+  return Object.freeze(TrackerConfig.parse(input));
+}

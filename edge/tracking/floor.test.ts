@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { loadLayout } from '../../proto/layout/check.ts';
+import { insidePolygon } from '../../proto/layout/geometry.ts';
+import { cameraModel, project } from '../../proto/layout/projection.ts';
+import { trackerConfig } from './config.ts';
+import { floorObservations, headFloorPoint, headsOfPersons, uncutHead } from './floor.ts';
+import { beyondGate, birthZonesFor } from './zones.ts';
+
+const layout = loadLayout(new URL('../../proto/stores/reference/layout.json', import.meta.url).pathname);
+const cam = cameraModel(layout.cameras[0]!); // cam-11 at (1.5, 2.4, 3)
+const config = trackerConfig();
+
+describe('floor observations', () => {
+  it('places a head on the floor below it, the head plane dropping with distance from the nadir', () => {
+    for (const [x, y] of [
+      [1.5, 2.4],
+      [2.5, 3.0],
+      [0.2, 0.8],
+    ] as const) {
+      const r = Math.hypot(x - 1.5, y - 2.4);
+      const p = project(cam, [x, y, 1.75 - 0.1 * r])!;
+      const xy = headFloorPoint(cam, { x: p.u - 10, y: p.v - 10, w: 20, h: 20 }, 1.75, 0.1)!;
+      expect(xy[0]).toBeCloseTo(x, 2);
+      expect(xy[1]).toBeCloseTo(y, 2);
+    }
+  });
+
+  it('squares a head box cut by the image border on its cut side', () => {
+    expect(uncutHead({ x: 0, y: 100, w: 10, h: 24 }, 640, 480)).toEqual({
+      box: { x: -14, y: 100, w: 24, h: 24 },
+      cut: true,
+    });
+    expect(uncutHead({ x: 300, y: 460, w: 24, h: 20 }, 640, 480)).toEqual({
+      box: { x: 300, y: 460, w: 24, h: 24 },
+      cut: true,
+    });
+    expect(uncutHead({ x: 300, y: 200, w: 24, h: 20 }, 640, 480).cut).toBe(false);
+  });
+
+  it('pairs a head with the smallest person box around it; a person with a head is one observation, noisier farther out', () => {
+    const dets = [
+      { classIndex: 0, cls: 'person', score: 0.9, bbox: { x: 300, y: 200, w: 80, h: 100 } },
+      { classIndex: 0, cls: 'person', score: 0.8, bbox: { x: 280, y: 180, w: 200, h: 200 } },
+      { classIndex: 1, cls: 'head', score: 0.7, bbox: { x: 320, y: 220, w: 20, h: 20 } },
+      { classIndex: 1, cls: 'head', score: 0.6, bbox: { x: 600, y: 20, w: 20, h: 20 } },
+    ];
+    expect([...headsOfPersons(dets, 4)]).toEqual([
+      [0, 2],
+      [-4, 3],
+    ]);
+    const obs = floorObservations(
+      { cameraId: cam.id, frameIndex: 1, captureMs: 0, detections: dets },
+      cam,
+      config,
+      0.2,
+    );
+    expect(obs.map((o) => [o.detIndexes, o.hasHead])).toEqual([
+      [[0, 2], true],
+      [[1], false],
+      [[3], true],
+    ]);
+    expect(obs[2]!.sigmaM).toBeGreaterThan(obs[0]!.sigmaM);
+  });
+});
+
+describe('zones', () => {
+  it('lets tracks be born around the entry gate only, mostly on its street side', () => {
+    const [zone] = birthZonesFor(layout, config); // entry line (1, 1)–(2, 1), in = +y
+    expect(insidePolygon(zone!, 1.5, 0.2)).toBe(true);
+    expect(insidePolygon(zone!, 1.5, 1.3)).toBe(true);
+    expect(insidePolygon(zone!, 1.5, 2)).toBe(false);
+    expect(insidePolygon(zone!, 3.5, 0.5)).toBe(false); // before the exit
+  });
+
+  it('tells a point that has passed out through the exit', () => {
+    const exit = layout.gates.find((g) => g.kind === 'exit')!; // (3, 1)–(4, 1)
+    expect(beyondGate(exit, [3.5, 0.5], 1.5)).toBe(true);
+    expect(beyondGate(exit, [3.5, 1.5], 1.5)).toBe(false);
+    expect(beyondGate(exit, [8, 0.5], 1.5)).toBe(false);
+  });
+});

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { loadLayout } from '../../proto/layout/check.ts';
+import { type CameraModel, cameraModel, project } from '../../proto/layout/projection.ts';
+import type { Vec3 } from '../../proto/layout/schema.ts';
+import type { FrameDetections } from '../types.ts';
+import { handOwner, handPoints, handSightings, triangulate } from './hands.ts';
+
+const layout = loadLayout(new URL('../../proto/stores/reference/layout.json', import.meta.url).pathname);
+const camera = (id: string) => cameraModel(layout.cameras.find((c) => c.id === id)!);
+const cam11 = camera('cam-11');
+const cam12 = camera('cam-12');
+
+// Between cam-11 (1.5, 2.4) and cam-12 (4.5, 2.4), at shelf height.
+const HAND_M: Vec3 = [3, 2.2, 1.1];
+
+/** A frame with one person box around the hand and a 10 px hand box centred on its projection. */
+function frameWith(cam: CameraModel, handM: Vec3, tMs = 1000): FrameDetections {
+  const p = project(cam, handM)!;
+  return {
+    cameraId: cam.id,
+    frameIndex: 1,
+    captureMs: tMs,
+    detections: [
+      { classIndex: 0, cls: 'person', score: 0.9, bbox: { x: p.u - 40, y: p.v - 60, w: 80, h: 100 } },
+      { classIndex: 2, cls: 'hand', score: 0.8, bbox: { x: p.u - 5, y: p.v - 5, w: 10, h: 10 } },
+    ],
+  };
+}
+
+describe('hand sightings', () => {
+  it('links a hand to its person box, hence its track, with a ray that passes through the hand', () => {
+    const [s] = handSightings(frameWith(cam11, HAND_M), cam11, ['t7', null]);
+    expect(s!.trackId).toBe('t7');
+    expect(s!.rayOriginM).toEqual([1.5, 2.4, 3]);
+    const d = Math.hypot(HAND_M[0] - 1.5, HAND_M[1] - 2.4, HAND_M[2] - 3);
+    const at = s!.rayOriginM.map((o, i) => o + d * s!.rayDirection[i]!);
+    for (const [i, v] of at.entries()) expect(v).toBeCloseTo(HAND_M[i]!, 3);
+  });
+
+  it('gives a hand inside two overlapping person boxes to the one whose middle is nearer; outside, the nearest within the limit', () => {
+    const person = (x: number) => ({
+      classIndex: 0,
+      cls: 'person',
+      score: 0.9,
+      bbox: { x, y: 100, w: 100, h: 100 },
+    });
+    const dets = [person(100), person(160)];
+    // Centre (185, 145): 35 px from box 0's middle (150, 150), 25 px from box 1's (210, 150).
+    expect(handOwner(dets, { x: 180, y: 140, w: 10, h: 10 }, 12)).toBe(1);
+    // Centre (155, 95): inside neither, 5 px above both; box 0 is as near, and first.
+    expect(handOwner(dets, { x: 150, y: 90, w: 10, h: 10 }, 12)).toBe(0);
+    // Centre (155, 75): 25 px above, beyond the 12 px limit.
+    expect(handOwner(dets, { x: 150, y: 70, w: 10, h: 10 }, 12)).toBe(-1);
+    const [s] = handSightings(
+      {
+        cameraId: 'cam-11',
+        frameIndex: 1,
+        captureMs: 0,
+        detections: [
+          ...dets,
+          { classIndex: 2, cls: 'hand', score: 0.9, bbox: { x: 150, y: 70, w: 10, h: 10 } },
+        ],
+      },
+      cam11,
+      ['t1', 't2', null],
+    );
+    expect(s!.trackId).toBeNull();
+  });
+});
+
+describe('hand triangulation', () => {
+  it('finds the hand where the rays of two cameras meet', () => {
+    const [a] = handSightings(frameWith(cam11, HAND_M), cam11, ['t3', null]);
+    const [b] = handSightings(frameWith(cam12, HAND_M, 1040), cam12, ['t3', null]);
+    const r = triangulate(a!, b!)!;
+    for (const [i, v] of r.pointM.entries()) expect(v).toBeCloseTo(HAND_M[i]!, 2);
+    expect(r.gapM).toBeLessThan(0.01);
+    const points = handPoints([a!, b!], { maxDtMs: 100, maxGapM: 0.1 });
+    expect(points).toHaveLength(1);
+    expect(points[0]).toMatchObject({ trackId: 't3', tMs: 1020, cameraIds: ['cam-11', 'cam-12'] });
+  });
+
+  it('pairs only the same track, from two cameras, close in time, with rays that nearly meet', () => {
+    const [a] = handSightings(frameWith(cam11, HAND_M), cam11, ['t3', null]);
+    const [b] = handSightings(frameWith(cam12, HAND_M, 1040), cam12, ['t3', null]);
+    const [other] = handSightings(frameWith(cam12, HAND_M, 1040), cam12, ['t4', null]);
+    const [late] = handSightings(frameWith(cam12, HAND_M, 1500), cam12, ['t3', null]);
+    const [elsewhere] = handSightings(frameWith(cam12, [3.6, 1.5, 1.2], 1040), cam12, ['t3', null]);
+    const opts = { maxDtMs: 100, maxGapM: 0.1 };
+    expect(handPoints([a!, other!], opts)).toEqual([]);
+    expect(handPoints([a!, late!], opts)).toEqual([]);
+    expect(handPoints([a!, elsewhere!], opts)).toEqual([]);
+    expect(handPoints([a!, { ...b!, cameraId: 'cam-11' }], opts)).toEqual([]);
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * Hands for attribution: each detected hand linked to the person box that owns it (hence, through
+ * the tracker's `personTrack`, to a track) with its 3D viewing ray; and, where two cameras saw a
+ * track's hand at about the same time, the 3D point where their rays meet.
+ */
+import type { PixelBox } from '../../models/runtime/index.ts';
+import { type CameraModel, pixelRay } from '../../proto/layout/projection.ts';
+import type { Vec3 } from '../../proto/layout/schema.ts';
+import type { FrameDetections, HandSighting } from '../types.ts';
+
+export interface HandOptions {
+  /** Hands scoring below this are ignored. */
+  minScore: number;
+  /** A hand outside every person box is linked to the nearest one only within this many pixels. */
+  maxOutsidePx: number;
+}
+
+export const DEFAULT_HAND_OPTIONS: Readonly<HandOptions> = Object.freeze({ minScore: 0.3, maxOutsidePx: 12 });
+
+/** Pixel distance from a point to a box (0 inside). */
+function toBoxPx(box: PixelBox, u: number, v: number): number {
+  const du = Math.max(box.x - u, 0, u - (box.x + box.w));
+  const dv = Math.max(box.y - v, 0, v - (box.y + box.h));
+  return Math.hypot(du, dv);
+}
+
+/**
+ * The person detection that owns a hand: among boxes containing the hand's centre, the one whose
+ * centre is nearest (in a crowd, boxes overlap and an arm reaches out from its own body's
+ * middle); else the nearest box within `maxOutsidePx`. -1 if none.
+ */
+export function handOwner(
+  detections: FrameDetections['detections'],
+  hand: PixelBox,
+  maxOutsidePx: number,
+): number {
+  const u = hand.x + hand.w / 2;
+  const v = hand.y + hand.h / 2;
+  let best = -1;
+  let bestKey = Number.POSITIVE_INFINITY;
+  for (const [i, d] of detections.entries()) {
+    if (d.cls !== 'person') continue;
+    const out = toBoxPx(d.bbox, u, v);
+    if (out > maxOutsidePx) continue;
+    const fromCentre = Math.hypot(u - (d.bbox.x + d.bbox.w / 2), v - (d.bbox.y + d.bbox.h / 2));
+    // Containing boxes first (out = 0), by distance to centre; then outside ones by distance.
+    const key = out > 0 ? 1e6 + out : fromCentre;
+    if (key < bestKey) {
+      best = i;
+      bestKey = key;
+    }
+  }
+  return best;
+}
+
+/** The frame's hands as sightings: viewing ray from the camera, and the owning person's track. */
+export function handSightings(
+  frame: FrameDetections,
+  camera: CameraModel,
+  personTrack: readonly (string | null)[],
+  options: HandOptions = DEFAULT_HAND_OPTIONS,
+): HandSighting[] {
+  const out: HandSighting[] = [];
+  for (const d of frame.detections) {
+    if (d.cls !== 'hand' || d.score < options.minScore) continue;
+    const owner = handOwner(frame.detections, d.bbox, options.maxOutsidePx);
+    out.push({
+      cameraId: frame.cameraId,
+      captureMs: frame.captureMs,
+      rayOriginM: [camera.positionM[0], camera.positionM[1], camera.positionM[2]],
+      rayDirection: pixelRay(camera, d.bbox.x + d.bbox.w / 2, d.bbox.y + d.bbox.h / 2),
+      trackId: owner >= 0 ? (personTrack[owner] ?? null) : null,
+      score: d.score,
+    });
+  }
+  return out;
+}
+
+/** The midpoint of the shortest segment between two rays, and its length; null for near-parallel rays or a point behind a camera. */
+export function triangulate(a: HandSighting, b: HandSighting): { pointM: Vec3; gapM: number } | null {
+  const p = a.rayOriginM;
+  const q = b.rayOriginM;
+  const u = a.rayDirection;
+  const v = b.rayDirection;
+  const w: Vec3 = [p[0] - q[0], p[1] - q[1], p[2] - q[2]];
+  const dot = (x: Vec3, y: Vec3) => x[0] * y[0] + x[1] * y[1] + x[2] * y[2];
+  const uu = dot(u, u);
+  const uv = dot(u, v);
+  const vv = dot(v, v);
+  const uw = dot(u, w);
+  const vw = dot(v, w);
+  const den = uu * vv - uv * uv;
+  if (den < 1e-9) return null;
+  const s = (uv * vw - vv * uw) / den;
+  const t = (uu * vw - uv * uw) / den;
+  if (s <= 0 || t <= 0) return null;
+  const pa: Vec3 = [p[0] + s * u[0], p[1] + s * u[1], p[2] + s * u[2]];
+  const pb: Vec3 = [q[0] + t * v[0], q[1] + t * v[1], q[2] + t * v[2]];
+  return {
+    pointM: [(pa[0] + pb[0]) / 2, (pa[1] + pb[1]) / 2, (pa[2] + pb[2]) / 2],
+    gapM: Math.hypot(pa[0] - pb[0], pa[1] - pb[1], pa[2] - pb[2]),
+  };
+}
+
+export interface HandPoint {
+  trackId: string;
+  pointM: Vec3;
+  /** Mean capture time of the two sightings. */
+  tMs: number;
+  gapM: number;
+  cameraIds: [string, string];
+}
+
+/**
+ * 3D hand points from sightings of the same track by two cameras at most `maxDtMs` apart whose
+ * rays pass within `maxGapM`: each sighting used once, closest pairs first (a track has two
+ * hands; the wrong pairing of left and right meets far apart, or not at all).
+ */
+export function handPoints(
+  sightings: readonly HandSighting[],
+  options: { maxDtMs: number; maxGapM: number },
+): HandPoint[] {
+  const candidates: { i: number; j: number; pointM: Vec3; gapM: number }[] = [];
+  for (let i = 0; i < sightings.length; i++) {
+    const a = sightings[i]!;
+    if (!a.trackId) continue;
+    for (let j = i + 1; j < sightings.length; j++) {
+      const b = sightings[j]!;
+      if (b.trackId !== a.trackId || b.cameraId === a.cameraId) continue;
+      if (Math.abs(a.captureMs - b.captureMs) > options.maxDtMs) continue;
+      const r = triangulate(a, b);
+      if (r && r.gapM <= options.maxGapM) candidates.push({ i, j, ...r });
+    }
+  }
+  candidates.sort((x, y) => x.gapM - y.gapM);
+  const used = new Set<number>();
+  const out: HandPoint[] = [];
+  for (const c of candidates) {
+    if (used.has(c.i) || used.has(c.j)) continue;
+    used.add(c.i);
+    used.add(c.j);
+    const a = sightings[c.i]!;
+    const b = sightings[c.j]!;
+    out.push({
+      trackId: a.trackId!,
+      pointM: c.pointM,
+      tMs: (a.captureMs + b.captureMs) / 2,
+      gapM: c.gapM,
+      cameraIds: [a.cameraId, b.cameraId],
+    });
+  }
+  return out;
+}

@@ -1,0 +1,311 @@
+/**
+ * One track per person on the floor, fused over every camera by sequential updates: each camera
+ * frame, at its capture time, predicts every track to that time, associates that camera's people
+ * and corrects the matched tracks (ByteTrack's steps, on the floor plane):
+ *   1. high-score observations against every track (lost ones within a gate that grows with the
+ *      time lost), by minimum-cost assignment on floor distance plus re-id distance;
+ *   2. low-score observations against the live tracks left unmatched, within a tighter gate;
+ *   3. high-score observations left over start tentative tracks, but only inside a birth zone
+ *      (the entry gate) and away from every live track;
+ *   4. a tentative track seen often enough soon enough is confirmed and gets its id; a track unseen
+ *      by every camera is lost (coasts, not reported), then ends.
+ * Pure: no clock, no I/O; ids `t1`, `t2`… in order of confirmation, per instance.
+ */
+
+import { insidePolygon } from '../../proto/layout/geometry.ts';
+import type { CameraModel } from '../../proto/layout/projection.ts';
+import type { Vec2 } from '../../proto/layout/schema.ts';
+import type { FrameDetections, Track } from '../types.ts';
+import { assign, FORBIDDEN } from './assign.ts';
+import type { TrackerConfig } from './config.ts';
+import { type FloorObservation, floorObservations } from './floor.ts';
+import {
+  correct,
+  expectedAt,
+  type FloorState,
+  initialState,
+  type KalmanNoise,
+  positionAt,
+  predict,
+} from './kalman.ts';
+import { bestSimilarity, remember } from './reid.ts';
+
+interface Internal {
+  /** null while tentative. */
+  trackId: string | null;
+  kf: FloorState;
+  tentative: boolean;
+  /** Started outside a birth zone: may only become a lost track again, never a new one. */
+  orphan: boolean;
+  /** The lost track this orphan was handed to (it is dropped at the end of the update). */
+  adoptedBy: Internal | null;
+  firstSeenMs: number;
+  firstXyM: Vec2;
+  lastSeenMs: number;
+  lastSeenXyM: Vec2;
+  hits: number;
+  bank: Float32Array[];
+}
+
+export interface TrackerUpdate {
+  /** Confirmed tracks, live and lost, after this frame. */
+  tracks: Track[];
+  /** Per detection of the frame: the confirmed track its person or head was assigned to. */
+  personTrack: (string | null)[];
+  /** Confirmed in this frame. */
+  born: Track[];
+  /** Ended in this frame (unseen for too long). */
+  ended: Track[];
+}
+
+export interface UpdateOptions {
+  /** false: no new tentative track from this frame (e.g. no one is expected at the entry). Default true. */
+  allowBirths?: boolean;
+}
+
+export class FloorTracker {
+  readonly #config: Readonly<TrackerConfig>;
+  readonly #cameras: ReadonlyMap<string, CameraModel>;
+  readonly #birthZones: readonly Vec2[][];
+  #live: Internal[] = [];
+  #serial = 0;
+  readonly #noise: KalmanNoise;
+  readonly #limits: { maxSpeedMps: number; headDeltaRangeM: readonly [number, number] };
+
+  constructor(options: {
+    config: Readonly<TrackerConfig>;
+    cameras: readonly CameraModel[];
+    birthZones: readonly Vec2[][];
+  }) {
+    this.#config = options.config;
+    this.#cameras = new Map(options.cameras.map((c) => [c.id, c]));
+    this.#birthZones = options.birthZones;
+    this.#noise = { accel: options.config.accelNoiseMps2, headWalk: options.config.headWalkM2ps };
+    this.#limits = {
+      maxSpeedMps: options.config.maxSpeedMps,
+      headDeltaRangeM: [options.config.headDeltaMinM, options.config.headDeltaMaxM],
+    };
+  }
+
+  update(frame: FrameDetections, options: UpdateOptions = {}): TrackerUpdate {
+    const cfg = this.#config;
+    const tMs = frame.captureMs;
+    const personTrack: (string | null)[] = frame.detections.map(() => null);
+    const camera = this.#cameras.get(frame.cameraId);
+    const obs = camera ? floorObservations(frame, camera, cfg, cfg.lowScore) : [];
+
+    for (const t of this.#live) {
+      // A lost track stops extrapolating: an unseen person more likely stopped than walked on.
+      if (tMs - t.lastSeenMs > cfg.coastMs) t.kf.velocityMps = [0, 0];
+      predict(t.kf, tMs, this.#noise);
+    }
+
+    const matched = new Map<Internal, FloorObservation>();
+    const high = obs.filter((o) => o.score >= cfg.highScore);
+    const low = obs.filter((o) => o.score < cfg.highScore);
+    // Stage 1: every track.
+    const rest = this.#associate(this.#live, high, tMs, matched, (t) => this.#gateM(t, tMs, cfg.matchGateM));
+    // Stage 2: live tracks left, low-score observations, tighter gate.
+    const liveLeft = this.#live.filter((t) => !matched.has(t) && tMs - t.lastSeenMs <= cfg.lostAfterMs);
+    this.#associate(liveLeft, low, tMs, matched, () => cfg.lowMatchGateM);
+
+    for (const [t, o] of matched) this.#correct(t, o, tMs);
+    const born: Track[] = [];
+    for (const [t, o] of matched) {
+      if (t.tentative && t.hits >= cfg.confirmHits) {
+        if (t.orphan) this.#adopt(t, tMs);
+        else {
+          t.tentative = false;
+          t.trackId = `t${++this.#serial}`;
+          born.push(this.#public(t, tMs));
+        }
+      }
+      const owner = t.adoptedBy ?? t;
+      if (owner.trackId) for (const i of o.detIndexes) personTrack[i] = owner.trackId;
+    }
+
+    // Stage 3: an observation no track explains starts a tentative track: inside a birth zone a
+    // candidate person, elsewhere an orphan that, once seen steadily, is handed to a lost track.
+    for (const o of rest) {
+      if (this.#live.some((t) => dist(t.kf.xyM, o.floorXyM) < cfg.birthSeparationM)) continue;
+      const inZone = this.#birthZones.some((z) => insidePolygon(z, o.floorXyM[0], o.floorXyM[1]));
+      if (inZone ? options.allowBirths === false : !this.#live.some((t) => this.#lost(t, tMs))) continue;
+      this.#live.push({
+        trackId: null,
+        kf: this.#initial(o, tMs),
+        tentative: true,
+        orphan: !inZone,
+        adoptedBy: null,
+        firstSeenMs: tMs,
+        firstXyM: o.floorXyM,
+        lastSeenMs: tMs,
+        lastSeenXyM: o.floorXyM,
+        hits: 1,
+        bank: o.embedding ? [o.embedding] : [],
+      });
+    }
+
+    // Step 4: tentative tracks that took too long vanish; unseen tracks end.
+    const ended: Track[] = [];
+    this.#live = this.#live.filter((t) => {
+      if (t.adoptedBy) return false;
+      if (t.tentative) {
+        // A tentative track that runs into a confirmed one was a second view of that person.
+        const shadow = this.#live.some(
+          (u) => !u.tentative && dist(u.kf.xyM, t.kf.xyM) < cfg.birthSeparationM,
+        );
+        return !shadow && tMs - t.firstSeenMs <= cfg.confirmWithinMs;
+      }
+      if (tMs - t.lastSeenMs <= cfg.endAfterMs) return true;
+      ended.push(this.#public(t, tMs));
+      return false;
+    });
+    return { tracks: this.tracks(), personTrack, born, ended };
+  }
+
+  /** Ends a track (the visit logic: it left through the exit). Returns it, or null if unknown. */
+  end(trackId: string, tsMs: number): Track | null {
+    const i = this.#live.findIndex((t) => t.trackId === trackId);
+    if (i < 0) return null;
+    const [t] = this.#live.splice(i, 1);
+    return this.#public(t!, tsMs);
+  }
+
+  /** Confirmed tracks, as of their last update. */
+  tracks(): Track[] {
+    return this.#live.filter((t) => !t.tentative).map((t) => this.#public(t, t.kf.tMs));
+  }
+
+  /** Confirmed tracks with their positions carried to `tsMs` (for snapshots at a fixed rate); changes nothing. */
+  tracksAt(tsMs: number): Track[] {
+    return this.#live.filter((t) => !t.tentative).map((t) => this.#public(t, tsMs));
+  }
+
+  #initial(o: FloorObservation, tMs: number): FloorState {
+    const cfg = this.#config;
+    // The observation's own head-plane error is unknown: widen its position by the head prior.
+    const g = this.#grad(o);
+    const sigmaM = Math.hypot(o.sigmaM, cfg.headSigmaM * Math.hypot(g[0], g[1]));
+    return initialState(o.floorXyM, sigmaM, cfg.maxSpeedMps / 2, cfg.headSigmaM, tMs);
+  }
+
+  /** The observation's head gradient, or none when head heights are not estimated (every head at the plane). */
+  #grad(o: FloorObservation): Vec2 {
+    return this.#config.estimateHeadHeight ? o.gradM : [0, 0];
+  }
+
+  #lost(t: Internal, tMs: number): boolean {
+    return !t.tentative && tMs - t.lastSeenMs > this.#config.lostAfterMs;
+  }
+
+  /**
+   * A steadily seen orphan is someone whose track was lost: it goes to the lost track that could
+   * have walked there in the time lost (at `reacquireGrowthMps`) and, with embeddings, looks most
+   * alike; else to the nearest such. None: the orphan stays tentative and times out.
+   */
+  #adopt(orphan: Internal, tMs: number): void {
+    const cfg = this.#config;
+    let best: Internal | null = null;
+    let bestScore = Number.NEGATIVE_INFINITY;
+    for (const t of this.#live) {
+      if (t === orphan || !this.#lost(t, tMs)) continue;
+      const d = dist(t.lastSeenXyM, orphan.kf.xyM);
+      const reachM =
+        cfg.reacquireGateM + (cfg.reacquireGrowthMps * (orphan.firstSeenMs - t.lastSeenMs)) / 1000;
+      if (d > Math.max(reachM, cfg.reacquireGateM)) continue;
+      let sim: number | null = null;
+      for (const e of orphan.bank) {
+        const s = bestSimilarity(t.bank, e);
+        if (s !== null && (sim === null || s > sim)) sim = s;
+      }
+      if (sim !== null && sim < cfg.reidMinSimilarity) continue;
+      const score = (sim ?? 0) * cfg.reidWeightM - d / Math.max(reachM, 1e-9);
+      if (score > bestScore) {
+        best = t;
+        bestScore = score;
+      }
+    }
+    if (!best) return;
+    best.kf = { ...orphan.kf, xyM: [orphan.kf.xyM[0], orphan.kf.xyM[1]] };
+    best.lastSeenMs = orphan.lastSeenMs;
+    best.lastSeenXyM = orphan.lastSeenXyM;
+    for (const e of orphan.bank) remember(best.bank, e, cfg.reidBankSize);
+    orphan.adoptedBy = best;
+  }
+
+  /** A track's gate at `tMs`: the base gate while live; growing with the time lost once lost. */
+  #gateM(t: Internal, tMs: number, baseM: number): number {
+    const cfg = this.#config;
+    const lostMs = tMs - t.lastSeenMs;
+    if (lostMs <= cfg.lostAfterMs) return baseM;
+    return Math.min(cfg.reacquireMaxM, cfg.reacquireGateM + (cfg.reacquireGrowthMps * lostMs) / 1000);
+  }
+
+  /** Assigns observations to tracks within gates; returns the observations left unmatched. */
+  #associate(
+    tracks: readonly Internal[],
+    obs: readonly FloorObservation[],
+    tMs: number,
+    matched: Map<Internal, FloorObservation>,
+    gateOf: (t: Internal) => number,
+  ): FloorObservation[] {
+    const cfg = this.#config;
+    const free = tracks.filter((t) => !matched.has(t));
+    const cost = free.map((t) => {
+      const gate = gateOf(t);
+      const lost = tMs - t.lastSeenMs > cfg.lostAfterMs;
+      // A lost track is looked for where it was last seen (its prediction has stopped or drifted).
+      return obs.map((o) => {
+        const d = dist(lost ? t.lastSeenXyM : expectedAt(t.kf, this.#grad(o)), o.floorXyM);
+        if (d > gate) return FORBIDDEN;
+        const sim = o.embedding ? bestSimilarity(t.bank, o.embedding) : null;
+        if (sim === null) return d;
+        if (lost && sim < cfg.reidMinSimilarity) return FORBIDDEN;
+        return d + cfg.reidWeightM * (1 - sim);
+      });
+    });
+    const used = new Set<number>();
+    for (const [r, c] of assign(cost, cfg.assignCostLimitM)) {
+      matched.set(free[r]!, obs[c]!);
+      used.add(c);
+    }
+    return obs.filter((_, i) => !used.has(i));
+  }
+
+  #correct(t: Internal, o: FloorObservation, tMs: number): void {
+    const cfg = this.#config;
+    const lost = tMs - t.lastSeenMs > cfg.lostAfterMs;
+    if (lost) {
+      // Re-acquired: restart from the observation, keeping identity and re-id bank.
+      t.kf = this.#initial(o, tMs);
+    } else {
+      correct(t.kf, o.floorXyM, this.#grad(o), o.sigmaM, this.#limits);
+    }
+    t.lastSeenMs = Math.max(t.lastSeenMs, tMs);
+    t.lastSeenXyM = [t.kf.xyM[0], t.kf.xyM[1]];
+    t.hits++;
+    if (o.embedding) {
+      // Only a clean view joins the bank: in a crowd the box may hold a neighbour too.
+      const crowded = this.#live.some((u) => u !== t && dist(u.kf.xyM, o.floorXyM) < cfg.reidMinSeparationM);
+      if (!crowded) remember(t.bank, o.embedding, cfg.reidBankSize);
+    }
+  }
+
+  #public(t: Internal, tMs: number): Track {
+    const cfg = this.#config;
+    const xy = tMs - t.lastSeenMs > cfg.coastMs ? t.kf.xyM : positionAt(t.kf, tMs);
+    return {
+      trackId: t.trackId ?? '',
+      floorXyM: [xy[0], xy[1]],
+      velocityMps: [t.kf.velocityMps[0], t.kf.velocityMps[1]],
+      state: t.tentative ? 'tentative' : tMs - t.lastSeenMs > cfg.lostAfterMs ? 'lost' : 'confirmed',
+      bornMs: t.firstSeenMs,
+      lastSeenMs: t.lastSeenMs,
+      bornXyM: [t.firstXyM[0], t.firstXyM[1]],
+    };
+  }
+}
+
+function dist(a: Vec2, b: Vec2): number {
+  return Math.hypot(a[0] - b[0], a[1] - b[1]);
+}
