@@ -37,6 +37,9 @@ export interface LoopStats {
 
 const pendingReports = new Set<Promise<void>>();
 
+/** At the input's end, time moves on this far (ms) so every wait (held put-backs, closes) is over. */
+const FINAL_SETTLE_MS = 60_000;
+
 type Step = { kind: 'input'; input: EdgeInput | null } | { kind: 'detected'; index: number };
 
 export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<LoopStats> {
@@ -102,8 +105,13 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
     await emit(parts.fusion.tick(clock.now()));
   }
   // Whatever is still open settles with the last input's time plus every wait, so a replay's end
-  // reports what a live store would have reported after its last message.
-  await emit(parts.fusion.tick(clock.now() + 60_000));
+  // reports what a live store would have reported after its last message. The plates falling
+  // silent then is the input ending, not a fault: that health is not reported.
+  const last = parts.fusion
+    .tick(clock.now() + FINAL_SETTLE_MS)
+    .filter((o) => o.kind !== 'health' && !(o.kind === 'alert' && o.alert.kind === 'sensor-fault'))
+    .filter((o) => !(o.kind === 'report' && o.report.body === 'health'));
+  await emit(last);
   await Promise.all([...pendingReports]);
   return stats;
 }

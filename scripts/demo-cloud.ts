@@ -1,6 +1,7 @@
 import { startCloud } from '../cloud/app.ts';
 import { loadCloudConfig } from '../cloud/config.ts';
 import { importCatalog } from '../cloud/stores/catalog.ts';
+import { issueDevice } from '../cloud/stores/device-service.ts';
 import { createDevice, createStore } from '../cloud/stores/devices.ts';
 import type { Logger } from '../platform/log.ts';
 import type { MqttAuthority } from '../platform/mqtt-authority.ts';
@@ -12,6 +13,8 @@ export interface DemoCloud {
   url: string;
   /** The entry gate controller's device credential, `id:secret`. */
   gateCredentials: string;
+  /** Where the store's edge reports (EdgeLink) and its device credential (also its broker login). */
+  edge: { grpc: string; http: string; credentials: string };
   close(): Promise<void>;
 }
 
@@ -50,13 +53,15 @@ export async function startDemoCloud(opts: {
     try {
       const db = cloud.ctx.db;
       const known = await db.query('select 1 from stores where id = $1', [layout.storeId]);
-      // No capacity limit: without an edge the cloud never hears anyone leave, so it would fill up.
       if (known.rowCount === 0) await createStore(db, { id: layout.storeId, name: layout.name });
       await importCatalog(db, layout.storeId, opts.catalog, new Date());
       const gate = await createDevice(db, layout.storeId, 'gate', { gateIds: layout.gates.map((g) => g.id) });
+      // Through the device API's own path, so the edge's broker account is made as an operator's would be.
+      const edge = await issueDevice({ db, broker: opts.broker ?? null, log: opts.log }, layout.storeId, 'edge', {});
       return {
         url: cloud.httpUrl,
         gateCredentials: `${gate.id}:${gate.secret}`,
+        edge: { grpc: cloud.grpcAddress, http: cloud.httpUrl, credentials: `${edge.id}:${edge.secret}` },
         close: async () => {
           await cloud.close();
           await services.close();

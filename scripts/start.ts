@@ -5,11 +5,13 @@
  * and the entry gate asks the cloud. `--no-cloud` runs the store alone, as does a cloud that fails
  * to start (with a warning); WALKOUT_CLOUD_URL (with WALKOUT_GATE_CREDENTIALS) uses another cloud.
  */
+import { resolve } from 'node:path';
 import { createLogger } from '../platform/log.ts';
 import { resolveServices } from '../platform/services.ts';
 import { isWalkoutError } from '../proto/index.ts';
 import { demoConfig, runDemo } from '../simulator/cli/demo-run.ts';
 import { type DemoCloud, startDemoCloud } from './demo-cloud.ts';
+import { type DemoEdge, startDemoEdge } from './demo-edge.ts';
 
 const log = createLogger('start');
 
@@ -18,13 +20,14 @@ async function main(): Promise<void> {
   const args = argv.filter((a) => a !== '--no-cloud');
   const env = { ...process.env };
   let cloud: DemoCloud | null = null;
+  let edge: DemoEdge | null = null;
   // One broker for the store and its cloud, started first: the cloud's device API makes the broker
   // accounts of the devices it issues there, embedded or Mosquitto (with MQTT_ADMIN) alike.
   const mqtt = await resolveServices({ needMqtt: true, log: log.child('services') });
   const broker = { url: mqtt.mqttUrl!, authority: mqtt.mqttAuthority };
   if (args.length === argv.length && !env.WALKOUT_CLOUD_URL) {
     // Flags are checked before anything starts; the store the demo runs is the one the cloud gets.
-    const { loaded } = demoConfig(args, env);
+    const { loaded, config } = demoConfig(args, env);
     try {
       cloud = await startDemoCloud({
         layout: loaded.layout,
@@ -34,6 +37,17 @@ async function main(): Promise<void> {
       });
       env.WALKOUT_CLOUD_URL = cloud.url;
       env.WALKOUT_GATE_CREDENTIALS = cloud.gateCredentials;
+      edge = startDemoEdge({
+        layout: loaded.layout,
+        catalog: loaded.catalog,
+        mqttUrl: broker.url,
+        cloud: cloud.edge,
+        out: resolve(config.out),
+        log: log.child('edge'),
+        // Measured beside the live store (crowded, 8 cameras): asked for 5, the edge detected about
+        // 2.9 frames a second a camera, the rest dropped; asking for 3 says what it can do.
+        detectFps: 3,
+      });
     } catch (err) {
       log.warn('the cloud did not start; the store runs without it, its codes signed offline', { err });
     }
@@ -41,6 +55,8 @@ async function main(): Promise<void> {
   try {
     await runDemo(args, env, createLogger('demo'), broker);
   } finally {
+    // The edge first: it sends what it still has before the cloud goes.
+    await edge?.close();
     await cloud?.close();
     await mqtt.close();
   }

@@ -107,6 +107,8 @@ async function main(): Promise<void> {
       },
       abort.signal,
     );
+    // A replay ends when its files do; what it reported is delivered before the edge goes.
+    if (config.replay && link) await drained(link, LINK_DRAIN_TIMEOUT_MS);
     log.info('edge stopped', {
       ...stats,
       seconds: Math.round((performance.now() - started) / 100) / 10,
@@ -115,6 +117,22 @@ async function main(): Promise<void> {
     });
   } finally {
     for (const close of closers.reverse()) await close().catch((err) => log.warn('close failed', { err }));
+  }
+}
+
+/** How long a replay's end waits for the cloud to acknowledge every report. */
+const LINK_DRAIN_TIMEOUT_MS = 60_000;
+
+async function drained(link: CloudLink, timeoutMs: number): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (link.status().pending > 0) {
+    if (performance.now() > until) {
+      log.warn('replay ended with reports the cloud has not acknowledged; they stay in the outbox', {
+        ...link.status(),
+      });
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
