@@ -4,7 +4,7 @@
  * births against the truth's entries, tracker milliseconds per frame; with and without re-id.
  *
  *   npx tsx benchmarks/accuracy/bench-tracking.ts --rec /tmp/tracking/REC --dets /tmp/tracking/dets.jsonl [--set key=value ...]
- *   npx tsx benchmarks/accuracy/bench-tracking.ts --fixture edge/tracking/fixtures/baseline-seed5.json
+ *   npx tsx benchmarks/accuracy/bench-tracking.ts --fixture test/support/fixtures/tracking-baseline-seed5.jsonl
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -6,7 +6,7 @@
  *
  * Build:
  *   npx tsx benchmarks/accuracy/tracking-fixture.ts --rec /tmp/tracking/REC --dets /tmp/tracking/dets.jsonl \
- *     --out test/support/fixtures/tracking-baseline-seed5.json --every 2
+ *     --out test/support/fixtures/tracking-baseline-seed5.jsonl --every 2 --classes person,head
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,8 +36,37 @@ export interface TrackingFixture {
   entries: { personId: string; tsMs: number }[];
 }
 
+/**
+ * JSON Lines (diffable, and skipped by the formatter, which a 0.6 MB one-line JSON stalls): the
+ * header, then one line per frame `["frame", camera, frameIndex, t, detections]`, then one per
+ * truth sample `["truth", t, people]`.
+ */
+function toLines(f: FixtureFile): string {
+  const { frames, truth, ...header } = f;
+  return [
+    JSON.stringify(header),
+    ...frames.map((x) => JSON.stringify(['frame', ...x])),
+    ...truth.map((x) => JSON.stringify(['truth', ...x])),
+  ].join('\n');
+}
+
+function fromLines(text: string): FixtureFile {
+  const [head, ...rest] = text.trim().split('\n');
+  const f = {
+    ...(JSON.parse(head!) as Omit<FixtureFile, 'frames' | 'truth'>),
+    frames: [],
+    truth: [],
+  } as FixtureFile;
+  for (const line of rest) {
+    const [kind, ...x] = JSON.parse(line) as [string, ...unknown[]];
+    if (kind === 'frame') f.frames.push(x as FixtureFile['frames'][number]);
+    else f.truth.push(x as FixtureFile['truth'][number]);
+  }
+  return f;
+}
+
 export function readFixture(path: string): TrackingFixture {
-  const f = JSON.parse(readFileSync(path, 'utf8')) as FixtureFile;
+  const f = fromLines(readFileSync(path, 'utf8'));
   const o = f.originMs;
   return {
     layout: { cameras: f.cameras, gates: f.gates },
@@ -139,8 +168,9 @@ function build(): void {
         p.persons.map((q) => [q.personId, r(q.floorM[0], 1000), r(q.floorM[1], 1000)]),
       ]),
   };
-  writeFileSync(values.out!, JSON.stringify(file));
-  process.stderr.write(`${values.out}: ${frames.length} frames, ${JSON.stringify(file).length} bytes\n`);
+  const text = toLines(file);
+  writeFileSync(values.out!, `${text}\n`);
+  process.stderr.write(`${values.out}: ${frames.length} frames, ${text.length} bytes\n`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) build();

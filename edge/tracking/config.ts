@@ -119,8 +119,10 @@ export const TrackerConfig = z
       .number()
       .int()
       .min(1)
-      .default(20)
-      .describe('Embeddings kept per track (the newest); similarity is the best over the bank.'),
+      .default(100)
+      .describe(
+        'Embeddings kept per track (the newest); similarity is the best over the bank. 100 as the AI City 2024 online tracker (FIELD-NOTES); on baseline seed 5, IDF1 0.945 against 0.888 with 20.',
+      ),
     reidMinSeparationM: positive
       .default(0.8)
       .describe(

@@ -10,7 +10,7 @@ import { FloorTracker } from './tracker.ts';
 import { birthZonesFor } from './zones.ts';
 
 const fixture = readFixture(
-  new URL('../../test/support/fixtures/tracking-baseline-seed5.json', import.meta.url).pathname,
+  new URL('../../test/support/fixtures/tracking-baseline-seed5.jsonl', import.meta.url).pathname,
 );
 const config = trackerConfig();
 
