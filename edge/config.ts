@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { parseWith, WalkoutError } from '../proto/index.ts';
 import { Id } from '../proto/layout/schema.ts';
 import { FusionConfig } from './fusion/config.ts';
+import { VISION_DEFAULTS } from './vision/detector.ts';
 
 const Credentials = z
   .string()
@@ -42,6 +43,10 @@ export const EdgeConfig = z
     detectFps: z.number().min(0).max(60).default(5),
     /** Frames in the detector at once: one per inference worker keeps them all busy. */
     detectInFlight: z.number().int().min(1).max(16).default(2),
+    /** Detections kept from this score (the tracker's second stage uses the weak ones). */
+    detectScore: z.number().min(0.01).max(1).default(VISION_DEFAULTS.scoreThreshold),
+    /** Re-id embeddings for every person (identity through crowds, at 3–6 ms a frame). */
+    reid: z.boolean().default(VISION_DEFAULTS.reid),
     /** Inference worker threads; default min(2, cores). */
     workers: z.number().int().min(1).max(16).optional(),
     /** Write the tracks as MOTChallenge files here (per camera and on the floor). */

@@ -57,7 +57,12 @@ export async function startDemoCloud(opts: {
       await importCatalog(db, layout.storeId, opts.catalog, new Date());
       const gate = await createDevice(db, layout.storeId, 'gate', { gateIds: layout.gates.map((g) => g.id) });
       // Through the device API's own path, so the edge's broker account is made as an operator's would be.
-      const edge = await issueDevice({ db, broker: opts.broker ?? null, log: opts.log }, layout.storeId, 'edge', {});
+      const edge = await issueDevice(
+        { db, broker: opts.broker ?? null, log: opts.log },
+        layout.storeId,
+        'edge',
+        {},
+      );
       return {
         url: cloud.httpUrl,
         gateCredentials: `${gate.id}:${gate.secret}`,

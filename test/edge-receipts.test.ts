@@ -33,12 +33,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cloud?.stop();
-  rmSync(base, { recursive: true, force: true });
+  if (!process.env.KEEP_E2E) rmSync(base, { recursive: true, force: true });
 });
 
 describe('edge and cloud on a recorded store', () => {
   it('gives every shopper who walked out exactly their true cart', async () => {
-    const gate = await createDevice(cloud.ctx.db, layout.storeId, 'gate', { gateIds: layout.gates.map((g) => g.id) });
+    const gate = await createDevice(cloud.ctx.db, layout.storeId, 'gate', {
+      gateIds: layout.gates.map((g) => g.id),
+    });
     const edge = await createDevice(cloud.ctx.db, layout.storeId, 'edge');
     // Cameras at 5 frames a second, every one of which the edge detects: a small recording.
     const fast = { ...layout, cameras: layout.cameras.map((c) => ({ ...c, fps: 5 })) };
@@ -61,12 +63,15 @@ describe('edge and cloud on a recorded store', () => {
         ...['--layout', join(base, 'layout.json'), '--catalog', join(ref, 'catalog.json')],
         ...['--record', rec, '--out', rec, '--cloud', cloud.httpUrl],
       ],
-      { cwd: root, env: { ...process.env, LOG_LEVEL: 'warn', WALKOUT_GATE_CREDENTIALS: `${gate.id}:${gate.secret}` } },
+      {
+        cwd: root,
+        env: { ...process.env, LOG_LEVEL: 'warn', WALKOUT_GATE_CREDENTIALS: `${gate.id}:${gate.secret}` },
+      },
     );
     // The edge gets the recording without its truth.
     const replay = join(base, 'replay');
     cpSync(rec, replay, { recursive: true, filter: (src) => !src.startsWith(join(rec, 'truth')) });
-    await run(
+    const edgeRun = await run(
       'node',
       [
         ...['--import', 'tsx', 'edge/cli/main.ts', '--store', layout.storeId, '--replay', replay],
@@ -74,9 +79,10 @@ describe('edge and cloud on a recorded store', () => {
       ],
       {
         cwd: root,
-        env: { ...process.env, LOG_LEVEL: 'warn', WALKOUT_EDGE_CREDENTIALS: `${edge.id}:${edge.secret}` },
+        env: { ...process.env, LOG_LEVEL: process.env.KEEP_E2E ? 'info' : 'warn', WALKOUT_EDGE_CREDENTIALS: `${edge.id}:${edge.secret}` },
       },
     );
+    if (process.env.KEEP_E2E) writeFileSync(join(base, 'edge.log'), edgeRun.stdout + edgeRun.stderr);
     // The truth's visits, by the cloud visit the gate announced for their code.
     const truth = JSON.parse(readFileSync(join(rec, 'truth', 'visits.json'), 'utf8')) as {
       qr: string;
@@ -107,7 +113,10 @@ describe('edge and cloud on a recorded store', () => {
         [visitId],
       );
       const want = Object.entries(
-        v.cart.reduce<Record<string, number>>((a, l) => ({ ...a, [l.sku]: (a[l.sku] ?? 0) + l.quantity }), {}),
+        v.cart.reduce<Record<string, number>>(
+          (a, l) => ({ ...a, [l.sku]: (a[l.sku] ?? 0) + l.quantity }),
+          {},
+        ),
       )
         .filter(([, quantity]) => quantity !== 0)
         .map(([sku, quantity]) => ({ sku, quantity }))

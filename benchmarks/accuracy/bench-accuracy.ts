@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDetector } from '../../edge/vision/detector.ts';
+import { openDetector, VISION_DEFAULTS } from '../../edge/vision/detector.ts';
 import { createLogger } from '../../platform/log.ts';
 import type { Vec2 } from '../../proto/layout/schema.ts';
 import { createProgressPrinter } from '../../simulator/cli/progress.ts';
@@ -61,7 +61,7 @@ if (!(toSeed >= fromSeed && minutes > 0 && detectFps > 0)) {
 const outDir = resolve(values.out);
 mkdirSync(outDir, { recursive: true });
 const log = createLogger('accuracy', { level: 'warn' });
-const detector = await openDetector();
+const detector = await openDetector(VISION_DEFAULTS);
 const results: Record<string, Record<string, number>> = {};
 const imperfect: Record<string, (ReceiptProblem & { seed: number })[]> = {};
 const started = performance.now();

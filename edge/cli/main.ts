@@ -42,7 +42,11 @@ async function main(): Promise<void> {
   const stateDir = resolve(config.stateDir, config.storeId);
   mkdirSync(stateDir, { recursive: true });
   const fusion = buildFusion(layout, catalog, config);
-  const detector = await openDetector(config.workers ? { workers: config.workers } : {});
+  const detector = await openDetector({
+    scoreThreshold: config.detectScore,
+    reid: config.reid,
+    ...(config.workers ? { workers: config.workers } : {}),
+  });
   const closers: (() => Promise<void>)[] = [() => detector.close()];
   try {
     const input: InputSource = config.replay

@@ -24,7 +24,7 @@ import type {
 } from '../stages.ts';
 import type { FrameDetections, PlateHealth, Track, WeightEvent } from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
-import { attribute, PlateGeometry } from './attribute.ts';
+import { type Attribution, attribute, PlateGeometry } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
 import { Timeline } from './timeline.ts';
 
@@ -92,7 +92,7 @@ export class Fusion {
     for (const t of tracks)
       if (t.state !== 'lost') this.timeline.position(t.trackId, frame.captureMs, t.floorXyM);
     for (const s of this.parts.hands(frame, personTrack)) this.timeline.hand(s);
-    const out = this.effects(this.book.bind(tracks, frame.captureMs));
+    const out = this.effects(this.bindCrossings(tracks, frame.captureMs));
     out.push({ kind: 'tracks', tsMs: frame.captureMs, tracks: this.labelled(tracks) });
     return out;
   }
@@ -126,7 +126,7 @@ export class Fusion {
         );
     }
     this.unresolved.push(...events);
-    out.push(...this.effects(this.book.bind(this.tracks, nowMs)));
+    out.push(...this.effects(this.bindCrossings(this.tracks, nowMs)));
     for (let i = 0; i < this.unresolved.length; ) {
       const e = this.unresolved[i]!;
       const seen = this.frameWatermarkMs >= e.settledMs + this.config.attribution.handAfterMs;
@@ -146,16 +146,20 @@ export class Fusion {
     return this.carts.cart(visitId);
   }
 
-  private resolve(e: WeightEvent): FusionOutput[] {
-    const ids = this.timeline.trackIds(e.startMs - this.config.attribution.handBeforeMs, e.settledMs);
-    const who = attribute(
+  private attributeEvent(e: WeightEvent): Attribution {
+    const fromMs = e.startMs - this.config.attribution.handBeforeMs;
+    return attribute(
       e,
       this.geometry,
-      this.timeline.hands(e.startMs - this.config.attribution.handBeforeMs, e.settledMs + 1000),
-      ids,
+      this.timeline.hands(fromMs, e.settledMs + this.config.attribution.handAfterMs),
+      this.timeline.trackIds(fromMs, e.settledMs),
       (id, from, to) => this.timeline.positions(id, from, to),
       this.config.attribution,
     );
+  }
+
+  private resolve(e: WeightEvent): FusionOutput[] {
+    const who = this.attributeEvent(e);
     const top = who.candidates[0];
     const member = top ? this.book.memberOf(top.trackId) : null;
     // A put-back is most likely something the putter's party carries.
@@ -164,62 +168,52 @@ export class Fusion {
     const best = hypotheses[0];
     const out: FusionOutput[] = [];
     if (!best || doubt === 'unexplained') {
-      out.push(
-        this.alert(
-          'unattributed-event',
-          e.settledMs,
-          `${e.eventId}: ${e.deltaG.toFixed(0)} g matches no product`,
-          {
-            plateId: e.plates[0]?.plateId,
-          },
-        ),
-      );
+      const detail = `${e.eventId}: ${e.deltaG.toFixed(0)} g matches no product`;
+      out.push(this.alert('unattributed-event', e.settledMs, detail, { plateId: e.plates[0]?.plateId }));
       if (!best) return out;
     }
     this.parts.contents.applyHypothesis(best);
-    if (!member) {
-      const detail = top ? `track ${top.trackId} is on no visit` : 'nobody near';
-      out.push(
-        this.alert('unattributed-event', e.settledMs, `${e.eventId}: ${detail}`, {
-          plateId: e.plates[0]?.plateId,
-          trackId: top?.trackId,
-        }),
-      );
-      return out;
+    // Two shoppers at one shelf at once make one shelf event: each plate's lines go to whoever
+    // reached into that plate.
+    const plates = [...new Set(best.lines.map((l) => l.plateId))];
+    const changed = new Set<string>();
+    for (const plateId of plates) {
+      const whoHere = plates.length === 1 ? who : this.attributeEvent(onePlate(e, plateId, this.geometry));
+      const topHere = whoHere.candidates[0];
+      const memberHere = topHere ? this.book.memberOf(topHere.trackId) : null;
+      if (!memberHere) {
+        const detail = `${e.eventId}: ${topHere ? `track ${topHere.trackId} is on no visit` : 'nobody near'}`;
+        out.push(this.alert('unattributed-event', e.settledMs, detail, { plateId, trackId: topHere?.trackId }));
+        continue;
+      }
+      const confidence = whoHere.confidence * best.probability;
+      const review = confidence < this.config.reviewBelow || doubt !== null;
+      for (const line of best.lines.filter((l) => l.plateId === plateId)) {
+        const byWeight = this.catalog.get(line.sku)?.soldBy === 'weight';
+        const change: CartChange = {
+          visitId: memberHere.visitId,
+          memberNo: memberHere.memberNo,
+          sku: line.sku,
+          quantity: byWeight ? 0 : line.quantity,
+          grams: byWeight ? (line.grams ?? 0) : 0,
+          confidence,
+          evidence: [`weight:${e.eventId}`],
+          review,
+        };
+        this.carts.apply(change);
+        changed.add(change.visitId);
+        const { review: _, ...cart } = change;
+        out.push({ kind: 'report', tsMs: e.settledMs, report: { body: 'cart', cart } });
+      }
     }
-    const confidence = who.confidence * best.probability;
-    const review = confidence < this.config.reviewBelow || doubt !== null;
-    for (const line of best.lines) {
-      const change: CartChange = {
-        visitId: member.visitId,
-        memberNo: member.memberNo,
-        sku: line.sku,
-        quantity: this.catalog.get(line.sku)?.soldBy === 'weight' ? 0 : line.quantity,
-        grams: this.catalog.get(line.sku)?.soldBy === 'weight' ? (line.grams ?? 0) : 0,
-        confidence,
-        evidence: [`weight:${e.eventId}`],
-        review,
-      };
-      this.carts.apply(change);
-      out.push({
-        kind: 'report',
-        tsMs: e.settledMs,
-        report: {
-          body: 'cart',
-          cart: {
-            visitId: change.visitId,
-            memberNo: change.memberNo,
-            sku: change.sku,
-            quantity: change.quantity,
-            confidence: change.confidence,
-            evidence: change.evidence,
-            grams: change.grams,
-          },
-        },
-      });
-    }
-    out.push({ kind: 'cart', cart: this.carts.cart(member.visitId), ended: false, tsMs: e.settledMs });
+    for (const visitId of changed) out.push({ kind: 'cart', cart: this.carts.cart(visitId), ended: false, tsMs: e.settledMs });
     return out;
+  }
+
+  private bindCrossings(tracks: readonly Track[], nowMs: number): VisitEffect[] {
+    return this.book.bind(tracks, nowMs, this.frameWatermarkMs, (id, tsMs) =>
+      this.timeline.near(id, tsMs, this.config.crossingToleranceMs),
+    );
   }
 
   private effects(effects: VisitEffect[]): FusionOutput[] {
@@ -296,4 +290,11 @@ export class Fusion {
       return m ? { ...t, visitId: m.visitId, memberNo: m.memberNo } : { ...t };
     });
   }
+}
+
+/** The part of a shelf event on one plate, centred there. */
+function onePlate(e: WeightEvent, plateId: string, geometry: PlateGeometry): WeightEvent {
+  const plate = e.plates.filter((p) => p.plateId === plateId);
+  const centre = geometry.plates.get(plateId)?.centerM ?? e.positionM;
+  return { ...e, plates: plate, deltaG: plate.reduce((a, p) => a + p.deltaG, 0), positionM: centre };
 }

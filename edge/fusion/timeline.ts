@@ -34,6 +34,20 @@ export class Timeline {
     return before && fromMs - before.tsMs < this.keepMs / 4 ? [before.xyM] : [];
   }
 
+  /** Where the track was seen closest to `tsMs`, within `toleranceMs`; null if not seen then. */
+  near(trackId: string, tsMs: number, toleranceMs: number): Vec2 | null {
+    let best: Vec2 | null = null;
+    let bestDt = toleranceMs;
+    for (const p of this.where.get(trackId) ?? []) {
+      const dt = Math.abs(p.tsMs - tsMs);
+      if (dt <= bestDt) {
+        bestDt = dt;
+        best = p.xyM;
+      }
+    }
+    return best;
+  }
+
   /** Tracks seen at any time in the window. */
   trackIds(fromMs: number, toMs: number): string[] {
     const ids: string[] = [];

@@ -41,6 +41,23 @@ const track = (trackId: string, bornMs: number, bornXyM: [number, number], floor
 });
 const types = (effects: VisitEffect[]) => effects.map((e) => e.type);
 
+/** Where each track stood when: the sample nearest in time (as the fusion's timeline answers). */
+function schedule(paths: Record<string, [number, [number, number]][]>) {
+  return (trackId: string, tsMs: number) => {
+    const path = paths[trackId] ?? [];
+    let best: [number, number] | null = null;
+    let bestDt = 500;
+    for (const [t, xy] of path) {
+      if (Math.abs(t - tsMs) <= bestDt) {
+        bestDt = Math.abs(t - tsMs);
+        best = xy;
+      }
+    }
+    return best;
+  };
+}
+const away: [number, number] = [6, 6];
+
 describe('binding gate traffic to tracks', () => {
   it('binds a party’s members in the order they cross, and closes the visit when the last is out', () => {
     const book = new VisitBook(layout, VisitConfig.parse({}));
@@ -50,26 +67,48 @@ describe('binding gate traffic to tracks', () => {
     ]);
     book.onCommand(open(2, 'v1', 2, 2000));
     expect(types(book.onPassage(pass(2, entry.id, 'in', 2600)))).toEqual(['entered']);
-    const a = track('t1', 1700, mid(entry));
-    const b = track('t2', 2800, [mid(entry)[0] + 0.3, mid(entry)[1] + 0.2]);
-    const bound = book.bind([a, b], 3000);
+    const where = schedule({
+      t1: [
+        [1500, mid(entry)],
+        [2600, away],
+      ],
+      t2: [
+        [1500, [mid(entry)[0], mid(entry)[1] - 1.5]],
+        [2600, mid(entry)],
+      ],
+      t3: [[60_000, mid(exit)]],
+    });
+    const tracks = [track('t1', 1000, mid(entry)), track('t2', 800, mid(entry))];
+    // Nothing is bound before the frames after the crossing are in.
+    expect(book.bind(tracks, 1600, 1600, where)).toEqual([]);
+    const bound = book.bind(tracks, 3000, 3100, where);
     expect(bound.filter((e) => e.type === 'bound')).toEqual([
       { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't1', tsMs: 3000 },
       { type: 'bound', visitId: 'v1', memberNo: 1, trackId: 't2', tsMs: 3000 },
     ]);
     // Member 1 leaves first: its visit stays open until member 0 is out too.
     book.onPassage(pass(3, exit.id, 'out', 60_000));
-    const first = book.bind(
-      [track('t1', 1700, mid(entry), [6, 6]), track('t2', 2800, mid(entry), mid(exit))],
-      60_100,
-    );
-    expect(first).toEqual([
+    const atExit = schedule({ t1: [[60_000, away]], t2: [[60_000, mid(exit)]] });
+    expect(book.bind(tracks, 60_500, 60_500, atExit)).toEqual([
       { type: 'exited', visitId: 'v1', memberNo: 1, trackId: 't2', tsMs: 60_000 },
       { type: 'end-track', trackId: 't2', tsMs: 60_000 },
     ]);
     book.onPassage(pass(4, exit.id, 'out', 70_000));
-    const last = book.bind([track('t1', 1700, mid(entry), mid(exit))], 70_100);
+    const last = book.bind([tracks[0]!], 70_500, 70_500, schedule({ t1: [[70_000, mid(exit)]] }));
     expect(types(last)).toEqual(['exited', 'end-track', 'closed']);
+  });
+
+  it('binds the one at the line when the passage happens, not the one who arrived first (a queue)', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    book.onCommand(open(1, 'v1', 1, 9_700));
+    book.onPassage(pass(1, entry.id, 'in', 10_400));
+    // t2 has waited outside since 7.4 s; t3 came at 9 s but is the one crossing.
+    const queue: [number, number] = [mid(entry)[0] - 0.6, mid(entry)[1] - 1.6];
+    const where = schedule({ t2: [[10_400, mid(entry)]], t3: [[10_400, queue]] });
+    const effects = book.bind([track('t2', 7_400, queue), track('t3', 9_000, queue)], 11_000, 11_000, where);
+    expect(effects.filter((e) => e.type === 'bound')).toEqual([
+      { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't2', tsMs: 11_000 },
+    ]);
   });
 
   it('a passage with no open behind it is a tailgate: its track is never a member', () => {
@@ -77,7 +116,22 @@ describe('binding gate traffic to tracks', () => {
     book.onCommand(open(1, 'v1', 1, 1000));
     book.onPassage(pass(1, entry.id, 'in', 1200));
     expect(book.onPassage(pass(2, entry.id, 'in', 1400))).toEqual([]);
-    const effects = book.bind([track('t1', 1300, mid(entry)), track('t2', 1500, mid(entry))], 2000);
+    const where = schedule({
+      t1: [
+        [1200, mid(entry)],
+        [1400, away],
+      ],
+      t2: [
+        [1400, mid(entry)],
+        [1200, away],
+      ],
+    });
+    const effects = book.bind(
+      [track('t1', 1300, mid(entry)), track('t2', 1500, mid(entry))],
+      2000,
+      2000,
+      where,
+    );
     expect(effects).toContainEqual({ type: 'tailgate', gateId: entry.id, trackId: 't2', tsMs: 1400 });
     expect(book.memberOf('t1')?.visitId).toBe('v1');
     expect(book.memberOf('t2')).toBeNull();
@@ -95,22 +149,22 @@ describe('binding gate traffic to tracks', () => {
 
   it('waits for the track of a crossing, then settles without one; an exit without tracks still closes', () => {
     const book = new VisitBook(layout, VisitConfig.parse({ bindWaitMs: 3000 }));
+    const nobody = schedule({});
     book.onCommand(open(1, 'v1', 1, 0));
     book.onPassage(pass(1, entry.id, 'in', 100));
-    expect(book.bind([], 1000)).toEqual([]);
-    expect(book.bind([], 4000)).toEqual([]);
+    expect(book.bind([], 1000, 1000, nobody)).toEqual([]);
+    expect(book.bind([], 4000, 4000, nobody)).toEqual([]);
     expect(book.inside().map((m) => m.trackId)).toEqual([null]);
     book.onPassage(pass(2, exit.id, 'out', 50_000));
-    expect(types(book.bind([], 50_100))).toEqual([]);
-    expect(types(book.bind([], 54_000))).toEqual(['exited', 'closed']);
+    expect(types(book.bind([], 50_100, 50_100, nobody))).toEqual([]);
+    expect(types(book.bind([], 54_000, 54_000, nobody))).toEqual(['exited', 'closed']);
   });
 
-  it('a track born far from the gate, or long before the passage, is not the newcomer', () => {
+  it('a track far from the line at the moment of the passage is not the one crossing', () => {
     const book = new VisitBook(layout, VisitConfig.parse({}));
     book.onCommand(open(1, 'v1', 1, 0));
     book.onPassage(pass(1, entry.id, 'in', 10_000));
-    const far = track('t1', 10_000, [mid(entry)[0] + 5, mid(entry)[1] + 5]);
-    const old = track('t2', 1_000, mid(entry));
-    expect(book.bind([far, old], 11_000)).toEqual([]);
+    const where = schedule({ t1: [[10_000, [mid(entry)[0] + 5, mid(entry)[1] + 5]]] });
+    expect(book.bind([track('t1', 10_000, mid(entry))], 11_000, 11_000, where)).toEqual([]);
   });
 });

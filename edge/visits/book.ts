@@ -58,6 +58,17 @@ export function localVisitId(code: string): string {
   return `local-${createHash('sha256').update(code).digest('hex').slice(0, 24)}`;
 }
 
+/** Where a track stood at a moment (from the frames around it), or null when it was not seen then. */
+export type PositionNear = (trackId: string, tsMs: number) => Vec2 | null;
+
+function toSegment(p: Vec2, [a, b]: readonly [Vec2, Vec2]): number {
+  const dx = b[0] - a[0];
+  const dy = b[1] - a[1];
+  const len2 = dx * dx + dy * dy;
+  const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2));
+  return Math.hypot(p[0] - (a[0] + t * dx), p[1] - (a[1] + t * dy));
+}
+
 function midpoint(g: Gate): Vec2 {
   const [a, b] = g.lineM;
   return [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
@@ -135,18 +146,25 @@ export class VisitBook {
   }
 
   /**
-   * Binds pending crossings to tracks, once the tracker has caught up with them: an `in` to the
-   * unbound track born at that gate closest to the passage, an `out` to the track nearest the gate.
-   * A crossing still unbound after `bindWaitMs` is settled without a track.
+   * Binds pending crossings to tracks once the frames around them are in (`frameWatermarkMs` past
+   * the crossing by `bindAfterMs`): the track that stood nearest the gate's line at the moment of
+   * the passage crossed it. Birth order says nothing: people queue at the entry, and the one born
+   * first is not always the one who scans first. A crossing still unbound after `bindWaitMs` is
+   * settled without a track.
    */
-  bind(tracks: readonly Track[], nowMs: number): VisitEffect[] {
+  bind(
+    tracks: readonly Track[],
+    nowMs: number,
+    frameWatermarkMs: number,
+    where: PositionNear,
+  ): VisitEffect[] {
     const effects: VisitEffect[] = [];
     const c = this.config;
     for (let i = 0; i < this.pending.length; ) {
       const p = this.pending[i]!;
       const gate = this.gates.get(p.gateId)!;
-      const mid = midpoint(gate);
-      const track = p.direction === 'in' ? this.newcomer(tracks, p, mid) : this.leaver(tracks, mid);
+      const seen = frameWatermarkMs >= p.tsMs + c.bindAfterMs;
+      const track = seen ? this.crosser(tracks, p, gate, where) : null;
       const expired = nowMs - p.tsMs > c.bindWaitMs;
       if (!track && !expired) {
         i++;
@@ -154,7 +172,7 @@ export class VisitBook {
       }
       this.pending.splice(i, 1);
       if (p.direction === 'in') effects.push(...this.bindIn(p, track, nowMs));
-      else effects.push(...this.bindOut(p, track, tracks, mid));
+      else effects.push(...this.bindOut(p, track, tracks, midpoint(gate)));
     }
     return effects;
   }
@@ -233,29 +251,23 @@ export class VisitBook {
     return effects;
   }
 
-  private newcomer(tracks: readonly Track[], p: PendingCrossing, gateMid: Vec2): Track | null {
-    let best: Track | null = null;
-    let bestCost = Number.POSITIVE_INFINITY;
-    for (const t of tracks) {
-      if (this.byTrack.has(t.trackId) || this.strangers.has(t.trackId)) continue;
-      const dt = Math.abs(t.bornMs - p.tsMs);
-      const d = dist(t.bornXyM, gateMid);
-      if (dt > this.config.bindWindowMs || d > this.config.gateRadiusM) continue;
-      const cost = dt / this.config.bindWindowMs + d / this.config.gateRadiusM;
-      if (cost < bestCost) {
-        bestCost = cost;
-        best = t;
-      }
-    }
-    return best;
-  }
-
-  private leaver(tracks: readonly Track[], gateMid: Vec2): Track | null {
+  /**
+   * The track nearest the gate's line when the beam was crossed: for an `in`, among tracks on no
+   * visit yet; for an `out`, among all (a stranger leaving is ended too).
+   */
+  private crosser(
+    tracks: readonly Track[],
+    p: PendingCrossing,
+    gate: Gate,
+    where: PositionNear,
+  ): Track | null {
     let best: Track | null = null;
     let bestD = this.config.gateRadiusM;
     for (const t of tracks) {
-      if (t.state === 'tentative') continue;
-      const d = dist(t.floorXyM, gateMid);
+      if (p.direction === 'in' && (this.byTrack.has(t.trackId) || this.strangers.has(t.trackId))) continue;
+      const at = where(t.trackId, p.tsMs);
+      if (!at) continue;
+      const d = toSegment(at, gate.lineM);
       if (d < bestD) {
         bestD = d;
         best = t;
