@@ -54,7 +54,10 @@ export async function startDemoCloud(opts: {
       const db = cloud.ctx.db;
       const known = await db.query('select 1 from stores where id = $1', [layout.storeId]);
       if (known.rowCount === 0) await createStore(db, { id: layout.storeId, name: layout.name });
-      await importCatalog(db, layout.storeId, opts.catalog, new Date());
+      // Prices valid from long before the store's first visit: the cloud prices a visit at its
+      // close in the store's time, and the simulated store's clock starts on 2026-01-05 whatever
+      // today is (the same seed, the same run).
+      await importCatalog(db, layout.storeId, opts.catalog, new Date(0));
       const gate = await createDevice(db, layout.storeId, 'gate', { gateIds: layout.gates.map((g) => g.id) });
       // Through the device API's own path, so the edge's broker account is made as an operator's would be.
       const edge = await issueDevice(

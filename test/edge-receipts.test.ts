@@ -28,7 +28,8 @@ beforeAll(async () => {
   base = mkdtempSync(join(tmpdir(), 'walkout-edge-e2e-'));
   cloud = await startTestCloud('edge_e2e');
   await createStore(cloud.ctx.db, { id: layout.storeId, name: layout.name });
-  await importCatalog(cloud.ctx.db, layout.storeId, catalog, new Date(cloud.clock.ms - 3_600_000));
+  // The simulated store's clock starts on 2026-01-05, and visits are priced at their close in it.
+  await importCatalog(cloud.ctx.db, layout.storeId, catalog, new Date(0));
 }, 60_000);
 
 afterAll(async () => {
@@ -121,7 +122,14 @@ describe('edge and cloud on a recorded store', () => {
         .filter(([, quantity]) => quantity !== 0)
         .map(([sku, quantity]) => ({ sku, quantity }))
         .sort((a, b) => a.sku.localeCompare(b.sku));
-      expect(rows, `receipt of visit ${visitId}`).toEqual(want);
+      const state = await cloud.ctx.db.query(
+        `select v.status, (select status from receipts where visit_id = v.id) as receipt,
+                (select json_agg(json_build_object('sku', sku, 'q', quantity, 'c', confidence)) from cart_events
+                  where visit_id = v.id) as events
+         from visits v where v.id = $1`,
+        [visitId],
+      );
+      expect(rows, `receipt of visit ${visitId}: ${JSON.stringify(state.rows[0])}`).toEqual(want);
     }
   }, 240_000);
 });
