@@ -80,7 +80,11 @@ describe('edge and cloud on a recorded store', () => {
       ],
       {
         cwd: root,
-        env: { ...process.env, LOG_LEVEL: process.env.KEEP_E2E ? 'info' : 'warn', WALKOUT_EDGE_CREDENTIALS: `${edge.id}:${edge.secret}` },
+        env: {
+          ...process.env,
+          LOG_LEVEL: process.env.KEEP_E2E ? 'info' : 'warn',
+          WALKOUT_EDGE_CREDENTIALS: `${edge.id}:${edge.secret}`,
+        },
       },
     );
     if (process.env.KEEP_E2E) writeFileSync(join(base, 'edge.log'), edgeRun.stdout + edgeRun.stderr);
@@ -113,12 +117,9 @@ describe('edge and cloud on a recorded store', () => {
          where r.visit_id = $1 order by l.sku`,
         [visitId],
       );
-      const want = Object.entries(
-        v.cart.reduce<Record<string, number>>(
-          (a, l) => ({ ...a, [l.sku]: (a[l.sku] ?? 0) + l.quantity }),
-          {},
-        ),
-      )
+      const totals = new Map<string, number>();
+      for (const l of v.cart) totals.set(l.sku, (totals.get(l.sku) ?? 0) + l.quantity);
+      const want = [...totals]
         .filter(([, quantity]) => quantity !== 0)
         .map(([sku, quantity]) => ({ sku, quantity }))
         .sort((a, b) => a.sku.localeCompare(b.sku));

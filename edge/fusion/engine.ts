@@ -183,7 +183,9 @@ export class Fusion {
       const memberHere = topHere ? this.book.memberOf(topHere.trackId) : null;
       if (!memberHere) {
         const detail = `${e.eventId}: ${topHere ? `track ${topHere.trackId} is on no visit` : 'nobody near'}`;
-        out.push(this.alert('unattributed-event', e.settledMs, detail, { plateId, trackId: topHere?.trackId }));
+        out.push(
+          this.alert('unattributed-event', e.settledMs, detail, { plateId, trackId: topHere?.trackId }),
+        );
         continue;
       }
       const confidence = whoHere.confidence * best.probability;
@@ -206,7 +208,8 @@ export class Fusion {
         out.push({ kind: 'report', tsMs: e.settledMs, report: { body: 'cart', cart } });
       }
     }
-    for (const visitId of changed) out.push({ kind: 'cart', cart: this.carts.cart(visitId), ended: false, tsMs: e.settledMs });
+    for (const visitId of changed)
+      out.push({ kind: 'cart', cart: this.carts.cart(visitId), ended: false, tsMs: e.settledMs });
     return out;
   }
 

@@ -213,7 +213,9 @@ describe('ShelfWeights', () => {
     expect(clean).toHaveLength(3);
     expect(messy).toHaveLength(3);
     expect(rare.map((e) => e.eventId)).toEqual(clean.map((e) => e.eventId));
-    rare.forEach((e, i) => expect(Math.abs(e.deltaG - clean[i]!.deltaG)).toBeLessThan(0.5));
+    rare.forEach((e, i) => {
+      expect(Math.abs(e.deltaG - clean[i]!.deltaG)).toBeLessThan(0.5);
+    });
     messy.forEach((e, i) => {
       expect(e.shelfId).toBe(clean[i]!.shelfId);
       expect(Math.abs(e.deltaG - clean[i]!.deltaG)).toBeLessThan(3);
