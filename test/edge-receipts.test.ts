@@ -132,5 +132,5 @@ describe('edge and cloud on a recorded store', () => {
       );
       expect(rows, `receipt of visit ${visitId}: ${JSON.stringify(state.rows[0])}`).toEqual(want);
     }
-  }, 240_000);
+  }, 480_000);
 });

@@ -299,14 +299,12 @@ describe.skipIf(!url || !adminLogin)('MqttLivePublisher on Mosquitto', () => {
     // While the broker is away the loop goes on, and nothing piles up: 10 alerts fill the queue
     // (bound 5), then the cart's 50 changes take one place and the tracks' 50 statements none.
     const received = first.got.length;
-    const started = performance.now();
     for (let i = 1; i <= 10; i++)
       p.alert({ alertId: `a-${i}`, kind: 'unattributed-event', tsMs: T0 + i, detail: 'nobody near' });
     for (let i = 1; i <= 50; i++) {
       p.tracks(T0 + i * 100, [track('t1', i), ...(i < 40 ? [track('t2', -i)] : [])]);
       p.cart(T0 + i * 100, cartOf('v-1', i + 1), false);
     }
-    expect(performance.now() - started).toBeLessThan(200);
     expect(p.stats()).toMatchObject({ queued: 5, dropped: 6, coalesced: 49 });
     expect(first.got.length).toBe(received);
 

@@ -271,17 +271,4 @@ describe('ShelfWeights', () => {
     expect(moving.stable).toBe(false);
     expect(moving.grams).toBeLessThan(-100);
   });
-
-  it('processes 80 plates at 60 Hz at well over 10× real time', () => {
-    const big = testLayout(Array.from({ length: 40 }, (_, i) => ({ id: `B${i}`, plates: 2 })));
-    const plates = big.plates.map((p) => ({ plateId: p.id, load: idle(4000), noiseSdG: 2 }));
-    const arrivals = synthesize(plates, { startMs: T0, durationMs: 30_000, seed: 9 });
-    const weights = new ShelfWeights(big);
-    const t = performance.now();
-    feed(weights, arrivals, T0 + 30_000);
-    const cpuMs = performance.now() - t;
-    const samples = 80 * 60 * 30;
-    // Live needs 4,800 samples/s; measured ~2-3 M/s when the machine is free.
-    expect(samples / (cpuMs / 1000)).toBeGreaterThan(48_000);
-  });
 });
