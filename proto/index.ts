@@ -1,5 +1,6 @@
 export * from './camera/stream.ts';
 export * from './catalog/schema.ts';
+export * from './entry-code.ts';
 export * from './errors.ts';
 export * from './layout/check.ts';
 export * from './layout/geometry.ts';

@@ -1,20 +1,7 @@
 import { type KeyObject, randomBytes, sign, verify } from 'node:crypto';
-import { z } from 'zod';
+import { EntryClaims } from '../../proto/entry-code.ts';
 
-/** What an entry code says: who pays, for how many people besides themselves, until when. */
-export const EntryClaims = z
-  .object({
-    v: z.literal(1),
-    /** The paying shopper. */
-    sub: z.uuid(),
-    /** Single use: the gate opens for a nonce once. */
-    nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
-    companions: z.number().int().min(0).max(9),
-    iat: z.number().int(),
-    exp: z.number().int(),
-  })
-  .strict();
-export type EntryClaims = z.infer<typeof EntryClaims>;
+export { EntryClaims };
 
 export interface IssuedCode {
   code: string;

@@ -11,21 +11,9 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { compactVerify, createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import type { Logger } from '../../platform/log.ts';
+import { EntryClaims } from '../../proto/entry-code.ts';
 import { WalkoutError } from '../../proto/index.ts';
 import type { CloudLink, GateAnswer } from '../stages.ts';
-
-/** What an entry code says (the cloud's cloud/entry/codes.ts issues them; this is its shape). */
-const EntryClaims = z
-  .object({
-    v: z.literal(1),
-    sub: z.uuid(),
-    nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/),
-    companions: z.number().int().min(0).max(9),
-    iat: z.number().int(),
-    exp: z.number().int(),
-  })
-  .strict();
-type EntryClaims = z.infer<typeof EntryClaims>;
 
 const Jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) });
 
