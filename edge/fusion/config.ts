@@ -30,7 +30,7 @@ export const FusionConfig = z
     /** How long (ms) of track positions and hand sightings is kept for events settling late. */
     historyMs: z.number().int().positive().default(20_000),
     /** A track seen this close in time (ms) to a gate passage counts as where it stood then. */
-    crossingToleranceMs: z.number().int().positive().default(500),
+    crossingToleranceMs: z.number().int().positive().default(1000),
     /** A settled weight event waits at most this long (ms) for the frames around it. */
     resolveWaitMs: z.number().int().nonnegative().default(250),
     /** A closing visit waits at most this long (ms) for shelf events that began before its last exit. */

@@ -167,4 +167,18 @@ describe('binding gate traffic to tracks', () => {
     const where = schedule({ t1: [[10_000, [mid(entry)[0] + 5, mid(entry)[1] + 5]]] });
     expect(book.bind([track('t1', 10_000, mid(entry))], 11_000, 11_000, where)).toEqual([]);
   });
+
+  it('a member whose crossing found no track later takes the unbound track born at its entry, never a stranger’s', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({ bindWaitMs: 2000 }));
+    book.onCommand(open(1, 'v1', 1, 0));
+    book.onPassage(pass(1, entry.id, 'in', 1000));
+    book.onPassage(pass(2, entry.id, 'in', 1300));
+    // Too few frames at the gate: nobody is seen near the line at either passage.
+    expect(types(book.bind([], 4000, 4000, schedule({})))).toEqual(['tailgate']);
+    const late = [track('t7', 1400, mid(entry), [4, 4]), track('t8', 9_500, mid(entry), [2, 2])];
+    expect(book.bind(late, 5000, 5000, schedule({}))).toEqual([
+      { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't7', tsMs: 5000 },
+    ]);
+    expect(book.memberOf('t8')).toBeNull();
+  });
 });

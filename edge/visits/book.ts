@@ -174,7 +174,45 @@ export class VisitBook {
       if (p.direction === 'in') effects.push(...this.bindIn(p, track, nowMs));
       else effects.push(...this.bindOut(p, track, tracks, midpoint(gate)));
     }
+    effects.push(...this.bindLate(tracks, nowMs));
     return effects;
+  }
+
+  /**
+   * A member whose crossing found no track (the frames then were too few, or the tracker confirmed
+   * the person late) takes the track on no visit that was born at the entry nearest the member's
+   * passage: nobody else can be that person. Strangers (tailgaters) are never taken.
+   */
+  private bindLate(tracks: readonly Track[], nowMs: number): VisitEffect[] {
+    const effects: VisitEffect[] = [];
+    const waiting = this.inside().filter((m) => m.trackId === null && !this.pendingFor(m));
+    for (const m of waiting.sort((a, b) => a.enteredMs - b.enteredMs)) {
+      let best: Track | null = null;
+      let bestDt = this.config.lateBindMs;
+      for (const t of tracks) {
+        if (this.byTrack.has(t.trackId) || this.strangers.has(t.trackId) || t.state === 'lost') continue;
+        const dt = Math.abs(t.bornMs - m.enteredMs);
+        if (dt <= bestDt) {
+          bestDt = dt;
+          best = t;
+        }
+      }
+      if (!best) continue;
+      m.trackId = best.trackId;
+      this.byTrack.set(best.trackId, m);
+      effects.push({
+        type: 'bound',
+        visitId: m.visitId,
+        memberNo: m.memberNo,
+        trackId: best.trackId,
+        tsMs: nowMs,
+      });
+    }
+    return effects;
+  }
+
+  private pendingFor(m: Member): boolean {
+    return this.pending.some((p) => p.member === m);
   }
 
   memberOf(trackId: string): Member | null {
