@@ -22,9 +22,10 @@ import type {
   VisitCart,
   WeightStage,
 } from '../stages.ts';
-import type { FrameDetections, PlateHealth, Track, WeightEvent } from '../types.ts';
+import type { Vec2 } from '../../proto/layout/schema.ts';
+import type { FrameDetections, HandSighting, PlateHealth, Track, WeightEvent } from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
-import { attribute, PlateGeometry } from './attribute.ts';
+import { type Attribution, attribute, PlateGeometry } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
 import { Timeline } from './timeline.ts';
 
@@ -34,6 +35,27 @@ export type FusionOutput =
   | { kind: 'alert'; alert: Alert }
   | { kind: 'health'; health: PlateHealth }
   | { kind: 'tracks'; tsMs: number; tracks: (Track & { visitId?: string; memberNo?: number })[] };
+
+/**
+ * What the fusion knew when it resolved a weight event: its attribution's inputs and result, and
+ * what it did. For benchmarks and diagnostics (benchmarks/accuracy/diagnose.ts); the fusion never
+ * reads it back.
+ */
+export interface ResolveTrace {
+  event: WeightEvent;
+  /** Hand sightings and track positions from `traceBeforeMs` before the event to 1 s after it. */
+  sightings: HandSighting[];
+  tracks: { trackId: string; samples: { tsMs: number; xyM: Vec2 }[] }[];
+  attribution: Attribution;
+  member: { visitId: string; memberNo: number } | null;
+  lines: { sku: string; quantity: number }[];
+  doubt: string | null;
+  confidence: number;
+  review: boolean;
+}
+
+/** How far (ms) before an event a trace reaches, wider than attribution's own window to replay it. */
+const TRACE_BEFORE_MS = 3000;
 
 export interface FusionParts {
   weights: WeightStage;
@@ -60,6 +82,7 @@ export class Fusion {
     catalog: Catalog,
     private readonly parts: FusionParts,
     private readonly config: FusionConfig,
+    private readonly observe?: (trace: ResolveTrace) => void,
   ) {
     this.book = new VisitBook(layout, config.visits);
     this.geometry = new PlateGeometry(layout);
@@ -158,6 +181,24 @@ export class Fusion {
     );
     const top = who.candidates[0];
     const member = top ? this.book.memberOf(top.trackId) : null;
+    const trace = (lines: ResolveTrace['lines'], doubt: string | null, confidence: number, review: boolean) => {
+      if (!this.observe) return;
+      const from = e.startMs - TRACE_BEFORE_MS;
+      const to = e.settledMs + 1000;
+      this.observe({
+        event: e,
+        sightings: this.timeline.hands(from, to),
+        tracks: this.timeline
+          .trackIds(from, to)
+          .map((trackId) => ({ trackId, samples: this.timeline.samples(trackId, from, to) })),
+        attribution: who,
+        member: member ? { visitId: member.visitId, memberNo: member.memberNo } : null,
+        lines,
+        doubt,
+        confidence,
+        review,
+      });
+    };
     // A put-back is most likely something the putter's party carries.
     const carried = member && e.deltaG > 0 ? this.carts.skusOf(member.visitId) : [];
     const { hypotheses, doubt } = this.parts.identify(e, carried);
@@ -174,7 +215,10 @@ export class Fusion {
           },
         ),
       );
-      if (!best) return out;
+      if (!best) {
+        trace([], doubt, 0, true);
+        return out;
+      }
     }
     this.parts.contents.applyHypothesis(best);
     if (!member) {
@@ -185,10 +229,12 @@ export class Fusion {
           trackId: top?.trackId,
         }),
       );
+      trace(best.lines, doubt, 0, true);
       return out;
     }
     const confidence = who.confidence * best.probability;
     const review = confidence < this.config.reviewBelow || doubt !== null;
+    trace(best.lines, doubt, confidence, review);
     for (const line of best.lines) {
       const change: CartChange = {
         visitId: member.visitId,

@@ -34,6 +34,11 @@ export class Timeline {
     return before && fromMs - before.tsMs < this.keepMs / 4 ? [before.xyM] : [];
   }
 
+  /** Every position of a track in the window with its time (for traces and benchmarks). */
+  samples(trackId: string, fromMs: number, toMs: number): { tsMs: number; xyM: Vec2 }[] {
+    return (this.where.get(trackId) ?? []).filter((p) => p.tsMs >= fromMs && p.tsMs <= toMs);
+  }
+
   /** Tracks seen at any time in the window. */
   trackIds(fromMs: number, toMs: number): string[] {
     const ids: string[] = [];
