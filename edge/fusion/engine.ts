@@ -45,7 +45,12 @@ export interface ResolveTrace {
   event: WeightEvent;
   /** Hand sightings and track positions from `traceBeforeMs` before the event to 1 s after it. */
   sightings: HandSighting[];
-  tracks: { trackId: string; samples: { tsMs: number; xyM: Vec2 }[] }[];
+  /** Every track seen around the event, where it stood, and the visit member it is bound to. */
+  tracks: {
+    trackId: string;
+    samples: { tsMs: number; xyM: Vec2 }[];
+    member: { visitId: string; memberNo: number } | null;
+  }[];
   attribution: Attribution;
   member: { visitId: string; memberNo: number } | null;
   lines: { sku: string; quantity: number }[];
@@ -190,7 +195,14 @@ export class Fusion {
         sightings: this.timeline.hands(from, to),
         tracks: this.timeline
           .trackIds(from, to)
-          .map((trackId) => ({ trackId, samples: this.timeline.samples(trackId, from, to) })),
+          .map((trackId) => {
+            const m = this.book.memberOf(trackId);
+            return {
+              trackId,
+              samples: this.timeline.samples(trackId, from, to),
+              member: m ? { visitId: m.visitId, memberNo: m.memberNo } : null,
+            };
+          }),
         attribution: who,
         member: member ? { visitId: member.visitId, memberNo: member.memberNo } : null,
         lines,
