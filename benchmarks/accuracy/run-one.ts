@@ -36,8 +36,9 @@ export interface RunOptions {
   onTracks?: (o: Extract<FusionOutput, { kind: 'tracks' }>) => void;
   /**
    * Also write what the edge did into `out`/edge/ as JSONL, for benchmarks/accuracy/diagnose.ts:
-   * weight-events.jsonl, reports.jsonl (each report with its store time) and resolves.jsonl (per
-   * weight event: the attribution's inputs and result, the member and lines it went to).
+   * weight-events.jsonl, reports.jsonl (each report with its store time), resolves.jsonl (per
+   * weight event: the attribution's inputs and result, the member and lines it went to),
+   * alerts.jsonl and tracks.jsonl (per track: birth, last sighting, the visits bound over time).
    */
   dump?: boolean;
 }
@@ -71,6 +72,18 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
   const weightEvents: WeightEvent[] = [];
   const traces: ResolveTrace[] = [];
   const timedReports: { tsMs: number; report: Report }[] = [];
+  const alerts: unknown[] = [];
+  /** Per track: birth, last sighting and the visits it was labelled with over time (binding). */
+  const trackLog = new Map<
+    string,
+    {
+      trackId: string;
+      bornMs: number;
+      bornXyM: number[];
+      lastMs: number;
+      visits: { fromMs: number; visitId: string | null }[];
+    }
+  >();
   const fusion = buildFusion(loaded.layout, loaded.catalog, {
     fusion: FusionConfig.parse({}),
     weight: {},
@@ -91,6 +104,24 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     detectInFlight: 2,
     onOutput: (o) => {
       if (o.kind === 'tracks') opts.onTracks?.(o);
+      if (o.kind === 'alert' && opts.dump) alerts.push(o.alert);
+      if (o.kind === 'tracks' && opts.dump)
+        for (const t of o.tracks) {
+          let row = trackLog.get(t.trackId);
+          if (!row) {
+            row = {
+              trackId: t.trackId,
+              bornMs: t.bornMs,
+              bornXyM: [...t.bornXyM],
+              lastMs: o.tsMs,
+              visits: [],
+            };
+            trackLog.set(t.trackId, row);
+          }
+          row.lastMs = o.tsMs;
+          const visitId = t.visitId ?? null;
+          if (row.visits.at(-1)?.visitId !== visitId) row.visits.push({ fromMs: o.tsMs, visitId });
+        }
       if (o.kind === 'report' && opts.dump) timedReports.push({ tsMs: o.tsMs, report: o.report });
     },
   });
@@ -125,6 +156,8 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     writeFileSync(join(dir, 'weight-events.jsonl'), jsonl(weightEvents));
     writeFileSync(join(dir, 'reports.jsonl'), jsonl(timedReports));
     writeFileSync(join(dir, 'resolves.jsonl'), jsonl(traces));
+    writeFileSync(join(dir, 'alerts.jsonl'), jsonl(alerts));
+    writeFileSync(join(dir, 'tracks.jsonl'), jsonl([...trackLog.values()]));
   }
   const truthVisits = JSON.parse(
     readFileSync(join(opts.out, 'truth', 'visits.json'), 'utf8'),

@@ -9,7 +9,7 @@
  * visit closes once its last member is out and no shelf event that began before then is unresolved.
  */
 import type { Catalog } from '../../proto/catalog/schema.ts';
-import type { StoreLayout } from '../../proto/layout/schema.ts';
+import type { StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
 import type { DecodedMessage } from '../../proto/mqtt/payloads.ts';
 import { type CartChange, Carts } from '../carts/carts.ts';
 import type {
@@ -22,7 +22,6 @@ import type {
   VisitCart,
   WeightStage,
 } from '../stages.ts';
-import type { Vec2 } from '../../proto/layout/schema.ts';
 import type { FrameDetections, HandSighting, PlateHealth, Track, WeightEvent } from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { type Attribution, attribute, PlateGeometry } from './attribute.ts';
@@ -186,23 +185,26 @@ export class Fusion {
     );
     const top = who.candidates[0];
     const member = top ? this.book.memberOf(top.trackId) : null;
-    const trace = (lines: ResolveTrace['lines'], doubt: string | null, confidence: number, review: boolean) => {
+    const trace = (
+      lines: ResolveTrace['lines'],
+      doubt: string | null,
+      confidence: number,
+      review: boolean,
+    ) => {
       if (!this.observe) return;
       const from = e.startMs - TRACE_BEFORE_MS;
       const to = e.settledMs + 1000;
       this.observe({
         event: e,
         sightings: this.timeline.hands(from, to),
-        tracks: this.timeline
-          .trackIds(from, to)
-          .map((trackId) => {
-            const m = this.book.memberOf(trackId);
-            return {
-              trackId,
-              samples: this.timeline.samples(trackId, from, to),
-              member: m ? { visitId: m.visitId, memberNo: m.memberNo } : null,
-            };
-          }),
+        tracks: this.timeline.trackIds(from, to).map((trackId) => {
+          const m = this.book.memberOf(trackId);
+          return {
+            trackId,
+            samples: this.timeline.samples(trackId, from, to),
+            member: m ? { visitId: m.visitId, memberNo: m.memberNo } : null,
+          };
+        }),
         attribution: who,
         member: member ? { visitId: member.visitId, memberNo: member.memberNo } : null,
         lines,
