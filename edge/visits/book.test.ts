@@ -110,7 +110,49 @@ describe('binding gate traffic to tracks', () => {
     book.onCommand(open(1, 'v1', 1, 0));
     book.onPassage(pass(1, entry.id, 'in', 10_000));
     const far = track('t1', 10_000, [mid(entry)[0] + 5, mid(entry)[1] + 5]);
-    const old = track('t2', 1_000, mid(entry));
+    const old = track('t2', 10_000 - VisitConfig.parse({}).bindWindowMs - 1000, mid(entry));
     expect(book.bind([far, old], 11_000)).toEqual([]);
+  });
+
+  it('of a party waiting at the gate, binds the member at the line first', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    const [gx, gy] = mid(entry);
+    // Both seen waiting outside for 6 s while the payer scans; the second stands back from the line.
+    const behind = track('t1', 1000, [gx, gy - 0.8], [gx, gy - 0.8]);
+    const crossing = track('t2', 1000, [gx + 0.3, gy - 0.8], [gx + 0.2, gy + 0.05]);
+    book.onCommand(open(1, 'v1', 2, 6000));
+    book.onPassage(pass(1, entry.id, 'in', 7000));
+    const bound = book.bind([behind, crossing], 7050).filter((e) => e.type === 'bound');
+    expect(bound).toEqual([{ type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't2', tsMs: 7050 }]);
+    book.onCommand(open(2, 'v1', 2, 7500));
+    book.onPassage(pass(2, entry.id, 'in', 8500));
+    expect(book.bind([{ ...behind, floorXyM: [gx, gy + 0.05] }, crossing], 8550)).toContainEqual({
+      type: 'bound',
+      visitId: 'v1',
+      memberNo: 1,
+      trackId: 't1',
+      tsMs: 8550,
+    });
+  });
+
+  it('a member whose track was lost adopts the track born where they were last seen, not one far away', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    book.onCommand(open(1, 'v1', 1, 0));
+    book.onPassage(pass(1, entry.id, 'in', 500));
+    book.bind([track('t1', 400, mid(entry), mid(entry))], 600);
+    expect(book.memberOf('t1')?.visitId).toBe('v1');
+    // Walks in, then the tracker loses t1 at (6, 5) and a new track starts there.
+    book.bind([{ ...track('t1', 400, mid(entry), [6, 5]), lastSeenMs: 20_000 }], 20_000);
+    const again = track('t7', 20_500, [6.2, 5.1]);
+    const stranger = track('t8', 20_500, [11, 8]);
+    const adopt = VisitConfig.parse({}).adoptAfterMs;
+    // Too young yet: it might be a crossing's track (or a flicker).
+    expect(book.bind([again, stranger], 20_500 + adopt / 2)).toEqual([]);
+    expect(book.bind([again, stranger], 20_500 + adopt)).toEqual([
+      { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't7', tsMs: 20_500 + adopt },
+    ]);
+    expect(book.memberOf('t8')).toBeNull();
+    // The old track is still theirs, should it come back.
+    expect(book.memberOf('t1')?.visitId).toBe('v1');
   });
 });

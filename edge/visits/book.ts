@@ -65,6 +65,16 @@ function midpoint(g: Gate): Vec2 {
 
 const dist = (a: Vec2, b: Vec2) => Math.hypot(a[0] - b[0], a[1] - b[1]);
 
+/** Distance from a point to a segment (a gate's line). */
+function toSegment(p: Vec2, [a, b]: [Vec2, Vec2] | Vec2[]): number {
+  const [ax, ay] = a as Vec2;
+  const [bx, by] = b as Vec2;
+  const len2 = (bx - ax) ** 2 + (by - ay) ** 2;
+  const t =
+    len2 === 0 ? 0 : Math.max(0, Math.min(1, ((p[0] - ax) * (bx - ax) + (p[1] - ay) * (by - ay)) / len2));
+  return Math.hypot(p[0] - (ax + t * (bx - ax)), p[1] - (ay + t * (by - ay)));
+}
+
 export class VisitBook {
   private readonly gates = new Map<string, Gate>();
   private readonly admissions: Admission[] = [];
@@ -72,6 +82,8 @@ export class VisitBook {
   private readonly opened = new Map<string, number>();
   private readonly visits = new Map<string, { party: number; members: Member[]; closed: boolean }>();
   private readonly byTrack = new Map<string, Member>();
+  /** Each bound track as last seen (not lost): where a member was when the tracker lost them. */
+  private readonly lastSeen = new Map<string, Track>();
   /** Tracks that crossed in without an admission: followed, never billed. */
   private readonly strangers = new Set<string>();
   private readonly pending: PendingCrossing[] = [];
@@ -146,7 +158,7 @@ export class VisitBook {
       const p = this.pending[i]!;
       const gate = this.gates.get(p.gateId)!;
       const mid = midpoint(gate);
-      const track = p.direction === 'in' ? this.newcomer(tracks, p, mid) : this.leaver(tracks, mid);
+      const track = p.direction === 'in' ? this.newcomer(tracks, p, gate, mid) : this.leaver(tracks, mid);
       const expired = nowMs - p.tsMs > c.bindWaitMs;
       if (!track && !expired) {
         i++;
@@ -155,6 +167,58 @@ export class VisitBook {
       this.pending.splice(i, 1);
       if (p.direction === 'in') effects.push(...this.bindIn(p, track, nowMs));
       else effects.push(...this.bindOut(p, track, tracks, mid));
+    }
+    for (const t of tracks)
+      if (this.byTrack.has(t.trackId) && t.state !== 'lost') this.lastSeen.set(t.trackId, t);
+    effects.push(...this.adopt(tracks, nowMs));
+    return effects;
+  }
+
+  /**
+   * Members whose track is gone (the tracker lost them, or none was bound at the gate) take over
+   * unbound tracks born inside the store since: nearest to where the member was last seen first.
+   * Their old track stays theirs too, should it come back.
+   */
+  private adopt(tracks: readonly Track[], nowMs: number): VisitEffect[] {
+    const c = this.config;
+    if (this.pending.some((p) => p.direction === 'in')) return [];
+    const live = new Map(tracks.filter((t) => t.state !== 'lost').map((t) => [t.trackId, t]));
+    const orphans = tracks.filter(
+      (t) =>
+        t.state === 'confirmed' &&
+        !this.byTrack.has(t.trackId) &&
+        !this.strangers.has(t.trackId) &&
+        nowMs - t.bornMs >= c.adoptAfterMs &&
+        // Born at a gate: a crossing will claim it (or it never came in).
+        ![...this.gates.values()].some((g) => dist(t.bornXyM, midpoint(g)) <= c.gateRadiusM),
+    );
+    if (orphans.length === 0) return [];
+    const widowed = this.inside().filter((m) => !m.trackId || !live.has(m.trackId));
+    const pairs: { m: Member; t: Track; cost: number }[] = [];
+    for (const m of widowed) {
+      const last = m.trackId ? this.lastSeen.get(m.trackId) : undefined;
+      for (const t of orphans) {
+        if (t.bornMs < (last ? last.lastSeenMs : m.enteredMs) - c.adoptAfterMs) continue;
+        const cost = last ? dist(last.floorXyM, t.bornXyM) : c.adoptRadiusM;
+        if (cost <= c.adoptRadiusM) pairs.push({ m, t, cost });
+      }
+    }
+    pairs.sort((a, b) => a.cost - b.cost);
+    const effects: VisitEffect[] = [];
+    const done = new Set<Member | string>();
+    for (const { m, t } of pairs) {
+      if (done.has(m) || done.has(t.trackId)) continue;
+      done.add(m);
+      done.add(t.trackId);
+      m.trackId = t.trackId;
+      this.byTrack.set(t.trackId, m);
+      effects.push({
+        type: 'bound',
+        visitId: m.visitId,
+        memberNo: m.memberNo,
+        trackId: t.trackId,
+        tsMs: nowMs,
+      });
     }
     return effects;
   }
@@ -212,7 +276,11 @@ export class VisitBook {
     if (!member) return [];
     member.inside = false;
     member.exitedMs = p.tsMs;
-    if (member.trackId) this.byTrack.delete(member.trackId);
+    for (const [id, m] of this.byTrack)
+      if (m === member) {
+        this.byTrack.delete(id);
+        this.lastSeen.delete(id);
+      }
     const effects: VisitEffect[] = [
       {
         type: 'exited',
@@ -233,7 +301,7 @@ export class VisitBook {
     return effects;
   }
 
-  private newcomer(tracks: readonly Track[], p: PendingCrossing, gateMid: Vec2): Track | null {
+  private newcomer(tracks: readonly Track[], p: PendingCrossing, gate: Gate, gateMid: Vec2): Track | null {
     let best: Track | null = null;
     let bestCost = Number.POSITIVE_INFINITY;
     for (const t of tracks) {
@@ -241,7 +309,9 @@ export class VisitBook {
       const dt = Math.abs(t.bornMs - p.tsMs);
       const d = dist(t.bornXyM, gateMid);
       if (dt > this.config.bindWindowMs || d > this.config.gateRadiusM) continue;
-      const cost = dt / this.config.bindWindowMs + d / this.config.gateRadiusM;
+      // Of a party waiting at the gate, the one crossing is the one at the line now.
+      const now = toSegment(t.floorXyM, gate.lineM);
+      const cost = dt / this.config.bindWindowMs + (d + now) / this.config.gateRadiusM;
       if (cost < bestCost) {
         bestCost = cost;
         best = t;

@@ -2,12 +2,22 @@ import { z } from 'zod';
 
 export const VisitConfig = z
   .object({
-    /** How far (ms) a track's birth may be from the `in` passage it is bound to. */
-    bindWindowMs: z.number().int().positive().default(4000),
+    /**
+     * How far (ms) a track's birth may be from the `in` passage it is bound to. Long: a party waits
+     * at the gate, seen, while its payer scans once per member (measured: 5-7 s for a pair).
+     */
+    bindWindowMs: z.number().int().positive().default(15_000),
     /** How long (ms) a crossing waits for its track before it is settled without one. */
     bindWaitMs: z.number().int().positive().default(5000),
     /** Metres from a gate line's middle within which a track can be the one crossing it. */
     gateRadiusM: z.number().positive().default(2.5),
+    /**
+     * A member whose track is gone (lost, or never bound) adopts an unbound track born inside the
+     * store (not at a gate) once it is this old (ms): the tracker lost the person and found them again.
+     */
+    adoptAfterMs: z.number().int().nonnegative().default(1500),
+    /** Metres from where the member was last seen to where the adopted track was born. */
+    adoptRadiusM: z.number().positive().default(3),
     /** An `open` nobody crossed on within this (ms) lapses: the shopper turned away. */
     admissionTtlMs: z.number().int().positive().default(120_000),
     /** Command and passage ids remembered to drop QoS 1 redeliveries. */
