@@ -155,4 +155,19 @@ describe('binding gate traffic to tracks', () => {
     // The old track is still theirs, should it come back.
     expect(book.memberOf('t1')?.visitId).toBe('v1');
   });
+
+  it('an unbound track crossing out takes a trackless member with it, so the visit closes', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({ bindWaitMs: 1000 }));
+    book.onCommand(open(1, 'v1', 1, 0));
+    book.onPassage(pass(1, entry.id, 'in', 100));
+    expect(book.bind([], 2000)).toEqual([]);
+    expect(book.inside().map((m) => m.trackId)).toEqual([null]);
+    book.onPassage(pass(2, exit.id, 'out', 50_000));
+    const lost = track('t9', 30_000, [6, 5], mid(exit));
+    expect(book.bind([lost], 50_050)).toEqual([
+      { type: 'exited', visitId: 'v1', memberNo: 0, trackId: null, tsMs: 50_000 },
+      { type: 'end-track', trackId: 't9', tsMs: 50_000 },
+      { type: 'closed', visitId: 'v1', tsMs: 50_000 },
+    ]);
+  });
 });

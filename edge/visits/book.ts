@@ -263,6 +263,8 @@ export class VisitBook {
     mid: Vec2,
   ): VisitEffect[] {
     let member = track ? this.byTrack.get(track.trackId) : undefined;
+    // An unbound track that was no tailgater is most likely a member whose track we lost.
+    if (track && !member && !this.strangers.has(track.trackId)) member = this.tracklessMember(tracks);
     if (track && !member) {
       this.strangers.delete(track.trackId);
       return [
@@ -290,7 +292,8 @@ export class VisitBook {
         tsMs: p.tsMs,
       },
     ];
-    if (member.trackId) effects.push({ type: 'end-track', trackId: member.trackId, tsMs: p.tsMs });
+    const ended = track?.trackId ?? member.trackId;
+    if (ended) effects.push({ type: 'end-track', trackId: ended, tsMs: p.tsMs });
     const visit = this.visits.get(member.visitId)!;
     // A party whose later members were admitted but never crossed in: the ones inside decide.
     if (!visit.closed && visit.members.every((m) => !m.inside)) {
@@ -332,6 +335,14 @@ export class VisitBook {
       }
     }
     return best;
+  }
+
+  /** The inside member, longest in, whose track is gone or was never bound. */
+  private tracklessMember(tracks: readonly Track[]): Member | undefined {
+    const live = new Set(tracks.filter((t) => t.state !== 'lost').map((t) => t.trackId));
+    return this.inside()
+      .filter((m) => !m.trackId || !live.has(m.trackId))
+      .sort((a, b) => a.enteredMs - b.enteredMs)[0];
   }
 
   private likeliestLeaver(tracks: readonly Track[], gateMid: Vec2): Member | undefined {
