@@ -3,10 +3,10 @@
  *
  * Attribution alone, in seconds: re-runs edge/fusion/attribute.ts on the inputs the fusion had
  * for each weight event of kept runs (their resolve traces), with the attribution config changed
- * by --set (e.g. --set handWeight=4), and scores who it picks against the truth: right visit,
- * wrong visit, nobody/unbound; and how many of each would go to review (confidence below the
- * fusion's line). Only edge events that explain exactly one true event count. Tracking and
- * binding are as they were in the run, so this measures attribution, not the whole receipt.
+ * by --set (e.g. --set handWeight=4), and scores who it picks against the truth: the track it
+ * picks followed the true person (right), another person (wrong), or nobody (none); and how many of each would go to review (confidence below the
+ * fusion's line). Only edge events that explain exactly one true event count. Tracking is as it
+ * was in the run and binding is left out, so this measures attribution, not the whole receipt.
  */
 import { parseArgs } from 'node:util';
 import { attribute, PlateGeometry } from '../../edge/fusion/attribute.ts';
@@ -15,7 +15,7 @@ import type { ResolveTrace } from '../../edge/fusion/engine.ts';
 import type { StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
 import { loadScenario } from '../../simulator/scenario/load.ts';
 import { diagnose } from './diagnose.ts';
-import { loadRun } from './diagnose-load.ts';
+import { loadRun, personOfTrack } from './diagnose-load.ts';
 
 /** How far back (ms) the fusion's timeline lends a track's last position (historyMs / 4). */
 const LEND_MS = 5000;
@@ -81,21 +81,23 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       const who = replay(trace, layout, config);
       s.events += 1;
       const top = who.candidates[0];
-      const member = top ? trace.tracks.find((t) => t.trackId === top.trackId)?.member : undefined;
-      const visit = member ? run.visitOf(member.visitId) : undefined;
+      // Scored by the person the picked track truly followed: attribution, not binding.
+      const samples = top ? trace.tracks.find((t) => t.trackId === top.trackId)?.samples : undefined;
+      const person = samples ? personOfTrack(run, samples) : null;
+      const visit = person ?? undefined;
       const review = who.confidence < reviewBelow;
       if (!visit) s.none += 1;
-      else if (visit === f.visitId) {
+      else if (visit === f.personId) {
         s.right += 1;
         if (review) s.rightReview += 1;
       } else {
         s.wrong += 1;
         if (review) s.wrongReview += 1;
-        s.wrongList.push(`${f.eventId} ${f.visitId}→${visit} ${who.method} c${who.confidence.toFixed(2)}`);
+        s.wrongList.push(`${f.eventId} ${f.personId}→${visit} ${who.method} c${who.confidence.toFixed(2)}`);
       }
       if (values.verbose)
         process.stdout.write(
-          `${f.eventId} truth ${f.visitId} got ${visit ?? '-'} ${who.method} c${who.confidence.toFixed(2)} ` +
+          `${f.eventId} truth ${f.personId} got ${visit ?? '-'} ${who.method} c${who.confidence.toFixed(2)} ` +
             `${who.candidates
               .slice(0, 3)
               .map(

@@ -90,4 +90,28 @@ describe('attribute', () => {
     expect(who.method).toBe('none');
     expect(who.candidates).toEqual([]);
   });
+
+  it('a hand two cameras place in the plate beats rays of a hand that only passes over it', () => {
+    const where = new Map<string, Vec2[]>([
+      ['reacher', [outFromFront(0.6, -0.2)]],
+      ['leaner', [outFromFront(0.5, 0.2)]],
+    ]);
+    // The leaner's hand hangs above the aisle, in line with the plate from camera 0 only.
+    const cam = cameras[0]!;
+    const along = (t: number): Vec3 => [
+      cam[0] + (inPlate[0] - cam[0]) * t,
+      cam[1] + (inPlate[1] - cam[1]) * t,
+      cam[2] + (inPlate[2] - cam[2]) * t,
+    ];
+    const sightings: HandSighting[] = [];
+    for (const t of [10_100, 10_300, 10_500]) {
+      sightings.push(seen('reacher', inPlate, t, 0), seen('reacher', inPlate, t + 10, 1));
+      sightings.push(seen('leaner', along(0.6), t, 0), seen('leaner', along(0.6), t + 10, 0));
+    }
+    const who = attribute(event, geometry, sightings, [...where.keys()], (id) => where.get(id) ?? [], config);
+    const reacher = who.candidates.find((c) => c.trackId === 'reacher')!;
+    expect(who.candidates[0]?.trackId).toBe('reacher');
+    expect(reacher.points).toBe(3);
+    expect(who.candidates.find((c) => c.trackId === 'leaner')!.points).toBe(0);
+  });
 });

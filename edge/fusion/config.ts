@@ -14,8 +14,22 @@ export const AttributionConfig = z
     plateMarginM: z.number().nonnegative().default(0.1),
     /** Height (m) above a plate's surface that counts as in its volume. */
     reachAboveM: z.number().positive().default(0.3),
-    /** Score of one hand sighting against a nearness of 1 (a track standing at the shelf front). */
-    handWeight: z.number().positive().default(2),
+    /**
+     * Score of one hand ray through the volume against a nearness of 1 (a track standing at the
+     * shelf front). Low: a ray from a ceiling camera also passes over plates beyond the hand.
+     */
+    handWeight: z.number().nonnegative().default(0.5),
+    /**
+     * Score of one triangulated hand point (two cameras' rays of the same track's hand meeting) in
+     * the plate's volume. A ray alone passes over many plates beyond the hand; a point does not.
+     * 4 with rays at 0.5, against rays alone at 2: 79 against 77 of 90 true events given to the
+     * right person on kept baseline runs (benchmarks/accuracy/replay-attribution.ts).
+     */
+    pointWeight: z.number().nonnegative().default(4),
+    /** Two sightings at most this far apart (ms) may be triangulated into a point. */
+    pointMaxDtMs: z.number().int().nonnegative().default(60),
+    /** Two rays passing farther apart than this (m) are not the same hand. */
+    pointMaxGapM: z.number().positive().default(0.15),
     /** Spread (m) of the nearness score by distance from the shelf front. */
     nearestSigmaM: z.number().positive().default(0.6),
     /** Tracks farther than this (m) from the shelf front, with no hand in it, are not candidates. */

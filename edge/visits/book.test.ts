@@ -67,6 +67,8 @@ describe('binding gate traffic to tracks', () => {
       { type: 'exited', visitId: 'v1', memberNo: 1, trackId: 't2', tsMs: 60_000 },
       { type: 'end-track', trackId: 't2', tsMs: 60_000 },
     ]);
+    // A shelf event settling after the exit still finds who the track was.
+    expect(book.memberOf('t2')).toMatchObject({ visitId: 'v1', memberNo: 1, inside: false });
     book.onPassage(pass(4, exit.id, 'out', 70_000));
     const last = book.bind([track('t1', 1700, mid(entry), mid(exit))], 70_100);
     expect(types(last)).toEqual(['exited', 'end-track', 'closed']);

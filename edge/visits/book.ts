@@ -82,6 +82,8 @@ export class VisitBook {
   private readonly opened = new Map<string, number>();
   private readonly visits = new Map<string, { party: number; members: Member[]; closed: boolean }>();
   private readonly byTrack = new Map<string, Member>();
+  /** Tracks of members who left, still answered by memberOf for events resolved after the exit. */
+  private readonly departed = new Map<string, Member>();
   /** Each bound track as last seen (not lost): where a member was when the tracker lost them. */
   private readonly lastSeen = new Map<string, Track>();
   /** Tracks that crossed in without an admission: followed, never billed. */
@@ -223,8 +225,9 @@ export class VisitBook {
     return effects;
   }
 
+  /** The member a track is (or was, until they left: shelf events settle after the exit). */
   memberOf(trackId: string): Member | null {
-    return this.byTrack.get(trackId) ?? null;
+    return this.byTrack.get(trackId) ?? this.departed.get(trackId) ?? null;
   }
 
   /** Members inside now, with their tracks (bound or not). */
@@ -282,6 +285,9 @@ export class VisitBook {
       if (m === member) {
         this.byTrack.delete(id);
         this.lastSeen.delete(id);
+        this.departed.set(id, m);
+        if (this.departed.size > this.config.dedupeMemory)
+          this.departed.delete(this.departed.keys().next().value as string);
       }
     const effects: VisitEffect[] = [
       {
