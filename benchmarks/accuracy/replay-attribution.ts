@@ -54,6 +54,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       scenario: { type: 'string', default: 'baseline' },
       set: { type: 'string', multiple: true, default: [] },
       verbose: { type: 'boolean', default: false },
+      /** Also replay edge events that explain several true events (merged picks). */
+      merged: { type: 'boolean', default: false },
     },
   });
   const overrides = Object.fromEntries(values.set.map((kv) => [kv.split('=')[0], Number(kv.split('=')[1])]));
@@ -77,7 +79,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     for (const f of d.findings) if (f.eventId) perEvent.set(f.eventId, (perEvent.get(f.eventId) ?? 0) + 1);
     for (const f of d.findings) {
       const trace = f.eventId ? traces.get(f.eventId) : undefined;
-      if (!trace || perEvent.get(f.eventId!) !== 1) continue;
+      if (!trace || (perEvent.get(f.eventId!) !== 1 && !values.merged)) continue;
       const who = replay(trace, layout, config);
       s.events += 1;
       const top = who.candidates[0];
@@ -101,7 +103,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
             `${who.candidates
               .slice(0, 3)
               .map(
-                (c) => `${c.trackId}:${c.score.toFixed(2)}/h${c.hands.toFixed(1)}/d${c.distanceM.toFixed(2)}`,
+                (c) =>
+                  `${c.trackId}:${c.score.toFixed(2)}/h${c.hands.toFixed(1)}/p${c.points}/d${c.distanceM.toFixed(2)}`,
               )
               .join(' ')}\n`,
         );

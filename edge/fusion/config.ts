@@ -22,8 +22,9 @@ export const AttributionConfig = z
     /**
      * Score of one triangulated hand point (two cameras' rays of the same track's hand meeting) in
      * the plate's volume. A ray alone passes over many plates beyond the hand; a point does not.
-     * 4 with rays at 0.5, against rays alone at 2: 79 against 77 of 90 true events given to the
-     * right person on kept baseline runs (benchmarks/accuracy/replay-attribution.ts).
+     * Measured on kept baseline runs (benchmarks/accuracy/replay-attribution.ts): points were
+     * found for only 6 of 90 events, so this weight changes little yet; lowering handWeight from
+     * 2 to 0.5 is what gave 79 against 77 of 90 events to the right person.
      */
     pointWeight: z.number().nonnegative().default(4),
     /** Two sightings at most this far apart (ms) may be triangulated into a point. */
