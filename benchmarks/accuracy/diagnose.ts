@@ -169,8 +169,14 @@ export function diagnose(run: RunDump, layout: StoreLayout, label: string): Diag
         cause: trace.attribution.method === 'hand' ? 'attribution-hand' : 'attribution-nearest',
       };
     }
+    // Several picks of one product in one edge event (a party at one shelf) make one line.
+    const together = truth
+      .filter((o, j) => matchOf[j] === e && o.sku === t.sku)
+      .reduce((a, o) => a + (o.quantity ?? 0), 0);
     const identified = trace.lines.some(
-      (l) => l.sku === t.sku && (l.quantity === 0 || Math.abs(l.quantity) === t.quantity),
+      (l) =>
+        l.sku === t.sku &&
+        (l.quantity === 0 || Math.abs(l.quantity) === t.quantity || Math.abs(l.quantity) === together),
     );
     if (!identified) return { ...f, cause: 'identification' };
     return { ...f, cause: trace.review ? 'ok-review' : 'ok' };
@@ -196,6 +202,7 @@ export function diagnose(run: RunDump, layout: StoreLayout, label: string): Diag
     .map((v) => v.visitId);
   const counts: Record<string, number> = {};
   for (const f of findings) counts[f.cause] = (counts[f.cause] ?? 0) + 1;
+  counts['merged-with-other-visit'] = findings.filter((f) => f.mergedWith).length;
   counts['spurious-event'] = spurious.length;
   counts['visit-unclosed'] = unclosed.length;
   return { findings, spurious, unclosed, counts };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { StoreLayout, type Vec2, type Vec3 } from '../../proto/layout/schema.ts';
 import type { HandSighting, WeightEvent } from '../types.ts';
-import { attribute, PlateGeometry } from './attribute.ts';
+import { attribute, PlateGeometry, partyConfidence } from './attribute.ts';
 import { AttributionConfig } from './config.ts';
 
 const layout = StoreLayout.parse(
@@ -113,5 +113,19 @@ describe('attribute', () => {
     expect(who.candidates[0]?.trackId).toBe('reacher');
     expect(reacher.points).toBe(3);
     expect(who.candidates.find((c) => c.trackId === 'leaner')!.points).toBe(0);
+  });
+
+  it('is sure of the party when the near tie is between two members of the same visit', () => {
+    const where = new Map<string, Vec2[]>([
+      ['mum', [outFromFront(0.4, 0.2)]],
+      ['kid', [outFromFront(0.4, -0.2)]],
+      ['stranger', [outFromFront(1.5, 0)]],
+    ]);
+    const who = attribute(event, geometry, [], [...where.keys()], (id) => where.get(id) ?? [], config);
+    expect(who.confidence).toBeLessThan(0.6);
+    const family = (id: string) => (id === 'stranger' ? 'v2' : 'v1');
+    expect(partyConfidence(who, family, config)).toBeGreaterThan(0.6);
+    // Two different visits in the same near tie stay in doubt.
+    expect(partyConfidence(who, (id) => id, config)).toBeCloseTo(who.confidence, 6);
   });
 });

@@ -176,3 +176,27 @@ export function attribute(
   const cap = method === 'hand' ? 1 : config.nearestOnlyMaxConfidence;
   return { candidates, confidence: Math.min(share, cap), method };
 }
+
+/**
+ * Belief that the event belongs to the top candidate's visit (what the receipt cares about): the
+ * runner-ups of the same party count with the top against the best candidate of another visit
+ * (or of none). Capped as `attribute` caps it; a track on no visit counts as its own party.
+ */
+export function partyConfidence(
+  who: Attribution,
+  visitOf: (trackId: string) => string | null,
+  config: AttributionConfig,
+): number {
+  const top = who.candidates[0];
+  if (!top) return 0;
+  const party = visitOf(top.trackId);
+  if (party === null) return who.confidence;
+  let ours = 0;
+  let theirs = 0;
+  for (const c of who.candidates) {
+    if (visitOf(c.trackId) === party) ours += c.score;
+    else theirs = Math.max(theirs, c.score);
+  }
+  const cap = who.method === 'hand' ? 1 : config.nearestOnlyMaxConfidence;
+  return Math.min(ours / (ours + theirs), cap);
+}

@@ -24,7 +24,7 @@ import type {
 } from '../stages.ts';
 import type { FrameDetections, HandSighting, PlateHealth, Track, WeightEvent } from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
-import { type Attribution, attribute, PlateGeometry } from './attribute.ts';
+import { type Attribution, attribute, PlateGeometry, partyConfidence } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
 import { Timeline } from './timeline.ts';
 
@@ -246,7 +246,13 @@ export class Fusion {
       trace(best.lines, doubt, 0, true);
       return out;
     }
-    const confidence = who.confidence * best.probability;
+    // Which member of a party took it does not change the receipt: the party's share decides.
+    const party = partyConfidence(
+      who,
+      (id) => this.book.memberOf(id)?.visitId ?? null,
+      this.config.attribution,
+    );
+    const confidence = party * best.probability;
     const review = confidence < this.config.reviewBelow || doubt !== null;
     trace(best.lines, doubt, confidence, review);
     for (const line of best.lines) {
