@@ -58,7 +58,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       merged: { type: 'boolean', default: false },
     },
   });
-  const overrides = Object.fromEntries(values.set.map((kv) => [kv.split('=')[0], Number(kv.split('=')[1])]));
+  const value = (v: string) => (v === 'true' ? true : v === 'false' ? false : Number(v));
+  const overrides = Object.fromEntries(
+    values.set.map((kv) => [kv.split('=')[0], value(kv.split('=')[1] ?? '')]),
+  );
   const config = AttributionConfig.parse({ ...FusionConfig.parse({}).attribution, ...overrides });
   const reviewBelow = FusionConfig.parse({}).reviewBelow;
   const layout = loadScenario(values.scenario).layout;
