@@ -124,7 +124,16 @@ describe('binding gate traffic to tracks', () => {
     const crossing = track('t2', 1000, [gx + 0.3, gy - 0.8], [gx + 0.2, gy + 0.05]);
     book.onCommand(open(1, 'v1', 2, 6000));
     book.onPassage(pass(1, entry.id, 'in', 7000));
-    const bound = book.bind([behind, crossing], 7050).filter((e) => e.type === 'bound');
+    // The one still behind the line stands nearer the gate's middle than the one who crossed.
+    const bound = book
+      .bind(
+        [
+          { ...behind, floorXyM: [gx, gy - 0.25] },
+          { ...crossing, floorXyM: [gx + 0.45, gy + 0.4] },
+        ],
+        7050,
+      )
+      .filter((e) => e.type === 'bound');
     expect(bound).toEqual([{ type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't2', tsMs: 7050 }]);
     book.onCommand(open(2, 'v1', 2, 7500));
     book.onPassage(pass(2, entry.id, 'in', 8500));

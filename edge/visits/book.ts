@@ -84,6 +84,8 @@ export class VisitBook {
   private readonly byTrack = new Map<string, Member>();
   /** Tracks of members who left, still answered by memberOf for events resolved after the exit. */
   private readonly departed = new Map<string, Member>();
+  /** A point surely inside the store (the shelves' centre), to tell a gate line's sides apart. */
+  private readonly storeXyM: Vec2;
   /** Each bound track as last seen (not lost): where a member was when the tracker lost them. */
   private readonly lastSeen = new Map<string, Track>();
   /** Tracks that crossed in without an admission: followed, never billed. */
@@ -98,6 +100,24 @@ export class VisitBook {
     private readonly config: VisitConfig,
   ) {
     for (const g of layout.gates) this.gates.set(g.id, g);
+    // The store's side of a gate line is the side the shelves are on.
+    const boxes = layout.shelves.map((sh) => sh.box);
+    this.storeXyM = boxes.length
+      ? [
+          boxes.reduce((a, b) => a + (b.minM[0] + b.maxM[0]) / 2, 0) / boxes.length,
+          boxes.reduce((a, b) => a + (b.minM[1] + b.maxM[1]) / 2, 0) / boxes.length,
+        ]
+      : [0, 0];
+  }
+
+  /** Signed metres from the gate's line, positive on the store's side. */
+  private inward(g: Gate, xyM: Vec2): number {
+    const [a, b] = g.lineM as [Vec2, Vec2];
+    const nx = -(b[1] - a[1]);
+    const ny = b[0] - a[0];
+    const len = Math.hypot(nx, ny) || 1;
+    const side = (p: Vec2) => ((p[0] - a[0]) * nx + (p[1] - a[1]) * ny) / len;
+    return Math.sign(side(this.storeXyM)) * side(xyM);
   }
 
   onScan(scan: GateScan): void {
@@ -318,7 +338,8 @@ export class VisitBook {
       const dt = Math.abs(t.bornMs - p.tsMs);
       const d = dist(t.bornXyM, gateMid);
       if (dt > this.config.bindWindowMs || d > this.config.gateRadiusM) continue;
-      // Of a party waiting at the gate, the one crossing is the one at the line now.
+      // Of a queue at the gate, the one who crossed is through the line (the rest wait behind it).
+      if (this.inward(gate, t.floorXyM) < -this.config.crossedSlackM) continue;
       const now = toSegment(t.floorXyM, gate.lineM);
       const cost = dt / this.config.bindWindowMs + (d + now) / this.config.gateRadiusM;
       if (cost < bestCost) {

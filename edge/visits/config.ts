@@ -7,6 +7,11 @@ export const VisitConfig = z
      * at the gate, seen, while its payer scans once per member (measured: 5-7 s for a pair).
      */
     bindWindowMs: z.number().int().positive().default(15_000),
+    /**
+     * An `in` passage binds only a track through the gate line, or at most this far (m) short of it
+     * (floor position error): the people still queueing behind the line did not cross.
+     */
+    crossedSlackM: z.number().nonnegative().default(0.15),
     /** How long (ms) a crossing waits for its track before it is settled without one. */
     bindWaitMs: z.number().int().positive().default(5000),
     /** Metres from a gate line's middle within which a track can be the one crossing it. */
