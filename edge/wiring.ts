@@ -8,7 +8,7 @@ import { cameraModel } from '../proto/layout/projection.ts';
 import type { StoreLayout } from '../proto/layout/schema.ts';
 import { parseWith } from '../proto/validate.ts';
 import type { EdgeConfig } from './config.ts';
-import { Fusion } from './fusion/engine.ts';
+import { Fusion, type ResolveTrace } from './fusion/engine.ts';
 import type { IdentifyStage, TrackerStage, WeightStage } from './stages.ts';
 import { trackerConfig } from './tracking/config.ts';
 import { handSightings } from './tracking/hands.ts';
@@ -22,7 +22,7 @@ export function buildFusion(
   catalog: Catalog,
   config: Pick<EdgeConfig, 'fusion' | 'weight' | 'tracker'> & {
     /** Taps for benchmarks: every weight event as it settles. */
-    observe?: { weightEvent?: (e: WeightEvent) => void };
+    observe?: { weightEvent?: (e: WeightEvent) => void; resolve?: (t: ResolveTrace) => void };
   },
 ): Fusion {
   const weightConfig = parseWith(WeightConfig, config.weight, 'edge configuration: weight', 'CONFIG_INVALID');
@@ -65,5 +65,6 @@ export function buildFusion(
       },
     },
     config.fusion,
+    config.observe?.resolve,
   );
 }

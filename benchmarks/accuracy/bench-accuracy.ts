@@ -1,12 +1,15 @@
 /**
  * npm run bench:accuracy -- (--scenario NAME|FILE ... | --all) [--seeds A-B] [--minutes M]
  *                           [--layout FILE --catalog FILE] [--detect-fps N] [--out DIR]
+ *                           [--keep] [--dump DIR]
  *
  * Simulates each scenario and seed with the edge in lockstep on its traffic (benchmarks/accuracy/
  * run-one.ts), scores the receipts and the floor tracks against the simulator's truth, and writes
  * DIR/accuracy.json ({"scenarios": {name: {visits, perfectReceipts, itemPrecision, itemRecall,
  * reviewRate, idf1, mota, eventPrecision, eventRecall}}}, fractions 0..1), DIR/accuracy.svg and
  * DIR/imperfect.json (every imperfect receipt and what went wrong). Default DIR: benchmarks/results.
+ * --dump DUMP keeps each run (truth and the edge's traces) in DUMP/{scenario}-{seed} for
+ * benchmarks/accuracy/diagnose.ts.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -46,6 +49,8 @@ const { values } = parseArgs({
     'detect-fps': { type: 'string', default: '5' },
     out: { type: 'string', default: 'benchmarks/results' },
     keep: { type: 'boolean', default: false },
+    /** Keep each run in DIR/{scenario}-{seed} with the edge's traces (for diagnose.ts). */
+    dump: { type: 'string' },
   },
 });
 const scenarios = values.all ? SHIPPED : (values.scenario ?? ['baseline']);
@@ -81,7 +86,10 @@ try {
     const frames: MotFrame[] = [];
     imperfect[label] = [];
     for (let seed = fromSeed; seed <= toSeed; seed++) {
-      const work = mkdtempSync(join(tmpdir(), `walkout-accuracy-${label}-${seed}-`));
+      const work = values.dump
+        ? join(resolve(values.dump), `${label}-${seed}`)
+        : mkdtempSync(join(tmpdir(), `walkout-accuracy-${label}-${seed}-`));
+      if (values.dump) mkdirSync(work, { recursive: true });
       process.stderr.write(`[accuracy] ${label} seed ${seed}: ${minutes} simulated minutes\n`);
       const progress = createProgressPrinter();
       const statements: { tsMs: number; hyp: { id: string; xyM: Vec2 }[] }[] = [];
@@ -94,6 +102,7 @@ try {
           detector,
           detectFps,
           log,
+          dump: values.dump !== undefined,
           onProgress: progress,
           onTracks: (o) =>
             statements.push({
@@ -121,7 +130,7 @@ try {
         );
       } finally {
         progress.stop();
-        if (!values.keep) rmSync(work, { recursive: true, force: true });
+        if (!values.keep && !values.dump) rmSync(work, { recursive: true, force: true });
       }
     }
     const perSeed = Object.entries(results)

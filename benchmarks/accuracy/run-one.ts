@@ -4,10 +4,10 @@
  * one (edge/wiring.ts, edge/loop.ts, the detector through the loader); only its link is an
  * in-memory collector, since the cloud's pricing is not what is measured here.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FusionConfig } from '../../edge/fusion/config.ts';
-import type { FusionOutput } from '../../edge/fusion/engine.ts';
+import type { FusionOutput, ResolveTrace } from '../../edge/fusion/engine.ts';
 import { runLoop } from '../../edge/loop.ts';
 import type { CloudLink, FrameDetector, Report } from '../../edge/stages.ts';
 import type { WeightEvent } from '../../edge/types.ts';
@@ -34,6 +34,13 @@ export interface RunOptions {
   onProgress?: (p: Progress) => void;
   /** Every track statement (floor positions), for the MOT scoring. */
   onTracks?: (o: Extract<FusionOutput, { kind: 'tracks' }>) => void;
+  /**
+   * Also write what the edge did into `out`/edge/ as JSONL, for benchmarks/accuracy/diagnose.ts:
+   * weight-events.jsonl, reports.jsonl (each report with its store time), resolves.jsonl (per
+   * weight event: the attribution's inputs and result, the member and lines it went to),
+   * alerts.jsonl and tracks.jsonl (per track: birth, last sighting, the visits bound over time).
+   */
+  dump?: boolean;
 }
 
 export interface RunResult {
@@ -63,11 +70,28 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
   const started = performance.now();
   const input = new LockstepInput();
   const weightEvents: WeightEvent[] = [];
+  const traces: ResolveTrace[] = [];
+  const timedReports: { tsMs: number; report: Report }[] = [];
+  const alerts: unknown[] = [];
+  /** Per track: birth, last sighting and the visits it was labelled with over time (binding). */
+  const trackLog = new Map<
+    string,
+    {
+      trackId: string;
+      bornMs: number;
+      bornXyM: number[];
+      lastMs: number;
+      visits: { fromMs: number; visitId: string | null }[];
+    }
+  >();
   const fusion = buildFusion(loaded.layout, loaded.catalog, {
     fusion: FusionConfig.parse({}),
     weight: {},
     tracker: {},
-    observe: { weightEvent: (e) => weightEvents.push(e) },
+    observe: {
+      weightEvent: (e) => weightEvents.push(e),
+      ...(opts.dump ? { resolve: (t: ResolveTrace) => traces.push(t) } : {}),
+    },
   });
   const reports: Report[] = [];
   const loop = runLoop({
@@ -80,6 +104,25 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     detectInFlight: 2,
     onOutput: (o) => {
       if (o.kind === 'tracks') opts.onTracks?.(o);
+      if (o.kind === 'alert' && opts.dump) alerts.push(o.alert);
+      if (o.kind === 'tracks' && opts.dump)
+        for (const t of o.tracks) {
+          let row = trackLog.get(t.trackId);
+          if (!row) {
+            row = {
+              trackId: t.trackId,
+              bornMs: t.bornMs,
+              bornXyM: [...t.bornXyM],
+              lastMs: o.tsMs,
+              visits: [],
+            };
+            trackLog.set(t.trackId, row);
+          }
+          row.lastMs = o.tsMs;
+          const visitId = t.visitId ?? null;
+          if (row.visits.at(-1)?.visitId !== visitId) row.visits.push({ fromMs: o.tsMs, visitId });
+        }
+      if (o.kind === 'report' && opts.dump) timedReports.push({ tsMs: o.tsMs, report: o.report });
     },
   });
   const offline = createOfflineApp(loaded.layout.storeId, `accuracy-${seed}`);
@@ -106,6 +149,16 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     input.end();
   }
   const stats = await loop;
+  if (opts.dump) {
+    const dir = join(opts.out, 'edge');
+    mkdirSync(dir, { recursive: true });
+    const jsonl = (rows: unknown[]) => rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+    writeFileSync(join(dir, 'weight-events.jsonl'), jsonl(weightEvents));
+    writeFileSync(join(dir, 'reports.jsonl'), jsonl(timedReports));
+    writeFileSync(join(dir, 'resolves.jsonl'), jsonl(traces));
+    writeFileSync(join(dir, 'alerts.jsonl'), jsonl(alerts));
+    writeFileSync(join(dir, 'tracks.jsonl'), jsonl([...trackLog.values()]));
+  }
   const truthVisits = JSON.parse(
     readFileSync(join(opts.out, 'truth', 'visits.json'), 'utf8'),
   ) as TruthVisit[];

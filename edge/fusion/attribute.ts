@@ -5,15 +5,18 @@
  * (occlusion), the tracks standing nearest the shelf front decide, with less confidence. Near ties
  * are not coin flips: the result keeps every candidate and a low confidence. Pure.
  */
-import type { Plate, Shelf, StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
+import type { Plate, Shelf, StoreLayout, Vec2, Vec3 } from '../../proto/layout/schema.ts';
+import { handPoints } from '../tracking/hands.ts';
 import type { HandSighting, WeightEvent } from '../types.ts';
 import type { AttributionConfig } from './config.ts';
 
 export interface Candidate {
   trackId: string;
   score: number;
-  /** Hand rays through the plates' volume during the event. */
+  /** Hand rays through the plates' volume during the event (summed detection scores). */
   hands: number;
+  /** Triangulated hand points in the plates' volume during the event. */
+  points: number;
   /** Closest floor distance to the shelf front during the event, metres. */
   distanceM: number;
 }
@@ -101,6 +104,18 @@ export function rayThroughPlate(s: HandSighting, f: Footprint, marginM: number, 
   return false;
 }
 
+/** Is the point in the box above the footprint (margin around it, `reachM` above its top)? */
+export function pointInPlate(p: Vec3, f: Footprint, marginM: number, reachM: number): boolean {
+  return (
+    p[0] >= f.minX - marginM &&
+    p[0] <= f.maxX + marginM &&
+    p[1] >= f.minY - marginM &&
+    p[1] <= f.maxY + marginM &&
+    p[2] >= f.topZ - marginM &&
+    p[2] <= f.topZ + reachM
+  );
+}
+
 export function attribute(
   event: WeightEvent,
   geometry: PlateGeometry,
@@ -120,6 +135,17 @@ export function attribute(
     });
     if (hit) hands.set(s.trackId, (hands.get(s.trackId) ?? 0) + s.score);
   }
+  const points = new Map<string, number>();
+  if (config.pointWeight > 0) {
+    const inWindow = sightings.filter((s) => s.trackId && s.captureMs >= fromMs && s.captureMs <= toMs);
+    for (const h of handPoints(inWindow, { maxDtMs: config.pointMaxDtMs, maxGapM: config.pointMaxGapM })) {
+      const inside = event.plates.some((p) => {
+        const f = geometry.footprint(p.plateId);
+        return f !== undefined && pointInPlate(h.pointM, f, config.plateMarginM, config.reachAboveM);
+      });
+      if (inside) points.set(h.trackId, (points.get(h.trackId) ?? 0) + 1);
+    }
+  }
   const fronts = event.plates.map((p) => geometry.front(p.plateId)).filter((f): f is Vec2 => f !== undefined);
   const candidates: Candidate[] = [];
   for (const trackId of tracks) {
@@ -128,18 +154,49 @@ export function attribute(
       for (const f of fronts) distanceM = Math.min(distanceM, Math.hypot(at[0] - f[0], at[1] - f[1]));
     }
     const h = hands.get(trackId) ?? 0;
-    if (h === 0 && distanceM > config.nearestMaxM) continue;
+    const pts = points.get(trackId) ?? 0;
+    if (h === 0 && pts === 0 && distanceM > config.nearestMaxM) continue;
     const near = Math.exp(-(distanceM * distanceM) / (2 * config.nearestSigmaM ** 2));
-    candidates.push({ trackId, score: h * config.handWeight + near, hands: h, distanceM });
+    candidates.push({
+      trackId,
+      score: h * config.handWeight + pts * config.pointWeight + near,
+      hands: h,
+      points: pts,
+      distanceM,
+    });
   }
   candidates.sort((a, b) => b.score - a.score || a.distanceM - b.distanceM);
   const top = candidates[0];
   if (!top) return { candidates, confidence: 0, method: 'none' };
   const second = candidates[1]?.score ?? 0;
-  const method = top.hands > 0 ? 'hand' : 'nearest';
+  const method = top.hands > 0 || top.points > 0 ? 'hand' : 'nearest';
   // The top's share against the runner-up, capped by what the method can know: distance alone
   // never makes a sure attribution.
   const share = top.score / (top.score + second);
   const cap = method === 'hand' ? 1 : config.nearestOnlyMaxConfidence;
   return { candidates, confidence: Math.min(share, cap), method };
+}
+
+/**
+ * Belief that the event belongs to the top candidate's visit (what the receipt cares about): the
+ * runner-ups of the same party count with the top against the best candidate of another visit
+ * (or of none). Capped as `attribute` caps it; a track on no visit counts as its own party.
+ */
+export function partyConfidence(
+  who: Attribution,
+  visitOf: (trackId: string) => string | null,
+  config: AttributionConfig,
+): number {
+  const top = who.candidates[0];
+  if (!top) return 0;
+  const party = visitOf(top.trackId);
+  if (party === null) return who.confidence;
+  let ours = 0;
+  let theirs = 0;
+  for (const c of who.candidates) {
+    if (visitOf(c.trackId) === party) ours += c.score;
+    else theirs = Math.max(theirs, c.score);
+  }
+  const cap = who.method === 'hand' ? 1 : config.nearestOnlyMaxConfidence;
+  return Math.min(ours / (ours + theirs), cap);
 }

@@ -3,16 +3,34 @@ import { VisitConfig } from '../visits/config.ts';
 
 export const AttributionConfig = z
   .object({
-    /** Hands are looked for from this long (ms) before the shelf became active... */
-    handBeforeMs: z.number().int().nonnegative().default(800),
+    /**
+     * Hands are looked for from this long (ms) before the shelf became active (the reach starts
+     * well before the weight moves; 1500 against 800 measured: fewer right attributions in doubt)...
+     */
+    handBeforeMs: z.number().int().nonnegative().default(1500),
     /** ...until this long (ms) after it settled (the hand leaves before the plate settles). */
     handAfterMs: z.number().int().nonnegative().default(200),
     /** Metres around a plate's footprint that still count as in its volume (reach, box error). */
     plateMarginM: z.number().nonnegative().default(0.1),
     /** Height (m) above a plate's surface that counts as in its volume. */
     reachAboveM: z.number().positive().default(0.3),
-    /** Score of one hand sighting against a nearness of 1 (a track standing at the shelf front). */
-    handWeight: z.number().positive().default(2),
+    /**
+     * Score of one hand ray through the volume against a nearness of 1 (a track standing at the
+     * shelf front). Low: a ray from a ceiling camera also passes over plates beyond the hand.
+     */
+    handWeight: z.number().nonnegative().default(0.5),
+    /**
+     * Score of one triangulated hand point (two cameras' rays of the same track's hand meeting) in
+     * the plate's volume. A ray alone passes over many plates beyond the hand; a point does not.
+     * Measured on kept baseline runs (benchmarks/accuracy/replay-attribution.ts): points were
+     * found for only 6 of 90 events, so this weight changes little yet; lowering handWeight from
+     * 2 to 0.5 is what gave 79 against 77 of 90 events to the right person.
+     */
+    pointWeight: z.number().nonnegative().default(4),
+    /** Two sightings at most this far apart (ms) may be triangulated into a point. */
+    pointMaxDtMs: z.number().int().nonnegative().default(60),
+    /** Two rays passing farther apart than this (m) are not the same hand. */
+    pointMaxGapM: z.number().positive().default(0.15),
     /** Spread (m) of the nearness score by distance from the shelf front. */
     nearestSigmaM: z.number().positive().default(0.6),
     /** Tracks farther than this (m) from the shelf front, with no hand in it, are not candidates. */
@@ -29,8 +47,6 @@ export const FusionConfig = z
     visits: VisitConfig.default(VisitConfig.parse({})),
     /** How long (ms) of track positions and hand sightings is kept for events settling late. */
     historyMs: z.number().int().positive().default(20_000),
-    /** A track seen this close in time (ms) to a gate passage counts as where it stood then. */
-    crossingToleranceMs: z.number().int().positive().default(1000),
     /** A settled weight event waits at most this long (ms) for the frames around it. */
     resolveWaitMs: z.number().int().nonnegative().default(250),
     /** A closing visit waits at most this long (ms) for shelf events that began before its last exit. */

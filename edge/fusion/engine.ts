@@ -9,7 +9,7 @@
  * visit closes once its last member is out and no shelf event that began before then is unresolved.
  */
 import type { Catalog } from '../../proto/catalog/schema.ts';
-import type { StoreLayout } from '../../proto/layout/schema.ts';
+import type { StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
 import type { DecodedMessage } from '../../proto/mqtt/payloads.ts';
 import { type CartChange, Carts } from '../carts/carts.ts';
 import type {
@@ -22,9 +22,9 @@ import type {
   VisitCart,
   WeightStage,
 } from '../stages.ts';
-import type { FrameDetections, PlateHealth, Track, WeightEvent } from '../types.ts';
+import type { FrameDetections, HandSighting, PlateHealth, Track, WeightEvent } from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
-import { type Attribution, attribute, PlateGeometry } from './attribute.ts';
+import { type Attribution, attribute, PlateGeometry, partyConfidence } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
 import { Timeline } from './timeline.ts';
 
@@ -34,6 +34,32 @@ export type FusionOutput =
   | { kind: 'alert'; alert: Alert }
   | { kind: 'health'; health: PlateHealth }
   | { kind: 'tracks'; tsMs: number; tracks: (Track & { visitId?: string; memberNo?: number })[] };
+
+/**
+ * What the fusion knew when it resolved a weight event: its attribution's inputs and result, and
+ * what it did. For benchmarks and diagnostics (benchmarks/accuracy/diagnose.ts); the fusion never
+ * reads it back.
+ */
+export interface ResolveTrace {
+  event: WeightEvent;
+  /** Hand sightings and track positions from `traceBeforeMs` before the event to 1 s after it. */
+  sightings: HandSighting[];
+  /** Every track seen around the event, where it stood, and the visit member it is bound to. */
+  tracks: {
+    trackId: string;
+    samples: { tsMs: number; xyM: Vec2 }[];
+    member: { visitId: string; memberNo: number } | null;
+  }[];
+  attribution: Attribution;
+  member: { visitId: string; memberNo: number } | null;
+  lines: { sku: string; quantity: number }[];
+  doubt: string | null;
+  confidence: number;
+  review: boolean;
+}
+
+/** How far (ms) before an event a trace reaches, wider than attribution's own window to replay it. */
+const TRACE_BEFORE_MS = 3000;
 
 export interface FusionParts {
   weights: WeightStage;
@@ -60,6 +86,7 @@ export class Fusion {
     catalog: Catalog,
     private readonly parts: FusionParts,
     private readonly config: FusionConfig,
+    private readonly observe?: (trace: ResolveTrace) => void,
   ) {
     this.book = new VisitBook(layout, config.visits);
     this.geometry = new PlateGeometry(layout);
@@ -92,7 +119,7 @@ export class Fusion {
     for (const t of tracks)
       if (t.state !== 'lost') this.timeline.position(t.trackId, frame.captureMs, t.floorXyM);
     for (const s of this.parts.hands(frame, personTrack)) this.timeline.hand(s);
-    const out = this.effects(this.bindCrossings(tracks, frame.captureMs));
+    const out = this.effects(this.book.bind(tracks, frame.captureMs));
     out.push({ kind: 'tracks', tsMs: frame.captureMs, tracks: this.labelled(tracks) });
     return out;
   }
@@ -126,7 +153,7 @@ export class Fusion {
         );
     }
     this.unresolved.push(...events);
-    out.push(...this.effects(this.bindCrossings(this.tracks, nowMs)));
+    out.push(...this.effects(this.book.bind(this.tracks, nowMs)));
     for (let i = 0; i < this.unresolved.length; ) {
       const e = this.unresolved[i]!;
       const seen = this.frameWatermarkMs >= e.settledMs + this.config.attribution.handAfterMs;
@@ -162,6 +189,34 @@ export class Fusion {
     const who = this.attributeEvent(e);
     const top = who.candidates[0];
     const member = top ? this.book.memberOf(top.trackId) : null;
+    const trace = (
+      lines: ResolveTrace['lines'],
+      doubt: string | null,
+      confidence: number,
+      review: boolean,
+    ) => {
+      if (!this.observe) return;
+      const from = e.startMs - TRACE_BEFORE_MS;
+      const to = e.settledMs + 1000;
+      this.observe({
+        event: e,
+        sightings: this.timeline.hands(from, to),
+        tracks: this.timeline.trackIds(from, to).map((trackId) => {
+          const m = this.book.memberOf(trackId);
+          return {
+            trackId,
+            samples: this.timeline.samples(trackId, from, to),
+            member: m ? { visitId: m.visitId, memberNo: m.memberNo } : null,
+          };
+        }),
+        attribution: who,
+        member: member ? { visitId: member.visitId, memberNo: member.memberNo } : null,
+        lines,
+        doubt,
+        confidence,
+        review,
+      });
+    };
     // A put-back is most likely something the putter's party carries.
     const carried = member && e.deltaG > 0 ? this.carts.skusOf(member.visitId) : [];
     const { hypotheses, doubt } = this.parts.identify(e, carried);
@@ -170,7 +225,10 @@ export class Fusion {
     if (!best || doubt === 'unexplained') {
       const detail = `${e.eventId}: ${e.deltaG.toFixed(0)} g matches no product`;
       out.push(this.alert('unattributed-event', e.settledMs, detail, { plateId: e.plates[0]?.plateId }));
-      if (!best) return out;
+      if (!best) {
+        trace([], doubt, 0, true);
+        return out;
+      }
     }
     this.parts.contents.applyHypothesis(best);
     // Two shoppers at one shelf at once make one shelf event: each plate's lines go to whoever
@@ -181,16 +239,25 @@ export class Fusion {
       const whoHere = plates.length === 1 ? who : this.attributeEvent(onePlate(e, plateId, this.geometry));
       const topHere = whoHere.candidates[0];
       const memberHere = topHere ? this.book.memberOf(topHere.trackId) : null;
+      const lines = best.lines.filter((l) => l.plateId === plateId);
       if (!memberHere) {
         const detail = `${e.eventId}: ${topHere ? `track ${topHere.trackId} is on no visit` : 'nobody near'}`;
         out.push(
           this.alert('unattributed-event', e.settledMs, detail, { plateId, trackId: topHere?.trackId }),
         );
+        trace(lines, doubt, 0, true);
         continue;
       }
-      const confidence = whoHere.confidence * best.probability;
+      // Which member of a party took it does not change the receipt: the party's share decides.
+      const party = partyConfidence(
+        whoHere,
+        (id) => this.book.memberOf(id)?.visitId ?? null,
+        this.config.attribution,
+      );
+      const confidence = party * best.probability;
       const review = confidence < this.config.reviewBelow || doubt !== null;
-      for (const line of best.lines.filter((l) => l.plateId === plateId)) {
+      trace(lines, doubt, confidence, review);
+      for (const line of lines) {
         const byWeight = this.catalog.get(line.sku)?.soldBy === 'weight';
         const change: CartChange = {
           visitId: memberHere.visitId,
@@ -211,12 +278,6 @@ export class Fusion {
     for (const visitId of changed)
       out.push({ kind: 'cart', cart: this.carts.cart(visitId), ended: false, tsMs: e.settledMs });
     return out;
-  }
-
-  private bindCrossings(tracks: readonly Track[], nowMs: number): VisitEffect[] {
-    return this.book.bind(tracks, nowMs, this.frameWatermarkMs, (id, tsMs) =>
-      this.timeline.near(id, tsMs, this.config.crossingToleranceMs),
-    );
   }
 
   private effects(effects: VisitEffect[]): FusionOutput[] {

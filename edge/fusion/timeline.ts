@@ -34,18 +34,9 @@ export class Timeline {
     return before && fromMs - before.tsMs < this.keepMs / 4 ? [before.xyM] : [];
   }
 
-  /** Where the track was seen closest to `tsMs`, within `toleranceMs`; null if not seen then. */
-  near(trackId: string, tsMs: number, toleranceMs: number): Vec2 | null {
-    let best: Vec2 | null = null;
-    let bestDt = toleranceMs;
-    for (const p of this.where.get(trackId) ?? []) {
-      const dt = Math.abs(p.tsMs - tsMs);
-      if (dt <= bestDt) {
-        bestDt = dt;
-        best = p.xyM;
-      }
-    }
-    return best;
+  /** Every position of a track in the window with its time (for traces and benchmarks). */
+  samples(trackId: string, fromMs: number, toMs: number): { tsMs: number; xyM: Vec2 }[] {
+    return (this.where.get(trackId) ?? []).filter((p) => p.tsMs >= fromMs && p.tsMs <= toMs);
   }
 
   /** Tracks seen at any time in the window. */

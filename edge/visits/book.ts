@@ -58,23 +58,22 @@ export function localVisitId(code: string): string {
   return `local-${createHash('sha256').update(code).digest('hex').slice(0, 24)}`;
 }
 
-/** Where a track stood at a moment (from the frames around it), or null when it was not seen then. */
-export type PositionNear = (trackId: string, tsMs: number) => Vec2 | null;
-
-function toSegment(p: Vec2, [a, b]: readonly [Vec2, Vec2]): number {
-  const dx = b[0] - a[0];
-  const dy = b[1] - a[1];
-  const len2 = dx * dx + dy * dy;
-  const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len2));
-  return Math.hypot(p[0] - (a[0] + t * dx), p[1] - (a[1] + t * dy));
-}
-
 function midpoint(g: Gate): Vec2 {
   const [a, b] = g.lineM;
   return [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
 }
 
 const dist = (a: Vec2, b: Vec2) => Math.hypot(a[0] - b[0], a[1] - b[1]);
+
+/** Distance from a point to a segment (a gate's line). */
+function toSegment(p: Vec2, [a, b]: [Vec2, Vec2] | Vec2[]): number {
+  const [ax, ay] = a as Vec2;
+  const [bx, by] = b as Vec2;
+  const len2 = (bx - ax) ** 2 + (by - ay) ** 2;
+  const t =
+    len2 === 0 ? 0 : Math.max(0, Math.min(1, ((p[0] - ax) * (bx - ax) + (p[1] - ay) * (by - ay)) / len2));
+  return Math.hypot(p[0] - (ax + t * (bx - ax)), p[1] - (ay + t * (by - ay)));
+}
 
 export class VisitBook {
   private readonly gates = new Map<string, Gate>();
@@ -83,6 +82,12 @@ export class VisitBook {
   private readonly opened = new Map<string, number>();
   private readonly visits = new Map<string, { party: number; members: Member[]; closed: boolean }>();
   private readonly byTrack = new Map<string, Member>();
+  /** Tracks of members who left, still answered by memberOf for events resolved after the exit. */
+  private readonly departed = new Map<string, Member>();
+  /** A point surely inside the store (the shelves' centre), to tell a gate line's sides apart. */
+  private readonly storeXyM: Vec2;
+  /** Each bound track as last seen (not lost): where a member was when the tracker lost them. */
+  private readonly lastSeen = new Map<string, Track>();
   /** Tracks that crossed in without an admission: followed, never billed. */
   private readonly strangers = new Set<string>();
   private readonly pending: PendingCrossing[] = [];
@@ -95,6 +100,24 @@ export class VisitBook {
     private readonly config: VisitConfig,
   ) {
     for (const g of layout.gates) this.gates.set(g.id, g);
+    // The store's side of a gate line is the side the shelves are on.
+    const boxes = layout.shelves.map((sh) => sh.box);
+    this.storeXyM = boxes.length
+      ? [
+          boxes.reduce((a, b) => a + (b.minM[0] + b.maxM[0]) / 2, 0) / boxes.length,
+          boxes.reduce((a, b) => a + (b.minM[1] + b.maxM[1]) / 2, 0) / boxes.length,
+        ]
+      : [0, 0];
+  }
+
+  /** Signed metres from the gate's line, positive on the store's side. */
+  private inward(g: Gate, xyM: Vec2): number {
+    const [a, b] = g.lineM as [Vec2, Vec2];
+    const nx = -(b[1] - a[1]);
+    const ny = b[0] - a[0];
+    const len = Math.hypot(nx, ny) || 1;
+    const side = (p: Vec2) => ((p[0] - a[0]) * nx + (p[1] - a[1]) * ny) / len;
+    return Math.sign(side(this.storeXyM)) * side(xyM);
   }
 
   onScan(scan: GateScan): void {
@@ -146,25 +169,18 @@ export class VisitBook {
   }
 
   /**
-   * Binds pending crossings to tracks once the frames around them are in (`frameWatermarkMs` past
-   * the crossing by `bindAfterMs`): the track that stood nearest the gate's line at the moment of
-   * the passage crossed it. Birth order says nothing: people queue at the entry, and the one born
-   * first is not always the one who scans first. A crossing still unbound after `bindWaitMs` is
-   * settled without a track.
+   * Binds pending crossings to tracks, once the tracker has caught up with them: an `in` to the
+   * unbound track born at that gate closest to the passage, an `out` to the track nearest the gate.
+   * A crossing still unbound after `bindWaitMs` is settled without a track.
    */
-  bind(
-    tracks: readonly Track[],
-    nowMs: number,
-    frameWatermarkMs: number,
-    where: PositionNear,
-  ): VisitEffect[] {
+  bind(tracks: readonly Track[], nowMs: number): VisitEffect[] {
     const effects: VisitEffect[] = [];
     const c = this.config;
     for (let i = 0; i < this.pending.length; ) {
       const p = this.pending[i]!;
       const gate = this.gates.get(p.gateId)!;
-      const seen = frameWatermarkMs >= p.tsMs + c.bindAfterMs;
-      const track = seen ? this.crosser(tracks, p, gate, where) : null;
+      const mid = midpoint(gate);
+      const track = p.direction === 'in' ? this.newcomer(tracks, p, gate, mid) : this.leaver(tracks, mid);
       const expired = nowMs - p.tsMs > c.bindWaitMs;
       if (!track && !expired) {
         i++;
@@ -172,51 +188,66 @@ export class VisitBook {
       }
       this.pending.splice(i, 1);
       if (p.direction === 'in') effects.push(...this.bindIn(p, track, nowMs));
-      else effects.push(...this.bindOut(p, track, tracks, midpoint(gate)));
+      else effects.push(...this.bindOut(p, track, tracks, mid));
     }
-    effects.push(...this.bindLate(tracks, nowMs));
+    for (const t of tracks)
+      if (this.byTrack.has(t.trackId) && t.state !== 'lost') this.lastSeen.set(t.trackId, t);
+    effects.push(...this.adopt(tracks, nowMs));
     return effects;
   }
 
   /**
-   * A member whose crossing found no track (the frames then were too few, or the tracker confirmed
-   * the person late) takes the track on no visit that was born at the entry nearest the member's
-   * passage: nobody else can be that person. Strangers (tailgaters) are never taken.
+   * Members whose track is gone (the tracker lost them, or none was bound at the gate) take over
+   * unbound tracks born inside the store since: nearest to where the member was last seen first.
+   * Their old track stays theirs too, should it come back.
    */
-  private bindLate(tracks: readonly Track[], nowMs: number): VisitEffect[] {
-    const effects: VisitEffect[] = [];
-    const waiting = this.inside().filter((m) => m.trackId === null && !this.pendingFor(m));
-    for (const m of waiting.sort((a, b) => a.enteredMs - b.enteredMs)) {
-      let best: Track | null = null;
-      let bestDt = this.config.lateBindMs;
-      for (const t of tracks) {
-        if (this.byTrack.has(t.trackId) || this.strangers.has(t.trackId) || t.state === 'lost') continue;
-        const dt = Math.abs(t.bornMs - m.enteredMs);
-        if (dt <= bestDt) {
-          bestDt = dt;
-          best = t;
-        }
+  private adopt(tracks: readonly Track[], nowMs: number): VisitEffect[] {
+    const c = this.config;
+    if (this.pending.some((p) => p.direction === 'in')) return [];
+    const live = new Map(tracks.filter((t) => t.state !== 'lost').map((t) => [t.trackId, t]));
+    const orphans = tracks.filter(
+      (t) =>
+        t.state === 'confirmed' &&
+        !this.byTrack.has(t.trackId) &&
+        !this.strangers.has(t.trackId) &&
+        nowMs - t.bornMs >= c.adoptAfterMs &&
+        // Born at a gate: a crossing will claim it (or it never came in).
+        ![...this.gates.values()].some((g) => dist(t.bornXyM, midpoint(g)) <= c.gateRadiusM),
+    );
+    if (orphans.length === 0) return [];
+    const widowed = this.inside().filter((m) => !m.trackId || !live.has(m.trackId));
+    const pairs: { m: Member; t: Track; cost: number }[] = [];
+    for (const m of widowed) {
+      const last = m.trackId ? this.lastSeen.get(m.trackId) : undefined;
+      for (const t of orphans) {
+        if (t.bornMs < (last ? last.lastSeenMs : m.enteredMs) - c.adoptAfterMs) continue;
+        const cost = last ? dist(last.floorXyM, t.bornXyM) : c.adoptRadiusM;
+        if (cost <= c.adoptRadiusM) pairs.push({ m, t, cost });
       }
-      if (!best) continue;
-      m.trackId = best.trackId;
-      this.byTrack.set(best.trackId, m);
+    }
+    pairs.sort((a, b) => a.cost - b.cost);
+    const effects: VisitEffect[] = [];
+    const done = new Set<Member | string>();
+    for (const { m, t } of pairs) {
+      if (done.has(m) || done.has(t.trackId)) continue;
+      done.add(m);
+      done.add(t.trackId);
+      m.trackId = t.trackId;
+      this.byTrack.set(t.trackId, m);
       effects.push({
         type: 'bound',
         visitId: m.visitId,
         memberNo: m.memberNo,
-        trackId: best.trackId,
+        trackId: t.trackId,
         tsMs: nowMs,
       });
     }
     return effects;
   }
 
-  private pendingFor(m: Member): boolean {
-    return this.pending.some((p) => p.member === m);
-  }
-
+  /** The member a track is (or was, until they left: shelf events settle after the exit). */
   memberOf(trackId: string): Member | null {
-    return this.byTrack.get(trackId) ?? null;
+    return this.byTrack.get(trackId) ?? this.departed.get(trackId) ?? null;
   }
 
   /** Members inside now, with their tracks (bound or not). */
@@ -255,6 +286,8 @@ export class VisitBook {
     mid: Vec2,
   ): VisitEffect[] {
     let member = track ? this.byTrack.get(track.trackId) : undefined;
+    // An unbound track that was no tailgater is most likely a member whose track we lost.
+    if (track && !member && !this.strangers.has(track.trackId)) member = this.tracklessMember(tracks);
     if (track && !member) {
       this.strangers.delete(track.trackId);
       return [
@@ -268,7 +301,14 @@ export class VisitBook {
     if (!member) return [];
     member.inside = false;
     member.exitedMs = p.tsMs;
-    if (member.trackId) this.byTrack.delete(member.trackId);
+    for (const [id, m] of this.byTrack)
+      if (m === member) {
+        this.byTrack.delete(id);
+        this.lastSeen.delete(id);
+        this.departed.set(id, m);
+        if (this.departed.size > this.config.dedupeMemory)
+          this.departed.delete(this.departed.keys().next().value as string);
+      }
     const effects: VisitEffect[] = [
       {
         type: 'exited',
@@ -278,7 +318,8 @@ export class VisitBook {
         tsMs: p.tsMs,
       },
     ];
-    if (member.trackId) effects.push({ type: 'end-track', trackId: member.trackId, tsMs: p.tsMs });
+    const ended = track?.trackId ?? member.trackId;
+    if (ended) effects.push({ type: 'end-track', trackId: ended, tsMs: p.tsMs });
     const visit = this.visits.get(member.visitId)!;
     // A party whose later members were admitted but never crossed in: the ones inside decide.
     if (!visit.closed && visit.members.every((m) => !m.inside)) {
@@ -289,29 +330,46 @@ export class VisitBook {
     return effects;
   }
 
-  /**
-   * The track nearest the gate's line when the beam was crossed: for an `in`, among tracks on no
-   * visit yet; for an `out`, among all (a stranger leaving is ended too).
-   */
-  private crosser(
-    tracks: readonly Track[],
-    p: PendingCrossing,
-    gate: Gate,
-    where: PositionNear,
-  ): Track | null {
+  private newcomer(tracks: readonly Track[], p: PendingCrossing, gate: Gate, gateMid: Vec2): Track | null {
+    let best: Track | null = null;
+    let bestCost = Number.POSITIVE_INFINITY;
+    for (const t of tracks) {
+      if (this.byTrack.has(t.trackId) || this.strangers.has(t.trackId)) continue;
+      const dt = Math.abs(t.bornMs - p.tsMs);
+      const d = dist(t.bornXyM, gateMid);
+      if (dt > this.config.bindWindowMs || d > this.config.gateRadiusM) continue;
+      // Of a queue at the gate, the one who crossed is through the line (the rest wait behind it).
+      if (this.inward(gate, t.floorXyM) < -this.config.crossedSlackM) continue;
+      const now = toSegment(t.floorXyM, gate.lineM);
+      const cost = dt / this.config.bindWindowMs + (d + now) / this.config.gateRadiusM;
+      if (cost < bestCost) {
+        bestCost = cost;
+        best = t;
+      }
+    }
+    return best;
+  }
+
+  private leaver(tracks: readonly Track[], gateMid: Vec2): Track | null {
     let best: Track | null = null;
     let bestD = this.config.gateRadiusM;
     for (const t of tracks) {
-      if (p.direction === 'in' && (this.byTrack.has(t.trackId) || this.strangers.has(t.trackId))) continue;
-      const at = where(t.trackId, p.tsMs);
-      if (!at) continue;
-      const d = toSegment(at, gate.lineM);
+      if (t.state === 'tentative') continue;
+      const d = dist(t.floorXyM, gateMid);
       if (d < bestD) {
         bestD = d;
         best = t;
       }
     }
     return best;
+  }
+
+  /** The inside member, longest in, whose track is gone or was never bound. */
+  private tracklessMember(tracks: readonly Track[]): Member | undefined {
+    const live = new Set(tracks.filter((t) => t.state !== 'lost').map((t) => t.trackId));
+    return this.inside()
+      .filter((m) => !m.trackId || !live.has(m.trackId))
+      .sort((a, b) => a.enteredMs - b.enteredMs)[0];
   }
 
   private likeliestLeaver(tracks: readonly Track[], gateMid: Vec2): Member | undefined {

@@ -2,17 +2,27 @@ import { z } from 'zod';
 
 export const VisitConfig = z
   .object({
-    /** A crossing is bound once frames this long (ms) after it have been seen. */
-    bindAfterMs: z.number().int().nonnegative().default(400),
+    /**
+     * How far (ms) a track's birth may be from the `in` passage it is bound to. Long: a party waits
+     * at the gate, seen, while its payer scans once per member (measured: 5-7 s for a pair).
+     */
+    bindWindowMs: z.number().int().positive().default(15_000),
+    /**
+     * An `in` passage binds only a track through the gate line, or at most this far (m) short of it
+     * (floor position error): the people still queueing behind the line did not cross.
+     */
+    crossedSlackM: z.number().nonnegative().default(0.15),
     /** How long (ms) a crossing waits for its track before it is settled without one. */
     bindWaitMs: z.number().int().positive().default(5000),
-    /** Metres from a gate's line within which a track, at the moment of a passage, can be the one crossing. */
-    gateRadiusM: z.number().positive().default(1.2),
+    /** Metres from a gate line's middle within which a track can be the one crossing it. */
+    gateRadiusM: z.number().positive().default(2.5),
     /**
-     * A member left without a track at its crossing takes an unbound track born this close (ms) to
-     * its passage, later.
+     * A member whose track is gone (lost, or never bound) adopts an unbound track born inside the
+     * store (not at a gate) once it is this old (ms): the tracker lost the person and found them again.
      */
-    lateBindMs: z.number().int().positive().default(8000),
+    adoptAfterMs: z.number().int().nonnegative().default(1500),
+    /** Metres from where the member was last seen to where the adopted track was born. */
+    adoptRadiusM: z.number().positive().default(3),
     /** An `open` nobody crossed on within this (ms) lapses: the shopper turned away. */
     admissionTtlMs: z.number().int().positive().default(120_000),
     /** Command and passage ids remembered to drop QoS 1 redeliveries. */

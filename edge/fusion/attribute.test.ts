@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { StoreLayout, type Vec2, type Vec3 } from '../../proto/layout/schema.ts';
+import type { HandSighting, WeightEvent } from '../types.ts';
+import { attribute, PlateGeometry, partyConfidence } from './attribute.ts';
+import { AttributionConfig } from './config.ts';
+
+const layout = StoreLayout.parse(
+  JSON.parse(readFileSync(new URL('../../proto/stores/reference/layout.json', import.meta.url), 'utf8')),
+);
+const geometry = new PlateGeometry(layout);
+const config = AttributionConfig.parse({});
+const PLATE = 'G1W2-P1';
+const plate = layout.plates.find((p) => p.id === PLATE)!;
+const front = geometry.front(PLATE)!;
+const cameras = layout.cameras.map((c) => c.positionM as Vec3);
+
+const event: WeightEvent = {
+  eventId: `${plate.shelfId}@10000`,
+  shelfId: plate.shelfId,
+  plates: [{ plateId: PLATE, deltaG: -250 }],
+  deltaG: -250,
+  startMs: 10_000,
+  settledMs: 11_000,
+  positionM: plate.centerM as Vec3,
+};
+
+/** A hand at `pointM` as camera `cam` sees it: the ray from the camera through the point. */
+function seen(trackId: string, pointM: Vec3, captureMs: number, cam = 0): HandSighting {
+  const o = cameras[cam]!;
+  const d: Vec3 = [pointM[0] - o[0], pointM[1] - o[1], pointM[2] - o[2]];
+  const n = Math.hypot(...d);
+  return {
+    cameraId: `c${cam}`,
+    captureMs,
+    rayOriginM: o,
+    rayDirection: [d[0] / n, d[1] / n, d[2] / n],
+    trackId,
+    score: 0.9,
+  };
+}
+
+/** Standing `m` metres out from the plate's front (away from the shelf). */
+function outFromFront(m: number, alongM = 0): Vec2 {
+  const facing = layout.shelves.find((s) => s.id === plate.shelfId)!.facing;
+  const dir: Vec2 = facing === '-x' ? [-1, 0] : facing === '+x' ? [1, 0] : facing === '-y' ? [0, -1] : [0, 1];
+  return [front[0] + dir[0] * m + dir[1] * alongM, front[1] + dir[1] * m + dir[0] * alongM];
+}
+
+const inPlate: Vec3 = [plate.centerM[0], plate.centerM[1], plate.centerM[2] + 0.12];
+
+describe('attribute', () => {
+  it('gives the event to the hand in the plate volume over a track standing nearer', () => {
+    const where = new Map<string, Vec2[]>([
+      ['reacher', [outFromFront(0.7)]],
+      ['bystander', [outFromFront(0.2, 0.3)]],
+    ]);
+    const sightings = [10_050, 10_250, 10_450].map((t) => seen('reacher', inPlate, t));
+    const who = attribute(event, geometry, sightings, [...where.keys()], (id) => where.get(id) ?? [], config);
+    expect(who.method).toBe('hand');
+    expect(who.candidates[0]?.trackId).toBe('reacher');
+    expect(who.confidence).toBeGreaterThan(0.6);
+  });
+
+  it('keeps both candidates and a low confidence when two stand equally near and no hand is seen', () => {
+    const where = new Map<string, Vec2[]>([
+      ['a', [outFromFront(0.4, 0.2)]],
+      ['b', [outFromFront(0.4, -0.2)]],
+    ]);
+    const who = attribute(event, geometry, [], [...where.keys()], (id) => where.get(id) ?? [], config);
+    expect(who.method).toBe('nearest');
+    expect(who.candidates.map((c) => c.trackId).sort()).toEqual(['a', 'b']);
+    expect(who.confidence).toBeLessThan(0.6);
+  });
+
+  it('ignores hands seen long before the shelf became active', () => {
+    const where = new Map<string, Vec2[]>([
+      ['early', [outFromFront(0.5)]],
+      ['now', [outFromFront(0.3)]],
+    ]);
+    const sightings = [seen('early', inPlate, event.startMs - config.handBeforeMs - 500)];
+    const who = attribute(event, geometry, sightings, [...where.keys()], (id) => where.get(id) ?? [], config);
+    expect(who.candidates[0]?.trackId).toBe('now');
+    expect(who.candidates.find((c) => c.trackId === 'early')?.hands).toBe(0);
+  });
+
+  it('returns nobody when every track is far from the shelf and no hand reached it', () => {
+    const where = new Map<string, Vec2[]>([['far', [outFromFront(config.nearestMaxM + 1)]]]);
+    const who = attribute(event, geometry, [], ['far'], (id) => where.get(id) ?? [], config);
+    expect(who.method).toBe('none');
+    expect(who.candidates).toEqual([]);
+  });
+
+  it('a hand two cameras place in the plate beats rays of a hand that only passes over it', () => {
+    const where = new Map<string, Vec2[]>([
+      ['reacher', [outFromFront(0.6, -0.2)]],
+      ['leaner', [outFromFront(0.5, 0.2)]],
+    ]);
+    // The leaner's hand hangs above the aisle, in line with the plate from camera 0 only.
+    const cam = cameras[0]!;
+    const along = (t: number): Vec3 => [
+      cam[0] + (inPlate[0] - cam[0]) * t,
+      cam[1] + (inPlate[1] - cam[1]) * t,
+      cam[2] + (inPlate[2] - cam[2]) * t,
+    ];
+    const sightings: HandSighting[] = [];
+    for (const t of [10_100, 10_300, 10_500]) {
+      sightings.push(seen('reacher', inPlate, t, 0), seen('reacher', inPlate, t + 10, 1));
+      sightings.push(seen('leaner', along(0.6), t, 0), seen('leaner', along(0.6), t + 10, 0));
+    }
+    const who = attribute(event, geometry, sightings, [...where.keys()], (id) => where.get(id) ?? [], config);
+    const reacher = who.candidates.find((c) => c.trackId === 'reacher')!;
+    expect(who.candidates[0]?.trackId).toBe('reacher');
+    expect(reacher.points).toBe(3);
+    expect(who.candidates.find((c) => c.trackId === 'leaner')!.points).toBe(0);
+  });
+
+  it('is sure of the party when the near tie is between two members of the same visit', () => {
+    const where = new Map<string, Vec2[]>([
+      ['mum', [outFromFront(0.4, 0.2)]],
+      ['kid', [outFromFront(0.4, -0.2)]],
+      ['stranger', [outFromFront(1.5, 0)]],
+    ]);
+    const who = attribute(event, geometry, [], [...where.keys()], (id) => where.get(id) ?? [], config);
+    expect(who.confidence).toBeLessThan(0.6);
+    const family = (id: string) => (id === 'stranger' ? 'v2' : 'v1');
+    expect(partyConfidence(who, family, config)).toBeGreaterThan(0.6);
+    // Two different visits in the same near tie stay in doubt.
+    expect(partyConfidence(who, (id) => id, config)).toBeCloseTo(who.confidence, 6);
+  });
+});
