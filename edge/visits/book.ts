@@ -4,9 +4,12 @@
  *
  * An `open` command admits one member of a visit (a party's payer scans once per member, and the
  * gate announces the visit each time); the next `in` passage at that gate consumes the oldest
- * admission, and the track born at the gate nearest that moment becomes the member. A passage with
- * no admission behind it is a tailgate: its track is followed but belongs to no visit. An `out`
- * passage ends the track nearest the gate it crossed; a visit closes when its last member is out.
+ * admission, and of the unbound tracks born at the gate around then, the one already through the
+ * gate's line and nearest it becomes the member (a queue waits behind the line). A member whose
+ * track is lost adopts an unbound track born inside near where it was last seen. A passage with no
+ * admission behind it is a tailgate: its track is followed but belongs to no visit. An `out`
+ * passage ends the track nearest the gate it crossed (an untracked member's, if the track is on no
+ * visit); a visit closes when its last member is out.
  */
 
 import { createHash } from 'node:crypto';
