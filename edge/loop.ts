@@ -37,6 +37,9 @@ export interface LoopStats {
 
 const pendingReports = new Set<Promise<void>>();
 
+/** How often (store ms) the live publisher's watchdog is given the time. */
+const WATCHDOG_EVERY_MS = 250;
+
 /** At the input's end, time moves on this far (ms) so every wait (held put-backs, closes) is over. */
 const FINAL_SETTLE_MS = 60_000;
 
@@ -54,6 +57,7 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
   const inflight: { promise: Promise<FrameDetections | null>; done: boolean }[] = [];
   let nextInput: Promise<Step> | null = null;
   let ended = false;
+  let lastWatchdogMs = 0;
   const emit = async (outputs: FusionOutput[]) => {
     for (const o of outputs) {
       parts.onOutput?.(o, parts.wallMs?.() ?? performance.now());
@@ -102,7 +106,12 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
         inflight.push(entry);
       }
     }
-    await emit(parts.fusion.tick(clock.now()));
+    const nowMs = clock.now();
+    await emit(parts.fusion.tick(nowMs));
+    if (parts.publisher && nowMs - lastWatchdogMs >= WATCHDOG_EVERY_MS) {
+      lastWatchdogMs = nowMs;
+      parts.publisher.tick(nowMs);
+    }
   }
   // Whatever is still open settles with the last input's time plus every wait, so a replay's end
   // reports what a live store would have reported after its last message. The plates falling

@@ -85,6 +85,8 @@ export interface LivePublisher {
   ): void;
   plateHealth(tsMs: number, health: PlateHealth): void;
   alert(alert: Alert): void;
+  /** Lets store time pass: ends what went quiet (the watchdog). */
+  tick(nowMs: number): void;
   close(): Promise<void>;
 }
 
