@@ -55,11 +55,29 @@ async function main(): Promise<void> {
   try {
     await runDemo(args, env, createLogger('demo'), broker);
   } finally {
-    // The edge first: it sends what it still has before the cloud goes.
-    await edge?.close();
-    await cloud?.close();
-    await mqtt.close();
+    // The edge first: it sends what it still has before the cloud goes. Each step is bounded, so
+    // a part that cannot close (its database already gone) never keeps the demo from exiting.
+    await bounded('edge', edge?.close());
+    await bounded('cloud', cloud?.close());
+    await bounded('broker', mqtt.close());
   }
+}
+
+/** How long each part may take to close at the end of the demo. */
+const CLOSE_TIMEOUT_MS = 15_000;
+
+async function bounded(part: string, closing: Promise<void> | undefined): Promise<void> {
+  if (!closing) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), CLOSE_TIMEOUT_MS);
+  });
+  const outcome = await Promise.race([closing.then(() => 'closed' as const), late]).catch((err: unknown) => {
+    log.warn(`the ${part} failed to close`, { err });
+    return 'failed' as const;
+  });
+  clearTimeout(timer);
+  if (outcome === 'late') log.warn(`the ${part} did not close within ${CLOSE_TIMEOUT_MS} ms; exiting anyway`);
 }
 
 main().then(
