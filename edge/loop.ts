@@ -35,7 +35,8 @@ export interface LoopStats {
   detectionErrors: number;
 }
 
-const pendingReports = new Set<Promise<void>>();
+/** Live, the fusion is given the time at least this often (wall ms) while no input comes. */
+const IDLE_TICK_MS = 100;
 
 /** How often (store ms) the live publisher's watchdog is given the time. */
 const WATCHDOG_EVERY_MS = 250;
@@ -43,7 +44,7 @@ const WATCHDOG_EVERY_MS = 250;
 /** At the input's end, time moves on this far (ms) so every wait (held put-backs, closes) is over. */
 const FINAL_SETTLE_MS = 60_000;
 
-type Step = { kind: 'input'; input: EdgeInput | null } | { kind: 'detected'; index: number };
+type Step = { kind: 'input'; input: EdgeInput | null } | { kind: 'detected' };
 
 export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<LoopStats> {
   const stats: LoopStats = {
@@ -58,10 +59,13 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
   let nextInput: Promise<Step> | null = null;
   let ended = false;
   let lastWatchdogMs = 0;
+  let idle: Promise<null> | null = null;
+  // Reports on their way into the outbox, awaited at the end (see deliver).
+  const pendingReports = new Set<Promise<void>>();
   const emit = async (outputs: FusionOutput[]) => {
     for (const o of outputs) {
       parts.onOutput?.(o, parts.wallMs?.() ?? performance.now());
-      await deliver(parts, o, stats);
+      await deliver(parts, o, stats, pendingReports);
     }
   };
   while (!signal?.aborted) {
@@ -81,9 +85,11 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
       nextInput ??= parts.input.next().then((input) => ({ kind: 'input' as const, input }));
       waits.push(nextInput);
     }
-    if (inflight[0]) waits.push(inflight[0].promise.then(() => ({ kind: 'detected' as const, index: 0 })));
-    const tick = parts.wallMs ? sleep(100).then(() => null) : null;
-    const step = await Promise.race(tick ? [...waits, tick] : waits);
+    if (inflight[0]) waits.push(inflight[0].promise.then(() => ({ kind: 'detected' as const })));
+    // Live, time must pass even when no input comes: one timer at a time, not one per input.
+    if (parts.wallMs) idle ??= sleep(IDLE_TICK_MS).then(() => null);
+    const step = await Promise.race(idle ? [...waits, idle] : waits);
+    if (step === null) idle = null;
     if (step?.kind === 'input') {
       nextInput = null;
       const input = step.input;
@@ -144,7 +150,12 @@ async function detect(
   }
 }
 
-async function deliver(parts: LoopParts, o: FusionOutput, stats: LoopStats): Promise<void> {
+async function deliver(
+  parts: LoopParts,
+  o: FusionOutput,
+  stats: LoopStats,
+  pendingReports: Set<Promise<void>>,
+): Promise<void> {
   switch (o.kind) {
     case 'report': {
       stats.reports += 1;

@@ -27,6 +27,12 @@ export interface Member {
   exitedMs: number | null;
 }
 
+interface Visit {
+  party: number;
+  members: Member[];
+  closed: boolean;
+}
+
 export type VisitEffect =
   | { type: 'entered'; visitId: string; memberNo: number; tsMs: number }
   | { type: 'bound'; visitId: string; memberNo: number; trackId: string; tsMs: number }
@@ -83,7 +89,13 @@ export class VisitBook {
   private readonly admissions: Admission[] = [];
   /** Opens seen per visit: the next member number. */
   private readonly opened = new Map<string, number>();
-  private readonly visits = new Map<string, { party: number; members: Member[]; closed: boolean }>();
+  /** Visits with someone inside or expected; a closed one moves to `closedVisits`. */
+  private readonly visits = new Map<string, Visit>();
+  /**
+   * Closed visits, the newest `dedupeMemory` of them: out of `visits` so that what runs on every
+   * frame (`inside()`) does not grow with every visit the store has had since the edge started.
+   */
+  private readonly closedVisits = new Map<string, Visit>();
   private readonly byTrack = new Map<string, Member>();
   /** Tracks of members who left, still answered by memberOf for events resolved after the exit. */
   private readonly departed = new Map<string, Member>();
@@ -137,7 +149,7 @@ export class VisitBook {
     const memberNo = this.opened.get(visitId) ?? 0;
     const party = Math.max(cmd.party ?? 1, memberNo + 1);
     this.opened.set(visitId, memberNo + 1);
-    const visit = this.visits.get(visitId);
+    const visit = this.visitOf(visitId);
     if (visit) visit.party = Math.max(visit.party, party);
     else this.visits.set(visitId, { party, members: [], closed: false });
     this.admissions.push({ visitId, memberNo, gateId: cmd.gateId, openedMs: cmd.tsMs });
@@ -166,14 +178,17 @@ export class VisitBook {
       enteredMs: p.tsMs,
       exitedMs: null,
     };
-    this.visits.get(a.visitId)?.members.push(member);
+    const visit = this.visitOf(a.visitId);
+    if (visit && this.closedVisits.delete(a.visitId)) this.visits.set(a.visitId, visit);
+    visit?.members.push(member);
     this.pending.push({ gateId: p.gateId, tsMs: p.tsMs, member, direction: 'in' });
     return [{ type: 'entered', visitId: a.visitId, memberNo: a.memberNo, tsMs: p.tsMs }];
   }
 
   /**
    * Binds pending crossings to tracks, once the tracker has caught up with them: an `in` to the
-   * unbound track born at that gate closest to the passage, an `out` to the track nearest the gate.
+   * unbound track born at that gate around the passage that is through the line and nearest it, an
+   * `out` to the track nearest the gate.
    * A crossing still unbound after `bindWaitMs` is settled without a track.
    */
   bind(tracks: readonly Track[], nowMs: number): VisitEffect[] {
@@ -259,11 +274,11 @@ export class VisitBook {
   }
 
   membersOf(visitId: string): readonly Member[] {
-    return this.visits.get(visitId)?.members ?? [];
+    return this.visitOf(visitId)?.members ?? [];
   }
 
-  partyOf(visitId: string): number {
-    return this.visits.get(visitId)?.party ?? 0;
+  private visitOf(visitId: string): Visit | undefined {
+    return this.visits.get(visitId) ?? this.closedVisits.get(visitId);
   }
 
   isStranger(trackId: string): boolean {
@@ -323,10 +338,14 @@ export class VisitBook {
     ];
     const ended = track?.trackId ?? member.trackId;
     if (ended) effects.push({ type: 'end-track', trackId: ended, tsMs: p.tsMs });
-    const visit = this.visits.get(member.visitId)!;
+    const visit = this.visitOf(member.visitId)!;
     // A party whose later members were admitted but never crossed in: the ones inside decide.
     if (!visit.closed && visit.members.every((m) => !m.inside)) {
       visit.closed = true;
+      this.visits.delete(member.visitId);
+      this.closedVisits.set(member.visitId, visit);
+      if (this.closedVisits.size > this.config.dedupeMemory)
+        this.closedVisits.delete(this.closedVisits.keys().next().value as string);
       this.dropAdmissions(member.visitId);
       effects.push({ type: 'closed', visitId: member.visitId, tsMs: p.tsMs });
     }
