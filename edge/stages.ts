@@ -153,5 +153,12 @@ export interface TrackerStage {
   end(trackId: string, tsMs: number): void;
 }
 
-/** Hands in a frame, as viewing rays linked to their person's track (edge/tracking/hands.ts). */
-export type HandStage = (frame: FrameDetections, personTrack: readonly (string | null)[]) => HandSighting[];
+/**
+ * Hands in a frame, as viewing rays linked to their person's track (edge/tracking/hands.ts), by
+ * the person boxes' tracks or, failing that, by which of the tracks (as of this frame) can reach.
+ */
+export type HandStage = (
+  frame: FrameDetections,
+  personTrack: readonly (string | null)[],
+  tracks: readonly Track[],
+) => HandSighting[];

@@ -59,9 +59,9 @@ export function buildFusion(
       identify: identifyStage,
       contents,
       tracker,
-      hands: (frame, personTrack) => {
+      hands: (frame, personTrack, tracks) => {
         const camera = byId.get(frame.cameraId);
-        return camera ? handSightings(frame, camera, personTrack) : [];
+        return camera ? handSightings(frame, camera, personTrack, tracks) : [];
       },
     },
     config.fusion,

@@ -12,6 +12,8 @@ import { parseArgs } from 'node:util';
 import { attribute, PlateGeometry } from '../../edge/fusion/attribute.ts';
 import { AttributionConfig, FusionConfig } from '../../edge/fusion/config.ts';
 import type { ResolveTrace } from '../../edge/fusion/engine.ts';
+import { DEFAULT_HAND_OPTIONS, ownerByReach } from '../../edge/tracking/hands.ts';
+import type { HandSighting } from '../../edge/types.ts';
 import type { StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
 import { loadScenario } from '../../simulator/scenario/load.ts';
 import { diagnose } from './diagnose.ts';
@@ -30,7 +32,27 @@ export interface ReplayScore {
   wrongList: string[];
 }
 
-export function replay(trace: ResolveTrace, layout: StoreLayout, config: AttributionConfig) {
+/**
+ * Hands the run left with no track, given one by reach (edge/tracking/hands.ts `ownerByReach`)
+ * from where the trace's tracks stood nearest the sighting's time: what a run with that fallback
+ * would have linked, near enough (the fusion gives it the tracks of the frame itself).
+ */
+export function relinkByReach(trace: ResolveTrace, options = DEFAULT_HAND_OPTIONS): HandSighting[] {
+  return trace.sightings.map((s) => {
+    if (s.trackId) return s;
+    const tracks = trace.tracks.flatMap((t) => {
+      let near: { tsMs: number; xyM: Vec2 } | undefined;
+      for (const p of t.samples)
+        if (!near || Math.abs(p.tsMs - s.captureMs) < Math.abs(near.tsMs - s.captureMs)) near = p;
+      return near && Math.abs(near.tsMs - s.captureMs) <= 250
+        ? [{ trackId: t.trackId, floorXyM: near.xyM, state: 'confirmed' as const }]
+        : [];
+    });
+    return { ...s, trackId: ownerByReach(s, tracks, options) };
+  });
+}
+
+export function replay(trace: ResolveTrace, layout: StoreLayout, config: AttributionConfig, reach = false) {
   const geometry = new PlateGeometry(layout);
   const e = trace.event;
   const from = e.startMs - config.handBeforeMs;
@@ -43,7 +65,9 @@ export function replay(trace: ResolveTrace, layout: StoreLayout, config: Attribu
     const before = list.filter((s) => s.tsMs < a).at(-1);
     return before && a - before.tsMs < LEND_MS ? [before.xyM] : [];
   };
-  const sightings = trace.sightings.filter((s) => s.captureMs >= from && s.captureMs <= e.settledMs + 1000);
+  const sightings = (reach ? relinkByReach(trace) : trace.sightings).filter(
+    (s) => s.captureMs >= from && s.captureMs <= e.settledMs + 1000,
+  );
   return attribute(e, geometry, sightings, ids, positions, config);
 }
 
@@ -54,6 +78,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       scenario: { type: 'string', default: 'baseline' },
       set: { type: 'string', multiple: true, default: [] },
       verbose: { type: 'boolean', default: false },
+      /** Give hands the run left with no track one by reach first (see relinkByReach). */
+      reach: { type: 'boolean', default: false },
       /** Also replay edge events that explain several true events (merged picks). */
       merged: { type: 'boolean', default: false },
     },
@@ -83,7 +109,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     for (const f of d.findings) {
       const trace = f.eventId ? traces.get(f.eventId) : undefined;
       if (!trace || (perEvent.get(f.eventId!) !== 1 && !values.merged)) continue;
-      const who = replay(trace, layout, config);
+      const who = replay(trace, layout, config, values.reach);
       s.events += 1;
       const top = who.candidates[0];
       // Scored by the person the picked track truly followed: attribution, not binding.

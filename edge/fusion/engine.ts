@@ -118,7 +118,7 @@ export class Fusion {
     this.frameWatermarkMs = Math.max(this.frameWatermarkMs, frame.captureMs);
     for (const t of tracks)
       if (t.state !== 'lost') this.timeline.position(t.trackId, frame.captureMs, t.floorXyM);
-    for (const s of this.parts.hands(frame, personTrack)) this.timeline.hand(s);
+    for (const s of this.parts.hands(frame, personTrack, tracks)) this.timeline.hand(s);
     const out = this.effects(this.book.bind(tracks, frame.captureMs));
     out.push({ kind: 'tracks', tsMs: frame.captureMs, tracks: this.labelled(tracks) });
     return out;

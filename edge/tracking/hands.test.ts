@@ -3,7 +3,14 @@ import { loadLayout } from '../../proto/layout/check.ts';
 import { type CameraModel, cameraModel, project } from '../../proto/layout/projection.ts';
 import type { Vec3 } from '../../proto/layout/schema.ts';
 import type { FrameDetections } from '../types.ts';
-import { handOwner, handPoints, handSightings, triangulate } from './hands.ts';
+import {
+  DEFAULT_HAND_OPTIONS,
+  handOwner,
+  handPoints,
+  handSightings,
+  ownerByReach,
+  triangulate,
+} from './hands.ts';
 
 const layout = loadLayout(new URL('../../proto/stores/reference/layout.json', import.meta.url).pathname);
 const camera = (id: string) => cameraModel(layout.cameras.find((c) => c.id === id)!);
@@ -28,6 +35,28 @@ function frameWith(cam: CameraModel, handM: Vec3, tMs = 1000): FrameDetections {
 }
 
 describe('hand sightings', () => {
+  it('gives a hand with no person box to the track within reach of its ray, and to nobody on a near tie', () => {
+    const lone = frameWith(cam11, HAND_M);
+    lone.detections = lone.detections.filter((d) => d.cls === 'hand');
+    // The hand at (3, 2.2, 1.1) seen from cam-11: one shopper 0.5 m in front of it, one 2 m away.
+    const at = (trackId: string, x: number, y: number) => ({
+      trackId,
+      floorXyM: [x, y] as [number, number],
+      state: 'confirmed' as const,
+    });
+    const [s] = handSightings(lone, cam11, [], [at('t1', 3, 1.7), at('t2', 3, 4.2)]);
+    expect(s!.trackId).toBe('t1');
+    // Nobody within reach.
+    expect(handSightings(lone, cam11, [], [at('t2', 3, 4.2)])[0]!.trackId).toBeNull();
+    // Two shoppers as near, either side of the ray: not a coin flip.
+    expect(handSightings(lone, cam11, [], [at('t1', 3, 1.7), at('t3', 3, 2.7)])[0]!.trackId).toBeNull();
+    // A lost track is not a body the arm could belong to.
+    expect(ownerByReach(s!, [{ ...at('t1', 3, 1.7), state: 'lost' }], DEFAULT_HAND_OPTIONS)).toBeNull();
+    // A person box's track wins over reach.
+    const boxed = handSightings(frameWith(cam11, HAND_M), cam11, ['t9', null], [at('t1', 3, 1.7)]);
+    expect(boxed[0]!.trackId).toBe('t9');
+  });
+
   it('links a hand to its person box, hence its track, with a ray that passes through the hand', () => {
     const [s] = handSightings(frameWith(cam11, HAND_M), cam11, ['t7', null]);
     expect(s!.trackId).toBe('t7');
