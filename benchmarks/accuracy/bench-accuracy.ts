@@ -132,69 +132,79 @@ try {
         progress.stop();
         if (!values.keep && !values.dump) rmSync(work, { recursive: true, force: true });
       }
+      // After every seed, so a long run that is stopped still leaves what it measured.
+      const perSeed = Object.entries(results)
+        .filter(([k]) => k.startsWith(`${label}#`))
+        .map(([, v]) => v);
+      const weighted = (key: string) =>
+        perSeed.reduce((a, v) => a + (v[key] ?? 0) * (v.visits ?? 0), 0) / Math.max(1, sums.visits);
+      const mot = clearMot(frames, MATCH_M);
+      const ids = idScores(frames, MATCH_M);
+      results[label] = {
+        visits: sums.visits,
+        perfectReceipts: sums.perfect / Math.max(1, sums.visits),
+        itemPrecision: weighted('itemPrecision'),
+        itemRecall: weighted('itemRecall'),
+        reviewRate: sums.reviewed / Math.max(1, sums.visits),
+        idf1: ids.idf1,
+        mota: mot.mota,
+        eventPrecision: weighted('eventPrecision'),
+        eventRecall: weighted('eventRecall'),
+      };
+      writeResults();
     }
-    const perSeed = Object.entries(results)
-      .filter(([k]) => k.startsWith(`${label}#`))
-      .map(([, v]) => v);
-    const weighted = (key: string) =>
-      perSeed.reduce((a, v) => a + (v[key] ?? 0) * (v.visits ?? 0), 0) / Math.max(1, sums.visits);
-    const mot = clearMot(frames, MATCH_M);
-    const ids = idScores(frames, MATCH_M);
-    results[label] = {
-      visits: sums.visits,
-      perfectReceipts: sums.perfect / Math.max(1, sums.visits),
-      itemPrecision: weighted('itemPrecision'),
-      itemRecall: weighted('itemRecall'),
-      reviewRate: sums.reviewed / Math.max(1, sums.visits),
-      idf1: ids.idf1,
-      mota: mot.mota,
-      eventPrecision: weighted('eventPrecision'),
-      eventRecall: weighted('eventRecall'),
-    };
   }
 } finally {
   await detector.close();
 }
 
-const summary = Object.fromEntries(Object.entries(results).filter(([k]) => !k.includes('#')));
-const result = {
-  benchmark: 'accuracy',
-  date: new Date().toISOString(),
-  command: `npm run bench:accuracy -- ${process.argv.slice(2).join(' ')}`,
-  machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown' },
-  seeds: `${fromSeed}-${toSeed}`,
-  minutesPerSeed: minutes,
-  detectFps,
-  wallSeconds: Math.round((performance.now() - started) / 1000),
-  targets: { baseline: { perfectReceipts: 0.995, idf1: 0.95, reviewRateAtMost: 0.02, visitsAtLeast: 200 } },
-  scenarios: summary,
-  perSeed: Object.fromEntries(Object.entries(results).filter(([k]) => k.includes('#'))),
-};
-writeFileSync(join(outDir, 'accuracy.json'), `${JSON.stringify(result, null, 2)}\n`);
-writeFileSync(join(outDir, 'accuracy-imperfect.json'), `${JSON.stringify(imperfect, null, 2)}\n`);
-const measures = [
-  { name: 'perfect receipts', key: 'perfectReceipts', colour: '#1b7837', target: 0.995 },
-  { name: 'item precision', key: 'itemPrecision', colour: '#5aae61' },
-  { name: 'item recall', key: 'itemRecall', colour: '#a6dba0' },
-  { name: 'review rate', key: 'reviewRate', colour: '#c2a5cf', target: 0.02 },
-  { name: 'floor IDF1', key: 'idf1', colour: '#2166ac', target: 0.95 },
-  { name: 'MOTA', key: 'mota', colour: '#67a9cf' },
-  { name: 'event precision', key: 'eventPrecision', colour: '#f4a582' },
-  { name: 'event recall', key: 'eventRecall', colour: '#d6604d' },
-];
-writeFileSync(
-  join(outDir, 'accuracy.svg'),
-  barChart({
-    title: `Receipts and tracks against the truth (seeds ${fromSeed}-${toSeed}, ${minutes} min each)`,
-    categories: Object.keys(summary),
-    measures,
-    values: Object.values(summary).map((s) => measures.map((m) => s[m.key] ?? null)),
-  }),
+process.stdout.write(
+  `${JSON.stringify(Object.fromEntries(Object.entries(results).filter(([k]) => !k.includes('#'))), null, 2)}\n`,
 );
-process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 process.stderr.write(
   `[accuracy] wrote ${join(outDir, 'accuracy.json')}, accuracy.svg, accuracy-imperfect.json\n`,
 );
+
+/** accuracy.json, its chart and the imperfect receipts, for the seeds run so far. */
+function writeResults(): void {
+  const summary = Object.fromEntries(Object.entries(results).filter(([k]) => !k.includes('#')));
+  const result = {
+    benchmark: 'accuracy',
+    date: new Date().toISOString(),
+    command: `npm run bench:accuracy -- ${process.argv.slice(2).join(' ')}`,
+    machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown' },
+    seeds: `${fromSeed}-${toSeed}`,
+    /** Runs (scenario and seed) finished when this was written; a stopped run has fewer. */
+    runsDone: Object.keys(results).filter((k) => k.includes('#')).length,
+    minutesPerSeed: minutes,
+    detectFps,
+    wallSeconds: Math.round((performance.now() - started) / 1000),
+    targets: { baseline: { perfectReceipts: 0.995, idf1: 0.95, reviewRateAtMost: 0.02, visitsAtLeast: 200 } },
+    scenarios: summary,
+    perSeed: Object.fromEntries(Object.entries(results).filter(([k]) => k.includes('#'))),
+  };
+  writeFileSync(join(outDir, 'accuracy.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(outDir, 'accuracy-imperfect.json'), `${JSON.stringify(imperfect, null, 2)}\n`);
+  const measures = [
+    { name: 'perfect receipts', key: 'perfectReceipts', colour: '#1b7837', target: 0.995 },
+    { name: 'item precision', key: 'itemPrecision', colour: '#5aae61' },
+    { name: 'item recall', key: 'itemRecall', colour: '#a6dba0' },
+    { name: 'review rate', key: 'reviewRate', colour: '#c2a5cf', target: 0.02 },
+    { name: 'floor IDF1', key: 'idf1', colour: '#2166ac', target: 0.95 },
+    { name: 'MOTA', key: 'mota', colour: '#67a9cf' },
+    { name: 'event precision', key: 'eventPrecision', colour: '#f4a582' },
+    { name: 'event recall', key: 'eventRecall', colour: '#d6604d' },
+  ];
+  writeFileSync(
+    join(outDir, 'accuracy.svg'),
+    barChart({
+      title: `Receipts and tracks against the truth (seeds ${fromSeed}-${toSeed}, ${minutes} min each)`,
+      categories: Object.keys(summary),
+      measures,
+      values: Object.values(summary).map((s) => measures.map((m) => s[m.key] ?? null)),
+    }),
+  );
+}
 
 /** The edge's track statements sampled at FLOOR_HZ against the truth's positions nearest in time. */
 function motFrames(
