@@ -61,6 +61,11 @@ export class Carts {
   }
 
   /** Products the visit holds (positive net quantity or grams), the candidates of its put-backs. */
+  /** Visits with a cart (open, or closing and not yet forgotten). */
+  visitIds(): string[] {
+    return [...this.visits.keys()];
+  }
+
   skusOf(visitId: string): string[] {
     const net = new Map<string, number>();
     for (const m of this.visits.get(visitId)?.members.values() ?? []) {

@@ -51,6 +51,12 @@ export const FusionConfig = z
     resolveWaitMs: z.number().int().nonnegative().default(250),
     /** A closing visit waits at most this long (ms) for shelf events that began before its last exit. */
     closeWaitMs: z.number().int().nonnegative().default(800),
+    /**
+     * Open carts are stated again this often (ms) even when unchanged, so the live publisher's
+     * watchdog (20 min for carts) never ends the cart of a shopper who is still browsing; an
+     * unchanged statement publishes nothing.
+     */
+    restateCartsEveryMs: z.number().int().positive().default(5 * 60_000),
     /** A line believed less than this goes to the cloud with its doubt (the cloud's review decides). */
     reviewBelow: z.number().min(0).max(1).default(0.6),
   })

@@ -78,6 +78,8 @@ export class Fusion {
   private readonly closing: { visitId: string; tsMs: number }[] = [];
   private tracks: Track[] = [];
   private frameWatermarkMs = 0;
+  /** Store time open carts were last stated in full (restateCartsEveryMs). */
+  private restatedMs = 0;
   private alerts = 0;
   readonly catalog: Map<string, Catalog['items'][number]>;
 
@@ -165,6 +167,12 @@ export class Fusion {
       out.push(...this.resolve(e));
     }
     out.push(...this.closeDue(nowMs));
+    if (nowMs - this.restatedMs >= this.config.restateCartsEveryMs) {
+      if (this.restatedMs > 0)
+        for (const visitId of this.carts.visitIds())
+          out.push({ kind: 'cart', cart: this.carts.cart(visitId), ended: false, tsMs: nowMs });
+      this.restatedMs = nowMs;
+    }
     this.timeline.prune(nowMs);
     return out;
   }
