@@ -56,7 +56,7 @@ export const FusionConfig = z
      * watchdog (20 min for carts) never ends the cart of a shopper who is still browsing; an
      * unchanged statement publishes nothing.
      */
-    restateCartsEveryMs: z.number().int().positive().default(5 * 60_000),
+    restateCartsEveryMs: z.number().int().positive().default(300_000),
     /** A line believed less than this goes to the cloud with its doubt (the cloud's review decides). */
     reviewBelow: z.number().min(0).max(1).default(0.6),
   })
