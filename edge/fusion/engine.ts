@@ -22,7 +22,14 @@ import type {
   VisitCart,
   WeightStage,
 } from '../stages.ts';
-import type { FrameDetections, HandSighting, PlateHealth, Track, WeightEvent } from '../types.ts';
+import type {
+  FrameDetections,
+  HandSighting,
+  PlateHealth,
+  Track,
+  WeightEvent,
+  WeightHypothesis,
+} from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { type Attribution, attribute, PlateGeometry, partyConfidence } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
@@ -42,6 +49,8 @@ export type FusionOutput =
  */
 export interface ResolveTrace {
   event: WeightEvent;
+  /** Every reading identification considered, best first (evidence keeps them for review). */
+  hypotheses: WeightHypothesis[];
   /** Hand sightings and track positions from `traceBeforeMs` before the event to 1 s after it. */
   sightings: HandSighting[];
   /** Every track seen around the event, where it stood, and the visit member it is bound to. */
@@ -189,6 +198,7 @@ export class Fusion {
     const who = this.attributeEvent(e);
     const top = who.candidates[0];
     const member = top ? this.book.memberOf(top.trackId) : null;
+    let hypotheses: WeightHypothesis[] = [];
     const trace = (
       lines: ResolveTrace['lines'],
       doubt: string | null,
@@ -200,6 +210,7 @@ export class Fusion {
       const to = e.settledMs + 1000;
       this.observe({
         event: e,
+        hypotheses,
         sightings: this.timeline.hands(from, to),
         tracks: this.timeline.trackIds(from, to).map((trackId) => {
           const m = this.book.memberOf(trackId);
@@ -219,7 +230,9 @@ export class Fusion {
     };
     // A put-back is most likely something the putter's party carries.
     const carried = member && e.deltaG > 0 ? this.carts.skusOf(member.visitId) : [];
-    const { hypotheses, doubt } = this.parts.identify(e, carried);
+    const identified = this.parts.identify(e, carried);
+    hypotheses = identified.hypotheses;
+    const doubt = identified.doubt;
     const best = hypotheses[0];
     const out: FusionOutput[] = [];
     if (!best || doubt === 'unexplained') {
