@@ -33,6 +33,7 @@ import type {
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { type Attribution, attribute, PlateGeometry, partyConfidence } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
+import { type PlateStatement, PlateStock } from './plate-stock.ts';
 import { Timeline } from './timeline.ts';
 
 export type FusionOutput =
@@ -40,7 +41,8 @@ export type FusionOutput =
   | { kind: 'cart'; cart: VisitCart; ended: boolean; tsMs: number }
   | { kind: 'alert'; alert: Alert }
   | { kind: 'health'; health: PlateHealth }
-  | { kind: 'tracks'; tsMs: number; tracks: (Track & { visitId?: string; memberNo?: number })[] };
+  | { kind: 'tracks'; tsMs: number; tracks: (Track & { visitId?: string; memberNo?: number })[] }
+  | { kind: 'plates'; tsMs: number; plates: PlateStatement[] };
 
 /**
  * What the fusion knew when it resolved a weight event: its attribution's inputs and result, and
@@ -88,6 +90,7 @@ export class Fusion {
   private tracks: Track[] = [];
   private frameWatermarkMs = 0;
   private alerts = 0;
+  private readonly plateStock: PlateStock;
   readonly catalog: Map<string, Catalog['items'][number]>;
 
   constructor(
@@ -101,6 +104,7 @@ export class Fusion {
     this.geometry = new PlateGeometry(layout);
     this.timeline = new Timeline(config.historyMs);
     this.catalog = new Map(catalog.items.map((i) => [i.sku, i]));
+    this.plateStock = new PlateStock(layout, catalog, config.plateRestateMs);
   }
 
   onDevice(msg: DecodedMessage): FusionOutput[] {
@@ -174,6 +178,10 @@ export class Fusion {
       out.push(...this.resolve(e));
     }
     out.push(...this.closeDue(nowMs));
+    const plates = this.plateStock.due(nowMs, this.parts.weights.activeSince(), (id) =>
+      this.parts.contents.units(id),
+    );
+    if (plates.length > 0) out.push({ kind: 'plates', tsMs: nowMs, plates });
     this.timeline.prune(nowMs);
     return out;
   }
@@ -244,6 +252,7 @@ export class Fusion {
       }
     }
     this.parts.contents.applyHypothesis(best);
+    for (const l of best.lines) this.plateStock.touch(l.plateId);
     // Two shoppers at one shelf at once make one shelf event: each plate's lines go to whoever
     // reached into that plate.
     const plates = [...new Set(best.lines.map((l) => l.plateId))];
