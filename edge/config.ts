@@ -4,7 +4,7 @@
  * parts of it.
  *
  *   npm run edge -- --store STORE_ID [--cloud HOST:PORT [--cloud-http URL]] [--layout FILE --catalog FILE]
- *                   [--replay DIR] [--detect-fps N] [--state DIR] [--mot DIR] [--config FILE]
+ *                   [--replay DIR] [--detect-fps N] [--state DIR] [--mot DIR] [--evidence-port N] [--config FILE]
  *
  * Environment: WALKOUT_EDGE_CREDENTIALS (id:secret, as the cloud's device API issues an edge's: its
  * EdgeLink credential and its broker login), MQTT_URL (live), LOG_LEVEL.
@@ -51,12 +51,15 @@ export const EdgeConfig = z
     workers: z.number().int().min(1).max(16).optional(),
     /** Write the tracks as MOTChallenge files here (per camera and on the floor). */
     mot: z.string().optional(),
+    /** Serve the evidence kept under the state directory over HTTP on this port; 0: not served. */
+    evidencePort: z.number().int().min(0).max(65535).default(0),
     fusion: FusionConfig.default(FusionConfig.parse({})),
     /** Tunables of the other stages, each checked by its own schema. */
     weight: z.record(z.string(), z.unknown()).default({}),
     tracker: z.record(z.string(), z.unknown()).default({}),
     live: z.record(z.string(), z.unknown()).default({}),
     link: z.record(z.string(), z.unknown()).default({}),
+    evidence: z.record(z.string(), z.unknown()).default({}),
   })
   .strict()
   .refine((c) => c.replay !== undefined || c.mqttUrl !== undefined, {
@@ -94,6 +97,7 @@ export function parseEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeCon
         'detect-fps': { type: 'string' },
         workers: { type: 'string' },
         mot: { type: 'string' },
+        'evidence-port': { type: 'string' },
         config: { type: 'string' },
       },
       strict: true,
@@ -117,6 +121,7 @@ export function parseEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeCon
     detectFps: num(values['detect-fps']) ?? file.detectFps,
     workers: num(values.workers) ?? file.workers,
     mot: values.mot,
+    evidencePort: num(values['evidence-port']) ?? file.evidencePort,
   };
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
   return parseWith(EdgeConfig, defined, 'edge configuration', 'CONFIG_INVALID');

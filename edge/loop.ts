@@ -185,6 +185,9 @@ async function deliver(
     case 'tracks':
       parts.publisher?.tracks(o.tsMs, o.tracks);
       return;
+    case 'plates':
+      parts.publisher?.plates(o.tsMs, o.plates);
+      return;
   }
 }
 

@@ -144,6 +144,8 @@ export type IdentifyStage = (
 /** What the edge believes each plate holds (live state, not the planogram). */
 export interface ContentsStage {
   applyHypothesis(h: WeightHypothesis): void;
+  /** A plate's live stock: units by SKU. */
+  units(plateId: string): Record<string, number>;
 }
 
 /** Frames' detections to floor tracks (edge/tracking). */

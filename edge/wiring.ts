@@ -14,15 +14,26 @@ import { trackerConfig } from './tracking/config.ts';
 import { handSightings } from './tracking/hands.ts';
 import { FloorTracker } from './tracking/tracker.ts';
 import { birthZonesFor } from './tracking/zones.ts';
-import type { WeightEvent } from './types.ts';
+import type { FrameDetections, Track, WeightEvent } from './types.ts';
 import { doubt, identify, ShelfContents, ShelfWeights, WeightConfig } from './weight/index.ts';
 
 export function buildFusion(
   layout: StoreLayout,
   catalog: Catalog,
   config: Pick<EdgeConfig, 'fusion' | 'weight' | 'tracker'> & {
-    /** Taps for benchmarks: every weight event as it settles. */
-    observe?: { weightEvent?: (e: WeightEvent) => void; resolve?: (t: ResolveTrace) => void };
+    /**
+     * Taps: every weight event as it settles, every resolution (benchmarks, evidence), every frame's
+     * tracking with the tracks at any time (MOT files).
+     */
+    observe?: {
+      weightEvent?: (e: WeightEvent) => void;
+      resolve?: (t: ResolveTrace) => void;
+      tracked?: (
+        frame: FrameDetections,
+        update: ReturnType<TrackerStage['update']>,
+        tracksAt: (tsMs: number) => Track[],
+      ) => void;
+    };
   },
 ): Fusion {
   const weightConfig = parseWith(WeightConfig, config.weight, 'edge configuration: weight', 'CONFIG_INVALID');
@@ -46,7 +57,11 @@ export function buildFusion(
   const byId = new Map(cameras.map((c) => [c.id, c]));
   const floor = new FloorTracker({ config: tracking, cameras, birthZones: birthZonesFor(layout, tracking) });
   const tracker: TrackerStage = {
-    update: (frame) => floor.update(frame),
+    update: (frame) => {
+      const update = floor.update(frame);
+      config.observe?.tracked?.(frame, update, (tsMs) => floor.tracksAt(tsMs));
+      return update;
+    },
     end: (trackId, tsMs) => {
       floor.end(trackId, tsMs);
     },

@@ -60,6 +60,10 @@ export const ErrorCodes = {
   OUTBOX_IN_USE:
     'another live edge process holds the outbox directory: two would hand out the same sequence numbers',
   TRACK_ID_INVALID: 'a track id is not of the form the floor tracker gives (t followed by a number)',
+  EVIDENCE_ID_INVALID:
+    'an evidence request names a weight event, camera or frame that is not of the form the edge gives (shelfId@startMs, a camera id, a frame number)',
+  EVIDENCE_UNKNOWN:
+    'the edge keeps no evidence for this weight event or frame: never resolved here, or older than the retention',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

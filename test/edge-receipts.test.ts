@@ -2,10 +2,13 @@
  * The whole loop on a short recording: the simulator records a few shoppers who sign up, get their
  * codes and enter through a gate the cloud decides at; the edge (`npm run edge -- --replay`, its own
  * process, a copy of the recording without its truth) turns the traffic and frames into reports to
- * the same cloud; every visit's receipt must be exactly its true cart.
+ * the same cloud; every visit's receipt must be exactly its true cart. The same run writes its
+ * tracks as MOTChallenge files (`--mot`) and keeps the evidence of every cart line under its state
+ * directory: both are checked here rather than in a second replay, which would double the minutes
+ * of detection this test costs.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -77,6 +80,7 @@ describe('edge and cloud on a recorded store', () => {
       [
         ...['--import', 'tsx', 'edge/cli/main.ts', '--store', layout.storeId, '--replay', replay],
         ...['--cloud', cloud.grpcAddress, '--state', join(base, 'state'), '--detect-fps', '5'],
+        ...['--mot', join(base, 'mot')],
       ],
       {
         cwd: root,
@@ -132,5 +136,75 @@ describe('edge and cloud on a recorded store', () => {
       );
       expect(rows, `receipt of visit ${visitId}: ${JSON.stringify(state.rows[0])}`).toEqual(want);
     }
+    checkMot(join(base, 'mot'));
+    // Every cart line the cloud holds names a weight event whose evidence the edge kept, frames too.
+    const { rows: refs } = await cloud.ctx.db.query<{ ref: string }>(
+      'select distinct unnest(evidence) as ref from cart_events where store_id = $1',
+      [layout.storeId],
+    );
+    expect(refs.length).toBeGreaterThan(0);
+    const evidence = join(base, 'state', layout.storeId, 'evidence');
+    const buckets = readdirSync(evidence);
+    for (const { ref } of refs) {
+      expect(ref).toMatch(/^weight:/);
+      const eventId = ref.slice('weight:'.length);
+      const dir = buckets.map((b) => join(evidence, b, eventId)).find((d) => existsSync(d));
+      expect(dir, `evidence kept for ${ref}`).toBeDefined();
+      const record = JSON.parse(readFileSync(join(dir!, 'record.json'), 'utf8')) as {
+        eventId: string;
+        resolutions: unknown[];
+        frames: { cameraId: string; frameIndex: number; captureMs: number }[];
+        window: { fromMs: number; toMs: number };
+      };
+      expect(record.eventId).toBe(eventId);
+      expect(record.resolutions.length).toBeGreaterThan(0);
+      // At 5 frames a second, a window of 3 s or more holds at least 10 frames of each camera seeing it.
+      expect(record.frames.length).toBeGreaterThanOrEqual(10);
+      for (const f of record.frames) {
+        expect(f.captureMs).toBeGreaterThanOrEqual(record.window.fromMs);
+        expect(f.captureMs).toBeLessThanOrEqual(record.window.toMs);
+        const jpeg = readFileSync(join(dir!, f.cameraId, `${f.frameIndex}.jpg`));
+        expect([jpeg[0], jpeg[1]]).toEqual([0xff, 0xd8]);
+      }
+    }
   }, 480_000);
 });
+
+/** The edge's MOTChallenge files: 10 numeric fields a line, per camera boxes and floor points. */
+function checkMot(dir: string): void {
+  const origin = JSON.parse(readFileSync(join(dir, 'floor.json'), 'utf8')) as Record<string, number>;
+  expect(origin).toMatchObject({ floorHz: 10, matchDistanceM: 0.5 });
+  const fields = (file: string) =>
+    readFileSync(join(dir, file), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => {
+        const f = line.split(',').map(Number);
+        expect(f, `${file}: ${line}`).toHaveLength(10);
+        expect(f.every(Number.isFinite), `${file}: ${line}`).toBe(true);
+        return f;
+      });
+  const floor = fields('floor.txt');
+  expect(floor.length).toBeGreaterThan(100);
+  for (const [frame, id, , , , , , x, y, z] of floor) {
+    expect(Number.isInteger(frame) && frame! >= 1 && Number.isInteger(id)).toBe(true);
+    // On the store's floor.
+    expect([x! >= -1 && x! <= 30, y! >= -1 && y! <= 30, z]).toEqual([true, true, 0]);
+  }
+  const cameras = readdirSync(dir).filter((f) => f.endsWith('.txt') && f !== 'floor.txt');
+  expect(cameras.length).toBeGreaterThan(0);
+  for (const file of cameras) {
+    expect(layout.cameras.map((c) => `${c.id}.txt`)).toContain(file);
+    for (const [frame, id, left, top, w, h, conf, ...rest] of fields(file)) {
+      expect(Number.isInteger(frame) && Number.isInteger(id)).toBe(true);
+      expect([left! >= 0, top! >= 0, w! > 0, h! > 0, conf! > 0 && conf! <= 1]).toEqual([
+        true,
+        true,
+        true,
+        true,
+        true,
+      ]);
+      expect(rest).toEqual([-1, -1, -1]);
+    }
+  }
+}

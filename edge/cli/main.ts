@@ -16,6 +16,7 @@ import { runLoop } from '../loop.ts';
 import type { CloudLink, InputSource, LivePublisher } from '../stages.ts';
 import { openDetector } from '../vision/detector.ts';
 import { buildFusion } from '../wiring.ts';
+import { startTaps } from './taps.ts';
 
 const log = createLogger('edge');
 
@@ -41,15 +42,16 @@ async function main(): Promise<void> {
   const edgeId = config.credentials?.split(':')[0] ?? 'edge';
   const stateDir = resolve(config.stateDir, config.storeId);
   mkdirSync(stateDir, { recursive: true });
-  const fusion = buildFusion(layout, catalog, config);
+  const taps = await startTaps(config, layout, stateDir, log);
+  const fusion = buildFusion(layout, catalog, { ...config, observe: taps.observe });
   const detector = await openDetector({
     scoreThreshold: config.detectScore,
     reid: config.reid,
     ...(config.workers ? { workers: config.workers } : {}),
   });
-  const closers: (() => Promise<void>)[] = [() => detector.close()];
+  const closers: (() => Promise<void>)[] = [() => detector.close(), () => taps.close()];
   try {
-    const input: InputSource = config.replay
+    const source: InputSource = config.replay
       ? new ReplayInput({ dir: config.replay, log: log.child('replay'), detectFps: config.detectFps })
       : await connectLiveInput({
           mqtt: {
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
           cameras: { detectFps: config.detectFps },
           log: log.child('input'),
         });
+    const input = taps.tapInput(source);
     closers.push(() => input.close());
     let link: CloudLink | null = null;
     if (config.cloud) {

@@ -59,6 +59,11 @@ export const FusionConfig = z
     restateCartsEveryMs: z.number().int().positive().default(300_000),
     /** A line believed less than this goes to the cloud with its doubt (the cloud's review decides). */
     reviewBelow: z.number().min(0).max(1).default(0.6),
+    /**
+     * Every plate's stock is stated again at least this often (ms), changed or not, so the live
+     * publisher's watchdog (2 min) keeps quiet plates on the map; unchanged statements publish nothing.
+     */
+    plateRestateMs: z.number().int().positive().default(30_000),
   })
   .strict();
 export type FusionConfig = z.infer<typeof FusionConfig>;

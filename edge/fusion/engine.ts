@@ -22,10 +22,18 @@ import type {
   VisitCart,
   WeightStage,
 } from '../stages.ts';
-import type { FrameDetections, HandSighting, PlateHealth, Track, WeightEvent } from '../types.ts';
+import type {
+  FrameDetections,
+  HandSighting,
+  PlateHealth,
+  Track,
+  WeightEvent,
+  WeightHypothesis,
+} from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { type Attribution, attribute, PlateGeometry, partyConfidence } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
+import { type PlateStatement, PlateStock } from './plate-stock.ts';
 import { Timeline } from './timeline.ts';
 
 export type FusionOutput =
@@ -33,7 +41,8 @@ export type FusionOutput =
   | { kind: 'cart'; cart: VisitCart; ended: boolean; tsMs: number }
   | { kind: 'alert'; alert: Alert }
   | { kind: 'health'; health: PlateHealth }
-  | { kind: 'tracks'; tsMs: number; tracks: (Track & { visitId?: string; memberNo?: number })[] };
+  | { kind: 'tracks'; tsMs: number; tracks: (Track & { visitId?: string; memberNo?: number })[] }
+  | { kind: 'plates'; tsMs: number; plates: PlateStatement[] };
 
 /**
  * What the fusion knew when it resolved a weight event: its attribution's inputs and result, and
@@ -42,6 +51,8 @@ export type FusionOutput =
  */
 export interface ResolveTrace {
   event: WeightEvent;
+  /** Every reading identification considered, best first (evidence keeps them for review). */
+  hypotheses: WeightHypothesis[];
   /** Hand sightings and track positions from `traceBeforeMs` before the event to 1 s after it. */
   sightings: HandSighting[];
   /** Every track seen around the event, where it stood, and the visit member it is bound to. */
@@ -81,6 +92,7 @@ export class Fusion {
   /** Store time open carts were last stated in full (restateCartsEveryMs). */
   private restatedMs = 0;
   private alerts = 0;
+  private readonly plateStock: PlateStock;
   readonly catalog: Map<string, Catalog['items'][number]>;
 
   constructor(
@@ -94,6 +106,7 @@ export class Fusion {
     this.geometry = new PlateGeometry(layout);
     this.timeline = new Timeline(config.historyMs);
     this.catalog = new Map(catalog.items.map((i) => [i.sku, i]));
+    this.plateStock = new PlateStock(layout, catalog, config.plateRestateMs);
   }
 
   onDevice(msg: DecodedMessage): FusionOutput[] {
@@ -173,6 +186,10 @@ export class Fusion {
           out.push({ kind: 'cart', cart: this.carts.cart(visitId), ended: false, tsMs: nowMs });
       this.restatedMs = nowMs;
     }
+    const plates = this.plateStock.due(nowMs, this.parts.weights.activeSince(), (id) =>
+      this.parts.contents.units(id),
+    );
+    if (plates.length > 0) out.push({ kind: 'plates', tsMs: nowMs, plates });
     this.timeline.prune(nowMs);
     return out;
   }
@@ -197,6 +214,7 @@ export class Fusion {
     const who = this.attributeEvent(e);
     const top = who.candidates[0];
     const member = top ? this.book.memberOf(top.trackId) : null;
+    let hypotheses: WeightHypothesis[] = [];
     const trace = (
       lines: ResolveTrace['lines'],
       doubt: string | null,
@@ -208,6 +226,7 @@ export class Fusion {
       const to = e.settledMs + 1000;
       this.observe({
         event: e,
+        hypotheses,
         sightings: this.timeline.hands(from, to),
         tracks: this.timeline.trackIds(from, to).map((trackId) => {
           const m = this.book.memberOf(trackId);
@@ -227,7 +246,9 @@ export class Fusion {
     };
     // A put-back is most likely something the putter's party carries.
     const carried = member && e.deltaG > 0 ? this.carts.skusOf(member.visitId) : [];
-    const { hypotheses, doubt } = this.parts.identify(e, carried);
+    const identified = this.parts.identify(e, carried);
+    hypotheses = identified.hypotheses;
+    const doubt = identified.doubt;
     const best = hypotheses[0];
     const out: FusionOutput[] = [];
     if (!best || doubt === 'unexplained') {
@@ -239,6 +260,7 @@ export class Fusion {
       }
     }
     this.parts.contents.applyHypothesis(best);
+    for (const l of best.lines) this.plateStock.touch(l.plateId);
     // Two shoppers at one shelf at once make one shelf event: each plate's lines go to whoever
     // reached into that plate.
     const plates = [...new Set(best.lines.map((l) => l.plateId))];
