@@ -33,6 +33,8 @@ export function liveFixture() {
     { role: 'scanner', storeId, deviceId: 'S1', gateIds: ['g1'] },
     { role: 'camera', storeId, deviceId: 'cam-a' },
     { role: 'camera', storeId, deviceId: 'cam-b' },
+    { role: 'authority', storeId, deviceId: 'auth-1' },
+    { role: 'gate', storeId, deviceId: 'gate-ctl', gateIds: ['g1'] },
   ];
 
   beforeAll(async () => {
@@ -66,6 +68,9 @@ export function liveFixture() {
   return {
     storeId,
     cameras: () => cameras,
+    url: () => url,
+    /** A device's broker login. */
+    login: (deviceId: string) => logins.get(deviceId)!,
     /** A device of the store, connected with its own account. */
     async device(deviceId: string): Promise<MqttClient> {
       const c = await mqtt.connectAsync(url, {
