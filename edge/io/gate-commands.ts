@@ -10,15 +10,18 @@ import { type GateCommand, topics } from '../../proto/index.ts';
  */
 export function connectGateCommands(opts: {
   url: string;
-  login: { username: string; password: string };
+  /** The authority device's `id:secret`: its broker login. */
+  credentials: string;
   storeId: string;
   clientId: string;
   /** Default 1 s. */
   reconnectPeriodMs?: number;
   log: Logger;
 }): { publish(command: GateCommand): Promise<void>; close(): Promise<void> } {
+  const colon = opts.credentials.indexOf(':');
   const client = mqtt.connect(opts.url, {
-    ...opts.login,
+    username: opts.credentials.slice(0, colon),
+    password: opts.credentials.slice(colon + 1),
     clientId: opts.clientId,
     clean: true,
     reconnectPeriod: opts.reconnectPeriodMs ?? 1_000,

@@ -61,7 +61,7 @@ describe('the edge as the gate’s authority', () => {
     const input = await connectLiveInput(fx.edgeOptions(clientId));
     const commands = connectGateCommands({
       url: fx.url(),
-      login: fx.login('auth-1'),
+      credentials: `${fx.login('auth-1').username}:${fx.login('auth-1').password}`,
       storeId: fx.storeId,
       clientId: `${fx.storeId}-authority`,
       log: recordingLogger(),
