@@ -5,9 +5,11 @@
  *
  *   npm run edge -- --store STORE_ID [--cloud HOST:PORT [--cloud-http URL]] [--layout FILE --catalog FILE]
  *                   [--replay DIR] [--detect-fps N] [--state DIR] [--mot DIR] [--evidence-port N] [--config FILE]
+ *                   [--gate-authority]
  *
  * Environment: WALKOUT_EDGE_CREDENTIALS (id:secret, as the cloud's device API issues an edge's: its
- * EdgeLink credential and its broker login), MQTT_URL (live), LOG_LEVEL.
+ * EdgeLink credential and its broker login), WALKOUT_GATE_AUTHORITY_CREDENTIALS (an `authority`
+ * device's id:secret, with --gate-authority), MQTT_URL (live), LOG_LEVEL.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -60,6 +62,16 @@ export const EdgeConfig = z
     live: z.record(z.string(), z.unknown()).default({}),
     link: z.record(z.string(), z.unknown()).default({}),
     evidence: z.record(z.string(), z.unknown()).default({}),
+    /**
+     * The edge is the gates' authority (--gate-authority): it decides every GateScan (the cloud
+     * asked over the link, the code checked offline when it cannot answer) and publishes the
+     * GateCommand. Off: the gates' controllers ask the cloud themselves.
+     */
+    gateAuthority: z.boolean().default(false),
+    /** The gate authority's `authority` broker account (env WALKOUT_GATE_AUTHORITY_CREDENTIALS). */
+    authorityCredentials: Credentials.optional(),
+    /** The gate authority's tunables (edge/link/gate-authority.ts). */
+    gate: z.record(z.string(), z.unknown()).default({}),
   })
   .strict()
   .refine((c) => c.replay !== undefined || c.mqttUrl !== undefined, {
@@ -78,13 +90,27 @@ export const EdgeConfig = z
   .refine((c) => c.cloud === undefined || c.credentials !== undefined, {
     message: '--cloud needs the edge device credential in WALKOUT_EDGE_CREDENTIALS (id:secret)',
     path: ['credentials'],
-  });
+  })
+  .refine(
+    (c) =>
+      !c.gateAuthority ||
+      (c.replay === undefined &&
+        c.cloud !== undefined &&
+        c.cloudHttp !== undefined &&
+        c.authorityCredentials !== undefined),
+    {
+      message:
+        '--gate-authority is live only and needs --cloud, --cloud-http (the entry keys for offline entries) and an authority device credential in WALKOUT_GATE_AUTHORITY_CREDENTIALS (id:secret)',
+      path: ['gateAuthority'],
+    },
+  );
 export type EdgeConfig = z.infer<typeof EdgeConfig>;
 
 export function parseEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConfig {
   let values: Record<string, string | undefined>;
+  let gateAuthority: boolean | undefined;
   try {
-    ({ values } = parseArgs({
+    const { values: parsed } = parseArgs({
       args: argv,
       options: {
         store: { type: 'string' },
@@ -99,9 +125,13 @@ export function parseEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeCon
         mot: { type: 'string' },
         'evidence-port': { type: 'string' },
         config: { type: 'string' },
+        'gate-authority': { type: 'boolean' },
       },
       strict: true,
-    }));
+    });
+    const { 'gate-authority': flag, ...strings } = parsed;
+    gateAuthority = flag as boolean | undefined;
+    values = strings as Record<string, string | undefined>;
   } catch (err) {
     throw new WalkoutError('CONFIG_INVALID', `edge: ${(err as Error).message}`);
   }
@@ -122,6 +152,8 @@ export function parseEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeCon
     workers: num(values.workers) ?? file.workers,
     mot: values.mot,
     evidencePort: num(values['evidence-port']) ?? file.evidencePort,
+    gateAuthority: gateAuthority ?? file.gateAuthority,
+    authorityCredentials: env.WALKOUT_GATE_AUTHORITY_CREDENTIALS || undefined,
   };
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
   return parseWith(EdgeConfig, defined, 'edge configuration', 'CONFIG_INVALID');

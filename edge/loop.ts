@@ -6,6 +6,7 @@
  * newest input time, moved on by the wall clock when inputs pause (live only).
  */
 import type { Logger } from '../platform/log.ts';
+import { isWalkoutError } from '../proto/errors.ts';
 import type { Fusion, FusionOutput } from './fusion/engine.ts';
 import type { CloudLink, EdgeInput, FrameDetector, InputSource, LivePublisher } from './stages.ts';
 import type { CameraFrame, FrameDetections } from './types.ts';
@@ -113,6 +114,9 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
       }
     }
     const nowMs = clock.now();
+    // Before any input has told the store's time there is no time to give: a tick at 0 made every
+    // plate "silent since 1970" when a live edge started before its devices spoke.
+    if (nowMs === 0) continue;
     await emit(parts.fusion.tick(nowMs));
     if (parts.publisher && nowMs - lastWatchdogMs >= WATCHDOG_EVERY_MS) {
       lastWatchdogMs = nowMs;
@@ -144,6 +148,7 @@ async function detect(
     parts.log.warn('frame skipped: detection failed', {
       cameraId: frame.cameraId,
       frameIndex: frame.frameIndex,
+      code: isWalkoutError(err) ? err.code : 'INTERNAL',
       err: (err as Error).message,
     });
     return null;

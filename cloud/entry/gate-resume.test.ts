@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../platform/log.ts';
-import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
-import { entryCode, visitsOf as visitsOfShopper } from '../../test/support/gate.ts';
+import { newShopper, type TestCloud } from '../../test/support/cloud.ts';
+import { gateBench } from '../../test/support/gate.ts';
 import { diesAfterAuthorise } from '../../test/support/payments.ts';
-import { createDevice, createStore } from '../stores/devices.ts';
+import { createDevice } from '../stores/devices.ts';
 import { decideScan, gateIdle } from './gate.ts';
 import { recoverHolds } from './recover.ts';
 
@@ -13,28 +13,13 @@ import { recoverHolds } from './recover.ts';
  * visit their lost answer left is theirs, not a lock on the store for an hour.
  */
 
+const bench = gateBench('gate-resume', [{ id: 'small', name: 'Small', capacity: 2 }]);
+const { codeFor, scan, visitsOf } = bench;
 let cloud: TestCloud;
-let gate: string;
 let otherStoreGate: string;
-
-beforeAll(async () => {
-  cloud = await startTestCloud('gate-resume', { GATE_RETRY_WINDOW_S: '60' });
-  await createStore(cloud.ctx.db, { id: 'west', name: 'West' });
-  await createStore(cloud.ctx.db, { id: 'harbour', name: 'Harbour' });
-  await createStore(cloud.ctx.db, { id: 'small', name: 'Small', capacity: 2 });
-  const d = await createDevice(cloud.ctx.db, 'west', 'gate');
-  gate = `${d.id}:${d.secret}`;
-  const o = await createDevice(cloud.ctx.db, 'harbour', 'gate');
-  otherStoreGate = `${o.id}:${o.secret}`;
+beforeAll(() => {
+  ({ cloud, otherStoreGate } = bench);
 });
-afterAll(async () => cloud?.stop());
-
-const codeFor = (token: string, companions = 0) => entryCode(cloud, token, companions);
-
-const scan = (qr: string, gateId = 'gate-1', basic = gate) =>
-  cloud.call('POST', `/v1/gates/${gateId}/scans`, { basic, body: { qr } });
-
-const visitsOf = (shopperId: string) => visitsOfShopper(cloud, shopperId);
 
 async function holdOps(visitId: string): Promise<number> {
   const { rows } = await cloud.ctx.db.query(
@@ -54,7 +39,7 @@ describe('a new code of a shopper whose visit nothing has reported on', () => {
     expect(lost.body).toMatchObject({ decision: 'open', party: 2 });
     await gateIdle(cloud.ctx.gate);
     // The answer was lost: the process died right after committing, and the gate gave up.
-    cloud = await cloud.restart();
+    cloud = await bench.restart();
     const resumed = await scan(await codeFor(s.token), 'gate-2');
     // The party is the visit's, not the new code's.
     expect(resumed.body).toEqual(lost.body);

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
-import { entryCode, visitsOf as visitsOfShopper } from '../../test/support/gate.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { newShopper, type TestCloud } from '../../test/support/cloud.ts';
+import { gateBench } from '../../test/support/gate.ts';
 import { diesAfterAuthorise } from '../../test/support/payments.ts';
 import type { PaymentProvider, ProviderOutcome } from '../payments/provider.ts';
-import { createDevice, createStore } from '../stores/devices.ts';
 import { decideScan, gateIdle } from './gate.ts';
 
 /**
@@ -11,27 +10,13 @@ import { decideScan, gateIdle } from './gate.ts';
  * the rule that a shopper is in one visit at a time.
  */
 
+const bench = gateBench('gate-retry');
+const { codeFor, scan, visitsOf } = bench;
 let cloud: TestCloud;
-let gate: string;
 let otherStoreGate: string;
-
-beforeAll(async () => {
-  cloud = await startTestCloud('gate-retry', { GATE_RETRY_WINDOW_S: '60' });
-  await createStore(cloud.ctx.db, { id: 'west', name: 'West' });
-  await createStore(cloud.ctx.db, { id: 'harbour', name: 'Harbour' });
-  const d = await createDevice(cloud.ctx.db, 'west', 'gate');
-  gate = `${d.id}:${d.secret}`;
-  const o = await createDevice(cloud.ctx.db, 'harbour', 'gate');
-  otherStoreGate = `${o.id}:${o.secret}`;
+beforeAll(() => {
+  ({ cloud, otherStoreGate } = bench);
 });
-afterAll(async () => cloud?.stop());
-
-const codeFor = (token: string, companions = 0) => entryCode(cloud, token, companions);
-
-const scan = (qr: string, gateId = 'gate-1', basic = gate) =>
-  cloud.call('POST', `/v1/gates/${gateId}/scans`, { basic, body: { qr } });
-
-const visitsOf = (shopperId: string) => visitsOfShopper(cloud, shopperId);
 
 async function decisionsOf(visitId: string) {
   const { rows } = await cloud.ctx.db.query(
@@ -49,7 +34,7 @@ describe('a gate asking again about a code it was answered for', () => {
     expect(first.body).toMatchObject({ decision: 'open', party: 2 });
     await gateIdle(cloud.ctx.gate);
     // The answer was lost: the process died right after committing the admission.
-    cloud = await cloud.restart();
+    cloud = await bench.restart();
     const again = await scan(qr);
     expect(again.body).toEqual(first.body);
     // The payer scanning for the party's second member is the same question.

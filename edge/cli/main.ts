@@ -8,10 +8,12 @@ import { join, resolve } from 'node:path';
 import { createLogger } from '../../platform/log.ts';
 import { isWalkoutError, loadCatalog, loadLayout, WalkoutError } from '../../proto/index.ts';
 import { type EdgeConfig, parseEdgeConfig } from '../config.ts';
+import { connectGateCommands } from '../io/gate-commands.ts';
 import { connectLiveInput, loadRecordingStore, ReplayInput } from '../io/index.ts';
 import { createLivePublisher } from '../io/live-connection.ts';
 import { EdgeLinkClient } from '../link/client.ts';
 import { loadLinkConfig } from '../link/config.ts';
+import { GateAuthorityInput, gateAuthorityConfig } from '../link/gate-authority.ts';
 import { runLoop } from '../loop.ts';
 import type { CloudLink, InputSource, LivePublisher } from '../stages.ts';
 import { openDetector } from '../vision/detector.ts';
@@ -63,9 +65,9 @@ async function main(): Promise<void> {
           cameras: { detectFps: config.detectFps },
           log: log.child('input'),
         });
-    const input = taps.tapInput(source);
+    let input: InputSource = taps.tapInput(source);
     closers.push(() => input.close());
-    let link: CloudLink | null = null;
+    let link: EdgeLinkClient | null = null;
     if (config.cloud) {
       const linkConfig = loadLinkConfig(
         {
@@ -78,6 +80,24 @@ async function main(): Promise<void> {
       );
       link = EdgeLinkClient.start(linkConfig, { log: log.child('link') });
       closers.push(() => link!.close());
+    }
+    let gate: GateAuthorityInput | null = null;
+    if (config.gateAuthority && link) {
+      const commands = connectGateCommands({
+        url: config.mqttUrl!,
+        credentials: config.authorityCredentials!,
+        storeId: config.storeId,
+        clientId: `walkout-edge-${config.storeId}-${edgeId}-gates`,
+        log: log.child('gate'),
+      });
+      closers.push(() => commands.close());
+      gate = new GateAuthorityInput(input, gateAuthorityConfig(config.gate), {
+        link,
+        offline: link.offlineGate(),
+        publish: (c) => commands.publish(c),
+        log: log.child('gate'),
+      });
+      input = gate;
     }
     let publisher: LivePublisher | null = null;
     if (config.mqttUrl) {
@@ -98,6 +118,7 @@ async function main(): Promise<void> {
       storeId: config.storeId,
       mode: config.replay ? 'replay' : 'live',
       cloud: config.cloud ?? null,
+      gateAuthority: gate !== null,
       detectFps: config.detectFps,
     });
     const started = performance.now();
@@ -121,6 +142,7 @@ async function main(): Promise<void> {
       seconds: Math.round((performance.now() - started) / 100) / 10,
       cameras: input.counters(),
       rejected: input.rejected(),
+      ...(gate ? { gate: gate.decisions() } : {}),
     });
   } finally {
     for (const close of closers.reverse()) await close().catch((err) => log.warn('close failed', { err }));

@@ -16,10 +16,10 @@ import { recordingLogger } from './test-log.ts';
 /**
  * What the live input's tests share: a real broker (Mosquitto with its dynamic security, as
  * services.sh runs it; the embedded aedes broker when MQTT_URL is unset) with a store of the test
- * file's own and accounts for its devices, and a real HTTP MJPEG host. Call once per test file: it
- * registers the hooks that set up and tear down.
+ * file's own and accounts for its devices (and the `extra` ones the file asks for), and a real HTTP
+ * MJPEG host. Call once per test file: it registers the hooks that set up and tear down.
  */
-export function liveFixture() {
+export function liveFixture(extra: readonly Omit<BrokerIdentity, 'storeId'>[] = []) {
   const storeId = `io-${randomUUID().slice(0, 8)}`;
   let url = '';
   let authority: MqttAuthority;
@@ -33,6 +33,9 @@ export function liveFixture() {
     { role: 'scanner', storeId, deviceId: 'S1', gateIds: ['g1'] },
     { role: 'camera', storeId, deviceId: 'cam-a' },
     { role: 'camera', storeId, deviceId: 'cam-b' },
+    { role: 'authority', storeId, deviceId: 'auth-1' },
+    { role: 'gate', storeId, deviceId: 'gate-ctl', gateIds: ['g1'] },
+    ...extra.map((e) => ({ ...e, storeId })),
   ];
 
   beforeAll(async () => {
@@ -66,6 +69,9 @@ export function liveFixture() {
   return {
     storeId,
     cameras: () => cameras,
+    url: () => url,
+    /** A device's broker login. */
+    login: (deviceId: string) => logins.get(deviceId)!,
     /** A device of the store, connected with its own account. */
     async device(deviceId: string): Promise<MqttClient> {
       const c = await mqtt.connectAsync(url, {
