@@ -59,6 +59,7 @@ export interface CloudApp extends ShopperApp {
   emailOf(personId: string): string;
   /** Persons with an account so far. */
   readonly accounts: number;
+  visitOver(visit: { visitId: string; tsMs: number }): void;
   /** Receipts the phones waited for after their visits ended. */
   receipts(): ReceiptStats;
   /** Stops waiting for receipts. */
