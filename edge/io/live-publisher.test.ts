@@ -195,13 +195,16 @@ describe.skipIf(!url || !adminLogin)('MqttLivePublisher on Mosquitto', () => {
     const p = await publisher('edge-stats', { statsEveryMs: 1_000 });
     await until('online', () => obs.statuses('edge-stats').includes('online'));
     let reads = 0;
+    // What the loop passes on is the link's and the sources' own status, which say more than the
+    // contract: the message must carry only its fields (the schema is strict; this was once refused).
+    const linkStatus = { connected: true, lastSeq: 2, ackedSeq: 1, pending: 1, attempt: 3 };
     const counters = (framesDetected: number) => () => {
       reads++;
       return {
         cameras: { 'cam-1': { received: 30, processed: framesDetected, dropped: 30 - framesDetected } },
         rejected: { PAYLOAD_INVALID: 1 },
         loop: { inputs: 40, framesDetected, deviceMessages: 10, reports: 2, detectionErrors: 0 },
-        link: { connected: true, lastSeq: 2, ackedSeq: 1, pending: 1 },
+        link: linkStatus,
       };
     };
     p.cart(T0, cartOf('v-open', 1), false);

@@ -228,10 +228,28 @@ export class MqttLivePublisher implements LivePublisher {
     this.lastStatsMs = nowMs;
     if (!this.client.connected) return;
     const { queued, coalesced, dropped, errors } = this.stats();
+    const c = read();
+    // Only the contract's fields (the schema is strict): a link's or a source's status says more.
+    const { inputs, framesDetected, deviceMessages, reports, detectionErrors } = c.loop;
     const body: EdgeStats = {
       edgeId: this.edgeId,
       tsMs: Math.round(nowMs),
-      ...read(),
+      cameras: Object.fromEntries(
+        Object.entries(c.cameras).map(([id, f]) => [
+          id,
+          { received: f.received, processed: f.processed, dropped: f.dropped },
+        ]),
+      ),
+      rejected: { ...c.rejected },
+      loop: { inputs, framesDetected, deviceMessages, reports, detectionErrors },
+      link: c.link
+        ? {
+            connected: c.link.connected,
+            lastSeq: c.link.lastSeq,
+            ackedSeq: c.link.ackedSeq,
+            pending: c.link.pending,
+          }
+        : null,
       live: { queued, coalesced, dropped, errors },
       visitsOpen: this.carts.size,
     };
