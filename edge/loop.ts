@@ -121,6 +121,13 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
     if (parts.publisher && nowMs - lastWatchdogMs >= WATCHDOG_EVERY_MS) {
       lastWatchdogMs = nowMs;
       parts.publisher.tick(nowMs);
+      // Offered with every watchdog tick; the publisher keeps to its own period (statsEveryMs).
+      parts.publisher.publishStats(nowMs, () => ({
+        cameras: parts.input.counters(),
+        rejected: parts.input.rejected(),
+        loop: { ...stats },
+        link: parts.link?.status() ?? null,
+      }));
     }
   }
   // Whatever is still open settles with the last input's time plus every wait, so a replay's end

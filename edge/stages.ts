@@ -4,7 +4,7 @@
  * (a recording instead of cameras, the simulator in lockstep instead of a broker).
  */
 import type { SequencedMessage } from '../proto/grpc/edge-link.ts';
-import type { DecodedMessage, PlateSamples } from '../proto/mqtt/payloads.ts';
+import type { DecodedMessage, EdgeStats, PlateSamples } from '../proto/mqtt/payloads.ts';
 import type {
   CameraFrame,
   CartLine,
@@ -87,8 +87,16 @@ export interface LivePublisher {
   alert(alert: Alert): void;
   /** Lets store time pass: ends what went quiet (the watchdog). */
   tick(nowMs: number): void;
+  /**
+   * Publishes the edge's counters (docs/mqtt.md, EdgeStats) when the publisher's stats period of
+   * store time has passed since its last; `read` is called only then, so the loop may offer often.
+   */
+  publishStats(nowMs: number, read: () => EdgeCounters): void;
   close(): Promise<void>;
 }
+
+/** What the loop knows of its own health, for the stats topic; the publisher adds its own queue and the visits open. */
+export type EdgeCounters = Pick<EdgeStats, 'cameras' | 'rejected' | 'loop' | 'link'>;
 
 /** What the edge reports to the cloud: the EdgeLink's sequenced bodies. */
 export type Report = DistributiveOmit<SequencedMessage, 'seq' | 'timeMs'>;

@@ -38,6 +38,11 @@ const LiveConfigSchema = z
     maxQueued: z.number().int().positive().default(2_000),
     /** QoS 1 messages handed to the MQTT client and not yet acknowledged, at most. */
     maxInFlight: z.number().int().positive().default(32),
+    /**
+     * The edge's counters (EdgeStats) are published this often, store ms: often enough for a
+     * dashboard to show a queue growing, rare enough to cost nothing beside the tracks.
+     */
+    statsEveryMs: z.number().int().min(500).default(5_000),
     /** close() waits this long for the ends and the offline status to reach the broker. */
     closeTimeoutMs: z.number().int().positive().default(3_000),
   })

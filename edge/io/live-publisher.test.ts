@@ -190,6 +190,46 @@ describe.skipIf(!url || !adminLogin)('MqttLivePublisher on Mosquitto', () => {
     ]);
   });
 
+  it("publishes the edge's counters once per stats period of store time, with the visits whose cart is live", async () => {
+    const obs = await observe();
+    const p = await publisher('edge-stats', { statsEveryMs: 1_000 });
+    await until('online', () => obs.statuses('edge-stats').includes('online'));
+    let reads = 0;
+    // What the loop passes on is the link's and the sources' own status, which say more than the
+    // contract: the message must carry only its fields (the schema is strict; this was once refused).
+    const linkStatus = { connected: true, lastSeq: 2, ackedSeq: 1, pending: 1, attempt: 3 };
+    const counters = (framesDetected: number) => () => {
+      reads++;
+      return {
+        cameras: { 'cam-1': { received: 30, processed: framesDetected, dropped: 30 - framesDetected } },
+        rejected: { PAYLOAD_INVALID: 1 },
+        loop: { inputs: 40, framesDetected, deviceMessages: 10, reports: 2, detectionErrors: 0 },
+        link: linkStatus,
+      };
+    };
+    p.cart(T0, cartOf('v-open', 1), false);
+    p.cart(T0, cartOf('v-done', 1), false);
+    p.cart(T0, cartOf('v-done', 1), true);
+    // Offered every 250 ms of store time for 2.5 s: three messages (0, 1 s, 2 s), read only for those.
+    for (let i = 0; i <= 10; i++) p.publishStats(T0 + i * 250, counters(i));
+    await until('three stats', () => obs.of('edgeStats').length === 3);
+    await settle();
+    expect(reads).toBe(3);
+    const got = obs.of('edgeStats').map((m) => m.payload);
+    expect(got.map((s) => `${s.tsMs - T0} ${s.loop.framesDetected} ${s.cameras['cam-1']!.dropped}`)).toEqual([
+      '0 0 30',
+      '1000 4 26',
+      '2000 8 22',
+    ]);
+    expect(got[0]).toMatchObject({
+      edgeId: 'edge-stats',
+      visitsOpen: 1,
+      link: { pending: 1 },
+      rejected: { PAYLOAD_INVALID: 1 },
+    });
+    expect(got[0]!.live.errors).toBe(0);
+  });
+
   it('publishes tracks at the configured rate however often the loop states them', async () => {
     const obs = await observe();
     const fast = await publisher('edge-rate5');

@@ -11,11 +11,12 @@ import type {
   EdgeAlert,
   EdgeCart,
   EdgePlate,
+  EdgeStats,
   EdgeTracks,
   TrackEvent,
 } from '../../proto/mqtt/payloads.ts';
 import { topics } from '../../proto/mqtt/topics.ts';
-import type { Alert, LivePublisher, VisitCart } from '../stages.ts';
+import type { Alert, EdgeCounters, LivePublisher, VisitCart } from '../stages.ts';
 import type { PlateHealth, Track } from '../types.ts';
 import { CoalescingQueue, type Outgoing } from './coalescing-queue.ts';
 import { type LiveConfig, liveConfig } from './live-config.ts';
@@ -94,6 +95,7 @@ export class MqttLivePublisher implements LivePublisher {
   /** A track message's time came while the socket could not take it: it goes when it can. */
   private tracksOwed = false;
   private lastPlateRefreshMs = Number.NEGATIVE_INFINITY;
+  private lastStatsMs = Number.NEGATIVE_INFINITY;
   private nowMs = 0;
   private inFlight = 0;
   /** Bumped at every (re)connection: acknowledgements of an earlier connection count no more. */
@@ -215,6 +217,53 @@ export class MqttLivePublisher implements LivePublisher {
     }
   }
 
+  /**
+   * The edge's counters, QoS 0 and straight to the socket: each message replaces the last, so one
+   * lost to a slow or absent broker costs nothing, and none waits in the queue behind carts.
+   */
+  publishStats(nowMs: number, read: () => EdgeCounters): void {
+    if (this.closing) return;
+    // A clock that went back (a replay started over) starts the period afresh.
+    if (nowMs >= this.lastStatsMs && nowMs - this.lastStatsMs < this.cfg.statsEveryMs) return;
+    this.lastStatsMs = nowMs;
+    if (!this.client.connected) return;
+    const { queued, coalesced, dropped, errors } = this.stats();
+    const c = read();
+    // Only the contract's fields (the schema is strict): a link's or a source's status says more.
+    const { inputs, framesDetected, deviceMessages, reports, detectionErrors } = c.loop;
+    const body: EdgeStats = {
+      edgeId: this.edgeId,
+      tsMs: Math.round(nowMs),
+      cameras: Object.fromEntries(
+        Object.entries(c.cameras).map(([id, f]) => [
+          id,
+          { received: f.received, processed: f.processed, dropped: f.dropped },
+        ]),
+      ),
+      rejected: { ...c.rejected },
+      loop: { inputs, framesDetected, deviceMessages, reports, detectionErrors },
+      link: c.link
+        ? {
+            connected: c.link.connected,
+            lastSeq: c.link.lastSeq,
+            ackedSeq: c.link.ackedSeq,
+            pending: c.link.pending,
+          }
+        : null,
+      live: { queued, coalesced, dropped, errors },
+      visitsOpen: this.carts.size,
+    };
+    this.client.publish(
+      topics.edgeStats(this.storeId, this.edgeId),
+      JSON.stringify(body),
+      { qos: 0 },
+      (err) => {
+        if (err) this.failed('stats', err);
+      },
+    );
+  }
+
+  /** The publisher's own delivery counts (also in every EdgeStats message, as `live`). */
   stats(): LivePublisherStats {
     return {
       ...this.counts,

@@ -51,10 +51,12 @@ describe('aclFor', () => {
       topics.edgeCarts(S, 'edge-1'),
       topics.edgePlates(S, 'edge-1'),
       topics.edgeAlerts(S, 'edge-1'),
+      topics.edgeStats(S, 'edge-1'),
       topics.deviceStatus(S, 'edge-1'),
     ])
       expect(mayPublish(acl, own), own).toBe(true);
     expect(mayPublish(acl, topics.edgeTracks(S, 'edge-2'))).toBe(false);
+    expect(mayPublish(acl, topics.edgeStats(S, 'edge-2'))).toBe(false);
     expect(mayPublish(acl, topics.edgeTracks('store-2', 'edge-1'))).toBe(false);
     expect(mayPublish(acl, topics.deviceStatus(S, 'edge-2'))).toBe(false);
     expect(mayPublish(acl, topics.plateSamples(S, 'edge-1'))).toBe(false);

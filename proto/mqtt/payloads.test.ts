@@ -207,6 +207,7 @@ describe('MQTT contract', () => {
       EdgeCart: (p) => topics.edgeCarts('s', p.edgeId!),
       EdgePlate: (p) => topics.edgePlates('s', p.edgeId!),
       EdgeAlert: (p) => topics.edgeAlerts('s', p.edgeId!),
+      EdgeStats: (p) => topics.edgeStats('s', p.edgeId!),
     };
     expect(examples.map((m) => m[1])).toEqual(Object.keys(topicOf));
     for (const [, name, json] of examples) {

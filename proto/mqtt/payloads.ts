@@ -185,6 +185,44 @@ export const EdgeAlert = z
   })
   .strict();
 
+const Count = z.number().int().nonnegative();
+
+/**
+ * An edge's counters since it started, every few seconds (not live state: no new/update/end, each
+ * message replaces the last). Whether the edge keeps up: frames dropped against processed per
+ * camera, device messages refused, reports waiting for the cloud, live messages waiting for the broker.
+ */
+export const EdgeStats = z
+  .object({
+    edgeId: Id,
+    /** The store clock when the counters were read. */
+    tsMs: TsMs,
+    /** Per camera: frames that arrived, went through the detector, were replaced before their turn. */
+    cameras: z.record(Id, z.object({ received: Count, processed: Count, dropped: Count }).strict()),
+    /** Device messages refused (malformed, unknown topic), by error code. */
+    rejected: z.record(z.string().min(1).max(64), Count),
+    /** The loop's own counts (edge/loop.ts LoopStats). */
+    loop: z
+      .object({
+        inputs: Count,
+        framesDetected: Count,
+        deviceMessages: Count,
+        reports: Count,
+        detectionErrors: Count,
+      })
+      .strict(),
+    /** The EdgeLink to the cloud; null for an edge with no cloud. `pending`: reports not yet acknowledged. */
+    link: z
+      .object({ connected: z.boolean(), lastSeq: Count, ackedSeq: Count, pending: Count })
+      .strict()
+      .nullable(),
+    /** The live topics' own delivery: QoS 1 messages waiting, merged, dropped (queue full). */
+    live: z.object({ queued: Count, coalesced: Count, dropped: Count, errors: Count }).strict(),
+    /** Visits whose cart is live (entered, not yet closed). */
+    visitsOpen: Count,
+  })
+  .strict();
+
 export type PlateSamples = z.infer<typeof PlateSamples>;
 export type GateScan = z.infer<typeof GateScan>;
 export type GateCommand = z.infer<typeof GateCommand>;
@@ -196,6 +234,7 @@ export type EdgeTracks = z.infer<typeof EdgeTracks>;
 export type EdgeCart = z.infer<typeof EdgeCart>;
 export type EdgePlate = z.infer<typeof EdgePlate>;
 export type EdgeAlert = z.infer<typeof EdgeAlert>;
+export type EdgeStats = z.infer<typeof EdgeStats>;
 
 export const payloadSchemas = {
   plateSamples: PlateSamples,
@@ -207,6 +246,7 @@ export const payloadSchemas = {
   edgeCarts: EdgeCart,
   edgePlates: EdgePlate,
   edgeAlerts: EdgeAlert,
+  edgeStats: EdgeStats,
 } as const satisfies Record<TopicKind, z.ZodType>;
 
 export type PayloadOf<K extends TopicKind> = z.infer<(typeof payloadSchemas)[K]>;
@@ -247,6 +287,7 @@ export function decodeMessage(topic: string, body: Buffer | string): DecodedMess
       edgeCarts: 'edgeId',
       edgePlates: 'edgeId',
       edgeAlerts: 'edgeId',
+      edgeStats: 'edgeId',
     } satisfies Record<TopicKind, string>
   )[parsed.kind];
   if (payload[idField] !== parsed.id) {

@@ -13,7 +13,8 @@ export type TopicKind =
   | 'edgeTracks'
   | 'edgeCarts'
   | 'edgePlates'
-  | 'edgeAlerts';
+  | 'edgeAlerts'
+  | 'edgeStats';
 
 export const topics = {
   plateSamples: (storeId: string, plateId: string) => `${TOPIC_ROOT}/${storeId}/plates/${plateId}/samples`,
@@ -26,6 +27,8 @@ export const topics = {
   edgeCarts: (storeId: string, edgeId: string) => `${TOPIC_ROOT}/${storeId}/edge/${edgeId}/carts`,
   edgePlates: (storeId: string, edgeId: string) => `${TOPIC_ROOT}/${storeId}/edge/${edgeId}/plates`,
   edgeAlerts: (storeId: string, edgeId: string) => `${TOPIC_ROOT}/${storeId}/edge/${edgeId}/alerts`,
+  /** An edge's own counters, every few seconds: is it keeping up (frames, link, queues)? */
+  edgeStats: (storeId: string, edgeId: string) => `${TOPIC_ROOT}/${storeId}/edge/${edgeId}/stats`,
 } as const satisfies Record<TopicKind, (storeId: string, id: string) => string>;
 
 /** Subscription filters, for consumers that want every device of a kind. */
@@ -53,7 +56,13 @@ const SHAPES: Record<string, Record<string, TopicKind>> = {
   plates: { samples: 'plateSamples' },
   gates: { scans: 'gateScan', commands: 'gateCommand', passages: 'gatePassage' },
   devices: { status: 'deviceStatus' },
-  edge: { tracks: 'edgeTracks', carts: 'edgeCarts', plates: 'edgePlates', alerts: 'edgeAlerts' },
+  edge: {
+    tracks: 'edgeTracks',
+    carts: 'edgeCarts',
+    plates: 'edgePlates',
+    alerts: 'edgeAlerts',
+    stats: 'edgeStats',
+  },
 };
 
 /**

@@ -14,6 +14,11 @@ export interface ShopperApp {
     companions: number;
     tsMs: number;
   }): string | Promise<string>;
+  /**
+   * The visit this app asked a code for is over: its whole party has walked out. The app may then
+   * wait for the visit's receipt (the cloud's app does; it must not hold the caller up).
+   */
+  visitOver?(visit: { visitId: string; tsMs: number }): void;
 }
 
 export type GateDecision = 'pending' | 'open' | 'deny';

@@ -1,11 +1,30 @@
 import { resolve } from 'node:path';
 import type { Logger } from '../../platform/log.ts';
 import type { MqttAuthority } from '../../platform/mqtt-authority.ts';
+import type { EdgeStats } from '../../proto/index.ts';
 import type { Summary } from '../run/session.ts';
 import { type LoadedScenario, loadScenario } from '../scenario/load.ts';
 import { startDashboard } from '../web/dashboard.ts';
 import { parseSimConfig, type SimConfig } from './config.ts';
 import { startLive } from './live.ts';
+
+const ms = (v: number | null) => (v === null ? '-' : `${(v / 1000).toFixed(1)} s`);
+
+/** One line of an edge's last counters: frames in all cameras, the link's backlog, visits open. */
+function edgeLine(e: EdgeStats): string {
+  const f = Object.values(e.cameras).reduce(
+    (a, c) => ({
+      received: a.received + c.received,
+      processed: a.processed + c.processed,
+      dropped: a.dropped + c.dropped,
+    }),
+    { received: 0, processed: 0, dropped: 0 },
+  );
+  const link = e.link
+    ? `link pending ${e.link.pending}${e.link.connected ? '' : ' (disconnected)'}`
+    : 'no cloud';
+  return `frames received ${f.received} processed ${f.processed} dropped ${f.dropped}, ${link}, visits open ${e.visitsOpen}`;
+}
 
 /** The demo's flags over its defaults: the lunchtime rush, so a newcomer sees a store full of shoppers. */
 export function demoConfig(
@@ -41,6 +60,7 @@ export async function runDemo(
     mqttAuthority: live.mqttAuthority,
     cameraUrls: live.cameraUrls,
     progress: live.latest,
+    receipts: live.receipts,
     port,
   });
   process.stdout.write(
@@ -58,9 +78,15 @@ export async function runDemo(
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   });
+  const { edges } = dashboard.stats();
   await dashboard.close();
+  const receipts = live.receipts();
   process.stdout.write(
-    `\nstopped after ${summary.simulatedSeconds.toFixed(0)} s: ${summary.visits} visits, ${summary.picks} picks, ${summary.mqttMessages} MQTT messages\n`,
+    `\nstopped after ${summary.simulatedSeconds.toFixed(0)} s: ${summary.visits} visits, ${summary.picks} picks, ${summary.mqttMessages} MQTT messages\n` +
+      (receipts
+        ? `receipts: ${receipts.received} of ${receipts.exits} visits that walked out (${receipts.waiting} waiting, ${receipts.gaveUp} given up), latency median ${ms(receipts.latencyMs.median)} max ${ms(receipts.latencyMs.max)}\n`
+        : '') +
+      edges.map((e) => `edge ${e.edgeId}: ${edgeLine(e)}\n`).join(''),
   );
   return summary;
 }

@@ -8,6 +8,7 @@ import { cloudFromConfig } from '../io/cloud-link.ts';
 import { createLiveFrames } from '../io/frame-sinks.ts';
 import { connectDevices } from '../io/mqtt-devices.ts';
 import { createOfflineApp } from '../io/offline-app.ts';
+import type { ReceiptStats } from '../io/receipt-watch.ts';
 import type { Progress } from '../run/runner.ts';
 import { runSession, type Summary } from '../run/session.ts';
 import type { LoadedScenario } from '../scenario/load.ts';
@@ -24,6 +25,8 @@ export interface LiveStore {
   done: Promise<Summary>;
   abort(): void;
   latest(): Progress | null;
+  /** The receipts the shoppers' phones waited for; null without a cloud. */
+  receipts(): ReceiptStats | null;
 }
 
 /** The synthetic store running live: devices on the broker, cameras on HTTP, paced against the wall clock. */
@@ -114,6 +117,7 @@ export async function startLive(opts: {
     signal: controller.signal,
     mode: 'live',
   }).finally(async () => {
+    cloud?.app.close();
     await cameras.close();
     await services.close();
   });
@@ -126,5 +130,6 @@ export async function startLive(opts: {
     done,
     abort: () => controller.abort(),
     latest: () => latest,
+    receipts: () => cloud?.app.receipts() ?? null,
   };
 }

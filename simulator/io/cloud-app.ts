@@ -4,6 +4,7 @@ import type { Logger } from '../../platform/log.ts';
 import type { ShopperApp } from '../agents/ports.ts';
 import { cloudCall, failedStatus } from './cloud-http.ts';
 import type { InFlight } from './in-flight.ts';
+import { createReceiptWatch, type ReceiptStats, type ReceiptWatchConfig } from './receipt-watch.ts';
 
 /**
  * Test cards of the cloud's sandbox payment provider, copied from cloud/payments/sandbox-cards.ts
@@ -25,6 +26,7 @@ type Session = z.infer<typeof Session>;
 const CardToken = z.object({ token: z.string() });
 const Method = z.object({ id: z.string() });
 const EntryCode = z.object({ code: z.string().min(1) });
+const Receipts = z.array(z.object({ id: z.string() }));
 
 /** The access token is renewed this long before the cloud says it expires. */
 const RENEW_EARLY_MS = 30_000;
@@ -46,8 +48,10 @@ export interface CloudAppOptions {
   cardFor?: (personId: string) => string;
   inFlight?: InFlight;
   log?: Logger;
-  /** Wall clock (ms) for the access token's lifetime. */
+  /** Wall clock (ms) for the access token's lifetime and the receipts' wait. */
   now?: () => number;
+  /** How the phones wait for their receipts after walking out. */
+  receipts?: Partial<ReceiptWatchConfig>;
 }
 
 export interface CloudApp extends ShopperApp {
@@ -55,13 +59,19 @@ export interface CloudApp extends ShopperApp {
   emailOf(personId: string): string;
   /** Persons with an account so far. */
   readonly accounts: number;
+  visitOver(visit: { visitId: string; tsMs: number }): void;
+  /** Receipts the phones waited for after their visits ended. */
+  receipts(): ReceiptStats;
+  /** Stops waiting for receipts. */
+  close(): void;
 }
 
 /**
  * The store app on the cloud's public API, as a phone would use it: each person signs up once, on
  * first asking for a code, and adds a sandbox card; every code is then a fresh one from the cloud.
  * Staff get accounts and codes the same way, since the cloud knows no staff entry. A failed request
- * rejects, which the agent takes as "no code".
+ * rejects, which the agent takes as "no code". Once a visit's party has walked out, its payer's
+ * phone polls its receipts until the new one shows (receipt-watch.ts).
  */
 export function createCloudApp(opts: CloudAppOptions): CloudApp {
   const runTag = opts.runTag ?? `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -134,6 +144,29 @@ export function createCloudApp(opts: CloudAppOptions): CloudApp {
     return issued.code;
   }
 
+  /** A request with the person's access token, renewed when it is due or refused. */
+  async function asPerson<T>(personId: string, request: (bearer: string) => Promise<T>): Promise<T> {
+    const a = await accounts.get(personId)!;
+    if (now() >= a.renewAtMs) await renew(a);
+    return request(a.access).catch(async (err: unknown) => {
+      if (failedStatus(err) !== 401) throw err;
+      await renew(a);
+      return request(a.access);
+    });
+  }
+
+  /** The simulator's visit ids to the person who asked its code (the payer), until it is over. */
+  const payers = new Map<string, string>();
+  const watch = createReceiptWatch({
+    now,
+    ...(opts.receipts ? { config: opts.receipts } : {}),
+    ...(opts.log ? { log: opts.log.child('receipts') } : {}),
+    list: async (personId) =>
+      (
+        await asPerson(personId, (bearer) => call('GET', '/v1/me/receipts', Receipts, { auth: { bearer } }))
+      ).map((r) => r.id),
+  });
+
   function account(personId: string, role: string): Promise<Account> {
     let a = accounts.get(personId);
     if (!a) {
@@ -151,7 +184,16 @@ export function createCloudApp(opts: CloudAppOptions): CloudApp {
     get accounts() {
       return accounts.size;
     },
-    requestEntryCode: ({ personId, role, companions }) => {
+    receipts: () => watch.stats(),
+    close: () => watch.close(),
+    visitOver: ({ visitId }) => {
+      const personId = payers.get(visitId);
+      payers.delete(visitId);
+      // A visit let in on a code from this app; its payer's account exists (it issued the code).
+      if (personId && accounts.has(personId)) watch.walkedOut(personId);
+    },
+    requestEntryCode: ({ personId, visitId, role, companions }) => {
+      payers.set(visitId, personId);
       const code = account(personId, role).then((a) => entryCode(a, companions));
       code.catch((err: unknown) =>
         opts.log?.warn('no entry code from the cloud', { personId, role, err: (err as Error).message }),

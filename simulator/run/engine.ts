@@ -210,6 +210,9 @@ export class Engine {
     }
     const truth = this.world.truth.slice(this.truthCursor);
     this.truthCursor = this.world.truth.length;
+    // The payer's phone learns its party is out, as a real one would from its owner walking out.
+    for (const e of truth)
+      if (e.type === 'visit-closed') this.options.app.visitOver?.({ visitId: e.visitId, tsMs: e.tsMs });
     return { tsMs, messages, frames, truth, faults };
   }
 }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import mqtt from 'mqtt';
 import { type MqttAuthority, provisionClient } from '../../platform/mqtt-authority.ts';
-import { decodeMessage, filters, type StoreLayout } from '../../proto/index.ts';
+import { decodeMessage, type EdgeStats, filters, type StoreLayout } from '../../proto/index.ts';
+import type { ReceiptStats } from '../io/receipt-watch.ts';
 import type { Progress } from '../run/runner.ts';
 
 export interface DashboardStats {
@@ -16,6 +17,10 @@ export interface DashboardStats {
   devices: number;
   frames: number;
   speed: number;
+  /** The phones' receipts (exits, received, latency); null when the store runs without a cloud. */
+  receipts: ReceiptStats | null;
+  /** Each edge's latest counters as it published them (walkout/{storeId}/edge/{edgeId}/stats). */
+  edges: EdgeStats[];
 }
 
 const PAGE = readFileSync(new URL('./dashboard.html', import.meta.url), 'utf8');
@@ -31,10 +36,13 @@ export async function startDashboard(opts: {
   mqttAuthority?: MqttAuthority | undefined;
   cameraUrls: (cameraId: string) => { streamUrl: string };
   progress: () => Progress | null;
+  /** The receipts the shoppers' phones waited for; absent or null without a cloud. */
+  receipts?: (() => ReceiptStats | null) | undefined;
   port: number;
 }): Promise<{ url: string; stats(): DashboardStats; close(): Promise<void> }> {
   const { layout } = opts;
   const online = new Map<string, boolean>();
+  const edges = new Map<string, EdgeStats>();
   let messages = 0;
   let rejected = 0;
   const clientId = `walkout-dashboard-${process.pid}`;
@@ -52,6 +60,7 @@ export async function startDashboard(opts: {
     try {
       const msg = decodeMessage(topic, body);
       if (msg.kind === 'deviceStatus') online.set(msg.id, msg.payload.status === 'online');
+      else if (msg.kind === 'edgeStats') edges.set(msg.id, msg.payload);
     } catch {
       rejected += 1;
     }
@@ -70,6 +79,8 @@ export async function startDashboard(opts: {
       devices: online.size,
       frames: p?.frames ?? 0,
       speed: p && p.wallSeconds > 0 ? p.simSeconds / p.wallSeconds : 0,
+      receipts: opts.receipts?.() ?? null,
+      edges: [...edges.values()],
     };
   };
   const cameras = layout.cameras.map((c) => ({
