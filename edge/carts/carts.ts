@@ -48,7 +48,7 @@ export class Carts {
     line.grams += c.grams;
     line.confidence = Math.min(line.confidence, c.confidence);
     line.evidence.push(...c.evidence);
-    if (line.quantity === 0 && Math.abs(line.grams) < 1e-9) held.lines.delete(c.sku);
+    if (line.quantity === 0) held.lines.delete(c.sku);
     else held.lines.set(c.sku, line);
     if (c.review) v.review = true;
   }

@@ -293,7 +293,9 @@ export class Fusion {
           visitId: memberHere.visitId,
           memberNo: memberHere.memberNo,
           sku: line.sku,
-          quantity: byWeight ? 0 : line.quantity,
+          // By weight: the pieces and the grams (the grams are billed; the contract wants both,
+          // and refused the 0 pieces this once sent, so loose fruit never reached a receipt).
+          quantity: line.quantity,
           grams: byWeight ? (line.grams ?? 0) : 0,
           confidence,
           evidence: [`weight:${e.eventId}`],

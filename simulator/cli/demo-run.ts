@@ -26,13 +26,18 @@ function edgeLine(e: EdgeStats): string {
   return `frames received ${f.received} processed ${f.processed} dropped ${f.dropped}, ${link}, visits open ${e.visitsOpen}`;
 }
 
-/** The demo's flags over its defaults: the lunchtime rush, so a newcomer sees a store full of shoppers. */
+/**
+ * The demo's flags over its defaults: an ordinary morning (`baseline`), so a newcomer sees what the
+ * store does well: receipts that match what was taken. The lunchtime rush (`--scenario crowded`)
+ * is the hard case the edge does not get right yet (docs/benchmarks.md): with it as the default,
+ * 10 of 13 receipts of a run came out empty.
+ */
 export function demoConfig(
   args: string[],
   env: NodeJS.ProcessEnv,
 ): { config: SimConfig; loaded: LoadedScenario } {
   const config = parseSimConfig(
-    ['--out', 'out/demo', '--minutes', '480', '--scenario', 'crowded', ...args],
+    ['--out', 'out/demo', '--minutes', '480', '--scenario', 'baseline', ...args],
     env,
   );
   return {
