@@ -194,6 +194,21 @@ describe('ShelfWeights', () => {
     expect(health.map((h) => `${h.plateId}:${h.status}`)).toEqual(['S1-P3:silent', 'S1-P3:ok']);
   });
 
+  it('does not call a plate silent whose own clock runs seconds behind the store, while it sends', () => {
+    const arrivals = synthesize([{ plateId: 'S1-P3', load: idle(5000) }, ...others(['S1-P3'])], {
+      startMs: T0,
+      durationMs: 20_000,
+      seed: 3,
+    }).map((a) =>
+      a.batch.plateId === 'S1-P3' ? { ...a, batch: { ...a.batch, t0Ms: a.batch.t0Ms - 3000 } } : a,
+    );
+    const weights = new ShelfWeights(layout, defaultWeightConfig);
+    const out = feed(weights, arrivals, T0 + 20_000);
+    // By its samples' times it is always 3 s behind (more than silentAfterMs): it once flapped.
+    expect(out.health).toEqual([]);
+    expect(out.events).toEqual([]);
+  });
+
   it('gives the same events from jittered, overlapping, reordered and repeated batches', () => {
     const plates = [
       {

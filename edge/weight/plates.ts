@@ -51,6 +51,8 @@ export class ShelfWeights {
   private readonly centers = new Map<string, Vec3>();
   private readonly out: WeightOutput = { events: [], health: [], faultChanges: [] };
   private startedMs: number | null = null;
+  /** The clock of the last advance: when a batch arrives, near enough (for silence). */
+  private lastNowMs = Number.NEGATIVE_INFINITY;
   readonly config: WeightConfig;
 
   constructor(layout: StoreLayout, config: WeightConfig = defaultWeightConfig) {
@@ -78,12 +80,13 @@ export class ShelfWeights {
 
   /** Takes one MQTT batch. Unknown plates are ignored (the layout is the list of plates). */
   push(batch: PlateSamples): void {
-    this.signals.get(batch.plateId)?.push(batch);
+    this.signals.get(batch.plateId)?.push(batch, this.lastNowMs);
   }
 
   /** Processes what is due by `nowMs` and returns what became final since the last call. */
   advance(nowMs: number): WeightOutput {
     this.startedMs ??= nowMs;
+    this.lastNowMs = Math.max(this.lastNowMs, nowMs);
     const horizonMs = nowMs - this.config.reorderHoldMs;
     for (const signal of this.signals.values()) {
       signal.process(horizonMs);

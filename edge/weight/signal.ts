@@ -36,6 +36,8 @@ export class PlateSignal {
   private readonly pending: PlateSamples[] = [];
   private readonly recentKeys: string[] = [];
   lastSampleMs = Number.NEGATIVE_INFINITY;
+  /** The caller's clock when the last batch came. */
+  private lastHeardMs = Number.NEGATIVE_INFINITY;
 
   private blockStartMs = 0;
   private blockSamples = 0;
@@ -67,7 +69,10 @@ export class PlateSignal {
   }
 
   /** Queues a batch; `process` takes it in t0Ms order. An exact repeat of a recent batch is dropped. */
-  push(batch: PlateSamples): void {
+  /** `heardMs`: the caller's clock when the batch came (a plate is silent when nothing comes). */
+  push(batch: PlateSamples, heardMs = Number.NEGATIVE_INFINITY): void {
+    this.lastHeardMs = Math.max(this.lastHeardMs, heardMs);
+    if (this.status === 'silent' && Number.isFinite(heardMs)) this.setStatus('ok', heardMs, 'samples again');
     const g = batch.grams;
     const key = `${batch.t0Ms}:${g.length}:${g[0]}:${g[g.length - 1]}`;
     if (this.recentKeys.includes(key)) return;
@@ -198,9 +203,15 @@ export class PlateSignal {
     this.preFaultBaselineG = null;
   }
 
-  /** Checks silence against the caller's clock. */
+  /**
+   * Checks silence against the caller's clock: since the last sample processed or the last batch
+   * heard, whichever is later. Samples are processed a reorder hold behind the clock, and a plate's
+   * own clock may run behind the store's: by samples alone, such a plate flapped between silent
+   * and ok on every batch, each time with a health report and an alert.
+   */
   checkSilence(nowMs: number, startedMs: number): void {
-    const since = Number.isFinite(this.lastSampleMs) ? this.lastSampleMs : startedMs;
+    const last = Math.max(this.lastSampleMs, this.lastHeardMs);
+    const since = Number.isFinite(last) ? last : startedMs;
     if (this.status !== 'silent' && nowMs - since >= this.config.silentAfterMs)
       this.setStatus('silent', since, 'no samples');
   }
