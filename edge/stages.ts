@@ -5,6 +5,7 @@
  */
 import type { SequencedMessage } from '../proto/grpc/edge-link.ts';
 import type { DecodedMessage, PlateSamples } from '../proto/mqtt/payloads.ts';
+import type { Stateful } from './state/fields.ts';
 import type {
   CameraFrame,
   CartLine,
@@ -119,7 +120,7 @@ export interface CloudLink {
 }
 
 /** Plate samples to settled weight events and plate health (edge/weight). */
-export interface WeightStage {
+export interface WeightStage extends Stateful {
   push(batch: PlateSamples): void;
   advance(nowMs: number): {
     events: WeightEvent[];
@@ -142,12 +143,12 @@ export type IdentifyStage = (
 ) => { hypotheses: WeightHypothesis[]; doubt: string | null };
 
 /** What the edge believes each plate holds (live state, not the planogram). */
-export interface ContentsStage {
+export interface ContentsStage extends Stateful {
   applyHypothesis(h: WeightHypothesis): void;
 }
 
 /** Frames' detections to floor tracks (edge/tracking). */
-export interface TrackerStage {
+export interface TrackerStage extends Stateful {
   update(frame: FrameDetections): { tracks: Track[]; personTrack: (string | null)[] };
   /** The person left the store: the track ends now. */
   end(trackId: string, tsMs: number): void;
