@@ -119,6 +119,18 @@ export interface CloudLink {
   close(): Promise<void>;
 }
 
+/**
+ * Where the loop keeps the fusion's checkpoint (edge/state/checkpoint.ts): stored with the reports
+ * of the same fusion call in one commit, so the state on disk is always the state after the last
+ * reports on disk. The EdgeLink's outbox is one.
+ */
+export interface CheckpointStore {
+  /** As `CloudLink.report` for each, in order, with the checkpoint: all durable, or none. */
+  reportAll(reports: readonly { report: Report; timeMs: number }[], checkpoint: Uint8Array): Promise<void>;
+  /** The checkpoint last stored, or null. */
+  checkpoint(): Uint8Array | null;
+}
+
 /** Plate samples to settled weight events and plate health (edge/weight). */
 export interface WeightStage extends Stateful {
   push(batch: PlateSamples): void;

@@ -14,6 +14,7 @@ import { EdgeLinkClient } from '../link/client.ts';
 import { loadLinkConfig } from '../link/config.ts';
 import { runLoop } from '../loop.ts';
 import type { CloudLink, InputSource, LivePublisher } from '../stages.ts';
+import { Checkpointer, resumeFusion } from '../state/checkpoint.ts';
 import { openDetector } from '../vision/detector.ts';
 import { buildFusion } from '../wiring.ts';
 
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   const edgeId = config.credentials?.split(':')[0] ?? 'edge';
   const stateDir = resolve(config.stateDir, config.storeId);
   mkdirSync(stateDir, { recursive: true });
-  const fusion = buildFusion(layout, catalog, config);
+  let fusion = buildFusion(layout, catalog, config);
   const detector = await openDetector({
     scoreThreshold: config.detectScore,
     reid: config.reid,
@@ -49,8 +50,11 @@ async function main(): Promise<void> {
   });
   const closers: (() => Promise<void>)[] = [() => detector.close()];
   try {
-    const input: InputSource = config.replay
+    const replay = config.replay
       ? new ReplayInput({ dir: config.replay, log: log.child('replay'), detectFps: config.detectFps })
+      : null;
+    const input: InputSource = replay
+      ? replay
       : await connectLiveInput({
           mqtt: {
             url: config.mqttUrl!,
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
         });
     closers.push(() => input.close());
     let link: CloudLink | null = null;
+    let checkpoints: { checkpointer: Checkpointer; startMs: number } | undefined;
     if (config.cloud) {
       const linkConfig = loadLinkConfig(
         {
@@ -73,8 +78,19 @@ async function main(): Promise<void> {
         },
         process.env,
       );
-      link = EdgeLinkClient.start(linkConfig, { log: log.child('link') });
-      closers.push(() => link!.close());
+      const client = EdgeLinkClient.start(linkConfig, { log: log.child('link') });
+      link = client;
+      closers.push(() => client.close());
+      // A restart goes on from the state stored with the last reports (edge/state/checkpoint.ts).
+      const source = config.replay ? `replay:${resolve(config.replay)}` : 'live';
+      const fresh = () => buildFusion(layout, catalog, config);
+      const restored = resumeFusion(client, source, fusion, fresh, log.child('state'));
+      fusion = restored.fusion;
+      if (restored.resumed) replay?.resumeAfter(restored.resumed.position);
+      checkpoints = {
+        checkpointer: new Checkpointer(client, source, fusion, restored.resumed, CHECKPOINT_EVERY_MS),
+        startMs: restored.resumed?.atMs ?? 0,
+      };
     }
     let publisher: LivePublisher | null = null;
     if (config.mqttUrl) {
@@ -107,6 +123,7 @@ async function main(): Promise<void> {
         publisher,
         log,
         detectInFlight: config.detectInFlight,
+        ...(checkpoints ? { checkpoints } : {}),
         ...(config.replay ? {} : { wallMs: () => Date.now() }),
       },
       abort.signal,
@@ -123,6 +140,12 @@ async function main(): Promise<void> {
     for (const close of closers.reverse()) await close().catch((err) => log.warn('close failed', { err }));
   }
 }
+
+/**
+ * Store ms between checkpoints when no report comes (each report stores one anyway): live, a
+ * crash loses at most this much of what the broker no longer holds.
+ */
+const CHECKPOINT_EVERY_MS = 2000;
 
 /** How long a replay's end waits for the cloud to acknowledge every report. */
 const LINK_DRAIN_TIMEOUT_MS = 60_000;
