@@ -9,6 +9,7 @@ import type { Logger } from '../platform/log.ts';
 import { isWalkoutError } from '../proto/errors.ts';
 import type { Fusion, FusionOutput } from './fusion/engine.ts';
 import type { CloudLink, EdgeInput, FrameDetector, InputSource, LivePublisher } from './stages.ts';
+import type { Checkpointer } from './state/checkpoint.ts';
 import type { CameraFrame, FrameDetections } from './types.ts';
 
 export interface LoopParts {
@@ -26,6 +27,11 @@ export interface LoopParts {
   onOutput?: (o: FusionOutput, wallMs: number) => void;
   /** Every frame's detections, as the fusion takes them (MOT files, benchmarks). */
   onDetections?: (d: FrameDetections) => void;
+  /**
+   * Reports go through it with the fusion's checkpoint instead of one by one to the link
+   * (edge/state/checkpoint.ts); a resumed run's clock starts at `startMs`, the checkpoint's.
+   */
+  checkpoints?: { checkpointer: Checkpointer; startMs: number };
 }
 
 export interface LoopStats {
@@ -56,7 +62,9 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
     detectionErrors: 0,
   };
   const clock = new StoreClock(parts.wallMs);
-  const inflight: { promise: Promise<FrameDetections | null>; done: boolean }[] = [];
+  const checkpointer = parts.link ? parts.checkpoints?.checkpointer : undefined;
+  if (parts.checkpoints) clock.saw(parts.checkpoints.startMs);
+  const inflight: { promise: Promise<FrameDetections | null>; done: boolean; frame: CameraFrame }[] = [];
   let nextInput: Promise<Step> | null = null;
   let ended = false;
   let lastWatchdogMs = 0;
@@ -66,13 +74,22 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
   const emit = async (outputs: FusionOutput[]) => {
     for (const o of outputs) {
       parts.onOutput?.(o, parts.wallMs?.() ?? performance.now());
-      await deliver(parts, o, stats, pendingReports);
+      if (checkpointer && o.kind === 'report') stats.reports += 1;
+      else await deliver(parts, o, stats, pendingReports);
     }
+    // A fusion call's reports are stored together with the state after it.
+    const reports = outputs.flatMap((o) =>
+      o.kind === 'report' ? [{ report: o.report, timeMs: Math.round(o.tsMs) }] : [],
+    );
+    const stored = checkpointer?.commit(reports, clock.now());
+    if (stored) pending(parts, stored, pendingReports);
   };
   while (!signal?.aborted) {
     // Detections in frame order: the head of the pipeline first, as soon as it is done.
     while (inflight[0]?.done) {
-      const d = await inflight.shift()!.promise;
+      const { promise, frame } = inflight.shift()!;
+      const d = await promise;
+      checkpointer?.fusedFrame(frame.cameraId, frame.captureMs);
       if (d) {
         stats.framesDetected += 1;
         parts.onDetections?.(d);
@@ -102,11 +119,12 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
       if (input.kind === 'device') {
         stats.deviceMessages += 1;
         clock.saw(input.tsMs);
+        checkpointer?.fusedDevice();
         await emit(parts.fusion.onDevice(input.message));
       } else {
         const frame = input.frame;
         parts.input.markProcessed(frame.cameraId);
-        const entry = { promise: detect(parts, frame, stats), done: false };
+        const entry = { promise: detect(parts, frame, stats), done: false, frame };
         entry.promise.then(() => {
           entry.done = true;
         });
@@ -174,14 +192,7 @@ async function deliver(
       if (!parts.link) return;
       // Numbered in call order and durable when the promise resolves; awaiting each in turn would
       // hold the loop to the disk's flush rate, so they are only awaited at the end.
-      const p = parts.link.report(o.report, Math.round(o.tsMs)).catch((err: unknown) => {
-        parts.log.error('report not stored in the outbox', {
-          body: o.report.body,
-          err: (err as Error).message,
-        });
-      });
-      pendingReports.add(p);
-      p.finally(() => pendingReports.delete(p));
+      pending(parts, parts.link.report(o.report, Math.round(o.tsMs)), pendingReports, o.report.body);
       return;
     }
     case 'cart':
@@ -201,6 +212,15 @@ async function deliver(
       parts.publisher?.plates(o.tsMs, o.plates);
       return;
   }
+}
+
+/** A store into the outbox under way; awaited at the loop's end. */
+function pending(parts: LoopParts, write: Promise<void>, into: Set<Promise<void>>, body?: string): void {
+  const p = write.catch((err: unknown) => {
+    parts.log.error('report not stored in the outbox', { body, err: (err as Error).message });
+  });
+  into.add(p);
+  p.finally(() => into.delete(p));
 }
 
 /** The store's time: the newest input's, plus wall time since it came when a wall clock is given. */

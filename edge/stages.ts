@@ -5,6 +5,7 @@
  */
 import type { SequencedMessage } from '../proto/grpc/edge-link.ts';
 import type { DecodedMessage, EdgeStats, PlateSamples } from '../proto/mqtt/payloads.ts';
+import type { Stateful } from './state/fields.ts';
 import type {
   CameraFrame,
   CartLine,
@@ -126,8 +127,20 @@ export interface CloudLink {
   close(): Promise<void>;
 }
 
+/**
+ * Where the loop keeps the fusion's checkpoint (edge/state/checkpoint.ts): stored with the reports
+ * of the same fusion call in one commit, so the state on disk is always the state after the last
+ * reports on disk. The EdgeLink's outbox is one.
+ */
+export interface CheckpointStore {
+  /** As `CloudLink.report` for each, in order, with the checkpoint: all durable, or none. */
+  reportAll(reports: readonly { report: Report; timeMs: number }[], checkpoint: Uint8Array): Promise<void>;
+  /** The checkpoint last stored, or null. */
+  checkpoint(): Uint8Array | null;
+}
+
 /** Plate samples to settled weight events and plate health (edge/weight). */
-export interface WeightStage {
+export interface WeightStage extends Stateful {
   push(batch: PlateSamples): void;
   advance(nowMs: number): {
     events: WeightEvent[];
@@ -150,14 +163,14 @@ export type IdentifyStage = (
 ) => { hypotheses: WeightHypothesis[]; doubt: string | null };
 
 /** What the edge believes each plate holds (live state, not the planogram). */
-export interface ContentsStage {
+export interface ContentsStage extends Stateful {
   applyHypothesis(h: WeightHypothesis): void;
   /** A plate's live stock: units by SKU. */
   units(plateId: string): Record<string, number>;
 }
 
 /** Frames' detections to floor tracks (edge/tracking). */
-export interface TrackerStage {
+export interface TrackerStage extends Stateful {
   update(frame: FrameDetections): { tracks: Track[]; personTrack: (string | null)[] };
   /** The person left the store: the track ends now. */
   end(trackId: string, tsMs: number): void;

@@ -46,6 +46,8 @@ export function buildFusion(
       return out;
     },
     activeSince: () => shelves.activeSince(),
+    state: () => shelves.state(),
+    restore: (state) => shelves.restore(state),
   };
   const contents = new ShelfContents(layout, catalog);
   const identifyStage: IdentifyStage = (event, carriedSkus) => {
@@ -65,6 +67,8 @@ export function buildFusion(
     end: (trackId, tsMs) => {
       floor.end(trackId, tsMs);
     },
+    state: () => floor.state(),
+    restore: (state) => floor.restore(state),
   };
   return new Fusion(
     layout,

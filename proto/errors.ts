@@ -59,6 +59,8 @@ export const ErrorCodes = {
     'store floor-plan parameters cannot fit (too many gondolas for the floor, too few plates, …)',
   OUTBOX_IN_USE:
     'another live edge process holds the outbox directory: two would hand out the same sequence numbers',
+  CHECKPOINT_INVALID:
+    "the edge's saved state cannot be restored (written by another version, or damaged); the edge starts empty",
   TRACK_ID_INVALID: 'a track id is not of the form the floor tracker gives (t followed by a number)',
   EVIDENCE_ID_INVALID:
     'an evidence request names a weight event, camera or frame that is not of the form the edge gives (shelfId@startMs, a camera id, a frame number)',

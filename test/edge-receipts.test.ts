@@ -1,174 +1,132 @@
 /**
- * The whole loop on a short recording: the simulator records a few shoppers who sign up, get their
- * codes and enter through a gate the cloud decides at; the edge (`npm run edge -- --replay`, its own
- * process, a copy of the recording without its truth) turns the traffic and frames into reports to
- * the same cloud; every visit's receipt must be exactly its true cart. The same run writes its
- * tracks as MOTChallenge files (`--mot`) and keeps the evidence of every cart line under its state
- * directory: both are checked here rather than in a second replay, which would double the minutes
- * of detection this test costs.
+ * The whole loop on a short recording (test/support/edge-e2e.ts): the simulator records a few
+ * shoppers who sign up, get their codes and enter through a gate the cloud decides at; the edge
+ * (`npm run edge -- --replay`, its own process, a copy of the recording without its truth) turns the
+ * traffic and frames into reports to the cloud; every visit's receipt must be exactly its true cart,
+ * with the edge killed mid-visit and restarted, and with the cloud down for a minute while the
+ * shoppers shop; every report stored once. A plain run is not repeated: the outage run asserts all
+ * it would (its cloud is simply late), and each replay costs minutes of detection in CI. The outage
+ * run also writes its tracks as MOTChallenge files (`--mot`) and keeps the evidence of every cart
+ * line under its state directory: both are checked there.
  */
-import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importCatalog } from '../cloud/stores/catalog.ts';
-import { createDevice, createStore } from '../cloud/stores/devices.ts';
-import { loadCatalog, loadLayout } from '../proto/index.ts';
-import { startTestCloud, type TestCloud } from './support/cloud.ts';
+import type { TestCloud } from './support/cloud.ts';
+import {
+  cloudFor,
+  expectEachReportOnce,
+  expectTrueReceipts,
+  layout,
+  type RecordedStore,
+  recordStore,
+  startEdge,
+} from './support/edge-e2e.ts';
 
-const run = promisify(execFile);
-const root = new URL('..', import.meta.url).pathname;
-const ref = join(root, 'proto/stores/reference');
-const catalog = loadCatalog(join(ref, 'catalog.json'));
-const layout = loadLayout(join(ref, 'layout.json'), catalog);
-
-let cloud: TestCloud;
-let base: string;
+let store: RecordedStore;
+const clouds: TestCloud[] = [];
+const states = mkdtempSync(join(tmpdir(), 'walkout-edge-state-'));
 
 beforeAll(async () => {
-  base = mkdtempSync(join(tmpdir(), 'walkout-edge-e2e-'));
-  cloud = await startTestCloud('edge_e2e');
-  await createStore(cloud.ctx.db, { id: layout.storeId, name: layout.name });
-  // The simulated store's clock starts on 2026-01-05, and visits are priced at their close in it.
-  await importCatalog(cloud.ctx.db, layout.storeId, catalog, new Date(0));
-}, 60_000);
+  store = await recordStore('edge_e2e');
+}, 240_000);
 
 afterAll(async () => {
-  await cloud?.stop();
-  if (!process.env.KEEP_E2E) rmSync(base, { recursive: true, force: true });
+  for (const c of clouds) await c.stop().catch(() => {});
+  await store?.close();
+  if (!process.env.KEEP_E2E) rmSync(states, { recursive: true, force: true });
 });
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe('edge and cloud on a recorded store', () => {
-  it('gives every shopper who walked out exactly their true cart', async () => {
-    const gate = await createDevice(cloud.ctx.db, layout.storeId, 'gate', {
-      gateIds: layout.gates.map((g) => g.id),
-    });
-    const edge = await createDevice(cloud.ctx.db, layout.storeId, 'edge');
-    // Cameras at 5 frames a second, every one of which the edge detects: a small recording.
-    const fast = { ...layout, cameras: layout.cameras.map((c) => ({ ...c, fps: 5 })) };
-    writeFileSync(join(base, 'layout.json'), JSON.stringify(fast));
-    writeFileSync(
-      join(base, 'scenario.json'),
-      JSON.stringify({
-        name: 'edge-e2e',
-        description: 'A few shoppers alone, a few items each, some put back.',
-        arrivals: { shoppersPerHour: 150, maxInStore: 3, groupProbability: 0 },
-        behaviour: { itemsPerVisit: { mean: 2, max: 3 }, putBackProbability: 0.2, misplacedProbability: 0 },
-      }),
-    );
-    const rec = join(base, 'rec');
-    await run(
-      'node',
-      [
-        ...['--import', 'tsx', 'simulator/cli/sim.ts', '--no-progress'],
-        ...['--scenario', join(base, 'scenario.json'), '--seed', '11', '--minutes', '1'],
-        ...['--layout', join(base, 'layout.json'), '--catalog', join(ref, 'catalog.json')],
-        ...['--record', rec, '--out', rec, '--cloud', cloud.httpUrl],
-      ],
-      {
-        cwd: root,
-        env: { ...process.env, LOG_LEVEL: 'warn', WALKOUT_GATE_CREDENTIALS: `${gate.id}:${gate.secret}` },
-      },
-    );
-    // The edge gets the recording without its truth.
-    const replay = join(base, 'replay');
-    cpSync(rec, replay, { recursive: true, filter: (src) => !src.startsWith(join(rec, 'truth')) });
-    const edgeRun = await run(
-      'node',
-      [
-        ...['--import', 'tsx', 'edge/cli/main.ts', '--store', layout.storeId, '--replay', replay],
-        ...['--cloud', cloud.grpcAddress, '--state', join(base, 'state'), '--detect-fps', '5'],
-        ...['--mot', join(base, 'mot')],
-      ],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          LOG_LEVEL: process.env.KEEP_E2E ? 'info' : 'warn',
-          WALKOUT_EDGE_CREDENTIALS: `${edge.id}:${edge.secret}`,
-        },
-      },
-    );
-    if (process.env.KEEP_E2E) writeFileSync(join(base, 'edge.log'), edgeRun.stdout + edgeRun.stderr);
-    // The truth's visits, by the cloud visit the gate announced for their code.
-    const truth = JSON.parse(readFileSync(join(rec, 'truth', 'visits.json'), 'utf8')) as {
-      qr: string;
-      kind: string;
-      closedMs: number | null;
-      cart: { sku: string; quantity: number }[];
-    }[];
-    const messages = readFileSync(join(rec, 'mqtt.jsonl'), 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('/gates/'))
-      .map((l) => JSON.parse(JSON.parse(l).payload));
-    const codeOf = new Map(messages.filter((m) => m.qr).map((m) => [m.scanId, m.qr]));
-    const visitOf = new Map(messages.filter((m) => m.visitId).map((m) => [codeOf.get(m.scanId), m.visitId]));
-    const shoppers = truth.filter((v) => v.kind === 'shopper' && v.closedMs !== null);
-    expect(shoppers.length).toBeGreaterThanOrEqual(2);
-    for (const v of shoppers) {
-      const visitId = visitOf.get(v.qr);
-      expect(visitId, `the gate announced a visit for ${v.qr}`).toBeDefined();
-      // Settlement follows the close; the receipt is there within moments.
-      for (let i = 0; i < 100; i++) {
-        const r = await cloud.ctx.db.query('select 1 from receipts where visit_id = $1', [visitId]);
-        if (r.rowCount) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-      const { rows } = await cloud.ctx.db.query<{ sku: string; quantity: number }>(
-        `select l.sku, l.quantity from receipts r join receipt_lines l on l.receipt_id = r.id
-         where r.visit_id = $1 order by l.sku`,
-        [visitId],
+  it('gives the same receipts when the edge is killed mid-visit and restarted', async () => {
+    const { cloud, edge } = await cloudFor(store, 'edge_e2e_kill');
+    clouds.push(cloud);
+    const stateDir = join(states, 'kill');
+    const first = startEdge({ store, grpcAddress: cloud.grpcAddress, edge, stateDir });
+    // Killed once the cloud holds a cart line of a visit still open: the edge holds that visit,
+    // its cart and its shopper's track in memory, and more of its cart is to come.
+    let midVisit = false;
+    while (!midVisit && first.child.exitCode === null) {
+      const open = await cloud.ctx.db.query(
+        `select 1 from cart_events c join visits v on v.id = c.visit_id
+         where c.device_id = $1 and v.closed_seq is null limit 1`,
+        [edge.id],
       );
-      const totals = new Map<string, number>();
-      for (const l of v.cart) totals.set(l.sku, (totals.get(l.sku) ?? 0) + l.quantity);
-      const want = [...totals]
-        .filter(([, quantity]) => quantity !== 0)
-        .map(([sku, quantity]) => ({ sku, quantity }))
-        .sort((a, b) => a.sku.localeCompare(b.sku));
-      const state = await cloud.ctx.db.query(
-        `select v.status, (select status from receipts where visit_id = v.id) as receipt,
-                (select json_agg(json_build_object('sku', sku, 'q', quantity, 'c', confidence)) from cart_events
-                  where visit_id = v.id) as events
-         from visits v where v.id = $1`,
-        [visitId],
-      );
-      expect(rows, `receipt of visit ${visitId}: ${JSON.stringify(state.rows[0])}`).toEqual(want);
+      midVisit = (open.rowCount ?? 0) > 0;
+      if (!midVisit) await sleep(100);
     }
-    checkMot(join(base, 'mot'));
-    // Every cart line the cloud holds names a weight event whose evidence the edge kept, frames too.
-    const { rows: refs } = await cloud.ctx.db.query<{ ref: string }>(
-      'select distinct unnest(evidence) as ref from cart_events where store_id = $1',
-      [layout.storeId],
-    );
-    expect(refs.length).toBeGreaterThan(0);
-    const evidence = join(base, 'state', layout.storeId, 'evidence');
-    const buckets = readdirSync(evidence);
-    for (const { ref } of refs) {
-      expect(ref).toMatch(/^weight:/);
-      const eventId = ref.slice('weight:'.length);
-      const dir = buckets.map((b) => join(evidence, b, eventId)).find((d) => existsSync(d));
-      expect(dir, `evidence kept for ${ref}`).toBeDefined();
-      const record = JSON.parse(readFileSync(join(dir!, 'record.json'), 'utf8')) as {
-        eventId: string;
-        resolutions: unknown[];
-        frames: { cameraId: string; frameIndex: number; captureMs: number }[];
-        window: { fromMs: number; toMs: number };
-      };
-      expect(record.eventId).toBe(eventId);
-      expect(record.resolutions.length).toBeGreaterThan(0);
-      // At 5 frames a second, a window of 3 s or more holds at least 10 frames of each camera seeing it.
-      expect(record.frames.length).toBeGreaterThanOrEqual(10);
-      for (const f of record.frames) {
-        expect(f.captureMs).toBeGreaterThanOrEqual(record.window.fromMs);
-        expect(f.captureMs).toBeLessThanOrEqual(record.window.toMs);
-        const jpeg = readFileSync(join(dir!, f.cameraId, `${f.frameIndex}.jpg`));
-        expect([jpeg[0], jpeg[1]]).toEqual([0xff, 0xd8]);
-      }
-    }
+    expect(midVisit, 'the edge reached a visit with a cart line before it ended').toBe(true);
+    first.child.kill('SIGKILL');
+    const killed = await first.exited;
+    expect(killed.code).toBeNull();
+    const second = startEdge({ store, grpcAddress: cloud.grpcAddress, edge, stateDir, logLevel: 'info' });
+    const { code, output } = await second.exited;
+    expect(code, output.slice(-2000)).toBe(0);
+    expect(output).toContain('state restored');
+    await expectTrueReceipts(cloud, store);
+    await expectEachReportOnce(cloud, edge.id);
+  }, 480_000);
+
+  it('gives the same receipts when the cloud is down for a minute while the shoppers shop', async () => {
+    const { cloud, edge } = await cloudFor(store, 'edge_e2e_outage');
+    clouds.push(cloud);
+    // Down from before the edge starts until a minute later: the edge replays the store meanwhile
+    // (its reports wait in the outbox), and the cloud comes back on its ports and database.
+    const down = await cloud.down();
+    clouds.splice(clouds.indexOf(cloud), 1);
+    const stateDir = join(states, 'outage');
+    const mot = join(states, 'outage-mot');
+    const run = startEdge({ store, grpcAddress: cloud.grpcAddress, edge, stateDir, args: ['--mot', mot] });
+    const downMs = 60_000;
+    const until = Date.now() + downMs;
+    while (Date.now() < until && run.child.exitCode === null) await sleep(200);
+    // The edge was still at work while the cloud was away (else this were a late start, not an outage).
+    expect(run.child.exitCode).toBeNull();
+    const back = await down.up();
+    clouds.push(back);
+    const { code, output } = await run.exited;
+    expect(code, output.slice(-2000)).toBe(0);
+    await expectTrueReceipts(back, store);
+    await expectEachReportOnce(back, edge.id);
+    checkMot(mot);
+    await checkEvidence(back, join(stateDir, layout.storeId, 'evidence'));
   }, 480_000);
 });
+
+/** Every cart line the cloud holds names a weight event whose evidence the edge kept, frames too. */
+async function checkEvidence(cloud: TestCloud, evidence: string): Promise<void> {
+  const { rows: refs } = await cloud.ctx.db.query<{ ref: string }>(
+    'select distinct unnest(evidence) as ref from cart_events where store_id = $1',
+    [layout.storeId],
+  );
+  expect(refs.length).toBeGreaterThan(0);
+  const buckets = readdirSync(evidence);
+  for (const { ref } of refs) {
+    expect(ref).toMatch(/^weight:/);
+    const eventId = ref.slice('weight:'.length);
+    const dir = buckets.map((b) => join(evidence, b, eventId)).find((d) => existsSync(d));
+    expect(dir, `evidence kept for ${ref}`).toBeDefined();
+    const record = JSON.parse(readFileSync(join(dir!, 'record.json'), 'utf8')) as {
+      eventId: string;
+      resolutions: unknown[];
+      frames: { cameraId: string; frameIndex: number; captureMs: number }[];
+      window: { fromMs: number; toMs: number };
+    };
+    expect(record.eventId).toBe(eventId);
+    expect(record.resolutions.length).toBeGreaterThan(0);
+    // At 5 frames a second, a window of 3 s or more holds at least 10 frames of each camera seeing it.
+    expect(record.frames.length).toBeGreaterThanOrEqual(10);
+    for (const f of record.frames) {
+      expect(f.captureMs).toBeGreaterThanOrEqual(record.window.fromMs);
+      expect(f.captureMs).toBeLessThanOrEqual(record.window.toMs);
+      const jpeg = readFileSync(join(dir!, f.cameraId, `${f.frameIndex}.jpg`));
+      expect([jpeg[0], jpeg[1]]).toEqual([0xff, 0xd8]);
+    }
+  }
+}
 
 /** The edge's MOTChallenge files: 10 numeric fields a line, per camera boxes and floor points. */
 function checkMot(dir: string): void {

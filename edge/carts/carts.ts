@@ -4,6 +4,7 @@
  * who put it back, whichever plate it went to (a hand-off inside a party nets out on the visit).
  */
 import type { VisitCart } from '../stages.ts';
+import { fieldsOf, restoreFields, type Stateful } from '../state/fields.ts';
 import type { CartLine } from '../types.ts';
 
 export interface CartChange {
@@ -25,8 +26,16 @@ interface Held {
   inside: boolean;
 }
 
-export class Carts {
+export class Carts implements Stateful {
   private readonly visits = new Map<string, { members: Map<number, Held>; review: boolean }>();
+
+  state(): unknown {
+    return fieldsOf(this, []);
+  }
+
+  restore(state: unknown): void {
+    restoreFields(this, state, [], 'carts');
+  }
 
   open(visitId: string, memberNo: number): void {
     const v = this.visit(visitId);

@@ -16,6 +16,7 @@ import { loadLinkConfig } from '../link/config.ts';
 import { GateAuthorityInput, gateAuthorityConfig } from '../link/gate-authority.ts';
 import { runLoop } from '../loop.ts';
 import type { CloudLink, InputSource, LivePublisher } from '../stages.ts';
+import { Checkpointer, resumeFusion } from '../state/checkpoint.ts';
 import { openDetector } from '../vision/detector.ts';
 import { buildFusion } from '../wiring.ts';
 import { startTaps } from './taps.ts';
@@ -45,7 +46,8 @@ async function main(): Promise<void> {
   const stateDir = resolve(config.stateDir, config.storeId);
   mkdirSync(stateDir, { recursive: true });
   const taps = await startTaps(config, layout, stateDir, log);
-  const fusion = buildFusion(layout, catalog, { ...config, observe: taps.observe });
+  const fresh = () => buildFusion(layout, catalog, { ...config, observe: taps.observe });
+  let fusion = fresh();
   const detector = await openDetector({
     scoreThreshold: config.detectScore,
     reid: config.reid,
@@ -53,8 +55,11 @@ async function main(): Promise<void> {
   });
   const closers: (() => Promise<void>)[] = [() => detector.close(), () => taps.close()];
   try {
-    const source: InputSource = config.replay
+    const replay = config.replay
       ? new ReplayInput({ dir: config.replay, log: log.child('replay'), detectFps: config.detectFps })
+      : null;
+    const source: InputSource = replay
+      ? replay
       : await connectLiveInput({
           mqtt: {
             url: config.mqttUrl!,
@@ -68,6 +73,7 @@ async function main(): Promise<void> {
     let input: InputSource = taps.tapInput(source);
     closers.push(() => input.close());
     let link: EdgeLinkClient | null = null;
+    let checkpoints: { checkpointer: Checkpointer; startMs: number } | undefined;
     if (config.cloud) {
       const linkConfig = loadLinkConfig(
         {
@@ -78,8 +84,18 @@ async function main(): Promise<void> {
         },
         process.env,
       );
-      link = EdgeLinkClient.start(linkConfig, { log: log.child('link') });
-      closers.push(() => link!.close());
+      const client = EdgeLinkClient.start(linkConfig, { log: log.child('link') });
+      link = client;
+      closers.push(() => client.close());
+      // A restart goes on from the state stored with the last reports (edge/state/checkpoint.ts).
+      const inputName = config.replay ? `replay:${resolve(config.replay)}` : 'live';
+      const restored = resumeFusion(client, inputName, fusion, fresh, log.child('state'));
+      fusion = restored.fusion;
+      if (restored.resumed) replay?.resumeAfter(restored.resumed.position);
+      checkpoints = {
+        checkpointer: new Checkpointer(client, inputName, fusion, restored.resumed, CHECKPOINT_EVERY_MS),
+        startMs: restored.resumed?.atMs ?? 0,
+      };
     }
     let gate: GateAuthorityInput | null = null;
     if (config.gateAuthority && link) {
@@ -131,6 +147,7 @@ async function main(): Promise<void> {
         publisher,
         log,
         detectInFlight: config.detectInFlight,
+        ...(checkpoints ? { checkpoints } : {}),
         ...(config.replay ? {} : { wallMs: () => Date.now() }),
       },
       abort.signal,
@@ -148,6 +165,12 @@ async function main(): Promise<void> {
     for (const close of closers.reverse()) await close().catch((err) => log.warn('close failed', { err }));
   }
 }
+
+/**
+ * Store ms between checkpoints when no report comes (each report stores one anyway): live, a
+ * crash loses at most this much of what the broker no longer holds.
+ */
+const CHECKPOINT_EVERY_MS = 2000;
 
 /** How long a replay's end waits for the cloud to acknowledge every report. */
 const LINK_DRAIN_TIMEOUT_MS = 60_000;

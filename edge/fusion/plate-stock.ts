@@ -7,6 +7,7 @@
  */
 import type { Catalog } from '../../proto/catalog/schema.ts';
 import type { StoreLayout } from '../../proto/layout/schema.ts';
+import { fieldsOf, restoreFields, type Stateful } from '../state/fields.ts';
 
 export interface PlateStatement {
   plateId: string;
@@ -16,7 +17,10 @@ export interface PlateStatement {
   stock: Record<string, number>;
 }
 
-export class PlateStock {
+/** Built from the layout, catalogue and config: not state (edge/state/fields.ts). */
+const DERIVED = ['shelfOf', 'gramsPerUnit', 'restateMs'];
+
+export class PlateStock implements Stateful {
   private readonly shelfOf = new Map<string, string>();
   private readonly gramsPerUnit = new Map<string, number>();
   private readonly stated = new Map<string, { stable: boolean; stock: string }>();
@@ -32,6 +36,14 @@ export class PlateStock {
     for (const p of layout.plates) this.shelfOf.set(p.id, p.shelfId);
     for (const i of catalog.items)
       if (i.soldBy === 'weight') this.gramsPerUnit.set(i.sku, i.unitWeightG.mean);
+  }
+
+  state(): unknown {
+    return fieldsOf(this, DERIVED);
+  }
+
+  restore(state: unknown): void {
+    restoreFields(this, state, DERIVED, 'plate stock');
   }
 
   /** The plate's contents changed (an identified event, a put-back). */

@@ -1,4 +1,5 @@
 import type { Vec2 } from '../../proto/layout/schema.ts';
+import { fieldsOf, restoreFields, type Stateful } from '../state/fields.ts';
 import type { HandSighting } from '../types.ts';
 
 /**
@@ -6,11 +7,19 @@ import type { HandSighting } from '../types.ts';
  * settling after the fact can ask who was there while it happened. Appended in time order (frames
  * reach the fusion in capture order, near enough), pruned from the front.
  */
-export class Timeline {
+export class Timeline implements Stateful {
   private readonly where = new Map<string, { tsMs: number; xyM: Vec2 }[]>();
   private handsSeen: HandSighting[] = [];
 
   constructor(private readonly keepMs: number) {}
+
+  state(): unknown {
+    return fieldsOf(this, ['keepMs']);
+  }
+
+  restore(state: unknown): void {
+    restoreFields(this, state, ['keepMs'], 'timeline');
+  }
 
   position(trackId: string, tsMs: number, xyM: Vec2): void {
     let list = this.where.get(trackId);

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWalkoutError, recordingPaths, topics } from '../../proto/index.ts';
 import type { EdgeInput } from '../stages.ts';
+import type { InputPosition } from '../state/checkpoint.ts';
 import { messageTimeMs } from './message-time.ts';
 import { loadRecordingStore } from './recording-store.ts';
 import { ReplayInput, type ReplayInputOptions } from './replay-input.ts';
@@ -57,8 +58,10 @@ beforeAll(async () => {
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 /** Everything a replay hands out, and what it counted. */
-async function replay(opts: Partial<ReplayInputOptions> & { dir: string }) {
-  const input = new ReplayInput({ log: recordingLogger(), ...opts });
+async function replay(opts: Partial<ReplayInputOptions> & { dir: string; resume?: InputPosition }) {
+  const { resume, ...options } = opts;
+  const input = new ReplayInput({ log: recordingLogger(), ...options });
+  if (resume) input.resumeAfter(resume);
   const inputs: EdgeInput[] = [];
   for (let i = await input.next(); i; i = await input.next()) {
     inputs.push(i);
@@ -146,6 +149,27 @@ describe('replay of a recording', () => {
     const c = await replay({ dir: copy, detectFps: 2.5 });
     expect(c.rejected).toEqual({});
     expect(digest(c.inputs)).toBe(digest(a.inputs));
+  });
+
+  it('resumes after a checkpoint’s position: the rest, in the same order, and nothing before it', async () => {
+    const all = (await replay({ dir: rec })).inputs;
+    // A restart's position: the device messages fused, and per camera the newest frame fused, with
+    // an older frame of the fast camera still in the detector (not fused: it comes again).
+    const cut = Math.floor(all.length * 0.6);
+    const before = all.slice(0, cut);
+    const framesMs: Record<string, number> = {};
+    for (const i of before) if (i.kind === 'frame') framesMs[i.frame.cameraId] = i.frame.captureMs;
+    const inDetector = before.findLast((i) => i.kind === 'frame' && i.frame.cameraId === fast)!;
+    const fastBefore = before.filter((i) => i.kind === 'frame' && i.frame.cameraId === fast);
+    framesMs[fast] = (fastBefore.at(-2) as Extract<EdgeInput, { kind: 'frame' }>).frame.captureMs;
+    const position = { devices: before.filter((i) => i.kind === 'device').length, framesMs };
+    const { inputs } = await replay({ dir: rec, resume: position });
+    const rest = all.slice(cut);
+    expect(inputs.filter((i) => i.kind === 'device')).toEqual(rest.filter((i) => i.kind === 'device'));
+    const key = (i: EdgeInput) => (i.kind === 'frame' ? `${i.frame.cameraId}/${i.frame.frameIndex}` : '');
+    expect(inputs.filter((i) => i.kind === 'frame').map(key)).toEqual(
+      [inDetector, ...rest].filter((i) => i.kind === 'frame').map(key),
+    );
   });
 
   it('counts, logs and skips bad lines and frames, and hands over everything else', async () => {

@@ -15,6 +15,7 @@ import {
   WalkoutError,
 } from '../../proto/index.ts';
 import type { EdgeInput, FrameCounters, InputSource } from '../stages.ts';
+import type { InputPosition } from '../state/checkpoint.ts';
 import { FrameFlow, type FrameFlowConfig } from './frame-flow.ts';
 import { LineReader } from './line-reader.ts';
 import { DEFAULT_REJECTION_LOG, type RejectionLogConfig, Rejections } from './rejections.ts';
@@ -50,6 +51,9 @@ export class ReplayInput implements InputSource {
   private readonly messages: LineReader<RecordedMessage>;
   private readonly cameras: LineReader<IndexedFrame>[];
   private closed = false;
+  /** Where a restarted edge's checkpoint stood: what is at or before it is passed over. */
+  private skipDevices = 0;
+  private skipFramesMs: Record<string, number> = {};
 
   constructor(private readonly opts: ReplayInputOptions) {
     const mqttPath = join(opts.dir, recordingPaths.mqtt);
@@ -75,6 +79,15 @@ export class ReplayInput implements InputSource {
     });
   }
 
+  /**
+   * Goes on after a checkpoint's position (call before the first `next`): the first
+   * `position.devices` device messages, and each camera's frames up to its time, are not given.
+   */
+  resumeAfter(position: InputPosition): void {
+    this.skipDevices = position.devices;
+    this.skipFramesMs = { ...position.framesMs };
+  }
+
   async next(): Promise<EdgeInput | null> {
     for (;;) {
       if (this.closed) return null;
@@ -89,10 +102,12 @@ export class ReplayInput implements InputSource {
       if (message && (!frame || message.tsMs <= frame.captureMs)) {
         this.messages.advance();
         const decoded = this.decode(message);
-        if (decoded) return { kind: 'device', message: decoded, tsMs: message.tsMs };
+        if (decoded && this.skipDevices > 0) this.skipDevices -= 1;
+        else if (decoded) return { kind: 'device', message: decoded, tsMs: message.tsMs };
         continue;
       }
       camera!.advance();
+      if (frame!.captureMs <= (this.skipFramesMs[frame!.cameraId] ?? Number.NEGATIVE_INFINITY)) continue;
       if (!this.flow.offer(frame!)) continue;
       const taken = this.flow.take()!;
       const jpeg = await this.readJpeg(taken);

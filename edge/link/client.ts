@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../platform/log.ts';
 import { type CloudMessage, EdgeMessage, loadEdgeLink } from '../../proto/grpc/edge-link.ts';
 import { badText, describeIssues, formatIssues, WalkoutError } from '../../proto/index.ts';
-import type { CloudLink, GateAnswer, Report } from '../stages.ts';
+import type { CheckpointStore, CloudLink, GateAnswer, Report } from '../stages.ts';
 import type { LinkConfig } from './config.ts';
 import { OfflineGate } from './offline-gate.ts';
 import { Outbox, type OutboxEntry } from './outbox.ts';
@@ -68,7 +68,7 @@ const wire = (e: OutboxEntry): Record<string, unknown> => {
   return { seq: e.seq, timeMs: e.timeMs, ...fields };
 };
 
-export class EdgeLinkClient implements CloudLink {
+export class EdgeLinkClient implements CloudLink, CheckpointStore {
   private stream: Stream | null = null;
   private closed = false;
   private attempt = 0;
@@ -120,6 +120,25 @@ export class EdgeLinkClient implements CloudLink {
   }
 
   async report(report: Report, timeMs: number): Promise<void> {
+    this.check(report, timeMs);
+    await this.outbox.append(report, timeMs);
+    this.poke();
+  }
+
+  async reportAll(
+    reports: readonly { report: Report; timeMs: number }[],
+    checkpoint: Uint8Array,
+  ): Promise<void> {
+    for (const r of reports) this.check(r.report, r.timeMs);
+    await this.outbox.appendAll(reports, checkpoint);
+    this.poke();
+  }
+
+  checkpoint(): Uint8Array | null {
+    return this.outbox.checkpoint();
+  }
+
+  private check(report: Report, timeMs: number): void {
     if (this.closed) throw new WalkoutError('INTERNAL', 'the edge link is closed');
     // A report the cloud would refuse as malformed is the caller's bug: refused here, before it
     // takes a seq, rather than discovered later as a rejection.
@@ -131,8 +150,6 @@ export class EdgeLinkClient implements CloudLink {
         : formatIssues(describeIssues(parsed.error));
       throw new WalkoutError('PAYLOAD_INVALID', `report refused: ${reason}`, { report });
     }
-    await this.outbox.append(report, timeMs);
-    this.poke();
   }
 
   askGate(

@@ -76,6 +76,25 @@ describe('the outbox', () => {
     await box.close();
   });
 
+  it('stores a checkpoint with its reports in one transaction: after a SIGKILL it names the last report stored', async () => {
+    const dir = freshDir();
+    const reports = Array.from({ length: 6000 }, (_, i) => shelf(i));
+    const child = spawnAppender({ OUTBOX_DIR: dir, CHECKPOINT_BATCH: '3' }, reports, 1);
+    await child.confirmed(300);
+    const confirmed = await child.kill();
+    const box = Outbox.open(dir);
+    const { lastSeq } = box.counters();
+    expect(lastSeq).toBeGreaterThanOrEqual(confirmed);
+    // Batches are whole, and the checkpoint is the one committed with the newest of them.
+    expect(lastSeq % 3).toBe(0);
+    expect(Buffer.from(box.checkpoint()!).toString()).toBe(String(lastSeq - 1));
+    expect(plates(box.read(1, 10_000))).toEqual(reports.slice(0, lastSeq).map((_, i) => `p${i}`));
+    // The numbering goes on after them.
+    expect(await box.appendAll([{ report: shelf(9), timeMs: 2 }], Buffer.from('x'))).toEqual([lastSeq + 1]);
+    expect(Buffer.from(box.checkpoint()!).toString()).toBe('x');
+    await box.close();
+  }, 15_000);
+
   it('loses no report whose append resolved when the process is SIGKILLed mid-stream', async () => {
     const dir = freshDir();
     const reports = Array.from({ length: 5000 }, (_, i) => shelf(i));

@@ -33,6 +33,8 @@ export interface OutboxCounters {
   pending: number;
 }
 
+const CHECKPOINT_KEY = 'edge';
+
 export class Outbox {
   private last: number;
   private acked: number;
@@ -45,6 +47,7 @@ export class Outbox {
     private readonly root: RootDatabase,
     private readonly entries: Database<Stored, number>,
     private readonly meta: Database<number, string>,
+    private readonly saved: Database<Uint8Array, string>,
   ) {
     this.acked = meta.get('ackedSeq') ?? 0;
     // Seqs are never reused: past every entry, every acknowledgement and every renumbering.
@@ -68,6 +71,7 @@ export class Outbox {
         root,
         root.openDB<Stored, number>('entries', {}),
         root.openDB<number, string>('meta', {}),
+        root.openDB<Uint8Array, string>('checkpoint', { encoding: 'binary' }),
       );
       box.release = release;
       return box;
@@ -89,6 +93,33 @@ export class Outbox {
     const seq = this.last;
     await this.track(this.entries.put(seq, { t: timeMs, r: report }));
     return seq;
+  }
+
+  /**
+   * Stores reports under the next seqs and the edge's checkpoint (its state once it made them) in
+   * one transaction: after a crash the checkpoint on disk is the state after the last reports on
+   * disk, so a restarted edge neither repeats a stored report nor misses one. Resolves with the
+   * seqs once on disk.
+   */
+  async appendAll(
+    items: readonly { report: Report; timeMs: number }[],
+    checkpoint: Uint8Array,
+  ): Promise<number[]> {
+    const seqs = items.map(() => ++this.last);
+    await this.track(
+      this.root.transaction(() => {
+        items.forEach((it, i) => {
+          this.entries.put(seqs[i]!, { t: it.timeMs, r: it.report });
+        });
+        this.saved.put(CHECKPOINT_KEY, checkpoint);
+      }),
+    );
+    return seqs;
+  }
+
+  /** The checkpoint last stored with appendAll (committed), or null. */
+  checkpoint(): Uint8Array | null {
+    return this.saved.get(CHECKPOINT_KEY) ?? null;
   }
 
   /** Up to `limit` stored entries from `fromSeq` on, oldest first (only committed ones are seen). */

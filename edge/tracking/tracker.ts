@@ -12,9 +12,11 @@
  * Pure: no clock, no I/O; ids `t1`, `t2`… in order of confirmation, per instance.
  */
 
+import { WalkoutError } from '../../proto/index.ts';
 import { insidePolygon } from '../../proto/layout/geometry.ts';
 import type { CameraModel } from '../../proto/layout/projection.ts';
 import type { Vec2 } from '../../proto/layout/schema.ts';
+import type { Stateful } from '../state/fields.ts';
 import type { FrameDetections, Track } from '../types.ts';
 import { assign, FORBIDDEN } from './assign.ts';
 import type { TrackerConfig } from './config.ts';
@@ -63,7 +65,7 @@ export interface UpdateOptions {
   allowBirths?: boolean;
 }
 
-export class FloorTracker {
+export class FloorTracker implements Stateful {
   readonly #config: Readonly<TrackerConfig>;
   readonly #cameras: ReadonlyMap<string, CameraModel>;
   readonly #birthZones: readonly Vec2[][];
@@ -161,6 +163,19 @@ export class FloorTracker {
       return false;
     });
     return { tracks: this.tracks(), personTrack, born, ended };
+  }
+
+  /** Every track (tentative ones too) with its filter and re-id bank, and the id counter. */
+  state(): unknown {
+    return { live: this.#live, serial: this.#serial };
+  }
+
+  restore(state: unknown): void {
+    const s = state as { live?: unknown; serial?: unknown };
+    if (!Array.isArray(s?.live) || typeof s.serial !== 'number')
+      throw new WalkoutError('CHECKPOINT_INVALID', 'floor tracker: no tracks or id counter saved');
+    this.#live = s.live as Internal[];
+    this.#serial = s.serial;
   }
 
   /** Ends a track (the visit logic: it left through the exit). Returns it, or null if unknown. */

@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { Gate, StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
 import type { GateCommand, GatePassage, GateScan } from '../../proto/mqtt/payloads.ts';
+import { fieldsOf, restoreFields, type Stateful } from '../state/fields.ts';
 import type { Track } from '../types.ts';
 import type { VisitConfig } from './config.ts';
 
@@ -84,7 +85,10 @@ function toSegment(p: Vec2, [a, b]: [Vec2, Vec2] | Vec2[]): number {
   return Math.hypot(p[0] - (ax + t * (bx - ax)), p[1] - (ay + t * (by - ay)));
 }
 
-export class VisitBook {
+/** Built from the layout and config: not state. */
+const BOOK_DERIVED = ['gates', 'storeXyM', 'config'];
+
+export class VisitBook implements Stateful {
   private readonly gates = new Map<string, Gate>();
   private readonly admissions: Admission[] = [];
   /** Opens seen per visit: the next member number. */
@@ -123,6 +127,15 @@ export class VisitBook {
           boxes.reduce((a, b) => a + (b.minM[1] + b.maxM[1]) / 2, 0) / boxes.length,
         ]
       : [0, 0];
+  }
+
+  /** Admissions, visits, members and their tracks, pending crossings (members shared by reference). */
+  state(): unknown {
+    return fieldsOf(this, BOOK_DERIVED);
+  }
+
+  restore(state: unknown): void {
+    restoreFields(this, state, BOOK_DERIVED, 'visit book');
   }
 
   /** Signed metres from the gate's line, positive on the store's side. */

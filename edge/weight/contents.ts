@@ -1,5 +1,6 @@
 import type { Catalog, CatalogItem } from '../../proto/catalog/schema.ts';
 import type { StoreLayout } from '../../proto/layout/schema.ts';
+import { fieldsOf, restoreFields, type Stateful } from '../state/fields.ts';
 import type { WeightHypothesis } from '../types.ts';
 
 /** A product the contents place on a plate, with how many units. */
@@ -15,7 +16,10 @@ export interface Candidate {
  * and follows every identified change, so an item put back on the wrong plate becomes a candidate
  * there. Also knows which plates lie next to each other along a shelf (items lie across them).
  */
-export class ShelfContents {
+/** Built from the layout and catalogue: not state. */
+const CONTENTS_DERIVED = ['neighbourIds', 'order', 'items'];
+
+export class ShelfContents implements Stateful {
   private readonly stock = new Map<string, Map<string, number>>();
   private readonly neighbourIds = new Map<string, string[]>();
   /** Position of each plate along its shelf (0, 1, …): runs of neighbours are consecutive. */
@@ -46,6 +50,15 @@ export class ShelfContents {
         this.order.set(p.id, i);
       });
     }
+  }
+
+  /** Units per SKU per plate, as followed since the edge started. */
+  state(): unknown {
+    return fieldsOf(this, CONTENTS_DERIVED);
+  }
+
+  restore(state: unknown): void {
+    restoreFields(this, state, CONTENTS_DERIVED, 'shelf contents');
   }
 
   /**

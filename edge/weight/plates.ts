@@ -1,5 +1,7 @@
+import { WalkoutError } from '../../proto/index.ts';
 import type { StoreLayout, Vec3 } from '../../proto/layout/schema.ts';
 import type { PlateSamples } from '../../proto/mqtt/payloads.ts';
+import type { Stateful } from '../state/fields.ts';
 import type { PlateHealth, WeightEvent } from '../types.ts';
 import { defaultWeightConfig, type WeightConfig } from './config.ts';
 import { type Block, PlateSignal } from './signal.ts';
@@ -38,13 +40,19 @@ interface ShelfState {
   held: Pending | null;
 }
 
+interface WeightsState {
+  startedMs: number | null;
+  shelves: Map<string, Pick<ShelfState, 'open' | 'held'>>;
+  signals: Map<string, unknown>;
+}
+
 /**
  * Weight events per shelf, from raw plate samples. An event opens when any plate of a shelf moves
  * and settles when every trusted plate of the shelf has been quiet for settleMs again, however
  * long that takes; only settled levels are compared, and idle baselines follow the level, so drift
  * and offsets do nothing. Pure: batches and the caller's clock in, events and health out.
  */
-export class ShelfWeights {
+export class ShelfWeights implements Stateful {
   private readonly signals = new Map<string, PlateSignal>();
   private readonly shelves = new Map<string, ShelfState>();
   private readonly shelfOf = new Map<string, ShelfState>();
@@ -76,6 +84,30 @@ export class ShelfWeights {
       this.shelfOf.set(p.id, shelf);
       this.centers.set(p.id, p.centerM);
     }
+  }
+
+  /** Each shelf's change in progress or held, each plate's signal, and when advancing started. */
+  state(): unknown {
+    return {
+      startedMs: this.startedMs,
+      shelves: new Map([...this.shelves].map(([id, s]) => [id, { open: s.open, held: s.held }])),
+      signals: new Map([...this.signals].map(([id, s]) => [id, s.state()])),
+    } satisfies WeightsState;
+  }
+
+  restore(state: unknown): void {
+    const s = state as WeightsState;
+    const sameKeys = (a: Map<string, unknown>, b: Map<string, unknown> | undefined) =>
+      b instanceof Map && a.size === b.size && [...a.keys()].every((k) => b.has(k));
+    // Restored in place: shelfOf and the signals' callbacks hold these objects.
+    if (!sameKeys(this.shelves, s?.shelves) || !sameKeys(this.signals, s?.signals))
+      throw new WalkoutError(
+        'CHECKPOINT_INVALID',
+        'shelf weights: the saved shelves or plates are not the layout’s',
+      );
+    for (const [id, shelf] of this.shelves) Object.assign(shelf, s.shelves.get(id));
+    for (const [id, signal] of this.signals) signal.restore(s.signals.get(id));
+    this.startedMs = s.startedMs;
   }
 
   /** Takes one MQTT batch. Unknown plates are ignored (the layout is the list of plates). */

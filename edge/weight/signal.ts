@@ -1,4 +1,5 @@
 import type { PlateSamples } from '../../proto/mqtt/payloads.ts';
+import { fieldsOf, restoreFields, type Stateful } from '../state/fields.ts';
 import type { PlateHealth } from '../types.ts';
 import type { WeightConfig } from './config.ts';
 
@@ -20,7 +21,10 @@ export interface Block {
 
 type Status = PlateHealth['status'];
 
-export class PlateSignal {
+/** Given at construction: not state. */
+const SIGNAL_DERIVED = ['plateId', 'config', 'onBlock', 'onHealth'];
+
+export class PlateSignal implements Stateful {
   status: Status = 'ok';
   /** False until the plate has settled once since it started or since its last fault. */
   trusted = false;
@@ -66,6 +70,15 @@ export class PlateSignal {
     private readonly onHealth: (health: PlateHealth) => void,
   ) {
     this.noiseSdG = config.initialNoiseSdG;
+  }
+
+  /** Health, baseline, noise, the block and quiet run in progress, batches waiting. */
+  state(): unknown {
+    return fieldsOf(this, SIGNAL_DERIVED);
+  }
+
+  restore(state: unknown): void {
+    restoreFields(this, state, SIGNAL_DERIVED, `plate ${this.plateId}`);
   }
 
   /** Queues a batch; `process` takes it in t0Ms order. An exact repeat of a recent batch is dropped. */

@@ -56,6 +56,11 @@ export async function startTestCloud(
   return boot(db, new TestClock(!extra.realTime), env, extra);
 }
 
+/** A cloud on a database already made (a copy of another test cloud's, say); it drops it at stop. */
+export function startTestCloudOn(db: TestDatabase, extra: Extra = {}): Promise<TestCloud> {
+  return boot(db, new TestClock(!extra.realTime), {}, extra);
+}
+
 async function boot(
   db: TestDatabase,
   clock: TestClock,

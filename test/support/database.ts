@@ -32,6 +32,26 @@ export async function freshDatabase(label: string): Promise<TestDatabase> {
   };
 }
 
+/**
+ * A copy of `source` (CREATE DATABASE … TEMPLATE): several tests start from the same rows, each
+ * changing its own. Nothing may be connected to `source` meanwhile.
+ */
+export async function copyDatabase(source: TestDatabase, label: string): Promise<TestDatabase> {
+  const from = new URL(source.url).pathname.slice(1);
+  const copy = await freshDatabase(label);
+  const server = new URL(copy.url);
+  const name = server.pathname.slice(1);
+  const admin = new pg.Client({ connectionString: withDatabase(server, 'postgres') });
+  await admin.connect();
+  try {
+    await admin.query(`drop database ${name}`);
+    await admin.query(`create database ${name} template ${from}`);
+  } finally {
+    await admin.end();
+  }
+  return copy;
+}
+
 function withDatabase(server: URL, db: string): string {
   const u = new URL(server.toString());
   u.pathname = `/${db}`;

@@ -3,6 +3,9 @@
  * it is durable (`report` or `append` resolved), until it is killed. With LINK_ADDRESS it runs the
  * whole EdgeLink client, so the kill also cuts a live stream; without, the outbox alone.
  *
+ * With CHECKPOINT_BATCH=n the outbox alone takes reports n at a time with a checkpoint (appendAll)
+ * naming the last report's index, and prints that index once the batch is durable.
+ *
  * Env: OUTBOX_DIR, REPORTS_FILE (a JSON array of Report), TIME_MS, and for the link LINK_ADDRESS and
  * WALKOUT_EDGE_CREDENTIALS.
  */
@@ -25,6 +28,15 @@ if (process.env.LINK_ADDRESS) {
 } else {
   const outbox = Outbox.open(dir);
   append = (r) => outbox.append(r, timeMs);
+  const batch = Number(process.env.CHECKPOINT_BATCH ?? 0);
+  if (batch > 0) {
+    for (let i = batch - 1; i < reports.length; i += batch) {
+      const items = reports.slice(i - batch + 1, i + 1).map((report) => ({ report, timeMs }));
+      await outbox.appendAll(items, Buffer.from(String(i)));
+      process.stdout.write(`${i}\n`);
+    }
+    reports.length = 0;
+  }
 }
 for (let i = 0; i < reports.length; i++) {
   await append(reports[i]!);
