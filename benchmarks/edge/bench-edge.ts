@@ -363,7 +363,9 @@ const stripRun = ({ probe: _p, latencies: _l, wallMs: _w, ...rest }: Awaited<Ret
 const result = {
   benchmark: 'edge',
   date: new Date().toISOString(),
-  command: `npm run bench:edge -- ${process.argv.slice(2).join(' ')}`.trim(),
+  command: ['npm run bench:edge', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(
+    ' ',
+  ),
   machine: {
     cpus: availableParallelism(),
     cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -435,7 +437,8 @@ const result = {
     exitToClosed: {
       visits: lat.exitToClosed.length,
       closedWithoutExit: lat.closedWithoutExit,
-      closedAtReplayEnd: probe.afterEnd(),
+      closedAfterInputEnd: probe.afterEnd().closes,
+      outputsAfterInputEnd: probe.afterEnd().outputs,
       liveMs: exitLive,
       storeMs: summarize(lat.exitToClosed.map((e) => e.storeMs)),
       stepWallMs: summarize(lat.exitToClosed.map((e) => e.stepWallMs)),

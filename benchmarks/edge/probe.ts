@@ -64,8 +64,9 @@ export class ProbedInput implements InputSource {
 
 /**
  * The real fusion, timed. `storeNow()` is the store time of the tick running (the weight tap fires
- * inside it); outputs after the input ended are the replay's final settle, not the store's own
- * timing, and are left out of the latencies (counted in `afterEnd`).
+ * inside it); outputs after the input ended (the last frames in the detector, then the replay's
+ * final settle, which moves time 60 s on) are not the store's own timing: they are left out of the
+ * latencies and counted in `afterEnd` (outputs, and VISIT_CLOSED among them).
  */
 export function probeFusion(fusion: Fusion, input: ProbedInput, latencies: EdgeLatencies) {
   const times: FusionTimes = {
@@ -74,12 +75,15 @@ export function probeFusion(fusion: Fusion, input: ProbedInput, latencies: EdgeL
     tick: { calls: 0, ms: 0 },
   };
   let storeNowMs = 0;
-  let afterEnd = 0;
+  const afterEnd = { outputs: 0, closes: 0 };
   // Wall ms each input handled since the last tick was taken: the tick acts on all of them.
   let oldestTakenMs = Number.POSITIVE_INFINITY;
   const see = (outs: FusionOutput[], storeMs: number, wallMs: number, takenMs: number) => {
     if (input.ended) {
-      afterEnd += outs.length;
+      afterEnd.outputs += outs.length;
+      for (const o of outs)
+        if (o.kind === 'report' && o.report.body === 'visit' && o.report.visit.kind === 'VISIT_CLOSED')
+          afterEnd.closes += 1;
       return;
     }
     latencies.outputs(outs, { storeMs, wallMs, stepWallMs: wallMs - takenMs });
@@ -123,7 +127,7 @@ export function probeFusion(fusion: Fusion, input: ProbedInput, latencies: EdgeL
     fusion: probed as unknown as Fusion,
     times,
     storeNow: () => storeNowMs,
-    afterEnd: () => afterEnd,
+    afterEnd: () => ({ ...afterEnd }),
   };
 }
 
