@@ -9,6 +9,7 @@ import {
   findManifest,
   loadDetector,
   loadEmbedder,
+  type Timing,
 } from '../../models/runtime/index.ts';
 import { WalkoutError } from '../../proto/errors.ts';
 import type { FrameDetector } from '../stages.ts';
@@ -25,6 +26,8 @@ export interface DetectorOptions {
   scoreThreshold?: number;
   /** Embed every person box with the re-id model (3–6 ms a frame, measured: edge/tracking). */
   reid?: boolean;
+  /** A tap for benchmarks: each frame's time in the workers, the detector's and the re-id model's. */
+  observe?: (t: { detect: Timing; embed: Timing | null }) => void;
 }
 
 /** What the edge runs with unless told otherwise (measured on the tracking benchmark). */
@@ -50,7 +53,8 @@ export async function openDetector(
   return {
     model,
     async detect(frame: CameraFrame): Promise<FrameDetections> {
-      const { detections } = await model.detect(frame.jpeg);
+      const { detections, timing } = await model.detect(frame.jpeg);
+      let embedTiming: Timing | null = null;
       const out: FrameDetections = {
         cameraId: frame.cameraId,
         frameIndex: frame.frameIndex,
@@ -59,16 +63,18 @@ export async function openDetector(
       };
       const persons = detections.flatMap((d, k) => (d.cls === 'person' ? [k] : []));
       if (embedder && persons.length > 0) {
-        const { vectors } = await embedder.embed(
+        const { vectors, timing: t } = await embedder.embed(
           frame.jpeg,
           persons.map((k) => detections[k]!.bbox),
         );
+        embedTiming = t;
         const embeddings: (Float32Array | null)[] = detections.map(() => null);
         persons.forEach((k, j) => {
           embeddings[k] = vectors[j] ?? null;
         });
         out.embeddings = embeddings;
       }
+      opts.observe?.({ detect: timing, embed: embedTiming });
       return out;
     },
     close: async () => {
