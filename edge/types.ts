@@ -81,6 +81,8 @@ export interface HandSighting {
   rayOriginM: Vec3;
   rayDirection: Vec3;
   trackId: string | null;
+  /** How the track was found: the person box the hand is in, or which track could reach it. */
+  linkedBy?: 'box' | 'reach';
   score: number;
 }
 

@@ -1,0 +1,53 @@
+/**
+ * npx tsx benchmarks/accuracy/hand-links.ts DUMP/{scenario}-{seed} ...
+ *
+ * How well the edge's hands were linked to tracks (edge/tracking/hands.ts) in kept runs
+ * (bench-accuracy --dump): every hand sighting around the runs' weight events whose ray passes
+ * within MATCH_M of a true hand is scored against the truth: linked to the track following that
+ * hand's person (right), to another (wrong), or to none; by how it was linked (its person box, or
+ * by reach). A run kept before sightings said how they were linked counts all as `box`.
+ */
+import { parseArgs } from 'node:util';
+import type { Vec3 } from '../../proto/layout/schema.ts';
+import { loadRun, personOfTrack, personsNear } from './diagnose-load.ts';
+
+/** A ray this close (m) to a true hand is that hand's sighting. */
+const MATCH_M = 0.08;
+
+function rayToPointM(o: Vec3, d: Vec3, p: Vec3): number {
+  const w = [p[0] - o[0], p[1] - o[1], p[2] - o[2]] as const;
+  const t = (w[0] * d[0] + w[1] * d[1] + w[2] * d[2]) / (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+  return Math.hypot(o[0] + t * d[0] - p[0], o[1] + t * d[1] - p[1], o[2] + t * d[2] - p[2]);
+}
+
+const { positionals } = parseArgs({ allowPositionals: true });
+const counts: Record<string, { right: number; wrong: number }> = {};
+let unlinked = 0;
+let unmatched = 0;
+for (const dir of positionals) {
+  const run = loadRun(dir);
+  const seen = new Set<string>();
+  for (const trace of run.resolves) {
+    const personOf = new Map(trace.tracks.map((t) => [t.trackId, personOfTrack(run, t.samples)]));
+    for (const s of trace.sightings) {
+      const key = `${s.cameraId}:${s.captureMs}:${s.rayDirection.join()}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      let bestM = Number.POSITIVE_INFINITY;
+      let owner: string | null = null;
+      for (const p of personsNear(run, s.captureMs))
+        for (const h of p.handsM) {
+          const m = rayToPointM(s.rayOriginM, s.rayDirection, h);
+          if (m < bestM) [bestM, owner] = [m, p.personId];
+        }
+      if (bestM > MATCH_M) unmatched += 1;
+      else if (!s.trackId) unlinked += 1;
+      else {
+        const c = (counts[s.linkedBy ?? 'box'] ??= { right: 0, wrong: 0 });
+        if (personOf.get(s.trackId) === owner) c.right += 1;
+        else c.wrong += 1;
+      }
+    }
+  }
+}
+process.stdout.write(`${JSON.stringify({ byLink: counts, unlinked, unmatched }, null, 1)}\n`);
