@@ -43,7 +43,9 @@ for (const dir of positionals) {
       if (bestM > MATCH_M) unmatched += 1;
       else if (!s.trackId) unlinked += 1;
       else {
-        const c = (counts[s.linkedBy ?? 'box'] ??= { right: 0, wrong: 0 });
+        const by = s.linkedBy ?? 'box';
+        counts[by] ??= { right: 0, wrong: 0 };
+        const c = counts[by];
         if (personOf.get(s.trackId) === owner) c.right += 1;
         else c.wrong += 1;
       }
