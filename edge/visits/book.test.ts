@@ -167,6 +167,44 @@ describe('binding gate traffic to tracks', () => {
     expect(book.memberOf('t1')?.visitId).toBe('v1');
   });
 
+  it('a member whose bound track dies takes over its twin, the same person seen as two tracks at the entry', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    const [gx, gy] = mid(entry);
+    // One shopper, two tracks: the real one lagging behind the line, a split one ahead of it.
+    const real = track('t22', 1000, [gx, gy - 0.6], [gx, gy - 0.2]);
+    const split = track('t23', 2800, [gx, gy + 0.3], [gx, gy + 0.3]);
+    // An unbound track that has been inside all along, far from the shopper (not theirs).
+    const other = track('t30', 500, [11, 8], [11, 8]);
+    book.onCommand(open(1, 'v1', 1, 2900));
+    book.onPassage(pass(1, entry.id, 'in', 3000));
+    const bound = book.bind([real, split, other], 3100).filter((e) => e.type === 'bound');
+    expect(bound.map((e) => e.type === 'bound' && e.trackId)).toEqual(['t23']);
+    // Both walk in side by side; nothing to adopt while the bound one lives.
+    const at = (t: Track, xy: [number, number], ms: number): Track => ({
+      ...t,
+      floorXyM: xy,
+      lastSeenMs: ms,
+    });
+    expect(book.bind([at(real, [6, 5], 20_000), at(split, [6.3, 5.1], 20_000), other], 20_000)).toEqual([]);
+    // The split track dies; the real one stands where it was last seen: the member takes it over.
+    const lost: Track = { ...at(split, [6.3, 5.1], 20_000), state: 'lost' };
+    const effects = book.bind([at(real, [6.1, 5.0], 21_500), lost, other], 21_500);
+    expect(effects).toEqual([{ type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't22', tsMs: 21_500 }]);
+    expect(book.memberOf('t30')).toBeNull();
+  });
+
+  it('an old unbound track far from where the member was lost is not their twin', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    book.onCommand(open(1, 'v1', 1, 0));
+    book.onPassage(pass(1, entry.id, 'in', 500));
+    book.bind([track('t1', 400, mid(entry), mid(entry))], 600);
+    const other = track('t9', 300, [9, 8], [9, 8]);
+    book.bind([{ ...track('t1', 400, mid(entry), [6, 5]), lastSeenMs: 20_000 }, other], 20_000);
+    const lost: Track = { ...track('t1', 400, mid(entry), [6, 5]), lastSeenMs: 20_000, state: 'lost' };
+    expect(book.bind([lost, { ...other, floorXyM: [7.5, 5.5] }], 21_000)).toEqual([]);
+    expect(book.memberOf('t9')).toBeNull();
+  });
+
   it('an unbound track crossing out takes a trackless member with it, so the visit closes', () => {
     const book = new VisitBook(layout, VisitConfig.parse({ bindWaitMs: 1000 }));
     book.onCommand(open(1, 'v1', 1, 0));

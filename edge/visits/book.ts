@@ -230,7 +230,10 @@ export class VisitBook implements Stateful {
   /**
    * Members whose track is gone (the tracker lost them, or none was bound at the gate) take over
    * unbound tracks born inside the store since: nearest to where the member was last seen first.
-   * Their old track stays theirs too, should it come back.
+   * Their old track stays theirs too, should it come back. One older unbound track may be theirs
+   * too: a twin, the same person seen as two tracks at the entry, of which the crossing bound the
+   * one that died; it stands where the member was last seen, just after (on a kept baseline run a
+   * shopper's whole cart went unbound this way).
    */
   private adopt(tracks: readonly Track[], nowMs: number): VisitEffect[] {
     const c = this.config;
@@ -242,8 +245,13 @@ export class VisitBook implements Stateful {
         !this.byTrack.has(t.trackId) &&
         !this.strangers.has(t.trackId) &&
         nowMs - t.bornMs >= c.adoptAfterMs &&
-        // Born at a gate: a crossing will claim it (or it never came in).
-        ![...this.gates.values()].some((g) => dist(t.bornXyM, midpoint(g)) <= c.gateRadiusM),
+        // At a gate: a crossing will claim it (or it never came in). Born at one and since well
+        // inside, with no crossing pending, it came in unclaimed.
+        ![...this.gates.values()].some(
+          (g) =>
+            dist(t.floorXyM, midpoint(g)) <= c.gateRadiusM ||
+            (dist(t.bornXyM, midpoint(g)) <= c.gateRadiusM && nowMs - t.bornMs < c.bindWaitMs),
+        ),
     );
     if (orphans.length === 0) return [];
     const widowed = this.inside().filter((m) => !m.trackId || !live.has(m.trackId));
@@ -251,7 +259,14 @@ export class VisitBook implements Stateful {
     for (const m of widowed) {
       const last = m.trackId ? this.lastSeen.get(m.trackId) : undefined;
       for (const t of orphans) {
-        if (t.bornMs < (last ? last.lastSeenMs : m.enteredMs) - c.adoptAfterMs) continue;
+        const older = t.bornMs < (last ? last.lastSeenMs : m.enteredMs) - c.adoptAfterMs;
+        if (older) {
+          // Lived beside the member's track: a twin only if it is where the member just was.
+          if (!last || nowMs - last.lastSeenMs > c.twinWithinMs) continue;
+          const cost = dist(last.floorXyM, t.floorXyM);
+          if (cost <= c.twinRadiusM) pairs.push({ m, t, cost });
+          continue;
+        }
         const cost = last ? dist(last.floorXyM, t.bornXyM) : c.adoptRadiusM;
         if (cost <= c.adoptRadiusM) pairs.push({ m, t, cost });
       }

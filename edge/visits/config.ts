@@ -25,6 +25,13 @@ export const VisitConfig = z
     adoptRadiusM: z.number().positive().default(3),
     /** An `open` nobody crossed on within this (ms) lapses: the shopper turned away. */
     admissionTtlMs: z.number().int().positive().default(120_000),
+    /**
+     * An unbound track older than a member's lost one is their twin (one person seen as two tracks
+     * at the entry) only if it stands within this (m) of where the member was last seen...
+     */
+    twinRadiusM: z.number().positive().default(0.8),
+    /** ...within this long (ms) of the loss. */
+    twinWithinMs: z.number().int().positive().default(3000),
     /** Command and passage ids remembered to drop QoS 1 redeliveries. */
     dedupeMemory: z.number().int().positive().default(10_000),
   })
