@@ -10,6 +10,8 @@ import type {
   CartLine,
   FrameDetections,
   HandSighting,
+  LookAnswer,
+  LookRequest,
   PlateHealth,
   Track,
   WeightEvent,
@@ -139,7 +141,19 @@ export interface WeightStage {
 export type IdentifyStage = (
   event: WeightEvent,
   carriedSkus: readonly string[],
-) => { hypotheses: WeightHypothesis[]; doubt: string | null };
+) => {
+  hypotheses: WeightHypothesis[];
+  doubt: string | null;
+  /** SKUs a second look should choose between (the reading's first); absent or empty: no look. */
+  lookFor?: string[];
+};
+
+/**
+ * The second look (edge/vision/second-look.ts): the held-item model and the classifier on the
+ * main-stream crops of a hand. Resolves null when it saw no item (no views, frames gone, nothing
+ * held); rejects only on a fault. The loop runs it beside the fusion and hands the answer back.
+ */
+export type SecondLook = (request: LookRequest) => Promise<LookAnswer | null>;
 
 /** What the edge believes each plate holds (live state, not the planogram). */
 export interface ContentsStage {

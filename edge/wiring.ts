@@ -15,7 +15,14 @@ import { handSightings } from './tracking/hands.ts';
 import { FloorTracker } from './tracking/tracker.ts';
 import { birthZonesFor } from './tracking/zones.ts';
 import type { WeightEvent } from './types.ts';
-import { doubt, identify, ShelfContents, ShelfWeights, WeightConfig } from './weight/index.ts';
+import {
+  doubt,
+  identify,
+  lookCandidates,
+  ShelfContents,
+  ShelfWeights,
+  WeightConfig,
+} from './weight/index.ts';
 
 export function buildFusion(
   layout: StoreLayout,
@@ -23,6 +30,8 @@ export function buildFusion(
   config: Pick<EdgeConfig, 'fusion' | 'weight' | 'tracker'> & {
     /** Taps for benchmarks: every weight event as it settles. */
     observe?: { weightEvent?: (e: WeightEvent) => void; resolve?: (t: ResolveTrace) => void };
+    /** A SecondLook stage will answer the fusion's `look` outputs (the loop's `secondLook`). */
+    secondLook?: boolean;
   },
 ): Fusion {
   const weightConfig = parseWith(WeightConfig, config.weight, 'edge configuration: weight', 'CONFIG_INVALID');
@@ -39,7 +48,8 @@ export function buildFusion(
   const contents = new ShelfContents(layout, catalog);
   const identifyStage: IdentifyStage = (event, carriedSkus) => {
     const hypotheses = identify(event, contents, catalog, weightConfig, { carriedSkus });
-    return { hypotheses, doubt: doubt(hypotheses, weightConfig) };
+    const why = doubt(hypotheses, weightConfig);
+    return { hypotheses, doubt: why, lookFor: lookCandidates(hypotheses, why, contents, weightConfig) };
   };
   const tracking = trackerConfig(config.tracker);
   const cameras = layout.cameras.map(cameraModel);
@@ -63,6 +73,7 @@ export function buildFusion(
         const camera = byId.get(frame.cameraId);
         return camera ? handSightings(frame, camera, personTrack, tracks) : [];
       },
+      looks: config.secondLook ?? false,
     },
     config.fusion,
     config.observe?.resolve,

@@ -51,6 +51,22 @@ export const FusionConfig = z
     resolveWaitMs: z.number().int().nonnegative().default(250),
     /** A closing visit waits at most this long (ms) for shelf events that began before its last exit. */
     closeWaitMs: z.number().int().nonnegative().default(800),
+    /**
+     * A weight event the weights cannot settle alone waits at most this long (store ms) for its
+     * second look (held-item model and classifier on the hand's main-stream crop); then it is
+     * resolved on the weights alone. Measured in lockstep: a look of 4 views takes 100–300 ms of
+     * wall time on a busy 2-core machine.
+     */
+    lookWaitMs: z.number().int().nonnegative().default(1500),
+    /** Hand sightings (frames) a second look reads at most. */
+    lookViews: z.number().int().positive().default(4),
+    /**
+     * A look whose classifier put less than this share of its belief on the candidates saw
+     * something else (another product, the wrong thing in the hand): it decides nothing.
+     */
+    lookMinCandidateMass: z.number().min(0).max(1).default(0.3),
+    /** A line a look flagged (an unknown item, another product) is reported at most this sure. */
+    lookFlagConfidence: z.number().min(0).max(1).default(0.3),
     /** A line believed less than this goes to the cloud with its doubt (the cloud's review decides). */
     reviewBelow: z.number().min(0).max(1).default(0.6),
   })

@@ -5,7 +5,10 @@
  *
  * A weight event is resolved once the frames around it have been seen (the frame watermark passed
  * its end) or it has waited `resolveWaitMs`: who (attribution), then what (identification, with the
- * putter's own cart as candidates for a put-back), then the cart and the plate's contents change. A
+ * putter's own cart as candidates for a put-back), then the cart and the plate's contents change. An
+ * event the weights cannot settle alone (near-equal weights among its candidates, an item come back
+ * to a plate that did not hold it) is held for a second look: a `look` output asks for it, and
+ * `onLook` (or `lookWaitMs` of store time) resolves it; later events on its shelf wait behind it. A
  * visit closes once its last member is out and no shelf event that began before then is unresolved.
  */
 import type { Catalog } from '../../proto/catalog/schema.ts';
@@ -22,10 +25,19 @@ import type {
   VisitCart,
   WeightStage,
 } from '../stages.ts';
-import type { FrameDetections, HandSighting, PlateHealth, Track, WeightEvent } from '../types.ts';
+import type {
+  FrameDetections,
+  HandSighting,
+  LookAnswer,
+  LookRequest,
+  PlateHealth,
+  Track,
+  WeightEvent,
+} from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { type Attribution, attribute, PlateGeometry, partyConfidence } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
+import { type LookOutcome, lookRequest, withLook } from './look.ts';
 import { Timeline } from './timeline.ts';
 
 export type FusionOutput =
@@ -33,7 +45,9 @@ export type FusionOutput =
   | { kind: 'cart'; cart: VisitCart; ended: boolean; tsMs: number }
   | { kind: 'alert'; alert: Alert }
   | { kind: 'health'; health: PlateHealth }
-  | { kind: 'tracks'; tsMs: number; tracks: (Track & { visitId?: string; memberNo?: number })[] };
+  | { kind: 'tracks'; tsMs: number; tracks: (Track & { visitId?: string; memberNo?: number })[] }
+  /** Asks the SecondLook stage; its answer comes back through `onLook`. */
+  | { kind: 'look'; request: LookRequest };
 
 /**
  * What the fusion knew when it resolved a weight event: its attribution's inputs and result, and
@@ -56,6 +70,8 @@ export interface ResolveTrace {
   doubt: string | null;
   confidence: number;
   review: boolean;
+  /** What a second look did to the reading, when one was asked. */
+  look?: { outcome: LookOutcome; evidence: string | null };
 }
 
 /** How far (ms) before an event a trace reaches, wider than attribution's own window to replay it. */
@@ -67,6 +83,18 @@ export interface FusionParts {
   contents: ContentsStage;
   tracker: TrackerStage;
   hands: HandStage;
+  /** A SecondLook stage answers `look` outputs; without one none are asked. */
+  looks?: boolean;
+}
+
+type Identified = ReturnType<IdentifyStage>;
+
+/** An event waiting for its second look, with what was known when it was asked. */
+interface Looking {
+  e: WeightEvent;
+  who: Attribution;
+  identified: Identified;
+  request: LookRequest;
 }
 
 export class Fusion {
@@ -75,6 +103,7 @@ export class Fusion {
   private readonly geometry: PlateGeometry;
   private readonly timeline: Timeline;
   private readonly unresolved: WeightEvent[] = [];
+  private readonly looking = new Map<string, Looking>();
   private readonly closing: { visitId: string; tsMs: number }[] = [];
   private tracks: Track[] = [];
   private frameWatermarkMs = 0;
@@ -124,6 +153,22 @@ export class Fusion {
     return out;
   }
 
+  /**
+   * A second look's answer (null: it saw nothing): resolves the event it was asked for. An answer
+   * for an event no longer waiting (resolved at its deadline) is ignored.
+   */
+  onLook(eventId: string, answer: LookAnswer | null): FusionOutput[] {
+    const l = this.looking.get(eventId);
+    if (!l) return [];
+    this.looking.delete(eventId);
+    return this.finish(l.e, l.who, l.identified, l.request.candidates, answer);
+  }
+
+  /** Events waiting for a second look. */
+  lookingFor(): LookRequest[] {
+    return [...this.looking.values()].map((l) => l.request);
+  }
+
   /** Lets store time pass: settles weight, resolves events whose frames are in, closes visits. */
   tick(nowMs: number): FusionOutput[] {
     const out: FusionOutput[] = [];
@@ -154,15 +199,22 @@ export class Fusion {
     }
     this.unresolved.push(...events);
     out.push(...this.effects(this.book.bind(this.tracks, nowMs)));
+    for (const l of [...this.looking.values()])
+      if (nowMs >= l.request.deadlineMs) {
+        this.looking.delete(l.e.eventId);
+        out.push(...this.finish(l.e, l.who, l.identified, l.request.candidates, null));
+      }
     for (let i = 0; i < this.unresolved.length; ) {
       const e = this.unresolved[i]!;
       const seen = this.frameWatermarkMs >= e.settledMs + this.config.attribution.handAfterMs;
-      if (!seen && nowMs - e.settledMs < this.config.resolveWaitMs) {
+      // A shelf's events change its contents in order: none passes one waiting for its look.
+      const behind = [...this.looking.values()].some((l) => l.e.shelfId === e.shelfId);
+      if (behind || (!seen && nowMs - e.settledMs < this.config.resolveWaitMs)) {
         i++;
         continue;
       }
       this.unresolved.splice(i, 1);
-      out.push(...this.resolve(e));
+      out.push(...this.resolve(e, nowMs));
     }
     out.push(...this.closeDue(nowMs));
     this.timeline.prune(nowMs);
@@ -185,8 +237,43 @@ export class Fusion {
     );
   }
 
-  private resolve(e: WeightEvent): FusionOutput[] {
+  /** Who, then what; held for a second look when the weights cannot settle it alone. */
+  private resolve(e: WeightEvent, nowMs: number): FusionOutput[] {
     const who = this.attributeEvent(e);
+    const top = who.candidates[0];
+    const member = top ? this.book.memberOf(top.trackId) : null;
+    // A put-back is most likely something the putter's party carries.
+    const carried = member && e.deltaG > 0 ? this.carts.skusOf(member.visitId) : [];
+    const identified = this.parts.identify(e, carried);
+    const lookFor = this.parts.looks ? (identified.lookFor ?? []) : [];
+    if (lookFor.length > 0) {
+      const { handBeforeMs, handAfterMs } = this.config.attribution;
+      const sightings = this.timeline.hands(e.startMs - handBeforeMs, e.settledMs + handAfterMs);
+      const request = lookRequest(
+        e,
+        lookFor,
+        top?.trackId ?? null,
+        sightings,
+        this.geometry,
+        nowMs,
+        this.config,
+      );
+      if (request) {
+        this.looking.set(e.eventId, { e, who, identified, request });
+        return [{ kind: 'look', request }];
+      }
+    }
+    return this.finish(e, who, identified, lookFor, null);
+  }
+
+  /** The event's lines to the carts of whoever reached into each plate, with the look's evidence. */
+  private finish(
+    e: WeightEvent,
+    who: Attribution,
+    identified: Identified,
+    lookFor: readonly string[],
+    answer: LookAnswer | null,
+  ): FusionOutput[] {
     const top = who.candidates[0];
     const member = top ? this.book.memberOf(top.trackId) : null;
     const trace = (
@@ -215,13 +302,23 @@ export class Fusion {
         doubt,
         confidence,
         review,
+        ...(looked ? { look: { outcome: looked.outcome, evidence: looked.evidence } } : {}),
       });
     };
-    // A put-back is most likely something the putter's party carries.
-    const carried = member && e.deltaG > 0 ? this.carts.skusOf(member.visitId) : [];
-    const { hypotheses, doubt } = this.parts.identify(e, carried);
-    const best = hypotheses[0];
+    const { hypotheses, doubt } = identified;
+    const looked =
+      hypotheses[0] && lookFor.length > 0 ? withLook(hypotheses, lookFor, answer, this.config) : null;
+    const best = looked?.reading ?? hypotheses[0];
     const out: FusionOutput[] = [];
+    if (looked?.outcome === 'unknown') {
+      const detail = `${e.eventId}: the item in the hand is no product the classifier knows (weights read ${best?.lines.map((l) => l.sku).join('+')})`;
+      out.push(
+        this.alert('unknown-item', e.settledMs, detail, {
+          plateId: e.plates[0]?.plateId,
+          trackId: top?.trackId,
+        }),
+      );
+    }
     if (!best || doubt === 'unexplained') {
       const detail = `${e.eventId}: ${e.deltaG.toFixed(0)} g matches no product`;
       out.push(this.alert('unattributed-event', e.settledMs, detail, { plateId: e.plates[0]?.plateId }));
@@ -254,8 +351,10 @@ export class Fusion {
         (id) => this.book.memberOf(id)?.visitId ?? null,
         this.config.attribution,
       );
-      const confidence = party * best.probability;
-      const review = confidence < this.config.reviewBelow || doubt !== null;
+      const confidence = Math.min(party * (looked?.probability ?? best.probability), looked?.cap ?? 1);
+      // A look that decided answers the weights' doubt; its confidence says how well.
+      const settled = looked?.outcome === 'confirmed' || looked?.outcome === 'changed';
+      const review = confidence < this.config.reviewBelow || (doubt !== null && !settled);
       trace(lines, doubt, confidence, review);
       for (const line of lines) {
         const byWeight = this.catalog.get(line.sku)?.soldBy === 'weight';
@@ -266,7 +365,7 @@ export class Fusion {
           quantity: byWeight ? 0 : line.quantity,
           grams: byWeight ? (line.grams ?? 0) : 0,
           confidence,
-          evidence: [`weight:${e.eventId}`],
+          evidence: looked?.evidence ? [`weight:${e.eventId}`, looked.evidence] : [`weight:${e.eventId}`],
           review,
         };
         this.carts.apply(change);
@@ -317,7 +416,11 @@ export class Fusion {
   private closeDue(nowMs: number): FusionOutput[] {
     const out: FusionOutput[] = [];
     const activeFrom = Math.min(...this.parts.weights.activeSince().values(), Number.POSITIVE_INFINITY);
-    const pendingFrom = Math.min(...this.unresolved.map((e) => e.startMs), Number.POSITIVE_INFINITY);
+    const pendingFrom = Math.min(
+      ...this.unresolved.map((e) => e.startMs),
+      ...[...this.looking.values()].map((l) => l.e.startMs),
+      Number.POSITIVE_INFINITY,
+    );
     for (let i = 0; i < this.closing.length; ) {
       const c = this.closing[i]!;
       const busy = activeFrom <= c.tsMs || pendingFrom <= c.tsMs;
