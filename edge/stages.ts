@@ -131,6 +131,8 @@ export interface WeightStage {
   };
   /** Shelves with an event open or held now, and since when (a closing visit waits for them). */
   activeSince(): Map<string, number>;
+  /** Settled additions held for confirmation, as the events they will be (early second looks). */
+  held?(): WeightEvent[];
 }
 
 /**

@@ -44,6 +44,7 @@ export function buildFusion(
       return out;
     },
     activeSince: () => shelves.activeSince(),
+    held: () => shelves.held(),
   };
   const contents = new ShelfContents(layout, catalog);
   const identifyStage: IdentifyStage = (event, carriedSkus) => {

@@ -104,6 +104,17 @@ export class Fusion {
   private readonly timeline: Timeline;
   private readonly unresolved: WeightEvent[] = [];
   private readonly looking = new Map<string, Looking>();
+  /** Looks asked for held additions before they became events, by event id. */
+  private readonly early = new Map<
+    string,
+    {
+      signature: string;
+      askedMs: number;
+      request: LookRequest | null;
+      answered: boolean;
+      answer: LookAnswer | null;
+    }
+  >();
   private readonly closing: { visitId: string; tsMs: number }[] = [];
   private tracks: Track[] = [];
   private frameWatermarkMs = 0;
@@ -159,6 +170,11 @@ export class Fusion {
    */
   onLook(eventId: string, answer: LookAnswer | null): FusionOutput[] {
     const l = this.looking.get(eventId);
+    const early = this.early.get(eventId);
+    if (!l && early) {
+      early.answered = true;
+      early.answer = answer;
+    }
     if (!l) return [];
     this.looking.delete(eventId);
     return this.finish(l.e, l.who, l.identified, l.request.candidates, answer);
@@ -199,6 +215,7 @@ export class Fusion {
     }
     this.unresolved.push(...events);
     out.push(...this.effects(this.book.bind(this.tracks, nowMs)));
+    if (this.parts.looks) out.push(...this.lookEarly(nowMs));
     for (const l of [...this.looking.values()])
       if (nowMs >= l.request.deadlineMs) {
         this.looking.delete(l.e.eventId);
@@ -237,8 +254,11 @@ export class Fusion {
     );
   }
 
-  /** Who, then what; held for a second look when the weights cannot settle it alone. */
-  private resolve(e: WeightEvent, nowMs: number): FusionOutput[] {
+  /** Who, what, and whether (and where) to look again. */
+  private prepare(
+    e: WeightEvent,
+    nowMs: number,
+  ): Omit<Looking, 'request'> & { lookFor: string[]; request: LookRequest | null } {
     const who = this.attributeEvent(e);
     const top = who.candidates[0];
     const member = top ? this.book.memberOf(top.trackId) : null;
@@ -246,24 +266,51 @@ export class Fusion {
     const carried = member && e.deltaG > 0 ? this.carts.skusOf(member.visitId) : [];
     const identified = this.parts.identify(e, carried);
     const lookFor = this.parts.looks ? (identified.lookFor ?? []) : [];
-    if (lookFor.length > 0) {
-      const { handBeforeMs, handAfterMs } = this.config.attribution;
-      const sightings = this.timeline.hands(e.startMs - handBeforeMs, e.settledMs + handAfterMs);
-      const request = lookRequest(
-        e,
-        lookFor,
-        top?.trackId ?? null,
-        sightings,
-        this.geometry,
-        nowMs,
-        this.config,
-      );
-      if (request) {
-        this.looking.set(e.eventId, { e, who, identified, request });
-        return [{ kind: 'look', request }];
-      }
+    if (lookFor.length === 0) return { e, who, identified, lookFor, request: null };
+    const { handBeforeMs, handAfterMs } = this.config.attribution;
+    const sightings = this.timeline.hands(e.startMs - handBeforeMs, e.settledMs + handAfterMs);
+    const trackId = top?.trackId ?? null;
+    const request = lookRequest(e, lookFor, trackId, sightings, this.geometry, nowMs, this.config);
+    return { e, who, identified, lookFor, request };
+  }
+
+  /** Held for a second look when the weights cannot settle it alone, else resolved now. */
+  private resolve(e: WeightEvent, nowMs: number): FusionOutput[] {
+    const p = this.prepare(e, nowMs);
+    const early = this.early.get(e.eventId);
+    this.early.delete(e.eventId);
+    if (p.lookFor.length > 0 && early?.request && early.signature === signature(e)) {
+      // Asked while the addition was held: its answer, or the wait for it, is the event's.
+      if (early.answered) return this.finish(e, p.who, p.identified, p.lookFor, early.answer);
+      const request = { ...early.request, candidates: p.lookFor, deadlineMs: nowMs + this.config.lookWaitMs };
+      this.looking.set(e.eventId, { e, who: p.who, identified: p.identified, request });
+      return [];
     }
-    return this.finish(e, who, identified, lookFor, null);
+    if (p.request) {
+      this.looking.set(e.eventId, { e, who: p.who, identified: p.identified, request: p.request });
+      return [{ kind: 'look', request: p.request }];
+    }
+    return this.finish(e, p.who, p.identified, p.lookFor, null);
+  }
+
+  /**
+   * Additions held for confirmation (put-backs, final only confirmAddedMs after they settle) are
+   * looked at as soon as their frames are in, while the cameras still keep those frames.
+   */
+  private lookEarly(nowMs: number): FusionOutput[] {
+    const out: FusionOutput[] = [];
+    const { handAfterMs } = this.config.attribution;
+    for (const e of this.parts.weights.held?.() ?? []) {
+      const sig = signature(e);
+      if (this.early.get(e.eventId)?.signature === sig) continue;
+      if (this.frameWatermarkMs < e.settledMs + handAfterMs) continue;
+      const { request } = this.prepare(e, nowMs);
+      this.early.set(e.eventId, { signature: sig, askedMs: nowMs, request, answered: false, answer: null });
+      if (request) out.push({ kind: 'look', request });
+    }
+    // An addition that never became an event (lifted off again) leaves its look behind.
+    for (const [id, x] of this.early) if (nowMs - x.askedMs > this.config.historyMs) this.early.delete(id);
+    return out;
   }
 
   /** The event's lines to the carts of whoever reached into each plate, with the look's evidence. */
@@ -464,4 +511,9 @@ function onePlate(e: WeightEvent, plateId: string, geometry: PlateGeometry): Wei
   const plate = e.plates.filter((p) => p.plateId === plateId);
   const centre = geometry.plates.get(plateId)?.centerM ?? e.positionM;
   return { ...e, plates: plate, deltaG: plate.reduce((a, p) => a + p.deltaG, 0), positionM: centre };
+}
+
+/** What a held addition changed: it is the same event later only if nothing moved meanwhile. */
+function signature(e: WeightEvent): string {
+  return `${e.settledMs}|${e.plates.map((p) => `${p.plateId}:${p.deltaG}`).join(',')}`;
 }
