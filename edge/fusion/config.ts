@@ -65,6 +65,12 @@ export const FusionConfig = z
      * something else (another product, the wrong thing in the hand): it decides nothing.
      */
     lookMinCandidateMass: z.number().min(0).max(1).default(0.3),
+    /**
+     * A look decides only when it gives its choice at least this probability; a split look (the
+     * classifier torn between twins) leaves the weights' reading and confidence as they were.
+     * Without it, a 50/50 look halved the confidence of a right reading (weight-twins, seed 1).
+     */
+    lookDecideP: z.number().min(0).max(1).default(0.8),
     /** A line a look flagged (an unknown item, another product) is reported at most this sure. */
     lookFlagConfidence: z.number().min(0).max(1).default(0.3),
     /** A line believed less than this goes to the cloud with its doubt (the cloud's review decides). */

@@ -163,6 +163,14 @@ describe('what a look does to the reading', () => {
     expect(other).toMatchObject({ outcome: 'other', cap: config.lookFlagConfidence });
   });
 
+  it('a look torn between the twins decides nothing: the weights’ reading stands as it was', () => {
+    expect(withLook(hypotheses, cands, answer({ cola: 0.45, lemon: 0.55 }), config)).toMatchObject({
+      outcome: 'undecided',
+      probability: 0.9,
+      cap: 1,
+    });
+  });
+
   it('no answer: the weights alone', () => {
     expect(withLook(hypotheses, cands, null, config)).toMatchObject({
       outcome: 'none',

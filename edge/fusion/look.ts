@@ -9,7 +9,7 @@ import type { FusionConfig } from './config.ts';
 
 type LookConfig = Pick<
   FusionConfig,
-  'lookWaitMs' | 'lookViews' | 'lookMinCandidateMass' | 'lookFlagConfidence' | 'attribution'
+  'lookWaitMs' | 'lookViews' | 'lookMinCandidateMass' | 'lookFlagConfidence' | 'lookDecideP' | 'attribution'
 >;
 
 /**
@@ -86,7 +86,9 @@ export type LookOutcome =
   /** The classifier knows no such product: flagged for review, never guessed. */
   | 'unknown'
   /** The look saw a product, but none of the candidates: the reading stands, for review. */
-  | 'other';
+  | 'other'
+  /** The look could not choose between the candidates: the weights' reading stands as it was. */
+  | 'undecided';
 
 export interface LookedReading {
   reading: WeightHypothesis;
@@ -148,6 +150,14 @@ export function withLook(
     if ((answer.probabilities[c] ?? 0) > (answer.probabilities[chosen] ?? 0)) chosen = c;
   const lookP = answer.probabilities[chosen] ?? 0;
   const line = single(best)!;
+  if (lookP < config.lookDecideP)
+    return {
+      reading: best,
+      probability: best.probability,
+      cap: 1,
+      outcome: 'undecided',
+      evidence: `look:undecided:${chosen}:${lookP.toFixed(2)}`,
+    };
   const reading =
     chosen === line.sku
       ? best
