@@ -169,7 +169,13 @@ describe('the edge loop given malformed input', () => {
     );
     // Nothing is dated before the store told its time (a tick at 0 dated every plate's silence 1970).
     const timeOf = (o: FusionOutput) =>
-      o.kind === 'health' ? o.health.sinceMs : o.kind === 'alert' ? o.alert.tsMs : o.tsMs;
+      o.kind === 'health'
+        ? o.health.sinceMs
+        : o.kind === 'alert'
+          ? o.alert.tsMs
+          : o.kind === 'look'
+            ? o.request.deadlineMs
+            : o.tsMs;
     expect(Math.min(...outputs.map(timeOf))).toBeGreaterThan(t0 - 60_000);
     expect(stats.detectionErrors).toBe(1);
     expect(stats.framesDetected).toBe(1);

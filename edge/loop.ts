@@ -3,12 +3,22 @@
  * no logic of its own beyond order and time: device messages go straight to the fusion, frames go
  * through the detector (up to `detectInFlight` at once, so both inference workers stay busy) and
  * their detections reach the fusion in the order the frames were taken; the store clock is the
- * newest input time, moved on by the wall clock when inputs pause (live only).
+ * newest input time, moved on by the wall clock when inputs pause (live only). The fusion's second
+ * looks run beside it (edge/looks.ts) and their answers go back in between inputs; in replay the
+ * loop waits for them before time moves on, so a replay's results do not depend on how fast they are.
  */
 import type { Logger } from '../platform/log.ts';
 import { isWalkoutError } from '../proto/errors.ts';
 import type { Fusion, FusionOutput } from './fusion/engine.ts';
-import type { CloudLink, EdgeInput, FrameDetector, InputSource, LivePublisher } from './stages.ts';
+import { LooksInFlight } from './looks.ts';
+import type {
+  CloudLink,
+  EdgeInput,
+  FrameDetector,
+  InputSource,
+  LivePublisher,
+  SecondLook,
+} from './stages.ts';
 import type { Checkpointer } from './state/checkpoint.ts';
 import type { CameraFrame, FrameDetections } from './types.ts';
 
@@ -21,6 +31,8 @@ export interface LoopParts {
   log: Logger;
   /** Wall clock (ms) for live runs; absent in replay, where time is the inputs' alone. */
   wallMs?: () => number;
+  /** Answers the fusion's `look` outputs; without it every look answers null (weights alone). */
+  secondLook?: SecondLook;
   /** Frames in the detector at once. */
   detectInFlight: number;
   /** Every output, as it happens (benchmarks measure latencies here). */
@@ -51,7 +63,7 @@ const WATCHDOG_EVERY_MS = 250;
 /** At the input's end, time moves on this far (ms) so every wait (held put-backs, closes) is over. */
 const FINAL_SETTLE_MS = 60_000;
 
-type Step = { kind: 'input'; input: EdgeInput | null } | { kind: 'detected' };
+type Step = { kind: 'input'; input: EdgeInput | null } | { kind: 'detected' } | { kind: 'looked' };
 
 export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<LoopStats> {
   const stats: LoopStats = {
@@ -71,10 +83,13 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
   let idle: Promise<null> | null = null;
   // Reports on their way into the outbox, awaited at the end (see deliver).
   const pendingReports = new Set<Promise<void>>();
+  const looks = new LooksInFlight(parts.secondLook, parts.log);
+  let looked: Promise<Step> | null = null;
   const emit = async (outputs: FusionOutput[]) => {
     for (const o of outputs) {
       parts.onOutput?.(o, parts.wallMs?.() ?? performance.now());
-      if (checkpointer && o.kind === 'report') stats.reports += 1;
+      if (o.kind === 'look') looks.start(o.request);
+      else if (checkpointer && o.kind === 'report') stats.reports += 1;
       else await deliver(parts, o, stats, pendingReports);
     }
     // A fusion call's reports are stored together with the state after it.
@@ -83,6 +98,11 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
     );
     const stored = checkpointer?.commit(reports, clock.now());
     if (stored) pending(parts, stored, pendingReports);
+  };
+  const answers = async () => {
+    // Replay: every look answered before time moves on (deterministic); live: those come in.
+    if (!parts.wallMs) await looks.all();
+    for (const a of looks.take()) await emit(parts.fusion.onLook(a.eventId, a.answer));
   };
   while (!signal?.aborted) {
     // Detections in frame order: the head of the pipeline first, as soon as it is done.
@@ -106,8 +126,11 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
     if (inflight[0]) waits.push(inflight[0].promise.then(() => ({ kind: 'detected' as const })));
     // Live, time must pass even when no input comes: one timer at a time, not one per input.
     if (parts.wallMs) idle ??= sleep(IDLE_TICK_MS).then(() => null);
+    if (parts.wallMs) looked ??= looks.next()?.then(() => ({ kind: 'looked' as const })) ?? null;
+    if (looked) waits.push(looked);
     const step = await Promise.race(idle ? [...waits, idle] : waits);
     if (step === null) idle = null;
+    if (step?.kind === 'looked') looked = null;
     if (step?.kind === 'input') {
       nextInput = null;
       const input = step.input;
@@ -131,6 +154,7 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
         inflight.push(entry);
       }
     }
+    await answers();
     const nowMs = clock.now();
     // Before any input has told the store's time there is no time to give: a tick at 0 made every
     // plate "silent since 1970" when a live edge started before its devices spoke.
@@ -151,11 +175,17 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
   // Whatever is still open settles with the last input's time plus every wait, so a replay's end
   // reports what a live store would have reported after its last message. The plates falling
   // silent then is the input ending, not a fault: that health is not reported.
-  const last = parts.fusion
-    .tick(clock.now() + FINAL_SETTLE_MS)
-    .filter((o) => o.kind !== 'health' && !(o.kind === 'alert' && o.alert.kind === 'sensor-fault'))
-    .filter((o) => !(o.kind === 'report' && o.report.body === 'health'));
-  await emit(last);
+  // Looks the last events ask are awaited, and time moves on a step once they are in.
+  for (let finalMs = clock.now() + FINAL_SETTLE_MS; ; finalMs += 1) {
+    await looks.all();
+    for (const a of looks.take()) await emit(parts.fusion.onLook(a.eventId, a.answer));
+    const last = parts.fusion
+      .tick(finalMs)
+      .filter((o) => o.kind !== 'health' && !(o.kind === 'alert' && o.alert.kind === 'sensor-fault'))
+      .filter((o) => !(o.kind === 'report' && o.report.body === 'health'));
+    await emit(last);
+    if (looks.inFlight === 0 && !last.some((o) => o.kind === 'look')) break;
+  }
   await Promise.all([...pendingReports]);
   return stats;
 }

@@ -11,6 +11,8 @@ import type {
   CartLine,
   FrameDetections,
   HandSighting,
+  LookAnswer,
+  LookRequest,
   PlateHealth,
   Track,
   WeightEvent,
@@ -150,6 +152,8 @@ export interface WeightStage extends Stateful {
   };
   /** Shelves with an event open or held now, and since when (a closing visit waits for them). */
   activeSince(): Map<string, number>;
+  /** Settled additions held for confirmation, as the events they will be (early second looks). */
+  held?(): WeightEvent[];
 }
 
 /**
@@ -160,7 +164,19 @@ export interface WeightStage extends Stateful {
 export type IdentifyStage = (
   event: WeightEvent,
   carriedSkus: readonly string[],
-) => { hypotheses: WeightHypothesis[]; doubt: string | null };
+) => {
+  hypotheses: WeightHypothesis[];
+  doubt: string | null;
+  /** SKUs a second look should choose between (the reading's first); absent or empty: no look. */
+  lookFor?: string[];
+};
+
+/**
+ * The second look (edge/vision/second-look.ts): the held-item model and the classifier on the
+ * main-stream crops of a hand. Resolves null when it saw no item (no views, frames gone, nothing
+ * held); rejects only on a fault. The loop runs it beside the fusion and hands the answer back.
+ */
+export type SecondLook = (request: LookRequest) => Promise<LookAnswer | null>;
 
 /** What the edge believes each plate holds (live state, not the planogram). */
 export interface ContentsStage extends Stateful {

@@ -3,7 +3,7 @@
  * observations, time in, values out); sockets, brokers, files and clocks stay in edge/io and
  * edge/link. Times are epoch milliseconds of the store clock (`...Ms`); positions are store metres.
  */
-import type { Detection } from '../models/runtime/index.ts';
+import type { Detection, PixelBox } from '../models/runtime/index.ts';
 import type { Vec2, Vec3 } from '../proto/layout/schema.ts';
 
 /** One camera frame as it arrived: detect-stream JPEG with its capture time. */
@@ -84,6 +84,9 @@ export interface HandSighting {
   /** How the track was found: the person box the hand is in, or which track could reach it. */
   linkedBy?: 'box' | 'reach';
   score: number;
+  /** The frame it was seen in (X-Frame-Index) and its box there (detect-stream pixels): where a second look reads the main stream. */
+  frameIndex?: number;
+  bboxPx?: PixelBox;
 }
 
 /** A line of a live cart: one member's product, with the evidence that put it there. */
@@ -94,4 +97,43 @@ export interface CartLine {
   grams: number;
   confidence: number;
   evidence: string[];
+}
+
+/**
+ * A second look at a weight event the weights cannot settle alone (near-equal weights among the
+ * candidates, an item come back to a plate that did not hold it): the hand of the person it was
+ * attributed to, in the frames around the event, through the held-item model and the classifier.
+ */
+export interface LookRequest {
+  eventId: string;
+  shelfId: string;
+  plateIds: string[];
+  /** What the hand did: took the item off the shelf (it is in the hand after) or put it on (before). */
+  direction: 'take' | 'put';
+  /** SKUs the answer chooses between, the weight's reading first. */
+  candidates: string[];
+  /** Where to look, best first: the attributed track's hand in the frames around the event. */
+  views: { cameraId: string; frameIndex: number; captureMs: number; bboxPx: PixelBox }[];
+  /** Store time the look was asked; the fusion resolves without it from `deadlineMs` on. */
+  askedMs: number;
+  deadlineMs: number;
+}
+
+/** What a second look saw; the stage answers null when it found no item to classify. */
+export interface LookAnswer {
+  /** Over the request's candidates, summing to 1 (the classifier's, restricted to them). */
+  probabilities: Record<string, number>;
+  /** How much of the classifier's belief fell on the candidates at all (0..1). */
+  candidateMass: number;
+  /** The classifier rejected the item as none it knows. */
+  unknown: boolean;
+  /** The views that gave an item, with the item's box and what the classifier said of it. */
+  looked: {
+    cameraId: string;
+    frameIndex: number;
+    itemPx: PixelBox;
+    itemScore: number;
+    sku: string | null;
+    probability: number;
+  }[];
 }

@@ -15,7 +15,14 @@ import { handSightings } from './tracking/hands.ts';
 import { FloorTracker } from './tracking/tracker.ts';
 import { birthZonesFor } from './tracking/zones.ts';
 import type { FrameDetections, Track, WeightEvent } from './types.ts';
-import { doubt, identify, ShelfContents, ShelfWeights, WeightConfig } from './weight/index.ts';
+import {
+  doubt,
+  identify,
+  lookCandidates,
+  ShelfContents,
+  ShelfWeights,
+  WeightConfig,
+} from './weight/index.ts';
 
 export function buildFusion(
   layout: StoreLayout,
@@ -34,6 +41,8 @@ export function buildFusion(
         tracksAt: (tsMs: number) => Track[],
       ) => void;
     };
+    /** A SecondLook stage will answer the fusion's `look` outputs (the loop's `secondLook`). */
+    secondLook?: boolean;
   },
 ): Fusion {
   const weightConfig = parseWith(WeightConfig, config.weight, 'edge configuration: weight', 'CONFIG_INVALID');
@@ -48,11 +57,13 @@ export function buildFusion(
     activeSince: () => shelves.activeSince(),
     state: () => shelves.state(),
     restore: (state) => shelves.restore(state),
+    held: () => shelves.held(),
   };
   const contents = new ShelfContents(layout, catalog);
   const identifyStage: IdentifyStage = (event, carriedSkus) => {
     const hypotheses = identify(event, contents, catalog, weightConfig, { carriedSkus });
-    return { hypotheses, doubt: doubt(hypotheses, weightConfig) };
+    const why = doubt(hypotheses, weightConfig);
+    return { hypotheses, doubt: why, lookFor: lookCandidates(hypotheses, why, contents, weightConfig) };
   };
   const tracking = trackerConfig(config.tracker);
   const cameras = layout.cameras.map(cameraModel);
@@ -82,6 +93,7 @@ export function buildFusion(
         const camera = byId.get(frame.cameraId);
         return camera ? handSightings(frame, camera, personTrack, tracks) : [];
       },
+      looks: config.secondLook ?? false,
     },
     config.fusion,
     config.observe?.resolve,

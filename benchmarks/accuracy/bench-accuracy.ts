@@ -15,7 +15,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { LookRequest } from '../../edge/types.ts';
 import { openDetector, VISION_DEFAULTS } from '../../edge/vision/detector.ts';
+import { type MainStreams, openSecondLook } from '../../edge/vision/second-look.ts';
 import { createLogger } from '../../platform/log.ts';
 import type { Vec2 } from '../../proto/layout/schema.ts';
 import { createProgressPrinter } from '../../simulator/cli/progress.ts';
@@ -51,6 +53,8 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     /** Keep each run in DIR/{scenario}-{seed} with the edge's traces (for diagnose.ts). */
     dump: { type: 'string' },
+    /** Without the second look (held-item model and classifier on the hand): weights alone. */
+    'no-look': { type: 'boolean', default: false },
   },
 });
 const scenarios = values.all ? SHIPPED : (values.scenario ?? ['baseline']);
@@ -67,6 +71,15 @@ const outDir = resolve(values.out);
 mkdirSync(outDir, { recursive: true });
 const log = createLogger('accuracy', { level: 'warn' });
 const detector = await openDetector(VISION_DEFAULTS);
+const looks: { close(): Promise<void> }[] = [];
+const secondLook = values['no-look']
+  ? undefined
+  : (streams: MainStreams) => {
+      // Opened per run on that run's cameras; the models load in the background of the first look.
+      const opened = openSecondLook(streams);
+      opened.then((o) => looks.push(o));
+      return (request: LookRequest) => opened.then((o) => o.look(request));
+    };
 const results: Record<string, Record<string, number>> = {};
 const imperfect: Record<string, (ReceiptProblem & { seed: number })[]> = {};
 const started = performance.now();
@@ -100,6 +113,7 @@ try {
           minutes,
           out: work,
           detector,
+          ...(secondLook ? { secondLook } : {}),
           detectFps,
           log,
           dump: values.dump !== undefined,
@@ -156,6 +170,7 @@ try {
   }
 } finally {
   await detector.close();
+  await Promise.all(looks.map((l) => l.close()));
 }
 
 process.stdout.write(

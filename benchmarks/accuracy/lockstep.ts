@@ -4,13 +4,17 @@
  * (store-clock order), instead of writing gigabytes of frames to disk. Frames are rendered and
  * JPEG-encoded exactly as the live cameras serve them, and thinned to the edge's detection rate
  * before rendering (a frame the edge would skip is never drawn). The simulator waits while the edge
- * is more than `maxQueued` inputs behind.
+ * is more than `maxQueued` inputs behind. The cameras also keep what they showed for KEEP_MS, as a
+ * live camera does, so the edge's second look can read main-stream regions of frames it detected.
  */
 
 import type { EdgeInput, FrameCounters, InputSource } from '../../edge/stages.ts';
 import type { CameraFrame } from '../../edge/types.ts';
-import { decodeMessage, isWalkoutError } from '../../proto/index.ts';
+import type { MainStreams } from '../../edge/vision/second-look.ts';
+import { WalkoutError } from '../../proto/errors.ts';
+import { decodeMessage, isWalkoutError, REGION_JPEG_QUALITY } from '../../proto/index.ts';
 import type { DeviceSink } from '../../simulator/io/device-sink.ts';
+import { KEEP_MS } from '../../simulator/io/frame-sinks.ts';
 import { createRenderer } from '../../simulator/render/renderer.ts';
 import type { Engine, FrameDue } from '../../simulator/run/engine.ts';
 import type { FrameSink } from '../../simulator/run/runner.ts';
@@ -122,7 +126,11 @@ export function lockstepDevices(input: LockstepInput): DeviceSink {
  * the same rule as the live input's thinning: a frame is taken when at least 1/detectFps has passed
  * since the camera's last taken frame).
  */
-export function lockstepFrames(engine: Engine, input: LockstepInput, detectFps: number): FrameSink {
+export function lockstepFrames(
+  engine: Engine,
+  input: LockstepInput,
+  detectFps: number,
+): FrameSink & { mainStreams: MainStreams } {
   const { layout, catalog, scenario, seed } = engine.options;
   const renderer = createRenderer({
     layout,
@@ -132,6 +140,36 @@ export function lockstepFrames(engine: Engine, input: LockstepInput, detectFps: 
     noiseSd: scenario.cameras.noiseSd,
   });
   const lastTaken = new Map<string, number>();
+  // What each taken frame showed, for main-stream regions: the people as drawn (the world
+  // mutates its people in place), one copy per delivery, kept KEEP_MS of capture time.
+  const kept: { tsMs: number; frames: Map<string, number>; persons: Person[] }[] = [];
+  const resolution = new Map(layout.cameras.map((c) => [c.id, c.resolution]));
+  // A renderer of its own: the frames' renderer reuses its buffers between render() calls.
+  const regions = createRenderer({
+    layout,
+    catalog,
+    seed,
+    lightingVariation: scenario.cameras.lightingVariation,
+    noiseSd: scenario.cameras.noiseSd,
+  });
+  const mainStreams: MainStreams = (cameraId, frameIndex) => {
+    const size = resolution.get(cameraId);
+    if (!size) return null;
+    return {
+      width: size.width,
+      height: size.height,
+      async region(region, scale) {
+        const moment = kept.findLast((k) => k.frames.get(cameraId) === frameIndex);
+        if (!moment)
+          throw new WalkoutError(
+            'FRAME_GONE',
+            `camera ${cameraId} keeps ${KEEP_MS} ms; frame ${frameIndex} is gone`,
+          );
+        const r = regions.renderRegion(cameraId, moment.persons, moment.tsMs, frameIndex, region, scale);
+        return regions.encodeJpeg(r.rgb, r.width, r.height, REGION_JPEG_QUALITY);
+      },
+    };
+  };
   const gapMs = 1000 / detectFps - 1;
   let frames = 0;
   return {
@@ -146,6 +184,15 @@ export function lockstepFrames(engine: Engine, input: LockstepInput, detectFps: 
         lastTaken.set(d.cameraId, d.tsMs);
         return true;
       });
+      if (taken.length > 0) {
+        kept.push({
+          tsMs: taken[0]!.tsMs,
+          frames: new Map(taken.map((d) => [d.cameraId, d.frameIndex])),
+          persons: structuredClone(persons.filter((p) => p.present)),
+        });
+        const nowMs = taken[0]!.tsMs;
+        while (kept.length > 0 && kept[0]!.tsMs < nowMs - KEEP_MS) kept.shift();
+      }
       const encoded = await Promise.all(
         taken.map(async (d) => {
           const r = renderer.render(d.cameraId, persons, d.tsMs, d.frameIndex);
@@ -161,6 +208,7 @@ export function lockstepFrames(engine: Engine, input: LockstepInput, detectFps: 
     get frames() {
       return frames;
     },
+    mainStreams,
     async close() {},
   };
 }

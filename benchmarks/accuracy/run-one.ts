@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { FusionConfig } from '../../edge/fusion/config.ts';
 import type { FusionOutput, ResolveTrace } from '../../edge/fusion/engine.ts';
 import { runLoop } from '../../edge/loop.ts';
-import type { CloudLink, FrameDetector, Report } from '../../edge/stages.ts';
+import type { CloudLink, FrameDetector, Report, SecondLook } from '../../edge/stages.ts';
 import type { WeightEvent } from '../../edge/types.ts';
+import type { MainStreams } from '../../edge/vision/second-look.ts';
 import { localVisitId } from '../../edge/visits/book.ts';
 import { buildFusion } from '../../edge/wiring.ts';
 import type { Logger } from '../../platform/log.ts';
@@ -29,6 +30,11 @@ export interface RunOptions {
   /** Where the run's truth goes. */
   out: string;
   detector: FrameDetector;
+  /**
+   * The second look (held-item model and classifier on main-stream crops of the hand, rendered by
+   * the simulator as its cameras serve them), opened by the caller on the streams it is given.
+   */
+  secondLook?: (streams: MainStreams) => SecondLook;
   detectFps: number;
   log: Logger;
   onProgress?: (p: Progress) => void;
@@ -88,13 +94,18 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     fusion: FusionConfig.parse({}),
     weight: {},
     tracker: {},
+    secondLook: opts.secondLook !== undefined,
     observe: {
       weightEvent: (e) => weightEvents.push(e),
       ...(opts.dump ? { resolve: (t: ResolveTrace) => traces.push(t) } : {}),
     },
   });
   const reports: Report[] = [];
+  // The cameras exist once the session starts: the look reads them through this.
+  let streams: MainStreams | null = null;
+  const secondLook = opts.secondLook?.((cameraId, frameIndex) => streams?.(cameraId, frameIndex) ?? null);
   const loop = runLoop({
+    ...(secondLook ? { secondLook } : {}),
     input,
     detector: opts.detector,
     fusion,
@@ -139,7 +150,11 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
         for (const d of engine.devices()) sink.publish(engine.statusMessage(d, 'online'));
         return sink;
       },
-      frames: (engine) => lockstepFrames(engine, input, opts.detectFps),
+      frames: (engine) => {
+        const sink = lockstepFrames(engine, input, opts.detectFps);
+        streams = sink.mainStreams;
+        return sink;
+      },
       speed: null,
       wall: systemWallClock,
       mode: 'record',

@@ -57,6 +57,28 @@ export const FusionConfig = z
      * unchanged statement publishes nothing.
      */
     restateCartsEveryMs: z.number().int().positive().default(300_000),
+    /**
+     * A weight event the weights cannot settle alone waits at most this long (store ms) for its
+     * second look (held-item model and classifier on the hand's main-stream crop); then it is
+     * resolved on the weights alone. A look of 4 views is 8 model calls (2.2 and 2.7 ms each on one
+     * thread, per the models' cards) and 8 main-stream reads: far less, unless the camera is slow.
+     */
+    lookWaitMs: z.number().int().nonnegative().default(1500),
+    /** Hand sightings (frames) a second look reads at most. */
+    lookViews: z.number().int().positive().default(4),
+    /**
+     * A look whose classifier put less than this share of its belief on the candidates saw
+     * something else (another product, the wrong thing in the hand): it decides nothing.
+     */
+    lookMinCandidateMass: z.number().min(0).max(1).default(0.3),
+    /**
+     * A look decides only when it gives its choice at least this probability; a split look (the
+     * classifier torn between twins) leaves the weights' reading and confidence as they were.
+     * Without it, a 50/50 look halved the confidence of a right reading (weight-twins, seed 1).
+     */
+    lookDecideP: z.number().min(0).max(1).default(0.8),
+    /** A line a look flagged (an unknown item, another product) is reported at most this sure. */
+    lookFlagConfidence: z.number().min(0).max(1).default(0.3),
     /** A line believed less than this goes to the cloud with its doubt (the cloud's review decides). */
     reviewBelow: z.number().min(0).max(1).default(0.6),
     /**

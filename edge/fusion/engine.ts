@@ -5,7 +5,10 @@
  *
  * A weight event is resolved once the frames around it have been seen (the frame watermark passed
  * its end) or it has waited `resolveWaitMs`: who (attribution), then what (identification, with the
- * putter's own cart as candidates for a put-back), then the cart and the plate's contents change. A
+ * putter's own cart as candidates for a put-back), then the cart and the plate's contents change. An
+ * event the weights cannot settle alone (near-equal weights among its candidates, an item come back
+ * to a plate that did not hold it) is held for a second look: a `look` output asks for it, and
+ * `onLook` (or `lookWaitMs` of store time) resolves it; later events on its shelf wait behind it. A
  * visit closes once its last member is out and no shelf event that began before then is unresolved.
  */
 import { deserialize, serialize } from 'node:v8';
@@ -27,6 +30,8 @@ import type {
 import type {
   FrameDetections,
   HandSighting,
+  LookAnswer,
+  LookRequest,
   PlateHealth,
   Track,
   WeightEvent,
@@ -35,6 +40,7 @@ import type {
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { type Attribution, attribute, PlateGeometry, partyConfidence } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
+import { type LookOutcome, lookRequest, withLook } from './look.ts';
 import { type PlateStatement, PlateStock } from './plate-stock.ts';
 import { Timeline } from './timeline.ts';
 
@@ -44,7 +50,9 @@ export type FusionOutput =
   | { kind: 'alert'; alert: Alert }
   | { kind: 'health'; health: PlateHealth }
   | { kind: 'tracks'; tsMs: number; tracks: (Track & { visitId?: string; memberNo?: number })[] }
-  | { kind: 'plates'; tsMs: number; plates: PlateStatement[] };
+  | { kind: 'plates'; tsMs: number; plates: PlateStatement[] }
+  /** Asks the SecondLook stage; its answer comes back through `onLook`. */
+  | { kind: 'look'; request: LookRequest };
 
 /**
  * What the fusion knew when it resolved a weight event: its attribution's inputs and result, and
@@ -69,10 +77,21 @@ export interface ResolveTrace {
   doubt: string | null;
   confidence: number;
   review: boolean;
+  /** What a second look did to the reading, when one was asked. */
+  look?: { outcome: LookOutcome; evidence: string | null };
 }
 
 /** Raised whenever what a snapshot holds changes shape: an older snapshot is then refused. */
-const FUSION_STATE_VERSION = 2;
+const FUSION_STATE_VERSION = 3;
+
+/** A look asked for a held addition before it became an event. */
+interface EarlyLook {
+  signature: string;
+  askedMs: number;
+  request: LookRequest | null;
+  answered: boolean;
+  answer: LookAnswer | null;
+}
 
 interface FusionState {
   version: number;
@@ -83,6 +102,8 @@ interface FusionState {
     frameWatermarkMs: number;
     alerts: number;
     restatedMs: number;
+    looking: [string, unknown][];
+    early: [string, unknown][];
   };
   plateStock: unknown;
   book: unknown;
@@ -102,6 +123,18 @@ export interface FusionParts {
   contents: ContentsStage;
   tracker: TrackerStage;
   hands: HandStage;
+  /** A SecondLook stage answers `look` outputs; without one none are asked. */
+  looks?: boolean;
+}
+
+type Identified = ReturnType<IdentifyStage>;
+
+/** An event waiting for its second look, with what was known when it was asked. */
+interface Looking {
+  e: WeightEvent;
+  who: Attribution;
+  identified: Identified;
+  request: LookRequest;
 }
 
 export class Fusion {
@@ -110,6 +143,9 @@ export class Fusion {
   private readonly geometry: PlateGeometry;
   private readonly timeline: Timeline;
   private readonly unresolved: WeightEvent[] = [];
+  private readonly looking = new Map<string, Looking>();
+  /** Looks asked for held additions before they became events, by event id. */
+  private readonly early = new Map<string, EarlyLook>();
   private readonly closing: { visitId: string; tsMs: number }[] = [];
   private tracks: Track[] = [];
   private frameWatermarkMs = 0;
@@ -163,6 +199,27 @@ export class Fusion {
     return out;
   }
 
+  /**
+   * A second look's answer (null: it saw nothing): resolves the event it was asked for. An answer
+   * for an event no longer waiting (resolved at its deadline) is ignored.
+   */
+  onLook(eventId: string, answer: LookAnswer | null): FusionOutput[] {
+    const l = this.looking.get(eventId);
+    const early = this.early.get(eventId);
+    if (!l && early) {
+      early.answered = true;
+      early.answer = answer;
+    }
+    if (!l) return [];
+    this.looking.delete(eventId);
+    return this.finish(l.e, l.who, l.identified, l.request.candidates, answer);
+  }
+
+  /** Events waiting for a second look. */
+  lookingFor(): LookRequest[] {
+    return [...this.looking.values()].map((l) => l.request);
+  }
+
   /** Lets store time pass: settles weight, resolves events whose frames are in, closes visits. */
   tick(nowMs: number): FusionOutput[] {
     const out: FusionOutput[] = [];
@@ -193,15 +250,23 @@ export class Fusion {
     }
     this.unresolved.push(...events);
     out.push(...this.effects(this.book.bind(this.tracks, nowMs)));
+    if (this.parts.looks) out.push(...this.lookEarly(nowMs));
+    for (const l of [...this.looking.values()])
+      if (nowMs >= l.request.deadlineMs) {
+        this.looking.delete(l.e.eventId);
+        out.push(...this.finish(l.e, l.who, l.identified, l.request.candidates, null));
+      }
     for (let i = 0; i < this.unresolved.length; ) {
       const e = this.unresolved[i]!;
       const seen = this.frameWatermarkMs >= e.settledMs + this.config.attribution.handAfterMs;
-      if (!seen && nowMs - e.settledMs < this.config.resolveWaitMs) {
+      // A shelf's events change its contents in order: none passes one waiting for its look.
+      const behind = [...this.looking.values()].some((l) => l.e.shelfId === e.shelfId);
+      if (behind || (!seen && nowMs - e.settledMs < this.config.resolveWaitMs)) {
         i++;
         continue;
       }
       this.unresolved.splice(i, 1);
-      out.push(...this.resolve(e));
+      out.push(...this.resolve(e, nowMs));
     }
     out.push(...this.closeDue(nowMs));
     if (nowMs - this.restatedMs >= this.config.restateCartsEveryMs) {
@@ -237,6 +302,10 @@ export class Fusion {
         frameWatermarkMs: this.frameWatermarkMs,
         alerts: this.alerts,
         restatedMs: this.restatedMs,
+        // Events held for a look, and looks asked early: a restart resolves them on the weights
+        // alone when their wait is over (an answer asked before the crash is not awaited again).
+        looking: [...this.looking],
+        early: [...this.early],
       },
       plateStock: this.plateStock.state(),
       book: this.book.state(),
@@ -274,6 +343,10 @@ export class Fusion {
     this.frameWatermarkMs = s.fusion.frameWatermarkMs;
     this.alerts = s.fusion.alerts;
     this.restatedMs = s.fusion.restatedMs;
+    this.looking.clear();
+    for (const [id, l] of s.fusion.looking) this.looking.set(id, l as Looking);
+    this.early.clear();
+    for (const [id, x] of s.fusion.early) this.early.set(id, x as EarlyLook);
   }
 
   private attributeEvent(e: WeightEvent): Attribution {
@@ -288,11 +361,75 @@ export class Fusion {
     );
   }
 
-  private resolve(e: WeightEvent): FusionOutput[] {
+  /** Who, what, and whether (and where) to look again. */
+  private prepare(
+    e: WeightEvent,
+    nowMs: number,
+  ): Omit<Looking, 'request'> & { lookFor: string[]; request: LookRequest | null } {
     const who = this.attributeEvent(e);
     const top = who.candidates[0];
     const member = top ? this.book.memberOf(top.trackId) : null;
-    let hypotheses: WeightHypothesis[] = [];
+    // A put-back is most likely something the putter's party carries.
+    const carried = member && e.deltaG > 0 ? this.carts.skusOf(member.visitId) : [];
+    const identified = this.parts.identify(e, carried);
+    const lookFor = this.parts.looks ? (identified.lookFor ?? []) : [];
+    if (lookFor.length === 0) return { e, who, identified, lookFor, request: null };
+    const { handBeforeMs, handAfterMs } = this.config.attribution;
+    const sightings = this.timeline.hands(e.startMs - handBeforeMs, e.settledMs + handAfterMs);
+    const trackId = top?.trackId ?? null;
+    const request = lookRequest(e, lookFor, trackId, sightings, this.geometry, nowMs, this.config);
+    return { e, who, identified, lookFor, request };
+  }
+
+  /** Held for a second look when the weights cannot settle it alone, else resolved now. */
+  private resolve(e: WeightEvent, nowMs: number): FusionOutput[] {
+    const p = this.prepare(e, nowMs);
+    const early = this.early.get(e.eventId);
+    this.early.delete(e.eventId);
+    if (p.lookFor.length > 0 && early?.request && early.signature === signature(e)) {
+      // Asked while the addition was held: its answer, or the wait for it, is the event's.
+      if (early.answered) return this.finish(e, p.who, p.identified, p.lookFor, early.answer);
+      const request = { ...early.request, candidates: p.lookFor, deadlineMs: nowMs + this.config.lookWaitMs };
+      this.looking.set(e.eventId, { e, who: p.who, identified: p.identified, request });
+      return [];
+    }
+    if (p.request) {
+      this.looking.set(e.eventId, { e, who: p.who, identified: p.identified, request: p.request });
+      return [{ kind: 'look', request: p.request }];
+    }
+    return this.finish(e, p.who, p.identified, p.lookFor, null);
+  }
+
+  /**
+   * Additions held for confirmation (put-backs, final only confirmAddedMs after they settle) are
+   * looked at as soon as their frames are in, while the cameras still keep those frames.
+   */
+  private lookEarly(nowMs: number): FusionOutput[] {
+    const out: FusionOutput[] = [];
+    const { handAfterMs } = this.config.attribution;
+    for (const e of this.parts.weights.held?.() ?? []) {
+      const sig = signature(e);
+      if (this.early.get(e.eventId)?.signature === sig) continue;
+      if (this.frameWatermarkMs < e.settledMs + handAfterMs) continue;
+      const { request } = this.prepare(e, nowMs);
+      this.early.set(e.eventId, { signature: sig, askedMs: nowMs, request, answered: false, answer: null });
+      if (request) out.push({ kind: 'look', request });
+    }
+    // An addition that never became an event (lifted off again) leaves its look behind.
+    for (const [id, x] of this.early) if (nowMs - x.askedMs > this.config.historyMs) this.early.delete(id);
+    return out;
+  }
+
+  /** The event's lines to the carts of whoever reached into each plate, with the look's evidence. */
+  private finish(
+    e: WeightEvent,
+    who: Attribution,
+    identified: Identified,
+    lookFor: readonly string[],
+    answer: LookAnswer | null,
+  ): FusionOutput[] {
+    const top = who.candidates[0];
+    const member = top ? this.book.memberOf(top.trackId) : null;
     const trace = (
       lines: ResolveTrace['lines'],
       doubt: string | null,
@@ -320,15 +457,23 @@ export class Fusion {
         doubt,
         confidence,
         review,
+        ...(looked ? { look: { outcome: looked.outcome, evidence: looked.evidence } } : {}),
       });
     };
-    // A put-back is most likely something the putter's party carries.
-    const carried = member && e.deltaG > 0 ? this.carts.skusOf(member.visitId) : [];
-    const identified = this.parts.identify(e, carried);
-    hypotheses = identified.hypotheses;
-    const doubt = identified.doubt;
-    const best = hypotheses[0];
+    const { hypotheses, doubt } = identified;
+    const looked =
+      hypotheses[0] && lookFor.length > 0 ? withLook(hypotheses, lookFor, answer, this.config) : null;
+    const best = looked?.reading ?? hypotheses[0];
     const out: FusionOutput[] = [];
+    if (looked?.outcome === 'unknown') {
+      const detail = `${e.eventId}: the item in the hand is no product the classifier knows (weights read ${best?.lines.map((l) => l.sku).join('+')})`;
+      out.push(
+        this.alert('unknown-item', e.settledMs, detail, {
+          plateId: e.plates[0]?.plateId,
+          trackId: top?.trackId,
+        }),
+      );
+    }
     if (!best || doubt === 'unexplained') {
       const detail = `${e.eventId}: ${e.deltaG.toFixed(0)} g matches no product`;
       out.push(this.alert('unattributed-event', e.settledMs, detail, { plateId: e.plates[0]?.plateId }));
@@ -362,8 +507,10 @@ export class Fusion {
         (id) => this.book.memberOf(id)?.visitId ?? null,
         this.config.attribution,
       );
-      const confidence = party * best.probability;
-      const review = confidence < this.config.reviewBelow || doubt !== null;
+      const confidence = Math.min(party * (looked?.probability ?? best.probability), looked?.cap ?? 1);
+      // A look that decided answers the weights' doubt; its confidence says how well.
+      const settled = looked?.outcome === 'confirmed' || looked?.outcome === 'changed';
+      const review = confidence < this.config.reviewBelow || (doubt !== null && !settled);
       trace(lines, doubt, confidence, review);
       for (const line of lines) {
         const byWeight = this.catalog.get(line.sku)?.soldBy === 'weight';
@@ -376,7 +523,7 @@ export class Fusion {
           quantity: line.quantity,
           grams: byWeight ? (line.grams ?? 0) : 0,
           confidence,
-          evidence: [`weight:${e.eventId}`],
+          evidence: looked?.evidence ? [`weight:${e.eventId}`, looked.evidence] : [`weight:${e.eventId}`],
           review,
         };
         this.carts.apply(change);
@@ -427,7 +574,11 @@ export class Fusion {
   private closeDue(nowMs: number): FusionOutput[] {
     const out: FusionOutput[] = [];
     const activeFrom = Math.min(...this.parts.weights.activeSince().values(), Number.POSITIVE_INFINITY);
-    const pendingFrom = Math.min(...this.unresolved.map((e) => e.startMs), Number.POSITIVE_INFINITY);
+    const pendingFrom = Math.min(
+      ...this.unresolved.map((e) => e.startMs),
+      ...[...this.looking.values()].map((l) => l.e.startMs),
+      Number.POSITIVE_INFINITY,
+    );
     for (let i = 0; i < this.closing.length; ) {
       const c = this.closing[i]!;
       const busy = activeFrom <= c.tsMs || pendingFrom <= c.tsMs;
@@ -471,4 +622,9 @@ function onePlate(e: WeightEvent, plateId: string, geometry: PlateGeometry): Wei
   const plate = e.plates.filter((p) => p.plateId === plateId);
   const centre = geometry.plates.get(plateId)?.centerM ?? e.positionM;
   return { ...e, plates: plate, deltaG: plate.reduce((a, p) => a + p.deltaG, 0), positionM: centre };
+}
+
+/** What a held addition changed: it is the same event later only if nothing moved meanwhile. */
+function signature(e: WeightEvent): string {
+  return `${e.settledMs}|${e.plates.map((p) => `${p.plateId}:${p.deltaG}`).join(',')}`;
 }

@@ -96,6 +96,8 @@ export function handSightings(
       rayDirection: pixelRay(camera, d.bbox.x + d.bbox.w / 2, d.bbox.y + d.bbox.h / 2),
       trackId: owner >= 0 ? (personTrack[owner] ?? null) : null,
       score: d.score,
+      frameIndex: frame.frameIndex,
+      bboxPx: { ...d.bbox },
     };
     if (sighting.trackId) sighting.linkedBy = 'box';
     else {

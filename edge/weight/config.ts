@@ -88,6 +88,11 @@ export const WeightConfig = z
     misfitZ: z.number().positive().default(2.5),
     /** Weight twins: unit weights closer than this share of each other (a put-back's lookalikes). */
     twinRelative: z.number().positive().default(0.03),
+    /**
+     * A second look chooses between the reading's product, its weight twins and the products of
+     * other single-product readings at least this probable (ones the weights cannot rule out).
+     */
+    lookAlternativeMinP: z.number().min(0).max(1).default(0.02),
     /** Below this posterior the best reading is not to be trusted alone (review or ask vision). */
     confidentProbability: z.number().gt(0).lt(1).default(0.8),
   })

@@ -15,4 +15,5 @@ export {
   identify,
   type WeightDoubt,
 } from './identify.ts';
+export { lookCandidates } from './look.ts';
 export { type FaultChange, ShelfWeights, type WeightOutput } from './plates.ts';

@@ -228,7 +228,22 @@ export class ShelfWeights implements Stateful {
     else this.emit(shelf, change);
   }
 
+  /**
+   * The changes that added weight, settled and held until confirmAddedMs passes, as the events
+   * they will be if nothing moves meanwhile: a second look at a put-back must read the camera's
+   * frames before they are gone (a camera keeps about 3 s; a put-back is final after 5).
+   */
+  held(): WeightEvent[] {
+    const out: WeightEvent[] = [];
+    for (const s of this.shelves.values()) if (s.held && !s.open) out.push(this.eventOf(s, s.held));
+    return out;
+  }
+
   private emit(shelf: ShelfState, change: Pending): void {
+    this.out.events.push(this.eventOf(shelf, change));
+  }
+
+  private eventOf(shelf: ShelfState, change: Pending): WeightEvent {
     let w = 0;
     let [x, y, z] = [0, 0, 0];
     let total = 0;
@@ -242,7 +257,7 @@ export class ShelfWeights implements Stateful {
       z += c[2] * a;
     }
     const mm = (v: number) => Math.round((v / w) * 1000) / 1000;
-    this.out.events.push({
+    return {
       eventId: `${shelf.shelfId}@${change.startMs}`,
       shelfId: shelf.shelfId,
       plates: change.deltas,
@@ -250,6 +265,6 @@ export class ShelfWeights implements Stateful {
       startMs: change.startMs,
       settledMs: change.settledMs,
       positionM: [mm(x), mm(y), mm(z)],
-    });
+    };
   }
 }
