@@ -49,6 +49,12 @@ export const EdgeConfig = z
     detectScore: z.number().min(0.01).max(1).default(VISION_DEFAULTS.scoreThreshold),
     /** Re-id embeddings for every person (identity through crowds, at 3–6 ms a frame). */
     reid: z.boolean().default(VISION_DEFAULTS.reid),
+    /**
+     * Live: the held-item model and classifier look at the hand's main-stream crop where the
+     * weights cannot tell (weight twins, an item back on a plate that did not hold it). A replay has
+     * no main stream and never looks.
+     */
+    secondLook: z.boolean().default(true),
     /** Inference worker threads; default min(2, cores). */
     workers: z.number().int().min(1).max(16).optional(),
     /** Write the tracks as MOTChallenge files here (per camera and on the floor). */

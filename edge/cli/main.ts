@@ -9,15 +9,17 @@ import { createLogger } from '../../platform/log.ts';
 import { isWalkoutError, loadCatalog, loadLayout, WalkoutError } from '../../proto/index.ts';
 import { type EdgeConfig, parseEdgeConfig } from '../config.ts';
 import { connectGateCommands } from '../io/gate-commands.ts';
-import { connectLiveInput, loadRecordingStore, ReplayInput } from '../io/index.ts';
+import { connectLiveInput, LiveInput, loadRecordingStore, ReplayInput } from '../io/index.ts';
 import { createLivePublisher } from '../io/live-connection.ts';
+import { httpMainStreams } from '../io/main-stream.ts';
 import { EdgeLinkClient } from '../link/client.ts';
 import { loadLinkConfig } from '../link/config.ts';
 import { GateAuthorityInput, gateAuthorityConfig } from '../link/gate-authority.ts';
 import { runLoop } from '../loop.ts';
-import type { CloudLink, InputSource, LivePublisher } from '../stages.ts';
+import type { CloudLink, InputSource, LivePublisher, SecondLook } from '../stages.ts';
 import { Checkpointer, resumeFusion } from '../state/checkpoint.ts';
 import { openDetector } from '../vision/detector.ts';
+import { openSecondLook } from '../vision/second-look.ts';
 import { buildFusion } from '../wiring.ts';
 import { startTaps } from './taps.ts';
 
@@ -46,7 +48,8 @@ async function main(): Promise<void> {
   const stateDir = resolve(config.stateDir, config.storeId);
   mkdirSync(stateDir, { recursive: true });
   const taps = await startTaps(config, layout, stateDir, log);
-  const fresh = () => buildFusion(layout, catalog, { ...config, observe: taps.observe });
+  const looking = !config.replay && config.secondLook;
+  const fresh = () => buildFusion(layout, catalog, { ...config, observe: taps.observe, secondLook: looking });
   let fusion = fresh();
   const detector = await openDetector({
     scoreThreshold: config.detectScore,
@@ -72,6 +75,19 @@ async function main(): Promise<void> {
         });
     let input: InputSource = taps.tapInput(source);
     closers.push(() => input.close());
+    let secondLook: SecondLook | undefined;
+    if (looking && source instanceof LiveInput) {
+      const live = source;
+      const sizes = new Map(layout.cameras.map((c) => [c.id, c.resolution]));
+      const opened = await openSecondLook(
+        httpMainStreams({
+          streamUrl: (id) => live.streams().find((s) => s.cameraId === id)?.url ?? null,
+          size: (id) => sizes.get(id) ?? null,
+        }),
+      );
+      closers.push(() => opened.close());
+      secondLook = opened.look;
+    }
     let link: EdgeLinkClient | null = null;
     let checkpoints: { checkpointer: Checkpointer; startMs: number } | undefined;
     if (config.cloud) {
@@ -147,6 +163,7 @@ async function main(): Promise<void> {
         publisher,
         log,
         detectInFlight: config.detectInFlight,
+        ...(secondLook ? { secondLook } : {}),
         ...(checkpoints ? { checkpoints } : {}),
         ...(config.replay ? {} : { wallMs: () => Date.now() }),
       },
