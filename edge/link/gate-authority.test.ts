@@ -12,9 +12,8 @@ import { liveFixture, until } from '../io/live-fixture.ts';
 import { connectLiveInput } from '../io/live-input.ts';
 import { recordingLogger } from '../io/test-log.ts';
 import type { EdgeInput } from '../stages.ts';
-import { EdgeLinkClient } from './client.ts';
-import { loadLinkConfig } from './config.ts';
 import { GateAuthorityInput, gateAuthorityConfig } from './gate-authority.ts';
+import { testLink } from './testing/test-link.ts';
 
 /** The edge deciding at the gate: a real broker, a real cloud over the EdgeLink, and its outage. */
 const fx = liveFixture();
@@ -43,18 +42,7 @@ describe('the edge as the gate’s authority', () => {
     const edge = await addDevice(cloud, 'reference', 'edge');
     const dir = mkdtempSync(join(tmpdir(), 'walkout-gate-authority-'));
     dirs.push(dir);
-    const link = EdgeLinkClient.start(
-      loadLinkConfig(
-        {
-          address: cloud.grpcAddress,
-          httpUrl: cloud.httpUrl,
-          outboxDir: dir,
-          backoff: { initialMs: 50, maxMs: 300, factor: 2, jitter: 0.5 },
-        },
-        { WALKOUT_EDGE_CREDENTIALS: `${edge.id}:${edge.secret}` },
-      ),
-      { log: createLogger('gate-authority-test', { level: 'silent' }) },
-    );
+    const link = testLink(cloud, edge, dir, createLogger('gate-authority-test', { level: 'silent' }));
     await until(() => link.status().connected && link.offlineGate().hasKeys(), 'the link and the keys');
 
     const clientId = `${fx.storeId}-edge-gate`;

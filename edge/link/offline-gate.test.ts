@@ -6,9 +6,8 @@ import { createLogger } from '../../platform/log.ts';
 import { issuedReceipt, newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
 import { entryCode } from '../../test/support/gate.ts';
 import { addDevice, setUpStore } from '../../test/support/store.ts';
-import { EdgeLinkClient } from './client.ts';
-import { loadLinkConfig } from './config.ts';
 import { admitOffline, OfflineGate } from './offline-gate.ts';
+import { testLink } from './testing/test-link.ts';
 
 let cloud: TestCloud;
 const dirs: string[] = [];
@@ -70,18 +69,7 @@ describe('entry codes checked at the edge', () => {
   it('opens the gate while the cloud is down, and the cloud makes the entry a visit and a receipt when it is back', async () => {
     const edge = await addDevice(cloud, 'reference', 'edge');
     const dir = freshDir();
-    const link = EdgeLinkClient.start(
-      loadLinkConfig(
-        {
-          address: cloud.grpcAddress,
-          httpUrl: cloud.httpUrl,
-          outboxDir: dir,
-          backoff: { initialMs: 50, maxMs: 300, factor: 2, jitter: 0.5 },
-        },
-        { WALKOUT_EDGE_CREDENTIALS: `${edge.id}:${edge.secret}` },
-      ),
-      { log },
-    );
+    const link = testLink(cloud, edge, dir, log);
     // The StoreConfig at the Welcome names the keys; the link fetches them.
     await until('the entry keys', () => link.offlineGate().hasKeys());
     const shopper = await newShopper(cloud);
