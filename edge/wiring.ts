@@ -41,8 +41,12 @@ export function buildFusion(
         tracksAt: (tsMs: number) => Track[],
       ) => void;
     };
-    /** A SecondLook stage will answer the fusion's `look` outputs (the loop's `secondLook`). */
-    secondLook?: boolean;
+    /**
+     * A SecondLook stage will answer the fusion's `look` outputs (the loop's `secondLook`). Not
+     * EdgeConfig's `secondLook` (which asks for it live): callers passing their EdgeConfig here
+     * would otherwise hold events for looks nobody takes.
+     */
+    answersLooks?: boolean;
   },
 ): Fusion {
   const weightConfig = parseWith(WeightConfig, config.weight, 'edge configuration: weight', 'CONFIG_INVALID');
@@ -93,7 +97,7 @@ export function buildFusion(
         const camera = byId.get(frame.cameraId);
         return camera ? handSightings(frame, camera, personTrack, tracks) : [];
       },
-      looks: config.secondLook ?? false,
+      looks: config.answersLooks ?? false,
     },
     config.fusion,
     config.observe?.resolve,

@@ -94,7 +94,7 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     fusion: FusionConfig.parse({}),
     weight: {},
     tracker: {},
-    secondLook: opts.secondLook !== undefined,
+    answersLooks: opts.secondLook !== undefined,
     observe: {
       weightEvent: (e) => weightEvents.push(e),
       ...(opts.dump ? { resolve: (t: ResolveTrace) => traces.push(t) } : {}),

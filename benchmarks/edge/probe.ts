@@ -110,6 +110,11 @@ export function probeFusion(fusion: Fusion, input: ProbedInput, latencies: EdgeL
       see(out, storeNowMs, t1, takenMs);
       return out;
     },
+    onLook(eventId: string, answer: Parameters<Fusion['onLook']>[1]): FusionOutput[] {
+      const out = fusion.onLook(eventId, answer);
+      see(out, storeNowMs, performance.now(), performance.now());
+      return out;
+    },
     tick(nowMs: number): FusionOutput[] {
       storeNowMs = nowMs;
       const t0 = performance.now();
@@ -123,7 +128,7 @@ export function probeFusion(fusion: Fusion, input: ProbedInput, latencies: EdgeL
     },
   };
   return {
-    // The loop calls these three only (edge/loop.ts).
+    // The loop calls these only (edge/loop.ts).
     fusion: probed as unknown as Fusion,
     times,
     storeNow: () => storeNowMs,
@@ -133,7 +138,12 @@ export function probeFusion(fusion: Fusion, input: ProbedInput, latencies: EdgeL
 
 /** The detector stage alone: a fusion that takes everything and does nothing. */
 export function idleFusion(): Fusion {
-  return { onDevice: () => [], onDetections: () => [], tick: () => [] } as unknown as Fusion;
+  return {
+    onDevice: () => [],
+    onDetections: () => [],
+    onLook: () => [],
+    tick: () => [],
+  } as unknown as Fusion;
 }
 
 /**

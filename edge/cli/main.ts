@@ -49,7 +49,8 @@ async function main(): Promise<void> {
   mkdirSync(stateDir, { recursive: true });
   const taps = await startTaps(config, layout, stateDir, log);
   const looking = !config.replay && config.secondLook;
-  const fresh = () => buildFusion(layout, catalog, { ...config, observe: taps.observe, secondLook: looking });
+  const fresh = () =>
+    buildFusion(layout, catalog, { ...config, observe: taps.observe, answersLooks: looking });
   let fusion = fresh();
   const detector = await openDetector({
     scoreThreshold: config.detectScore,
