@@ -52,6 +52,12 @@ export const FusionConfig = z
     /** A closing visit waits at most this long (ms) for shelf events that began before its last exit. */
     closeWaitMs: z.number().int().nonnegative().default(800),
     /**
+     * ...and at most this long (ms) when one of them is the leaver's own put-back, held until it is
+     * final (the weight stage's confirmAddedMs, 5 s, against a lean lifted off): its receipt then
+     * comes a few seconds later, but without what they put back.
+     */
+    closeWaitHeldMs: z.number().int().nonnegative().default(6000),
+    /**
      * Open carts are stated again this often (ms) even when unchanged, so the live publisher's
      * watchdog (20 min for carts) never ends the cart of a shopper who is still browsing; an
      * unchanged statement publishes nothing.

@@ -84,6 +84,14 @@ export interface ResolveTrace {
 /** Raised whenever what a snapshot holds changes shape: an older snapshot is then refused. */
 const FUSION_STATE_VERSION = 3;
 
+/** A visit whose last member left at `tsMs`, waiting for the shelf events begun before. */
+interface Closing {
+  visitId: string;
+  tsMs: number;
+  /** How long it may wait (ms): longer once a put-back of its own is held (closeWaitHeldMs). */
+  waitMs?: number;
+}
+
 /** A look asked for a held addition before it became an event. */
 interface EarlyLook {
   signature: string;
@@ -97,7 +105,7 @@ interface FusionState {
   version: number;
   fusion: {
     unresolved: WeightEvent[];
-    closing: { visitId: string; tsMs: number }[];
+    closing: Closing[];
     tracks: Track[];
     frameWatermarkMs: number;
     alerts: number;
@@ -146,7 +154,7 @@ export class Fusion {
   private readonly looking = new Map<string, Looking>();
   /** Looks asked for held additions before they became events, by event id. */
   private readonly early = new Map<string, EarlyLook>();
-  private readonly closing: { visitId: string; tsMs: number }[] = [];
+  private readonly closing: Closing[] = [];
   private tracks: Track[] = [];
   private frameWatermarkMs = 0;
   /** Store time open carts were last stated in full (restateCartsEveryMs). */
@@ -579,10 +587,16 @@ export class Fusion {
       ...[...this.looking.values()].map((l) => l.e.startMs),
       Number.POSITIVE_INFINITY,
     );
+    const held = this.parts.weights.held?.() ?? [];
     for (let i = 0; i < this.closing.length; ) {
       const c = this.closing[i]!;
-      const busy = activeFrom <= c.tsMs || pendingFrom <= c.tsMs;
-      if (busy && nowMs - c.tsMs < this.config.closeWaitMs) {
+      // A put-back of the leaver's is final only confirmAddedMs after it settles (a lean lifted off
+      // would undo it): the close waits for it, or the shopper pays for what they put back (on a
+      // kept baseline run the cloud refused such a removal, sent after the close).
+      const ownHeld = held.some((e) => e.startMs <= c.tsMs && this.visitOfEvent(e) === c.visitId);
+      if (ownHeld) c.waitMs = this.config.closeWaitHeldMs;
+      const busy = ownHeld || activeFrom <= c.tsMs || pendingFrom <= c.tsMs;
+      if (busy && nowMs - c.tsMs < (c.waitMs ?? this.config.closeWaitMs)) {
         i++;
         continue;
       }
@@ -592,6 +606,12 @@ export class Fusion {
       this.carts.forget(c.visitId);
     }
     return out;
+  }
+
+  /** The visit whose member the event is attributed to now, if any. */
+  private visitOfEvent(e: WeightEvent): string | null {
+    const top = this.attributeEvent(e).candidates[0];
+    return top ? (this.book.memberOf(top.trackId)?.visitId ?? null) : null;
   }
 
   private visitReport(

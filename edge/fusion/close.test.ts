@@ -1,0 +1,143 @@
+/**
+ * A visit's close against its member's last shelf events: a put-back made just before leaving is
+ * final only seconds later (the weight stage holds additions against a lean lifted off), and the
+ * close must not go before it, or the shopper pays for what they put back.
+ */
+import { describe, expect, it } from 'vitest';
+import type { DecodedMessage } from '../../proto/mqtt/payloads.ts';
+import { testCatalog, testLayout } from '../../test/support/weight-trace.ts';
+import type { IdentifyStage, WeightStage } from '../stages.ts';
+import type { Track, WeightEvent } from '../types.ts';
+import { defaultWeightConfig } from '../weight/config.ts';
+import { ShelfContents } from '../weight/contents.ts';
+import { doubt, identify } from '../weight/identify.ts';
+import { FusionConfig } from './config.ts';
+import { Fusion, type FusionOutput } from './engine.ts';
+
+const catalog = testCatalog([{ sku: 'cola', meanG: 352, sdG: 4.2 }]);
+const layout = testLayout([{ id: 'S1', plates: 2 }], [{ plateId: 'S1-P1', sku: 'cola', capacityUnits: 20 }]);
+const config = FusionConfig.parse({});
+const T0 = 1_767_600_000_000;
+
+const shelfEvent = (deltaG: number, startMs: number, settledMs: number): WeightEvent => ({
+  eventId: `S1@${startMs}`,
+  shelfId: 'S1',
+  plates: [{ plateId: 'S1-P1', deltaG }],
+  deltaG,
+  startMs,
+  settledMs,
+  positionM: layout.plates[0]!.centerM,
+});
+
+/**
+ * One shopper: enters at T0+1 s, takes a cola at +3 s, puts it back at +6 s (held by the weight
+ * stage until +11.5 s), and walks out at +8 s. Where they stand: the entry, the shelf's front,
+ * the exit.
+ */
+function run(): FusionOutput[] {
+  const pick = shelfEvent(-352, T0 + 3000, T0 + 3500);
+  const putBack = shelfEvent(352, T0 + 6000, T0 + 6500);
+  const finalMs = putBack.settledMs + defaultWeightConfig.confirmAddedMs;
+  let emitted = { pick: false, putBack: false };
+  const weights: WeightStage = {
+    push() {},
+    advance(nowMs) {
+      const events: WeightEvent[] = [];
+      if (!emitted.pick && nowMs >= pick.settledMs) events.push(pick);
+      if (!emitted.putBack && nowMs >= finalMs) events.push(putBack);
+      emitted = {
+        pick: emitted.pick || nowMs >= pick.settledMs,
+        putBack: emitted.putBack || nowMs >= finalMs,
+      };
+      return { events, health: [], faultChanges: [] };
+    },
+    // As the weight stage: a held addition's shelf counts as active until it is final.
+    activeSince: () =>
+      new Map(!emitted.putBack && lastNowMs >= putBack.startMs ? [['S1', putBack.startMs]] : []),
+    held: () => (emitted.putBack ? [] : [putBack].filter((e) => e.settledMs <= lastNowMs)),
+    state: () => null,
+    restore() {},
+  };
+  const contents = new ShelfContents(layout, catalog);
+  const identifyStage: IdentifyStage = (e, carried) => {
+    const hs = identify(e, contents, catalog, defaultWeightConfig, { carriedSkus: carried });
+    return { hypotheses: hs, doubt: doubt(hs, defaultWeightConfig) };
+  };
+  const where = (tMs: number): [number, number] =>
+    tMs < T0 + 2000 ? [0.3, 1.5] : tMs < T0 + 7500 ? [1.2, 1.4] : [0.3, 3.5];
+  let lastNowMs = 0;
+  const fusion = new Fusion(
+    layout,
+    catalog,
+    {
+      weights,
+      identify: identifyStage,
+      contents,
+      tracker: {
+        update: (frame) => {
+          const t: Track = {
+            trackId: 't1',
+            floorXyM: where(frame.captureMs),
+            velocityMps: [0, 0],
+            state: 'confirmed',
+            bornMs: T0 + 500,
+            lastSeenMs: frame.captureMs,
+            bornXyM: [0.3, 1.5],
+          };
+          return { tracks: [t], personTrack: [] };
+        },
+        end() {},
+        state: () => null,
+        restore() {},
+      },
+      hands: () => [],
+    },
+    config,
+  );
+  const device = (message: DecodedMessage) => fusion.onDevice(message);
+  const out: FusionOutput[] = [];
+  const gate = (id: string, tsMs: number, direction: 'in' | 'out') =>
+    device({
+      kind: 'gatePassage',
+      id,
+      payload: { passageId: `${id}-${tsMs}`, gateId: id, sensorId: 'beam', tsMs, direction },
+    } as DecodedMessage);
+  out.push(
+    ...device({
+      kind: 'gateCommand',
+      id: 'gate-in',
+      payload: {
+        commandId: 'c1',
+        gateId: 'gate-in',
+        tsMs: T0 + 900,
+        action: 'open',
+        scanId: 's1',
+        visitId: 'v1',
+        party: 1,
+      },
+    } as DecodedMessage),
+  );
+  for (let t = T0 + 600; t <= T0 + 20_000; t += 100) {
+    lastNowMs = t;
+    if (t === T0 + 1000) out.push(...gate('gate-in', t, 'in'));
+    if (t === T0 + 8000) out.push(...gate('gate-out', t, 'out'));
+    out.push(...fusion.onDetections({ cameraId: 'cam-1', frameIndex: t, captureMs: t, detections: [] }));
+    out.push(...fusion.tick(t));
+  }
+  return out;
+}
+
+describe('a visit closing', () => {
+  it('waits for the leaver’s own put-back, held until final, so its receipt has no cola', () => {
+    const out = run();
+    const reports = out.flatMap((o) => (o.kind === 'report' ? [o.report] : []));
+    const closedAt = reports.findIndex((r) => r.body === 'visit' && r.visit.kind === 'VISIT_CLOSED');
+    expect(closedAt).toBeGreaterThan(0);
+    const carts = reports.flatMap((r, i) => (r.body === 'cart' ? [{ i, q: r.cart.quantity }] : []));
+    // The cola taken and put back: both before the close, netting nothing.
+    expect(carts.map((c) => c.q)).toEqual([1, -1]);
+    expect(carts.every((c) => c.i < closedAt)).toBe(true);
+    const ended = out.find((o) => o.kind === 'cart' && o.ended);
+    expect(ended?.kind === 'cart' && ended.cart.members[0]!.lines).toEqual([]);
+  });
+});
