@@ -1,7 +1,8 @@
 /**
- * A visit's close against its member's last shelf events: a put-back made just before leaving is
- * final only seconds later (the weight stage holds additions against a lean lifted off), and the
- * close must not go before it, or the shopper pays for what they put back.
+ * A visit's close against its member's shelf events: a put-back made just before leaving is final
+ * only seconds later (the weight stage holds additions against a lean lifted off), and the close
+ * must not go before it, or the shopper pays for what they put back; and a shopper whose crossing
+ * found no track, who shops on a track of no visit and leaves on it, still gets what they took.
  */
 import { describe, expect, it } from 'vitest';
 import type { DecodedMessage } from '../../proto/mqtt/payloads.ts';
@@ -31,12 +32,14 @@ const shelfEvent = (deltaG: number, startMs: number, settledMs: number): WeightE
 
 /**
  * One shopper: enters at T0+1 s, takes a cola at +3 s, puts it back at +6 s (held by the weight
- * stage until +11.5 s), and walks out at +8 s. Where they stand: the entry, the shelf's front,
- * the exit.
+ * stage until +11.5 s) unless `keep`, and walks out at +8 s. Where they stand (`where`): the entry,
+ * the shelf's front, the exit.
  */
-function run(): FusionOutput[] {
+function run(
+  opts: { keep?: boolean; where?: (tMs: number) => [number, number]; bornXyM?: [number, number] } = {},
+): FusionOutput[] {
   const pick = shelfEvent(-352, T0 + 3000, T0 + 3500);
-  const putBack = shelfEvent(352, T0 + 6000, T0 + 6500);
+  const putBack = shelfEvent(352, T0 + 6000, opts.keep ? T0 + 10 * 60_000 : T0 + 6500);
   const finalMs = putBack.settledMs + defaultWeightConfig.confirmAddedMs;
   let emitted = { pick: false, putBack: false };
   const weights: WeightStage = {
@@ -63,8 +66,10 @@ function run(): FusionOutput[] {
     const hs = identify(e, contents, catalog, defaultWeightConfig, { carriedSkus: carried });
     return { hypotheses: hs, doubt: doubt(hs, defaultWeightConfig) };
   };
-  const where = (tMs: number): [number, number] =>
-    tMs < T0 + 2000 ? [0.3, 1.5] : tMs < T0 + 7500 ? [1.2, 1.4] : [0.3, 3.5];
+  const where =
+    opts.where ??
+    ((tMs: number): [number, number] =>
+      tMs < T0 + 2000 ? [0.3, 1.5] : tMs < T0 + 7500 ? [1.2, 1.4] : [0.3, 3.5]);
   let lastNowMs = 0;
   const fusion = new Fusion(
     layout,
@@ -82,7 +87,7 @@ function run(): FusionOutput[] {
             state: 'confirmed',
             bornMs: T0 + 500,
             lastSeenMs: frame.captureMs,
-            bornXyM: [0.3, 1.5],
+            bornXyM: opts.bornXyM ?? [0.3, 1.5],
           };
           return { tracks: [t], personTrack: [] };
         },
@@ -139,5 +144,20 @@ describe('a visit closing', () => {
     expect(carts.every((c) => c.i < closedAt)).toBe(true);
     const ended = out.find((o) => o.kind === 'cart' && o.ended);
     expect(ended?.kind === 'cart' && ended.cart.members[0]!.lines).toEqual([]);
+  });
+
+  it('gives a shopper whose track was bound late what they took before', () => {
+    // The tracker found the shopper only inside (a track born away from the gate): the crossing
+    // binds nothing, the pick goes to a track on no visit, and the member adopts it later.
+    const where = (tMs: number): [number, number] =>
+      tMs < T0 + 2000 ? [5, 6] : tMs < T0 + 7500 ? [1.2, 1.4] : [0.3, 3.5];
+    const out = run({ keep: true, where, bornXyM: [5, 6] });
+    const alerts = out.flatMap((o) => (o.kind === 'alert' ? [o.alert.kind] : []));
+    expect(alerts).toContain('unattributed-event');
+    const reports = out.flatMap((o) => (o.kind === 'report' ? [o.report] : []));
+    const closedAt = reports.findIndex((r) => r.body === 'visit' && r.visit.kind === 'VISIT_CLOSED');
+    const carts = reports.flatMap((r, i) => (r.body === 'cart' ? [{ i, cart: r.cart }] : []));
+    expect(carts.map((c) => [c.cart.visitId, c.cart.sku, c.cart.quantity])).toEqual([['v1', 'cola', 1]]);
+    expect(carts[0]!.i).toBeLessThan(closedAt);
   });
 });

@@ -85,6 +85,11 @@ export const FusionConfig = z
     lookDecideP: z.number().min(0).max(1).default(0.8),
     /** A line a look flagged (an unknown item, another product) is reported at most this sure. */
     lookFlagConfidence: z.number().min(0).max(1).default(0.3),
+    /**
+     * A shelf event that went to a track on no visit is kept this long (ms): if the track turns out
+     * to be a member's (bound late, or leaving with a member who had none), the event is theirs.
+     */
+    claimWithinMs: z.number().int().nonnegative().default(1_800_000),
     /** A line believed less than this goes to the cloud with its doubt (the cloud's review decides). */
     reviewBelow: z.number().min(0).max(1).default(0.6),
     /**

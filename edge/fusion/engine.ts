@@ -82,7 +82,7 @@ export interface ResolveTrace {
 }
 
 /** Raised whenever what a snapshot holds changes shape: an older snapshot is then refused. */
-const FUSION_STATE_VERSION = 3;
+const FUSION_STATE_VERSION = 4;
 
 /** A visit whose last member left at `tsMs`, waiting for the shelf events begun before. */
 interface Closing {
@@ -90,6 +90,15 @@ interface Closing {
   tsMs: number;
   /** How long it may wait (ms): longer once a put-back of its own is held (closeWaitHeldMs). */
   waitMs?: number;
+}
+
+/** A shelf event's lines that went to a track on no visit, kept in case it is a member's. */
+interface Unclaimed {
+  trackId: string;
+  eventId: string;
+  settledMs: number;
+  lines: { sku: string; quantity: number; grams?: number }[];
+  confidence: number;
 }
 
 /** A look asked for a held addition before it became an event. */
@@ -112,6 +121,7 @@ interface FusionState {
     restatedMs: number;
     looking: [string, unknown][];
     early: [string, unknown][];
+    unclaimed: Unclaimed[];
   };
   plateStock: unknown;
   book: unknown;
@@ -155,6 +165,7 @@ export class Fusion {
   /** Looks asked for held additions before they became events, by event id. */
   private readonly early = new Map<string, EarlyLook>();
   private readonly closing: Closing[] = [];
+  private readonly unclaimed: Unclaimed[] = [];
   private tracks: Track[] = [];
   private frameWatermarkMs = 0;
   /** Store time open carts were last stated in full (restateCartsEveryMs). */
@@ -314,6 +325,7 @@ export class Fusion {
         // alone when their wait is over (an answer asked before the crash is not awaited again).
         looking: [...this.looking],
         early: [...this.early],
+        unclaimed: this.unclaimed,
       },
       plateStock: this.plateStock.state(),
       book: this.book.state(),
@@ -353,6 +365,7 @@ export class Fusion {
     this.restatedMs = s.fusion.restatedMs;
     this.looking.clear();
     for (const [id, l] of s.fusion.looking) this.looking.set(id, l as Looking);
+    this.unclaimed.splice(0, this.unclaimed.length, ...s.fusion.unclaimed);
     this.early.clear();
     for (const [id, x] of s.fusion.early) this.early.set(id, x as EarlyLook);
   }
@@ -507,6 +520,15 @@ export class Fusion {
           this.alert('unattributed-event', e.settledMs, detail, { plateId, trackId: topHere?.trackId }),
         );
         trace(lines, doubt, 0, true);
+        // Kept for the member the track may yet turn out to be (bound late, or leaving with them).
+        if (topHere && !this.book.isStranger(topHere.trackId))
+          this.keepUnclaimed({
+            trackId: topHere.trackId,
+            eventId: e.eventId,
+            settledMs: e.settledMs,
+            lines,
+            confidence: Math.min(whoHere.confidence * best.probability, looked?.cap ?? 1),
+          });
         continue;
       }
       // Which member of a party took it does not change the receipt: the party's share decides.
@@ -520,28 +542,72 @@ export class Fusion {
       const settled = looked?.outcome === 'confirmed' || looked?.outcome === 'changed';
       const review = confidence < this.config.reviewBelow || (doubt !== null && !settled);
       trace(lines, doubt, confidence, review);
-      for (const line of lines) {
-        const byWeight = this.catalog.get(line.sku)?.soldBy === 'weight';
-        const change: CartChange = {
-          visitId: memberHere.visitId,
-          memberNo: memberHere.memberNo,
-          sku: line.sku,
-          // By weight: the pieces and the grams (the grams are billed; the contract wants both,
-          // and refused the 0 pieces this once sent, so loose fruit never reached a receipt).
-          quantity: line.quantity,
-          grams: byWeight ? (line.grams ?? 0) : 0,
-          confidence,
-          evidence: looked?.evidence ? [`weight:${e.eventId}`, looked.evidence] : [`weight:${e.eventId}`],
-          review,
-        };
-        this.carts.apply(change);
-        changed.add(change.visitId);
-        const { review: _, ...cart } = change;
-        out.push({ kind: 'report', tsMs: e.settledMs, report: { body: 'cart', cart } });
-      }
+      const evidence = looked?.evidence ? [`weight:${e.eventId}`, looked.evidence] : [`weight:${e.eventId}`];
+      out.push(...this.toCart(memberHere, lines, e.settledMs, { confidence, evidence, review }));
+      changed.add(memberHere.visitId);
     }
     for (const visitId of changed)
       out.push({ kind: 'cart', cart: this.carts.cart(visitId), ended: false, tsMs: e.settledMs });
+    return out;
+  }
+
+  /** A member's lines of one event into their cart, and to the cloud. */
+  private toCart(
+    member: { visitId: string; memberNo: number },
+    lines: readonly { sku: string; quantity: number; grams?: number }[],
+    settledMs: number,
+    how: { confidence: number; evidence: string[]; review: boolean },
+  ): FusionOutput[] {
+    const out: FusionOutput[] = [];
+    for (const line of lines) {
+      const byWeight = this.catalog.get(line.sku)?.soldBy === 'weight';
+      const change: CartChange = {
+        visitId: member.visitId,
+        memberNo: member.memberNo,
+        sku: line.sku,
+        // By weight: the pieces and the grams (the grams are billed; the contract wants both,
+        // and refused the 0 pieces this once sent, so loose fruit never reached a receipt).
+        quantity: line.quantity,
+        grams: byWeight ? (line.grams ?? 0) : 0,
+        confidence: how.confidence,
+        evidence: how.evidence,
+        review: how.review,
+      };
+      this.carts.apply(change);
+      const { review: _, ...cart } = change;
+      out.push({ kind: 'report', tsMs: settledMs, report: { body: 'cart', cart } });
+    }
+    return out;
+  }
+
+  private keepUnclaimed(u: Unclaimed): void {
+    this.unclaimed.push(u);
+    const cutoff = u.settledMs - this.config.claimWithinMs;
+    while (this.unclaimed.length > 0 && this.unclaimed[0]!.settledMs < cutoff) this.unclaimed.shift();
+  }
+
+  /**
+   * A track on no visit turned out to be a member's (bound late, or crossing out with a trackless
+   * member): the events it made meanwhile go to that member's cart. On kept baseline runs, a
+   * shopper whose crossing was bound to a split track at the entry lost every pick this way.
+   */
+  private claim(trackId: string, member: { visitId: string; memberNo: number }): FusionOutput[] {
+    const mine = this.unclaimed.filter((u) => u.trackId === trackId);
+    if (mine.length === 0) return [];
+    this.unclaimed.splice(0, this.unclaimed.length, ...this.unclaimed.filter((u) => u.trackId !== trackId));
+    const out: FusionOutput[] = [];
+    for (const u of mine) {
+      const review = u.confidence < this.config.reviewBelow;
+      out.push(
+        ...this.toCart(member, u.lines, u.settledMs, {
+          confidence: u.confidence,
+          evidence: [`weight:${u.eventId}`],
+          review,
+        }),
+      );
+    }
+    const last = mine[mine.length - 1]!;
+    out.push({ kind: 'cart', cart: this.carts.cart(member.visitId), ended: false, tsMs: last.settledMs });
     return out;
   }
 
@@ -555,8 +621,12 @@ export class Fusion {
           out.push({ kind: 'cart', cart: this.carts.cart(f.visitId), ended: false, tsMs: f.tsMs });
           break;
         case 'exited':
+          if (f.trackId) out.push(...this.claim(f.trackId, f));
           this.carts.leave(f.visitId, f.memberNo);
           out.push(this.visitReport(f.visitId, 'MEMBER_EXITED', f.memberNo, f.tsMs));
+          break;
+        case 'bound':
+          out.push(...this.claim(f.trackId, f));
           break;
         case 'closed':
           this.closing.push({ visitId: f.visitId, tsMs: f.tsMs });

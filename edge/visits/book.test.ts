@@ -205,7 +205,7 @@ describe('binding gate traffic to tracks', () => {
     expect(book.memberOf('t9')).toBeNull();
   });
 
-  it('an unbound track crossing out takes a trackless member with it, so the visit closes', () => {
+  it('an unbound track crossing out takes a trackless member with it (it was theirs), so the visit closes', () => {
     const book = new VisitBook(layout, VisitConfig.parse({ bindWaitMs: 1000 }));
     book.onCommand(open(1, 'v1', 1, 0));
     book.onPassage(pass(1, entry.id, 'in', 100));
@@ -214,6 +214,7 @@ describe('binding gate traffic to tracks', () => {
     book.onPassage(pass(2, exit.id, 'out', 50_000));
     const lost = track('t9', 30_000, [6, 5], mid(exit));
     expect(book.bind([lost], 50_050)).toEqual([
+      { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't9', tsMs: 50_000 },
       { type: 'exited', visitId: 'v1', memberNo: 0, trackId: null, tsMs: 50_000 },
       { type: 'end-track', trackId: 't9', tsMs: 50_000 },
       { type: 'closed', visitId: 'v1', tsMs: 50_000 },

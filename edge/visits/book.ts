@@ -355,15 +355,23 @@ export class VisitBook implements Stateful {
         if (this.departed.size > this.config.dedupeMemory)
           this.departed.delete(this.departed.keys().next().value as string);
       }
-    const effects: VisitEffect[] = [
-      {
-        type: 'exited',
+    const effects: VisitEffect[] = [];
+    // A trackless member leaving on a track of no visit: that track was theirs all along.
+    if (track && track.trackId !== member.trackId && !this.byTrack.has(track.trackId))
+      effects.push({
+        type: 'bound',
         visitId: member.visitId,
         memberNo: member.memberNo,
-        trackId: member.trackId,
+        trackId: track.trackId,
         tsMs: p.tsMs,
-      },
-    ];
+      });
+    effects.push({
+      type: 'exited',
+      visitId: member.visitId,
+      memberNo: member.memberNo,
+      trackId: member.trackId,
+      tsMs: p.tsMs,
+    });
     const ended = track?.trackId ?? member.trackId;
     if (ended) effects.push({ type: 'end-track', trackId: ended, tsMs: p.tsMs });
     const visit = this.visitOf(member.visitId)!;
