@@ -220,4 +220,18 @@ describe('binding gate traffic to tracks', () => {
       { type: 'closed', visitId: 'v1', tsMs: 50_000 },
     ]);
   });
+
+  it('an unbound track leaving while two members are trackless takes one out but claims no one', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({ bindWaitMs: 1000 }));
+    book.onCommand(open(1, 'v1', 1, 0));
+    book.onPassage(pass(1, entry.id, 'in', 100));
+    book.onCommand(open(2, 'v2', 1, 200));
+    book.onPassage(pass(2, entry.id, 'in', 300));
+    book.bind([], 2000);
+    expect(book.inside().map((m) => m.trackId)).toEqual([null, null]);
+    book.onPassage(pass(3, exit.id, 'out', 50_000));
+    const effects = book.bind([track('t9', 30_000, [6, 5], mid(exit))], 50_050);
+    // The longest in (v1) leaves, its visit closing; the track's doings are nobody's yet.
+    expect(effects.map((e) => e.type)).toEqual(['exited', 'end-track', 'closed']);
+  });
 });

@@ -332,8 +332,14 @@ export class VisitBook implements Stateful {
     mid: Vec2,
   ): VisitEffect[] {
     let member = track ? this.byTrack.get(track.trackId) : undefined;
-    // An unbound track that was no tailgater is most likely a member whose track we lost.
-    if (track && !member && !this.strangers.has(track.trackId)) member = this.tracklessMember(tracks);
+    // An unbound track that was no tailgater is most likely a member whose track we lost; when
+    // only one member is without a track, it surely is theirs (see below).
+    let sure = false;
+    if (track && !member && !this.strangers.has(track.trackId)) {
+      const trackless = this.tracklessMembers(tracks);
+      member = trackless[0];
+      sure = trackless.length === 1;
+    }
     if (track && !member) {
       this.strangers.delete(track.trackId);
       return [
@@ -356,8 +362,10 @@ export class VisitBook implements Stateful {
           this.departed.delete(this.departed.keys().next().value as string);
       }
     const effects: VisitEffect[] = [];
-    // A trackless member leaving on a track of no visit: that track was theirs all along.
-    if (track && track.trackId !== member.trackId && !this.byTrack.has(track.trackId))
+    // The only trackless member leaving on a track of no visit: that track was theirs all along
+    // (what it did goes to their cart). With several, the longest in leaves, but whose the track
+    // was is a guess: on a kept run it gave one party another's whole cart.
+    if (sure && track && track.trackId !== member.trackId && !this.byTrack.has(track.trackId))
       effects.push({
         type: 'bound',
         visitId: member.visitId,
@@ -424,10 +432,15 @@ export class VisitBook implements Stateful {
 
   /** The inside member, longest in, whose track is gone or was never bound. */
   private tracklessMember(tracks: readonly Track[]): Member | undefined {
+    return this.tracklessMembers(tracks)[0];
+  }
+
+  /** Inside members whose track is gone or was never bound, longest in first. */
+  private tracklessMembers(tracks: readonly Track[]): Member[] {
     const live = new Set(tracks.filter((t) => t.state !== 'lost').map((t) => t.trackId));
     return this.inside()
       .filter((m) => !m.trackId || !live.has(m.trackId))
-      .sort((a, b) => a.enteredMs - b.enteredMs)[0];
+      .sort((a, b) => a.enteredMs - b.enteredMs);
   }
 
   private likeliestLeaver(tracks: readonly Track[], gateMid: Vec2): Member | undefined {
