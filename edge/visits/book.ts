@@ -430,11 +430,6 @@ export class VisitBook implements Stateful {
     return best;
   }
 
-  /** The inside member, longest in, whose track is gone or was never bound. */
-  private tracklessMember(tracks: readonly Track[]): Member | undefined {
-    return this.tracklessMembers(tracks)[0];
-  }
-
   /** Inside members whose track is gone or was never bound, longest in first. */
   private tracklessMembers(tracks: readonly Track[]): Member[] {
     const live = new Set(tracks.filter((t) => t.state !== 'lost').map((t) => t.trackId));
