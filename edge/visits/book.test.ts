@@ -193,7 +193,7 @@ describe('binding gate traffic to tracks', () => {
     expect(book.memberOf('t30')).toBeNull();
   });
 
-  it('an old unbound track far from where the member was lost is not their twin', () => {
+  it('an old unbound track far from where the member was lost, or born apart from their track, is not their twin', () => {
     const book = new VisitBook(layout, VisitConfig.parse({}));
     book.onCommand(open(1, 'v1', 1, 0));
     book.onPassage(pass(1, entry.id, 'in', 500));
@@ -202,6 +202,9 @@ describe('binding gate traffic to tracks', () => {
     book.bind([{ ...track('t1', 400, mid(entry), [6, 5]), lastSeenMs: 20_000 }, other], 20_000);
     const lost: Track = { ...track('t1', 400, mid(entry), [6, 5]), lastSeenMs: 20_000, state: 'lost' };
     expect(book.bind([lost, { ...other, floorXyM: [7.5, 5.5] }], 21_000)).toEqual([]);
+    // Nor one standing right where the member was lost, born apart from the member's track: another
+    // shopper passing by.
+    expect(book.bind([lost, { ...other, floorXyM: [6.1, 5] }], 21_100)).toEqual([]);
     expect(book.memberOf('t9')).toBeNull();
   });
 

@@ -261,8 +261,12 @@ export class VisitBook implements Stateful {
       for (const t of orphans) {
         const older = t.bornMs < (last ? last.lastSeenMs : m.enteredMs) - c.adoptAfterMs;
         if (older) {
-          // Lived beside the member's track: a twin only if it is where the member just was.
+          // Lived beside the member's track: a twin only if both were born at the entry together
+          // and it is where the member just was (by place alone, a kept run gave a widowed party
+          // the track of another shopper passing where its member was lost, and their cart).
           if (!last || nowMs - last.lastSeenMs > c.twinWithinMs) continue;
+          if (Math.abs(t.bornMs - last.bornMs) > c.twinBornWithinMs) continue;
+          if (dist(t.bornXyM, last.bornXyM) > c.twinRadiusM * 2) continue;
           const cost = dist(last.floorXyM, t.floorXyM);
           if (cost <= c.twinRadiusM) pairs.push({ m, t, cost });
           continue;

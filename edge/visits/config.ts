@@ -30,8 +30,10 @@ export const VisitConfig = z
      * at the entry) only if it stands within this (m) of where the member was last seen...
      */
     twinRadiusM: z.number().positive().default(0.8),
-    /** ...within this long (ms) of the loss. */
+    /** ...within this long (ms) of the loss... */
     twinWithinMs: z.number().int().positive().default(3000),
+    /** ...and was born this close in time (ms) to the member's track, within twice twinRadiusM of it. */
+    twinBornWithinMs: z.number().int().positive().default(3000),
     /** Command and passage ids remembered to drop QoS 1 redeliveries. */
     dedupeMemory: z.number().int().positive().default(10_000),
   })
