@@ -83,7 +83,7 @@ export const FusionConfig = z
      * Without it, a 50/50 look halved the confidence of a right reading (weight-twins, seed 1).
      */
     lookDecideP: z.number().min(0).max(1).default(0.8),
-    /** A line a look flagged (an unknown item, another product) is reported at most this sure. */
+    /** A line a look flagged (an item the classifier rejects as unknown) is reported at most this sure. */
     lookFlagConfidence: z.number().min(0).max(1).default(0.3),
     /**
      * A shelf event that went to a track on no visit is kept this long (ms): if the track turns out

@@ -150,7 +150,7 @@ describe('what a look does to the reading', () => {
     });
   });
 
-  it('an unknown item is flagged, never guessed; another product seen is flagged too', () => {
+  it('an unknown item is flagged, never guessed; another product seen decides and flags nothing', () => {
     const unknown = withLook(hypotheses, cands, answer({ cola: 0.5, lemon: 0.5 }, { unknown: true }), config);
     expect(unknown).toMatchObject({ outcome: 'unknown', cap: config.lookFlagConfidence });
     expect(unknown.reading.lines[0]!.sku).toBe('cola');
@@ -160,7 +160,7 @@ describe('what a look does to the reading', () => {
       answer({ cola: 0.9, lemon: 0.1 }, { candidateMass: 0.05 }),
       config,
     );
-    expect(other).toMatchObject({ outcome: 'other', cap: config.lookFlagConfidence });
+    expect(other).toMatchObject({ outcome: 'other', cap: 1, probability: 0.9 });
   });
 
   it('a look torn between the twins decides nothing: the weights’ reading stands as it was', () => {
