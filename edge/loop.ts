@@ -93,10 +93,11 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
       else await deliver(parts, o, stats, pendingReports);
     }
     // A fusion call's reports are stored together with the state after it.
+    if (!checkpointer) return;
     const reports = outputs.flatMap((o) =>
       o.kind === 'report' ? [{ report: o.report, timeMs: Math.round(o.tsMs) }] : [],
     );
-    const stored = checkpointer?.commit(reports, clock.now());
+    const stored = checkpointer.commit(reports, clock.now());
     if (stored) pending(parts, stored, pendingReports);
   };
   const answers = async () => {

@@ -1,15 +1,20 @@
 /**
- * npx tsx benchmarks/accuracy/hand-links.ts DUMP/{scenario}-{seed} ...
+ * npx tsx benchmarks/accuracy/hand-links.ts [--relink [--set reachM=0.9 ...]] DUMP/{scenario}-{seed} ...
  *
  * How well the edge's hands were linked to tracks (edge/tracking/hands.ts) in kept runs
  * (bench-accuracy --dump): every hand sighting around the runs' weight events whose ray passes
  * within MATCH_M of a true hand is scored against the truth: linked to the track following that
  * hand's person (right), to another (wrong), or to none; by how it was linked (its person box, or
  * by reach). A run kept before sightings said how they were linked counts all as `box`.
+ * --relink first gives the hands a run left with no track one by reach (replay-attribution.ts
+ * `relinkByReach`), with edge/tracking/hands.ts's options changed by --set: how the figures of
+ * DEFAULT_HAND_OPTIONS were measured, on a run kept before hands were linked by reach.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_HAND_OPTIONS } from '../../edge/tracking/hands.ts';
 import type { Vec3 } from '../../proto/layout/schema.ts';
 import { loadRun, personOfTrack, personsNear } from './diagnose-load.ts';
+import { relinkByReach } from './replay-attribution.ts';
 
 /** A ray this close (m) to a true hand is that hand's sighting. */
 const MATCH_M = 0.08;
@@ -20,7 +25,17 @@ function rayToPointM(o: Vec3, d: Vec3, p: Vec3): number {
   return Math.hypot(o[0] + t * d[0] - p[0], o[1] + t * d[1] - p[1], o[2] + t * d[2] - p[2]);
 }
 
-const { positionals } = parseArgs({ allowPositionals: true });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    relink: { type: 'boolean', default: false },
+    set: { type: 'string', multiple: true, default: [] },
+  },
+});
+const options = {
+  ...DEFAULT_HAND_OPTIONS,
+  ...Object.fromEntries(values.set.map((kv) => [kv.split('=')[0], Number(kv.split('=')[1])])),
+};
 const counts: Record<string, { right: number; wrong: number }> = {};
 let unlinked = 0;
 let unmatched = 0;
@@ -29,7 +44,7 @@ for (const dir of positionals) {
   const seen = new Set<string>();
   for (const trace of run.resolves) {
     const personOf = new Map(trace.tracks.map((t) => [t.trackId, personOfTrack(run, t.samples)]));
-    for (const s of trace.sightings) {
+    for (const s of values.relink ? relinkByReach(trace, options) : trace.sightings) {
       const key = `${s.cameraId}:${s.captureMs}:${s.rayDirection.join()}`;
       if (seen.has(key)) continue;
       seen.add(key);

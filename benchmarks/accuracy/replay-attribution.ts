@@ -48,7 +48,8 @@ export function relinkByReach(trace: ResolveTrace, options = DEFAULT_HAND_OPTION
         ? [{ trackId: t.trackId, floorXyM: near.xyM, state: 'confirmed' as const }]
         : [];
     });
-    return { ...s, trackId: ownerByReach(s, tracks, options) };
+    const trackId = ownerByReach(s, tracks, options);
+    return trackId ? { ...s, trackId, linkedBy: 'reach' as const } : s;
   });
 }
 

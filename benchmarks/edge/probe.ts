@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Fusion, FusionOutput } from '../../edge/fusion/engine.ts';
-import type { EdgeInput, FrameCounters, InputSource } from '../../edge/stages.ts';
+import { WrappedInput } from '../../edge/io/wrapped-input.ts';
+import type { EdgeInput, InputSource } from '../../edge/stages.ts';
 import type { EdgeLatencies } from './latency.ts';
 
 /** Wall ms spent in each synchronous fusion call: on the loop's thread, so nearly its CPU. */
@@ -15,7 +16,7 @@ export interface FusionTimes {
   tick: { calls: number; ms: number };
 }
 
-export class ProbedInput implements InputSource {
+export class ProbedInput extends WrappedInput {
   inputs = 0;
   frames = 0;
   /** Wall ms the last device message was taken. */
@@ -25,9 +26,11 @@ export class ProbedInput implements InputSource {
   ended = false;
 
   constructor(
-    private readonly inner: InputSource,
+    inner: InputSource,
     private readonly latencies: EdgeLatencies | null,
-  ) {}
+  ) {
+    super(inner);
+  }
 
   async next(): Promise<EdgeInput | null> {
     const input = await this.inner.next();
@@ -46,19 +49,6 @@ export class ProbedInput implements InputSource {
       this.lastDeviceTakenMs = now;
     }
     return input;
-  }
-
-  counters(): Record<string, FrameCounters> {
-    return this.inner.counters();
-  }
-  markProcessed(cameraId: string): void {
-    this.inner.markProcessed(cameraId);
-  }
-  rejected(): Record<string, number> {
-    return this.inner.rejected();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 

@@ -9,6 +9,7 @@ import type { Logger } from '../../platform/log.ts';
 import { cameraModel, inImage, project } from '../../proto/layout/projection.ts';
 import type { StoreLayout, Vec3 } from '../../proto/layout/schema.ts';
 import type { ResolveTrace } from '../fusion/engine.ts';
+import { WrappedInput } from '../io/wrapped-input.ts';
 import type { InputSource } from '../stages.ts';
 import type { CameraFrame } from '../types.ts';
 import type { EvidenceConfig } from './config.ts';
@@ -146,15 +147,11 @@ export class EvidenceRecorder {
 
 /** The input, with every frame the loop takes shown to `onFrame` first. */
 export function tapFrames(input: InputSource, onFrame: (frame: CameraFrame) => void): InputSource {
-  return {
-    next: async () => {
-      const step = await input.next();
+  return new (class extends WrappedInput {
+    async next() {
+      const step = await this.inner.next();
       if (step?.kind === 'frame') onFrame(step.frame);
       return step;
-    },
-    counters: () => input.counters(),
-    markProcessed: (cameraId) => input.markProcessed(cameraId),
-    rejected: () => input.rejected(),
-    close: () => input.close(),
-  };
+    }
+  })(input);
 }

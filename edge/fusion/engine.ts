@@ -234,11 +234,6 @@ export class Fusion {
     return this.finish(l.e, l.who, l.identified, l.request.candidates, answer);
   }
 
-  /** Events waiting for a second look. */
-  lookingFor(): LookRequest[] {
-    return [...this.looking.values()].map((l) => l.request);
-  }
-
   /** Lets store time pass: settles weight, resolves events whose frames are in, closes visits. */
   tick(nowMs: number): FusionOutput[] {
     const out: FusionOutput[] = [];
@@ -287,16 +282,16 @@ export class Fusion {
       this.unresolved.splice(i, 1);
       out.push(...this.resolve(e, nowMs));
     }
-    out.push(...this.closeDue(nowMs));
+    // Which shelves are mid-change, once a tick: the closes and the plates' statements both ask.
+    const active = this.parts.weights.activeSince();
+    out.push(...this.closeDue(nowMs, active));
     if (nowMs - this.restatedMs >= this.config.restateCartsEveryMs) {
       if (this.restatedMs > 0)
         for (const visitId of this.carts.visitIds())
           out.push({ kind: 'cart', cart: this.carts.cart(visitId), ended: false, tsMs: nowMs });
       this.restatedMs = nowMs;
     }
-    const plates = this.plateStock.due(nowMs, this.parts.weights.activeSince(), (id) =>
-      this.parts.contents.units(id),
-    );
+    const plates = this.plateStock.due(nowMs, active, (id) => this.parts.contents.units(id));
     if (plates.length > 0) out.push({ kind: 'plates', tsMs: nowMs, plates });
     this.timeline.prune(nowMs);
     return out;
@@ -649,9 +644,11 @@ export class Fusion {
   }
 
   /** A closing visit waits for shelf events that began while its members were inside. */
-  private closeDue(nowMs: number): FusionOutput[] {
+  private closeDue(nowMs: number, active: ReadonlyMap<string, number>): FusionOutput[] {
     const out: FusionOutput[] = [];
-    const activeFrom = Math.min(...this.parts.weights.activeSince().values(), Number.POSITIVE_INFINITY);
+    // Every tick comes here: with no visit closing there is nothing to work out.
+    if (this.closing.length === 0) return out;
+    const activeFrom = Math.min(...active.values(), Number.POSITIVE_INFINITY);
     const pendingFrom = Math.min(
       ...this.unresolved.map((e) => e.startMs),
       ...[...this.looking.values()].map((l) => l.e.startMs),

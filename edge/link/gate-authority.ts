@@ -14,7 +14,8 @@ import { z } from 'zod';
 import type { Logger } from '../../platform/log.ts';
 import { parseWith } from '../../proto/index.ts';
 import type { GateCommand, GateScan } from '../../proto/mqtt/payloads.ts';
-import type { CloudLink, EdgeInput, FrameCounters, InputSource } from '../stages.ts';
+import { WrappedInput } from '../io/wrapped-input.ts';
+import type { CloudLink, EdgeInput, InputSource } from '../stages.ts';
 import { cloudDecided, decideGate, deny, OFFLINE_UNRECORDED_REASON } from './gate-decision.ts';
 import type { OfflineGate } from './offline-gate.ts';
 
@@ -59,7 +60,7 @@ export interface GateAuthorityDeps {
 /** Decisions by how they were made: `cloud`, `offline` (opened offline), `denied` (offline denials). */
 export type GateDecisionCounts = Record<'cloud' | 'offline' | 'offlineDenied' | 'unrecorded', number>;
 
-export class GateAuthorityInput implements InputSource {
+export class GateAuthorityInput extends WrappedInput {
   /** Commands decided, for the loop before any other input. */
   private readonly ready: EdgeInput[] = [];
   private wake: (() => void) | null = null;
@@ -72,10 +73,11 @@ export class GateAuthorityInput implements InputSource {
   private readonly newVisitId: () => string;
 
   constructor(
-    private readonly inner: InputSource,
+    inner: InputSource,
     private readonly cfg: GateAuthorityConfig,
     private readonly deps: GateAuthorityDeps,
   ) {
+    super(inner);
     this.nowMs = deps.nowMs ?? Date.now;
     this.newVisitId = deps.newVisitId ?? randomUUID;
   }
@@ -114,20 +116,8 @@ export class GateAuthorityInput implements InputSource {
     return { ...this.counts };
   }
 
-  counters(): Record<string, FrameCounters> {
-    return this.inner.counters();
-  }
-
-  markProcessed(cameraId: string): void {
-    this.inner.markProcessed(cameraId);
-  }
-
-  rejected(): Record<string, number> {
-    return this.inner.rejected();
-  }
-
   /** Closes the store's input once the scans being decided have their commands out. */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     await Promise.all([...this.inFlight]);
     await this.inner.close();
   }

@@ -26,7 +26,9 @@ export interface HandOptions {
  * An arm reaching into a shelf leaves its person's box in an overhead view: on a kept baseline run,
  * half of the hands truly in a plate's volume had no box (or a box with no track). Given by reach,
  * the hands that run left unlinked went to their true owner 430 times and to another 3 (120 left
- * to nobody) with these values; with a 0.9 m reach over 0.2–1.9 m and a 0.25 m tie, 448 and 14.
+ * to nobody) with these values; with a 0.9 m reach over 0.2–1.9 m and a 0.25 m tie, 448 and 14
+ * (`npx tsx benchmarks/accuracy/hand-links.ts --relink [--set reachM=0.9 ...] DUMP`, on baseline
+ * seed 2, 5 minutes, kept by bench:accuracy --dump before hands were linked by reach).
  */
 export const DEFAULT_HAND_OPTIONS: Readonly<HandOptions> = Object.freeze({
   minScore: 0.3,
