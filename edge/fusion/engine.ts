@@ -616,7 +616,6 @@ export class Fusion {
           out.push({ kind: 'cart', cart: this.carts.cart(f.visitId), ended: false, tsMs: f.tsMs });
           break;
         case 'exited':
-          if (f.trackId) out.push(...this.claim(f.trackId, f));
           this.carts.leave(f.visitId, f.memberNo);
           out.push(this.visitReport(f.visitId, 'MEMBER_EXITED', f.memberNo, f.tsMs));
           break;
