@@ -8,7 +8,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { headFloorPoint, headsOfPersons, personFloorPoint, uncutHead } from '../../edge/tracking/floor.ts';
+import {
+  cutByBorder,
+  headFloorPoint,
+  headsOfPersons,
+  personFloorPoint,
+  uncutHead,
+} from '../../edge/tracking/floor.ts';
 import type { FrameDetections } from '../../edge/types.ts';
 import type { PixelBox } from '../../models/runtime/index.ts';
 import { loadLayout } from '../../proto/index.ts';
@@ -27,7 +33,7 @@ const frames = readFileSync(values.dets!, 'utf8')
   .map((l) => JSON.parse(l) as FrameDetections);
 
 /** The person box's point nearest the image centre (where the feet are, seen from above), on the floor. */
-function nearestPoint(cam: CameraModel, b: PixelBox): Vec2 | null {
+function feetFloorPoint(cam: CameraModel, b: PixelBox): Vec2 | null {
   const u = Math.min(Math.max(cam.cxPx, b.x), b.x + b.w);
   const v = Math.min(Math.max(cam.cyPx, b.y), b.y + b.h);
   const p = unprojectToPlane(cam, u, v, 0);
@@ -53,8 +59,12 @@ const methods: Record<
   'personCentre@0.7': (c, p) => (p ? personFloorPoint(c, p, 0.7) : null),
   'personCentre@0.9': (c, p) => (p ? personFloorPoint(c, p, 0.9) : null),
   'personCentre@1.1': (c, p) => (p ? personFloorPoint(c, p, 1.1) : null),
-  'personNearest@0': (c, p) => (p ? nearestPoint(c, p) : null),
+  personFeet: (c, p) => (p ? feetFloorPoint(c, p) : null),
   'personCentre@0.9 (no head)': (c, p, h) => (p && !h ? personFloorPoint(c, p, 0.9) : null),
+  'personCentre@0.9 (no head, cut)': (c, p, h) =>
+    p && !h && cutByBorder(p, c.width, c.height) ? personFloorPoint(c, p, 0.9) : null,
+  'personFeet (no head, cut)': (c, p, h) =>
+    p && !h && cutByBorder(p, c.width, c.height) ? feetFloorPoint(c, p) : null,
 };
 const errors: Record<string, number[]> = Object.fromEntries(Object.keys(methods).map((k) => [k, []]));
 for (const f of frames) {

@@ -76,6 +76,32 @@ describe('FloorTracker rules', () => {
     expect(born[0]!.bornXyM[0]).toBeCloseTo(1.5, 1);
   });
 
+  it('starts no track from a person box the image border cut (its centre misplaces the person)', () => {
+    // A headless person box whose centre, at the person-point height, falls inside the entry's
+    // birth zone: stretched to the image's near border it starts nothing; kept inside, it does.
+    const c = project(cam, [1.5, 0.6, config.personPointHeightM])!;
+    const nearV = c.v < cam.height / 2 ? 0 : cam.height;
+    const half = Math.abs(c.v - nearV);
+    const person = (h: number) => ({
+      classIndex: 0,
+      cls: 'person',
+      score: 0.9,
+      bbox: { x: c.u - 30, y: c.v - h, w: 60, h: 2 * h },
+    });
+    const run = (h: number) => {
+      const t = tracker();
+      const born = [];
+      for (let i = 1; i <= 20; i++)
+        born.push(
+          ...t.update({ cameraId: cam.id, frameIndex: i, captureMs: i * 100, detections: [person(h)] }).born,
+        );
+      return born;
+    };
+    expect(half).toBeGreaterThan(20);
+    expect(run(half)).toEqual([]);
+    expect(run(20).map((b) => b.trackId)).toEqual(['t1']);
+  });
+
   it('follows a walking person, assigns its detections, loses it when unseen and ends it later', () => {
     const t = tracker();
     let last = null;

@@ -6,7 +6,8 @@
  *      time lost), by minimum-cost assignment on floor distance plus re-id distance;
  *   2. low-score observations against the live tracks left unmatched, within a tighter gate;
  *   3. high-score observations left over start tentative tracks, but only inside a birth zone
- *      (the entry gate) and away from every live track;
+ *      (the entry gate), away from every live track, and not placed from a box the image border
+ *      cut (floor.ts);
  *   4. a tentative track seen often enough soon enough is confirmed and gets its id; a track unseen
  *      by every camera is lost (coasts, not reported), then ends.
  * Pure: no clock, no I/O; ids `t1`, `t2`… in order of confirmation, per instance.
@@ -129,6 +130,7 @@ export class FloorTracker implements Stateful {
     // Stage 3: an observation no track explains starts a tentative track: inside a birth zone a
     // candidate person, elsewhere an orphan that, once seen steadily, is handed to a lost track.
     for (const o of rest) {
+      if (o.cut) continue;
       if (this.#live.some((t) => dist(t.kf.xyM, o.floorXyM) < cfg.birthSeparationM)) continue;
       const inZone = this.#birthZones.some((z) => insidePolygon(z, o.floorXyM[0], o.floorXyM[1]));
       if (inZone ? options.allowBirths === false : !this.#live.some((t) => this.#lost(t, tMs))) continue;
