@@ -478,7 +478,15 @@ export class Fusion {
     };
     const { hypotheses, doubt } = identified;
     const looked =
-      hypotheses[0] && lookFor.length > 0 ? withLook(hypotheses, lookFor, answer, this.config) : null;
+      hypotheses[0] && lookFor.length > 0
+        ? withLook(
+            hypotheses,
+            lookFor,
+            answer,
+            this.config,
+            e.deltaG < 0 && (doubt === null || doubt === 'lookalike'),
+          )
+        : null;
     const best = looked?.reading ?? hypotheses[0];
     const out: FusionOutput[] = [];
     if (looked?.outcome === 'unknown') {

@@ -150,10 +150,20 @@ describe('what a look does to the reading', () => {
     });
   });
 
-  it('an unknown item is flagged, never guessed; another product seen decides and flags nothing', () => {
+  it('an unknown item is flagged, never guessed, unless the weights vouch for a take; another product seen decides and flags nothing', () => {
     const unknown = withLook(hypotheses, cands, answer({ cola: 0.5, lemon: 0.5 }, { unknown: true }), config);
     expect(unknown).toMatchObject({ outcome: 'unknown', cap: config.lookFlagConfidence });
     expect(unknown.reading.lines[0]!.sku).toBe('cola');
+    // A take the weights vouch for: the classifier's rejection is a poor crop, not a foreign item.
+    const vouched = withLook(
+      hypotheses,
+      cands,
+      answer({ cola: 0.5, lemon: 0.5 }, { unknown: true }),
+      config,
+      true,
+    );
+    expect(vouched).toMatchObject({ outcome: 'other', cap: 1, probability: 0.9 });
+    expect(vouched.evidence).toMatch(/^look:unknown:/);
     const other = withLook(
       hypotheses,
       cands,

@@ -112,6 +112,8 @@ export function withLook(
   candidates: readonly string[],
   answer: LookAnswer | null,
   config: LookConfig,
+  /** A take read from the plates' own products with no doubt beyond look-alike weights. */
+  weightsVouch = false,
 ): LookedReading {
   const best = hypotheses[0]!;
   const single = (h: WeightHypothesis) =>
@@ -119,12 +121,23 @@ export function withLook(
   if (!answer)
     return { reading: best, probability: best.probability, cap: 1, outcome: 'none', evidence: null };
   const seen = answer.looked.map((l) => `${l.cameraId}#${l.frameIndex}`).join(',');
-  if (answer.unknown)
+  // Unknown to the classifier, yet the weights read a take from a plate's own stock at its weight:
+  // the crop was poor, not the product (a rejected can of beans sent a right line to review on a
+  // kept baseline run). An item put down, or a reading the weights doubt, may be foreign: flagged.
+  if (answer.unknown && !weightsVouch)
     return {
       reading: best,
       probability: best.probability,
       cap: config.lookFlagConfidence,
       outcome: 'unknown',
+      evidence: `look:unknown:${seen}`,
+    };
+  if (answer.unknown)
+    return {
+      reading: best,
+      probability: best.probability,
+      cap: 1,
+      outcome: 'other',
       evidence: `look:unknown:${seen}`,
     };
   if (answer.candidateMass < config.lookMinCandidateMass) {
