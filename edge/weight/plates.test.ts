@@ -127,6 +127,20 @@ describe('ShelfWeights', () => {
     expect(run([liftAndPutDown, ...others(['S1-P3'])], 12_000).events).toEqual([]);
   });
 
+  it('makes two events of two put-backs on one plate seconds apart (not one, nor a lean)', () => {
+    const twoPutBacks = {
+      plateId: 'S1-P3',
+      load: steps(5000, [
+        { atMs: T0 + 3000, deltaG: 1010 },
+        { atMs: T0 + 6800, deltaG: 1020 },
+      ]),
+    };
+    const { events } = run([twoPutBacks, ...others(['S1-P3'])], 15_000);
+    expect(events.map((e) => Math.round(e.deltaG / 10))).toEqual([101, 102]);
+    expect(events[1]!.startMs).toBeGreaterThan(T0 + 6500);
+    expect(events[0]!.settledMs).toBeLessThan(events[1]!.startMs);
+  });
+
   it('keeps a shopper holding an item on the shelf for 12 s as one event', () => {
     // Partly lifted and wobbling for 12 s, then taken: never stable in between.
     const hold = {

@@ -34,8 +34,18 @@ interface Pending {
 interface ShelfState {
   shelfId: string;
   plates: PlateSignal[];
-  /** The change in progress: when it started and each trusted plate's baseline then. */
-  open: { startMs: number; baselines: Map<string, number> } | null;
+  /**
+   * The change in progress: when it started and each trusted plate's baseline then. Opened on a
+   * held addition, it also keeps that addition and where its own change started (`own*`), to tell
+   * a hand lifting off from a second put-back once it settles.
+   */
+  open: {
+    startMs: number;
+    baselines: Map<string, number>;
+    prior?: Pending;
+    ownStartMs?: number;
+    ownBaselines?: Map<string, number>;
+  } | null;
   /** A settled change that added weight, held until confirmAddedMs passes or the shelf moves again. */
   held: Pending | null;
 }
@@ -185,16 +195,35 @@ export class ShelfWeights implements Stateful {
   }
 
   private openEvent(shelf: ShelfState, startMs: number): void {
+    const baselines = new Map<string, number>();
+    for (const p of shelf.plates) if (p.trusted) baselines.set(p.plateId, p.baselineG);
     if (shelf.held) {
-      // The shelf moved again before a change that added weight was final: judge both as one,
-      // so a hand resting on a plate and lifting off again leaves nothing.
-      shelf.open = { startMs: shelf.held.startMs, baselines: shelf.held.baselines };
+      // The shelf moved again before a change that added weight was final: judged with it once
+      // settled, so a hand resting on a plate and lifting off again leaves nothing.
+      const { startMs: chainMs, baselines: chain } = shelf.held;
+      shelf.open = {
+        startMs: chainMs,
+        baselines: chain,
+        prior: shelf.held,
+        ownStartMs: startMs,
+        ownBaselines: baselines,
+      };
       shelf.held = null;
       return;
     }
-    const baselines = new Map<string, number>();
-    for (const p of shelf.plates) if (p.trusted) baselines.set(p.plateId, p.baselineG);
     shelf.open = { startMs, baselines };
+  }
+
+  /** Each trusted plate's settled change from `baselines`, those of at least plateMinDeltaG. */
+  private deltasFrom(shelf: ShelfState, baselines: Map<string, number>): Pending['deltas'] {
+    const deltas: Pending['deltas'] = [];
+    for (const p of shelf.plates) {
+      const base = baselines.get(p.plateId);
+      if (base === undefined || !p.trusted) continue;
+      const deltaG = Math.round((p.levelG() - base) * 10) / 10;
+      if (Math.abs(deltaG) >= this.config.plateMinDeltaG) deltas.push({ plateId: p.plateId, deltaG });
+    }
+    return deltas;
   }
 
   private trySettle(shelf: ShelfState): void {
@@ -208,20 +237,23 @@ export class ShelfWeights implements Stateful {
     }
     shelf.open = null;
     if (!Number.isFinite(settledMs)) return; // every plate faulted meanwhile: nothing to trust
-    const deltas: { plateId: string; deltaG: number }[] = [];
-    for (const p of shelf.plates) {
-      const base = open.baselines.get(p.plateId);
-      if (base === undefined || !p.trusted) continue;
-      const level = p.levelG();
-      p.baselineG = level;
-      const deltaG = Math.round((level - base) * 10) / 10;
-      if (Math.abs(deltaG) >= this.config.plateMinDeltaG) deltas.push({ plateId: p.plateId, deltaG });
+    let deltas = this.deltasFrom(shelf, open.baselines);
+    let [startMs, baselines] = [open.startMs, open.baselines];
+    if (open.prior && open.ownBaselines && open.ownStartMs !== undefined) {
+      // Weight added again on a held addition: no hand lifting off, a second put-back (two
+      // shoppers' put-backs seconds apart were one event to one of them on a baseline run).
+      const own = this.deltasFrom(shelf, open.ownBaselines);
+      if (own.some((d) => d.deltaG >= this.config.eventMinG) && own.every((d) => d.deltaG > 0)) {
+        this.emit(shelf, open.prior);
+        [deltas, startMs, baselines] = [own, open.ownStartMs, open.ownBaselines];
+      }
     }
+    for (const p of shelf.plates) if (p.trusted && open.baselines.has(p.plateId)) p.baselineG = p.levelG();
     if (!deltas.some((d) => Math.abs(d.deltaG) >= this.config.eventMinG)) return;
     const change: Pending = {
-      startMs: Math.round(open.startMs),
+      startMs: Math.round(startMs),
       settledMs: Math.round(settledMs),
-      baselines: open.baselines,
+      baselines,
       deltas,
     };
     if (deltas.some((d) => d.deltaG >= this.config.eventMinG)) shelf.held = change;
