@@ -4,7 +4,7 @@ import { loadCatalog, loadLayout, MJPEG_BOUNDARY, topics } from '../proto/index.
 import { testJpeg } from '../test/support/mjpeg-server.ts';
 import { synthesize } from '../test/support/weight-trace.ts';
 import { FusionConfig } from './fusion/config.ts';
-import type { FusionOutput } from './fusion/engine.ts';
+import type { FusionOutput } from './fusion/outputs.ts';
 import { liveFixture, until } from './io/live-fixture.ts';
 import { connectLiveInput } from './io/live-input.ts';
 import { recordingLogger } from './io/test-log.ts';

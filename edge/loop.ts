@@ -9,7 +9,8 @@
  */
 import type { Logger } from '../platform/log.ts';
 import { isWalkoutError } from '../proto/errors.ts';
-import type { Fusion, FusionOutput } from './fusion/engine.ts';
+import type { Fusion } from './fusion/engine.ts';
+import type { FusionOutput } from './fusion/outputs.ts';
 import { LooksInFlight } from './looks.ts';
 import type {
   CloudLink,

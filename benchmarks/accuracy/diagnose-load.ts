@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ResolveTrace } from '../../edge/fusion/engine.ts';
+import type { ResolveTrace } from '../../edge/fusion/outputs.ts';
 import type { Report } from '../../edge/stages.ts';
 import type { WeightEvent } from '../../edge/types.ts';
 import { localVisitId } from '../../edge/visits/book.ts';

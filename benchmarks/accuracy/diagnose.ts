@@ -21,7 +21,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PlateGeometry } from '../../edge/fusion/attribute.ts';
-import type { ResolveTrace } from '../../edge/fusion/engine.ts';
+import type { ResolveTrace } from '../../edge/fusion/outputs.ts';
 import type { StoreLayout } from '../../proto/layout/schema.ts';
 import { loadScenario } from '../../simulator/scenario/load.ts';
 import { loadRun, personOfTrack, personsNear, type RunDump } from './diagnose-load.ts';

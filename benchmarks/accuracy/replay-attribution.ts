@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { attribute, PlateGeometry } from '../../edge/fusion/attribute.ts';
 import { AttributionConfig, FusionConfig } from '../../edge/fusion/config.ts';
-import type { ResolveTrace } from '../../edge/fusion/engine.ts';
+import type { ResolveTrace } from '../../edge/fusion/outputs.ts';
 import { DEFAULT_HAND_OPTIONS, ownerByReach } from '../../edge/tracking/hands.ts';
 import type { HandSighting } from '../../edge/types.ts';
 import type { StoreLayout, Vec2 } from '../../proto/layout/schema.ts';

@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FusionConfig } from '../../edge/fusion/config.ts';
-import type { FusionOutput, ResolveTrace } from '../../edge/fusion/engine.ts';
+import type { FusionOutput, ResolveTrace } from '../../edge/fusion/outputs.ts';
 import { runLoop } from '../../edge/loop.ts';
 import type { CloudLink, FrameDetector, Report, SecondLook } from '../../edge/stages.ts';
 import type { WeightEvent } from '../../edge/types.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { FusionOutput } from '../../edge/fusion/engine.ts';
+import type { FusionOutput } from '../../edge/fusion/outputs.ts';
 import { EdgeLatencies } from './latency.ts';
 
 const cartReport = (evidence: string[], tsMs = 0): FusionOutput => ({

@@ -19,7 +19,7 @@
  * `liveMs = storeMs + stepWallMs` is what a shopper would wait. The replay's own wall time between
  * the two is kept too (`replayWallMs`), as a floor.
  */
-import type { FusionOutput } from '../../edge/fusion/engine.ts';
+import type { FusionOutput } from '../../edge/fusion/outputs.ts';
 
 /** When an output came: the store clock the fusion was given, the wall clock, the step's delay. */
 export interface OutputContext {

@@ -4,7 +4,8 @@
  * it). Neither changes what the stages do; the loop (edge/loop.ts) runs unmodified between them.
  */
 import { readFileSync } from 'node:fs';
-import type { Fusion, FusionOutput } from '../../edge/fusion/engine.ts';
+import type { Fusion } from '../../edge/fusion/engine.ts';
+import type { FusionOutput } from '../../edge/fusion/outputs.ts';
 import { WrappedInput } from '../../edge/io/wrapped-input.ts';
 import type { EdgeInput, InputSource } from '../../edge/stages.ts';
 import type { EdgeLatencies } from './latency.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCatalog, loadLayout } from '../../proto/index.ts';
-import type { ResolveTrace } from '../fusion/engine.ts';
+import type { ResolveTrace } from '../fusion/outputs.ts';
 import { recordingLogger } from '../io/test-log.ts';
 import type { CameraFrame, WeightEvent } from '../types.ts';
 import { EvidenceConfig } from './config.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../platform/log.ts';
 import type { StoreLayout } from '../../proto/layout/schema.ts';
 import { parseWith } from '../../proto/validate.ts';
-import type { ResolveTrace } from '../fusion/engine.ts';
+import type { ResolveTrace } from '../fusion/outputs.ts';
 import type { InputSource } from '../stages.ts';
 import { EvidenceConfig } from './config.ts';
 import { EvidenceRecorder, tapFrames } from './recorder.ts';

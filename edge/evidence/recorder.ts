@@ -8,7 +8,7 @@
 import type { Logger } from '../../platform/log.ts';
 import { cameraModel, inImage, project } from '../../proto/layout/projection.ts';
 import type { StoreLayout, Vec3 } from '../../proto/layout/schema.ts';
-import type { ResolveTrace } from '../fusion/engine.ts';
+import type { ResolveTrace } from '../fusion/outputs.ts';
 import { WrappedInput } from '../io/wrapped-input.ts';
 import type { InputSource } from '../stages.ts';
 import type { CameraFrame } from '../types.ts';

@@ -11,7 +11,7 @@
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WalkoutError } from '../../proto/errors.ts';
-import type { ResolveTrace } from '../fusion/engine.ts';
+import type { ResolveTrace } from '../fusion/outputs.ts';
 import type { CameraFrame, WeightEvent, WeightHypothesis } from '../types.ts';
 
 /** A weight event's id as the weight stage gives it: `${shelfId}@${startMs}`. */

@@ -13,7 +13,8 @@ import { defaultWeightConfig } from '../weight/config.ts';
 import { ShelfContents } from '../weight/contents.ts';
 import { doubt, identify } from '../weight/identify.ts';
 import { FusionConfig } from './config.ts';
-import { Fusion, type FusionOutput } from './engine.ts';
+import { Fusion } from './engine.ts';
+import type { FusionOutput } from './outputs.ts';
 
 const catalog = testCatalog([{ sku: 'cola', meanG: 352, sdG: 4.2 }]);
 const layout = testLayout([{ id: 'S1', plates: 2 }], [{ plateId: 'S1-P1', sku: 'cola', capacityUnits: 20 }]);

@@ -11,10 +11,8 @@
  * `onLook` (or `lookWaitMs` of store time) resolves it; later events on its shelf wait behind it. A
  * visit closes once its last member is out and no shelf event that began before then is unresolved.
  */
-import { deserialize, serialize } from 'node:v8';
 import type { Catalog } from '../../proto/catalog/schema.ts';
-import { WalkoutError } from '../../proto/errors.ts';
-import type { StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
+import type { StoreLayout } from '../../proto/layout/schema.ts';
 import type { DecodedMessage } from '../../proto/mqtt/payloads.ts';
 import { type CartChange, Carts } from '../carts/carts.ts';
 import type {
@@ -22,84 +20,20 @@ import type {
   ContentsStage,
   HandStage,
   IdentifyStage,
-  Report,
   TrackerStage,
   VisitCart,
   WeightStage,
 } from '../stages.ts';
-import type {
-  FrameDetections,
-  HandSighting,
-  LookAnswer,
-  LookRequest,
-  PlateHealth,
-  Track,
-  WeightEvent,
-  WeightHypothesis,
-} from '../types.ts';
+import type { FrameDetections, LookAnswer, LookRequest, Track, WeightEvent } from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { type Attribution, attribute, PlateGeometry, partyConfidence } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
-import { type LookOutcome, lookRequest, withLook } from './look.ts';
-import { type PlateStatement, PlateStock } from './plate-stock.ts';
+import { lookRequest, withLook } from './look.ts';
+import type { FusionOutput, ResolveTrace } from './outputs.ts';
+import { PlateStock } from './plate-stock.ts';
+import { type Closing, decodeFusionState, encodeFusionState } from './state.ts';
 import { Timeline } from './timeline.ts';
-
-export type FusionOutput =
-  | { kind: 'report'; report: Report; tsMs: number }
-  | { kind: 'cart'; cart: VisitCart; ended: boolean; tsMs: number }
-  | { kind: 'alert'; alert: Alert }
-  | { kind: 'health'; health: PlateHealth }
-  | { kind: 'tracks'; tsMs: number; tracks: (Track & { visitId?: string; memberNo?: number })[] }
-  | { kind: 'plates'; tsMs: number; plates: PlateStatement[] }
-  /** Asks the SecondLook stage; its answer comes back through `onLook`. */
-  | { kind: 'look'; request: LookRequest };
-
-/**
- * What the fusion knew when it resolved a weight event: its attribution's inputs and result, and
- * what it did. For benchmarks and diagnostics (benchmarks/accuracy/diagnose.ts); the fusion never
- * reads it back.
- */
-export interface ResolveTrace {
-  event: WeightEvent;
-  /** Every reading identification considered, best first (evidence keeps them for review). */
-  hypotheses: WeightHypothesis[];
-  /** Hand sightings and track positions from `traceBeforeMs` before the event to 1 s after it. */
-  sightings: HandSighting[];
-  /** Every track seen around the event, where it stood, and the visit member it is bound to. */
-  tracks: {
-    trackId: string;
-    samples: { tsMs: number; xyM: Vec2 }[];
-    member: { visitId: string; memberNo: number } | null;
-  }[];
-  attribution: Attribution;
-  member: { visitId: string; memberNo: number } | null;
-  lines: { sku: string; quantity: number }[];
-  doubt: string | null;
-  confidence: number;
-  review: boolean;
-  /** What a second look did to the reading, when one was asked. */
-  look?: { outcome: LookOutcome; evidence: string | null };
-}
-
-/** Raised whenever what a snapshot holds changes shape: an older snapshot is then refused. */
-const FUSION_STATE_VERSION = 4;
-
-/** A visit whose last member left at `tsMs`, waiting for the shelf events begun before. */
-interface Closing {
-  visitId: string;
-  tsMs: number;
-  /** How long it may wait (ms): longer once a put-back of its own is held (closeWaitHeldMs). */
-  waitMs?: number;
-}
-
-/** A shelf event's lines that went to a track on no visit, kept in case it is a member's. */
-interface Unclaimed {
-  trackId: string;
-  eventId: string;
-  settledMs: number;
-  lines: { sku: string; quantity: number; grams?: number }[];
-  confidence: number;
-}
+import { UnclaimedEvents } from './unclaimed.ts';
 
 /** A look asked for a held addition before it became an event. */
 interface EarlyLook {
@@ -108,28 +42,6 @@ interface EarlyLook {
   request: LookRequest | null;
   answered: boolean;
   answer: LookAnswer | null;
-}
-
-interface FusionState {
-  version: number;
-  fusion: {
-    unresolved: WeightEvent[];
-    closing: Closing[];
-    tracks: Track[];
-    frameWatermarkMs: number;
-    alerts: number;
-    restatedMs: number;
-    looking: [string, unknown][];
-    early: [string, unknown][];
-    unclaimed: Unclaimed[];
-  };
-  plateStock: unknown;
-  book: unknown;
-  carts: unknown;
-  timeline: unknown;
-  weights: unknown;
-  contents: unknown;
-  tracker: unknown;
 }
 
 /** How far (ms) before an event a trace reaches, wider than attribution's own window to replay it. */
@@ -165,7 +77,7 @@ export class Fusion {
   /** Looks asked for held additions before they became events, by event id. */
   private readonly early = new Map<string, EarlyLook>();
   private readonly closing: Closing[] = [];
-  private readonly unclaimed: Unclaimed[] = [];
+  private readonly unclaimed: UnclaimedEvents;
   private tracks: Track[] = [];
   private frameWatermarkMs = 0;
   /** Store time open carts were last stated in full (restateCartsEveryMs). */
@@ -186,6 +98,7 @@ export class Fusion {
     this.timeline = new Timeline(config.historyMs);
     this.catalog = new Map(catalog.items.map((i) => [i.sku, i]));
     this.plateStock = new PlateStock(layout, catalog, config.plateRestateMs);
+    this.unclaimed = new UnclaimedEvents(config.claimWithinMs);
   }
 
   onDevice(msg: DecodedMessage): FusionOutput[] {
@@ -307,8 +220,7 @@ export class Fusion {
    * structured clone of all parts at once, so what parts share (a visit's members) stays shared.
    */
   snapshot(): Uint8Array {
-    return serialize({
-      version: FUSION_STATE_VERSION,
+    return encodeFusionState({
       fusion: {
         unresolved: this.unresolved,
         closing: this.closing,
@@ -320,7 +232,7 @@ export class Fusion {
         // alone when their wait is over (an answer asked before the crash is not awaited again).
         looking: [...this.looking],
         early: [...this.early],
-        unclaimed: this.unclaimed,
+        unclaimed: this.unclaimed.state(),
       },
       plateStock: this.plateStock.state(),
       book: this.book.state(),
@@ -329,21 +241,12 @@ export class Fusion {
       weights: this.parts.weights.state(),
       contents: this.parts.contents.state(),
       tracker: this.parts.tracker.state(),
-    } satisfies FusionState);
+    });
   }
 
   /** Takes the state a snapshot holds (CHECKPOINT_INVALID: of another version, or damaged). */
   restore(bytes: Uint8Array): void {
-    let s: FusionState;
-    try {
-      s = deserialize(bytes) as FusionState;
-    } catch (err) {
-      throw new WalkoutError('CHECKPOINT_INVALID', `fusion state unreadable: ${(err as Error).message}`);
-    }
-    if (s?.version !== FUSION_STATE_VERSION)
-      throw new WalkoutError('CHECKPOINT_INVALID', `fusion state of version ${s?.version}`, {
-        want: FUSION_STATE_VERSION,
-      });
+    const s = decodeFusionState(bytes);
     // A part refusing its state leaves the fusion half restored: the caller drops it for a fresh one.
     this.plateStock.restore(s.plateStock);
     this.book.restore(s.book);
@@ -360,7 +263,7 @@ export class Fusion {
     this.restatedMs = s.fusion.restatedMs;
     this.looking.clear();
     for (const [id, l] of s.fusion.looking) this.looking.set(id, l as Looking);
-    this.unclaimed.splice(0, this.unclaimed.length, ...s.fusion.unclaimed);
+    this.unclaimed.restore(s.fusion.unclaimed);
     this.early.clear();
     for (const [id, x] of s.fusion.early) this.early.set(id, x as EarlyLook);
   }
@@ -525,7 +428,7 @@ export class Fusion {
         trace(lines, doubt, 0, true);
         // Kept for the member the track may yet turn out to be (bound late, or leaving with them).
         if (topHere && !this.book.isStranger(topHere.trackId))
-          this.keepUnclaimed({
+          this.unclaimed.keep({
             trackId: topHere.trackId,
             eventId: e.eventId,
             settledMs: e.settledMs,
@@ -583,21 +486,10 @@ export class Fusion {
     return out;
   }
 
-  private keepUnclaimed(u: Unclaimed): void {
-    this.unclaimed.push(u);
-    const cutoff = u.settledMs - this.config.claimWithinMs;
-    while (this.unclaimed.length > 0 && this.unclaimed[0]!.settledMs < cutoff) this.unclaimed.shift();
-  }
-
-  /**
-   * A track on no visit turned out to be a member's (bound late, or crossing out with a trackless
-   * member): the events it made meanwhile go to that member's cart. On kept baseline runs, a
-   * shopper whose crossing was bound to a split track at the entry lost every pick this way.
-   */
+  /** A track on no visit turned out to be a member's: the events it made meanwhile go to their cart. */
   private claim(trackId: string, member: { visitId: string; memberNo: number }): FusionOutput[] {
-    const mine = this.unclaimed.filter((u) => u.trackId === trackId);
+    const mine = this.unclaimed.take(trackId);
     if (mine.length === 0) return [];
-    this.unclaimed.splice(0, this.unclaimed.length, ...this.unclaimed.filter((u) => u.trackId !== trackId));
     const out: FusionOutput[] = [];
     for (const u of mine) {
       const review = u.confidence < this.config.reviewBelow;

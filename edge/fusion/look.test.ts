@@ -9,8 +9,9 @@ import { doubt, identify } from '../weight/identify.ts';
 import { lookCandidates } from '../weight/look.ts';
 import { PlateGeometry } from './attribute.ts';
 import { FusionConfig } from './config.ts';
-import { Fusion, type FusionOutput, type ResolveTrace } from './engine.ts';
+import { Fusion } from './engine.ts';
 import { lookRequest, withLook } from './look.ts';
+import type { FusionOutput, ResolveTrace } from './outputs.ts';
 
 // Weight twins (< 1 % apart) on neighbouring plates, as in the weight-twins scenario.
 const catalog = testCatalog([

@@ -18,7 +18,8 @@ import type { DecodedMessage } from '../../proto/mqtt/payloads.ts';
 import type { FrameDetections } from '../types.ts';
 import { buildFusion } from '../wiring.ts';
 import { FusionConfig } from './config.ts';
-import type { Fusion, FusionOutput } from './engine.ts';
+import type { Fusion } from './engine.ts';
+import type { FusionOutput } from './outputs.ts';
 
 const repo = new URL('../../', import.meta.url).pathname;
 const root = mkdtempSync(join(tmpdir(), 'walkout-snapshot-'));
