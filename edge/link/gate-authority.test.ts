@@ -38,7 +38,7 @@ async function awaitTrue(what: string, ok: () => Promise<boolean>, timeoutMs = 8
 }
 
 describe('the edge as the gate’s authority', () => {
-  it('opens with the cloud’s visit; while the cloud is away admits a good code (reported when it returns) and denies a forged or expired one', async () => {
+  it('opens with the cloud’s visit; while the cloud is away admits a good code (reported when it returns) and its party’s members on it and denies a forged or expired one', async () => {
     const edge = await addDevice(cloud, 'reference', 'edge');
     const dir = mkdtempSync(join(tmpdir(), 'walkout-gate-authority-'));
     dirs.push(dir);
@@ -115,12 +115,21 @@ describe('the edge as the gate’s authority', () => {
       await until(() => !link.status().connected, 'the link to notice');
       const admitted = await scan(good);
       expect(admitted).toMatchObject({ action: 'open', reason: 'offline', party: 3 });
+      // The payer scans the code again for each companion: onto the same visit, then no more.
+      for (let k = 0; k < 2; k++)
+        expect(await scan(good)).toMatchObject({
+          action: 'open',
+          reason: 'offline',
+          visitId: admitted.visitId,
+          party: 3,
+        });
+      expect(await scan(good)).toMatchObject({ action: 'deny', reason: 'replayed' });
       expect(await scan(forged)).toMatchObject({ action: 'deny', reason: 'bad_signature' });
       expect(await scan(expired)).toMatchObject({ action: 'deny', reason: 'expired' });
-      expect(gated.decisions()).toEqual({ cloud: 1, offline: 1, offlineDenied: 2, unrecorded: 0 });
+      expect(gated.decisions()).toEqual({ cloud: 1, offline: 3, offlineDenied: 3, unrecorded: 0 });
       expect(
         log.lines.filter((l) => l.msg === 'gate scan denied offline').map((l) => l.fields.reason),
-      ).toEqual(['bad_signature', 'expired']);
+      ).toEqual(['replayed', 'bad_signature', 'expired']);
 
       // Back: the offline entry becomes the shopper's visit under the edge's id.
       cloud = await down.up();
@@ -137,6 +146,9 @@ describe('the edge as the gate’s authority', () => {
         'g1-scan-2',
         'g1-scan-3',
         'g1-scan-4',
+        'g1-scan-5',
+        'g1-scan-6',
+        'g1-scan-7',
       ]);
     } finally {
       await gated.close();

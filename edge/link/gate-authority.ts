@@ -16,7 +16,14 @@ import { parseWith } from '../../proto/index.ts';
 import type { GateCommand, GateScan } from '../../proto/mqtt/payloads.ts';
 import { WrappedInput } from '../io/wrapped-input.ts';
 import type { CloudLink, EdgeInput, InputSource } from '../stages.ts';
-import { cloudDecided, decideGate, deny, OFFLINE_UNRECORDED_REASON } from './gate-decision.ts';
+import {
+  cloudDecided,
+  decideGate,
+  deny,
+  OFFLINE_UNRECORDED_REASON,
+  PARTY_PASS_AFTER_EXPIRY_MS,
+  type PartyPass,
+} from './gate-decision.ts';
 import type { OfflineGate } from './offline-gate.ts';
 
 export const GateAuthorityConfig = z
@@ -68,6 +75,8 @@ export class GateAuthorityInput extends WrappedInput {
   private readonly inFlight = new Set<Promise<void>>();
   /** Scan ids decided and command ids published (insertion order: the oldest goes first). */
   private readonly seen = new Set<string>();
+  /** Offline entries' passes left for the party's later members, by code. */
+  private readonly passes = new Map<string, PartyPass>();
   private readonly counts: GateDecisionCounts = { cloud: 0, offline: 0, offlineDenied: 0, unrecorded: 0 };
   private readonly nowMs: () => number;
   private readonly newVisitId: () => string;
@@ -138,13 +147,28 @@ export class GateAuthorityInput extends WrappedInput {
     const { scanId, gateId, qr } = scan;
     const answer = cloudDecided(await this.deps.link.askGate({ scanId, gateId, qr }, this.cfg.askTimeoutMs));
     const scanMs = this.nowMs();
-    const check = answer ? null : await this.deps.offline.check(qr, scanMs);
-    const { command, report } = decideGate(scan, answer, check, {
-      tsMs: this.nowMs(),
-      offlineVisitId: this.newVisitId(),
-    });
+    for (const [code, p] of this.passes) if (p.untilMs < scanMs || p.left <= 0) this.passes.delete(code);
+    const pass = answer ? undefined : this.passes.get(qr);
+    // A code with passes left is no replay: it is not checked (and used up) again.
+    const check = answer || pass ? null : await this.deps.offline.check(qr, scanMs);
+    const { command, report } = decideGate(
+      scan,
+      answer,
+      check,
+      { tsMs: this.nowMs(), offlineVisitId: this.newVisitId() },
+      pass,
+    );
     if (answer) this.counts.cloud += 1;
-    else if (!report) {
+    else if (pass && command.action === 'open') {
+      pass.left -= 1;
+      this.counts.offline += 1;
+      this.deps.log.warn('gate opened offline for a party member', {
+        scanId,
+        gateId,
+        visitId: command.visitId,
+      });
+      return command;
+    } else if (!report) {
       this.counts.offlineDenied += 1;
       this.deps.log.warn('gate scan denied offline', { scanId, gateId, reason: command.reason });
     }
@@ -158,6 +182,14 @@ export class GateAuthorityInput extends WrappedInput {
       return deny(scan, OFFLINE_UNRECORDED_REASON, this.nowMs());
     }
     this.counts.offline += 1;
+    if (check?.ok && command.visitId && (command.party ?? 1) > 1)
+      this.passes.set(qr, {
+        visitId: command.visitId,
+        gateId,
+        party: command.party!,
+        left: command.party! - 1,
+        untilMs: check.claims.exp * 1000 + PARTY_PASS_AFTER_EXPIRY_MS,
+      });
     this.deps.log.warn('gate opened offline: the cloud did not answer', {
       scanId,
       gateId,

@@ -44,6 +44,24 @@ describe('the gate decision at the edge', () => {
     });
   });
 
+  it('lets a party’s later members through offline on the entry’s pass, reporting nothing more', () => {
+    const pass = { visitId: 'v-off', gateId: 'gate-in', party: 2, left: 1, untilMs: at.tsMs + 1000 };
+    expect(decideGate(scan, null, null, at, pass)).toMatchObject({
+      command: { action: 'open', reason: 'offline', visitId: 'v-off', party: 2 },
+      report: null,
+    });
+    // Used up, out of time, or at another gate: the code is checked as any other.
+    for (const p of [
+      { ...pass, left: 0 },
+      { ...pass, untilMs: at.tsMs - 1 },
+      { ...pass, gateId: 'gate-2' },
+    ])
+      expect(decideGate(scan, null, null, at, p).command).toMatchObject({ action: 'deny' });
+    // The cloud's answer comes first.
+    const denied = { open: false, reason: 'capacity', visitId: '', party: 0 };
+    expect(decideGate(scan, denied, null, at, pass).command).toMatchObject({ reason: 'capacity' });
+  });
+
   it('denies, with the check’s reason, a code that fails offline, and fails closed without a check', () => {
     const bad: OfflineCheck = { ok: false, reason: 'bad_signature', detail: 'x' };
     expect(decideGate(scan, null, bad, at)).toMatchObject({

@@ -1,7 +1,8 @@
 /**
  * The edge as the gate's authority, as one pure function: a scan, the cloud's answer (null when it
  * could not give one) and the offline check of the code (made only when the cloud did not answer)
- * become the barrier's command, and, for an entry admitted offline, the report the cloud must get.
+ * become the barrier's command, and, for an entry admitted offline, the report the cloud must get
+ * (a party's later members pass on the entry's `PartyPass`, with nothing more to report).
  * The I/O around it (asking, checking, storing the report, publishing) is edge/link/gate-authority.ts.
  */
 import { createHash } from 'node:crypto';
@@ -26,6 +27,25 @@ export function cloudDecided(answer: GateAnswer | null): GateAnswer | null {
   if (!answer) return null;
   if (!answer.open && answer.reason === CLOUD_UNAVAILABLE_REASON) return null;
   return answer;
+}
+
+/**
+ * How long after its code expires a party's later member may still pass on it offline: the cloud's
+ * `GATE_RETRY_WINDOW_S`, within which it answers a gate's repeat of an admitted code the same way.
+ */
+export const PARTY_PASS_AFTER_EXPIRY_MS = 60_000;
+
+/**
+ * An offline entry's remaining passes: the payer scans one code once per member at the same gate
+ * (docs/cloud.md, "A party enters on one code"), and offline the edge lets the next `party − 1`
+ * scans of it through onto the visit it opened, as the gate's controller or the cloud would.
+ */
+export interface PartyPass {
+  visitId: string;
+  gateId: string;
+  party: number;
+  left: number;
+  untilMs: number;
 }
 
 export interface GateOutcome {
@@ -54,6 +74,8 @@ export function decideGate(
   answer: GateAnswer | null,
   offline: OfflineCheck | null,
   at: { tsMs: number; offlineVisitId: string },
+  /** The code's passes left from an offline entry; used only when `answer` is null. */
+  pass: PartyPass | null = null,
 ): GateOutcome {
   const base = {
     commandId: commandIdFor(scan.scanId),
@@ -69,6 +91,17 @@ export function decideGate(
       report: null,
     };
   }
+  if (pass && pass.gateId === scan.gateId && pass.left > 0 && at.tsMs <= pass.untilMs)
+    return {
+      command: {
+        ...base,
+        action: 'open',
+        reason: OFFLINE_OPEN_REASON,
+        visitId: pass.visitId,
+        party: pass.party,
+      },
+      report: null,
+    };
   if (!offline) return { command: deny(scan, CLOUD_UNAVAILABLE_REASON, at.tsMs), report: null };
   if (!offline.ok) return { command: deny(scan, offline.reason, at.tsMs), report: null };
   const visitId = at.offlineVisitId;
