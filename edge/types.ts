@@ -42,6 +42,11 @@ export interface WeightEvent {
   settledMs: number;
   /** Where on the shelf the change happened: plates' centres weighted by |deltaG|. */
   positionM: Vec3;
+  /**
+   * Plates whose level rested between reaches (edge/weight/steps.ts): each step of theirs, in
+   * order, when a plate's change came in two or more. Absent when every plate changed in one go.
+   */
+  steps?: { plateId: string; atMs: number; deltaG: number }[];
 }
 
 /** A plate's condition as its samples show it; anything but `ok` is reported as device health. */

@@ -159,7 +159,10 @@ export function diagnose(run: RunDump, layout: StoreLayout, label: string): Diag
         : null;
     }
     const top = trace.attribution.candidates[0];
-    const gotVisit = trace.member ? run.visitOf(trace.member.visitId) : undefined;
+    // Split by reach: the share that went to the true visit, if one did.
+    const reach = trace.reaches?.find((r) => run.visitOf(r.visitId) === t.visitId);
+    const gotVisit = reach ? t.visitId : trace.member ? run.visitOf(trace.member.visitId) : undefined;
+    const lines = reach?.lines ?? trace.lines;
     if (gotVisit !== t.visitId) {
       if (!top) return { ...f, cause: 'nobody' };
       const followed = personOf(top.trackId);
@@ -173,7 +176,7 @@ export function diagnose(run: RunDump, layout: StoreLayout, label: string): Diag
     const together = truth
       .filter((o, j) => matchOf[j] === e && o.sku === t.sku)
       .reduce((a, o) => a + (o.quantity ?? 0), 0);
-    const identified = trace.lines.some(
+    const identified = lines.some(
       (l) =>
         l.sku === t.sku &&
         (l.quantity === 0 || Math.abs(l.quantity) === t.quantity || Math.abs(l.quantity) === together),

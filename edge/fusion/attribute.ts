@@ -19,6 +19,8 @@ export interface Candidate {
   points: number;
   /** Closest floor distance to the shelf front during the event, metres. */
   distanceM: number;
+  /** When a hand of this track was first seen in the plates' volume (a ray through it). */
+  firstHandMs?: number;
 }
 
 export interface Attribution {
@@ -127,13 +129,16 @@ export function attribute(
   const fromMs = event.startMs - config.handBeforeMs;
   const toMs = event.settledMs + config.handAfterMs;
   const hands = new Map<string, number>();
+  const firstHand = new Map<string, number>();
   for (const s of sightings) {
     if (!s.trackId || s.captureMs < fromMs || s.captureMs > toMs) continue;
     const hit = event.plates.some((p) => {
       const f = geometry.footprint(p.plateId);
       return f !== undefined && rayThroughPlate(s, f, config.plateMarginM, config.reachAboveM);
     });
-    if (hit) hands.set(s.trackId, (hands.get(s.trackId) ?? 0) + s.score);
+    if (!hit) continue;
+    hands.set(s.trackId, (hands.get(s.trackId) ?? 0) + s.score);
+    firstHand.set(s.trackId, Math.min(firstHand.get(s.trackId) ?? s.captureMs, s.captureMs));
   }
   const points = new Map<string, number>();
   if (config.pointWeight > 0) {
@@ -163,6 +168,7 @@ export function attribute(
       hands: h,
       points: pts,
       distanceM,
+      ...(firstHand.has(trackId) ? { firstHandMs: firstHand.get(trackId)! } : {}),
     });
   }
   candidates.sort((a, b) => b.score - a.score || a.distanceM - b.distanceM);

@@ -45,6 +45,14 @@ export const FusionConfig = z
   .object({
     attribution: AttributionConfig.default(AttributionConfig.parse({})),
     visits: VisitConfig.default(VisitConfig.parse({})),
+    /** One plate's change in several reaches by shoppers of different visits (reaches.ts). */
+    reaches: z
+      .object({
+        unitTolerance: z.number().min(0).max(0.5).default(0.1),
+        minShare: z.number().min(0).max(1).default(0.3),
+      })
+      .strict()
+      .default({ unitTolerance: 0.1, minShare: 0.3 }),
     /** How long (ms) of track positions and hand sightings is kept for events settling late. */
     historyMs: z.number().int().positive().default(20_000),
     /** A settled weight event waits at most this long (ms) for the frames around it. */

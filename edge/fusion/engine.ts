@@ -31,6 +31,7 @@ import type { FusionConfig } from './config.ts';
 import { lookRequest, withLook } from './look.ts';
 import type { FusionOutput, ResolveTrace } from './outputs.ts';
 import { PlateStock } from './plate-stock.ts';
+import { splitByReach } from './reaches.ts';
 import { type Closing, decodeFusionState, encodeFusionState } from './state.ts';
 import { Timeline } from './timeline.ts';
 import { UnclaimedEvents } from './unclaimed.ts';
@@ -354,6 +355,7 @@ export class Fusion {
       doubt: string | null,
       confidence: number,
       review: boolean,
+      reaches?: ResolveTrace['reaches'],
     ) => {
       if (!this.observe) return;
       const from = e.startMs - TRACE_BEFORE_MS;
@@ -376,6 +378,7 @@ export class Fusion {
         doubt,
         confidence,
         review,
+        ...(reaches ? { reaches } : {}),
         ...(looked ? { look: { outcome: looked.outcome, evidence: looked.evidence } } : {}),
       });
     };
@@ -413,6 +416,8 @@ export class Fusion {
     for (const l of best.lines) this.plateStock.touch(l.plateId);
     // Two shoppers at one shelf at once make one shelf event: each plate's lines go to whoever
     // reached into that plate.
+    // A look that decided answers the weights' doubt; its confidence says how well.
+    const settled = looked?.outcome === 'confirmed' || looked?.outcome === 'changed';
     const plates = [...new Set(best.lines.map((l) => l.plateId))];
     const changed = new Set<string>();
     for (const plateId of plates) {
@@ -437,6 +442,44 @@ export class Fusion {
           });
         continue;
       }
+      const steps = e.steps?.filter((st) => st.plateId === plateId) ?? [];
+      const split =
+        steps.length >= 2
+          ? splitByReach(
+              steps,
+              lines,
+              whoHere,
+              (sku) => this.catalog.get(sku)?.unitWeightG.mean,
+              (id) => this.book.memberOf(id)?.visitId ?? null,
+              this.config.reaches,
+            )
+          : null;
+      if (split) {
+        const confidence = Math.min(
+          split.confidence * (looked?.probability ?? best.probability),
+          looked?.cap ?? 1,
+        );
+        const review = confidence < this.config.reviewBelow || (doubt !== null && !settled);
+        const members = split.shares.map((share) => this.book.memberOf(share.trackId)!);
+        trace(
+          lines,
+          doubt,
+          confidence,
+          review,
+          split.shares.map((share, i) => {
+            const { visitId, memberNo } = members[i]!;
+            return { visitId, memberNo, lines: share.lines };
+          }),
+        );
+        for (const [i, share] of split.shares.entries()) {
+          const m = members[i]!;
+          const evidence = [`weight:${e.eventId}`, `reach:${i + 1}/${split.shares.length}`];
+          if (looked?.evidence) evidence.push(looked.evidence);
+          out.push(...this.toCart(m, share.lines, e.settledMs, { confidence, evidence, review }));
+          changed.add(m.visitId);
+        }
+        continue;
+      }
       // Which member of a party took it does not change the receipt: the party's share decides.
       const party = partyConfidence(
         whoHere,
@@ -444,8 +487,6 @@ export class Fusion {
         this.config.attribution,
       );
       const confidence = Math.min(party * (looked?.probability ?? best.probability), looked?.cap ?? 1);
-      // A look that decided answers the weights' doubt; its confidence says how well.
-      const settled = looked?.outcome === 'confirmed' || looked?.outcome === 'changed';
       const review = confidence < this.config.reviewBelow || (doubt !== null && !settled);
       trace(lines, doubt, confidence, review);
       const evidence = looked?.evidence ? [`weight:${e.eventId}`, looked.evidence] : [`weight:${e.eventId}`];

@@ -46,6 +46,8 @@ export interface ResolveTrace {
   doubt: string | null;
   confidence: number;
   review: boolean;
+  /** A plate's change split by reach (reaches.ts): whose cart each share went to. */
+  reaches?: { visitId: string; memberNo: number; lines: { sku: string; quantity: number }[] }[];
   /** What a second look did to the reading, when one was asked. */
   look?: { outcome: LookOutcome; evidence: string | null };
 }

@@ -40,6 +40,13 @@ export const WeightConfig = z
      * hand leaning and lifting off makes no event.
      */
     confirmAddedMs: z.number().nonnegative().default(5000),
+    /**
+     * A change's plates rest between reaches when two hands take in turn (steps.ts): blocks whose
+     * means are within this of each other (grams) for restBlocks in a row are a rest. Wider than
+     * levelTolFloorG: the cell still rings from the first take.
+     */
+    restTolG: z.number().positive().default(10),
+    restBlocks: z.number().int().min(1).default(2),
     /** Null samples for this long make a dropout. */
     dropoutAfterMs: z.number().positive().default(250),
     /** The very same value repeated for this long is a stuck cell (live cells never repeat for long). */

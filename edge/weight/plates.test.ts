@@ -141,6 +141,25 @@ describe('ShelfWeights', () => {
     expect(events[0]!.settledMs).toBeLessThan(events[1]!.startMs);
   });
 
+  it('tells two takes from one plate 0.4 s apart by the rest between them, and one take of two units from them', () => {
+    const twoTakes = {
+      plateId: 'S1-P2',
+      load: steps(5000, [
+        { atMs: T0 + 3000, deltaG: -134 },
+        { atMs: T0 + 3400, deltaG: -134 },
+      ]),
+    };
+    const [two] = run([twoTakes, ...others(['S1-P2'])], 10_000).events;
+    expect(two?.deltaG).toBeCloseTo(-268, -1);
+    expect(two?.steps).toHaveLength(2);
+    for (const st of two!.steps!) expect(Math.abs(st.deltaG + 134)).toBeLessThan(8);
+    expect(two!.steps![1]!.atMs - two!.steps![0]!.atMs).toBeGreaterThanOrEqual(200);
+    const oneTake = { plateId: 'S1-P2', load: steps(5000, [{ atMs: T0 + 3000, deltaG: -268 }]) };
+    const [one] = run([oneTake, ...others(['S1-P2'])], 10_000).events;
+    expect(one?.deltaG).toBeCloseTo(-268, -1);
+    expect(one?.steps).toBeUndefined();
+  });
+
   it('keeps a shopper holding an item on the shelf for 12 s as one event', () => {
     // Partly lifted and wobbling for 12 s, then taken: never stable in between.
     const hold = {

@@ -5,6 +5,7 @@ import type { Stateful } from '../state/fields.ts';
 import type { PlateHealth, WeightEvent } from '../types.ts';
 import { defaultWeightConfig, type WeightConfig } from './config.ts';
 import { type Block, PlateSignal } from './signal.ts';
+import { reachSteps, type TraceBlock } from './steps.ts';
 
 /** A change a plate went through while it could not be read: never an event, worth an alert. */
 export interface FaultChange {
@@ -29,6 +30,7 @@ interface Pending {
   /** Baselines of the chain's first change: a held change and the next one are judged as one. */
   baselines: Map<string, number>;
   deltas: { plateId: string; deltaG: number }[];
+  steps?: WeightEvent['steps'];
 }
 
 interface ShelfState {
@@ -45,6 +47,8 @@ interface ShelfState {
     prior?: Pending;
     ownStartMs?: number;
     ownBaselines?: Map<string, number>;
+    /** Each plate's block means since it opened: where its level rested between reaches. */
+    trace?: Map<string, TraceBlock[]>;
   } | null;
   /** A settled change that added weight, held until confirmAddedMs passes or the shelf moves again. */
   held: Pending | null;
@@ -191,6 +195,12 @@ export class ShelfWeights implements Stateful {
       if (block.kind === 'unknown') return;
       this.openEvent(shelf, block.startMs);
     }
+    if (block.kind !== 'unknown' && shelf.open) {
+      shelf.open.trace ??= new Map();
+      const trace = shelf.open.trace.get(plate.plateId) ?? [];
+      trace.push({ tMs: block.startMs, meanG: block.meanG });
+      shelf.open.trace.set(plate.plateId, trace);
+    }
     this.trySettle(shelf);
   }
 
@@ -256,6 +266,18 @@ export class ShelfWeights implements Stateful {
       baselines,
       deltas,
     };
+    // Rests on the way: a held addition's own trace is gone, but where it settled is a rest too,
+    // and the chain's baseline comes before it.
+    const { restTolG, restBlocks, eventMinG: minStepG } = this.config;
+    const steps = deltas.flatMap((d) => {
+      const base = baselines.get(d.plateId)!;
+      const trace = open.trace?.get(d.plateId) ?? [];
+      return reachSteps(trace, base, base + d.deltaG, { restTolG, restBlocks, minStepG }).map((st) => ({
+        plateId: d.plateId,
+        ...st,
+      }));
+    });
+    if (steps.length > 0) change.steps = steps;
     if (deltas.some((d) => d.deltaG >= this.config.eventMinG)) shelf.held = change;
     else this.emit(shelf, change);
   }
@@ -297,6 +319,7 @@ export class ShelfWeights implements Stateful {
       startMs: change.startMs,
       settledMs: change.settledMs,
       positionM: [mm(x), mm(y), mm(z)],
+      ...(change.steps ? { steps: change.steps } : {}),
     };
   }
 }
