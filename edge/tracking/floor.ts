@@ -38,6 +38,8 @@ export interface FloorObservation {
    * of the time, yet the tracker kept identities worse with them: 10 switches against 2.)
    */
   cut: boolean;
+  /** Placed from a head the image border cut (uncutHead guessed its centre). */
+  headCut: boolean;
   embedding: Float32Array | null;
 }
 
@@ -198,6 +200,7 @@ export function floorObservations(
       score,
       hasHead: head !== null,
       cut,
+      headCut: headBox?.cut ?? false,
       // The re-id model is trusted only on crops that show the head (models/reid/CARD.md).
       embedding: head && personIdx !== null ? (frame.embeddings?.[personIdx] ?? null) : null,
     });

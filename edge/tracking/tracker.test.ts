@@ -71,7 +71,7 @@ describe('FloorTracker rules', () => {
     expect(t.tracks()).toEqual([]);
     const u = tracker();
     const born = [];
-    for (let i = 1; i <= 20; i++) born.push(...u.update(frame(i * 100, [[1.5, 0.5]])).born);
+    for (let i = 1; i <= 20; i++) born.push(...u.update(frame(i * 100, [[1.5, 1.2]])).born);
     expect(born.map((b) => b.trackId)).toEqual(['t1']);
     expect(born[0]!.bornXyM[0]).toBeCloseTo(1.5, 1);
   });
@@ -100,6 +100,23 @@ describe('FloorTracker rules', () => {
     expect(half).toBeGreaterThan(20);
     expect(run(half)).toEqual([]);
     expect(run(20).map((b) => b.trackId)).toEqual(['t1']);
+  });
+
+  it('confirms a track at the entry only once a whole head was seen, not from heads the border cut', () => {
+    const cutHead = (tMs: number): FrameDetections => ({
+      cameraId: cam.id,
+      frameIndex: tMs / 100,
+      captureMs: tMs,
+      detections: [
+        { classIndex: 1, cls: 'head', score: 0.9, bbox: { x: 308, y: cam.height - 14, w: 24, h: 14 } },
+      ],
+    });
+    const t = tracker();
+    const born = [];
+    for (let i = 1; i <= 10; i++) born.push(...t.update(cutHead(i * 100)).born);
+    expect(born).toEqual([]);
+    for (let i = 11; i <= 20; i++) born.push(...t.update(frame(i * 100, [[1.5, 1.2]])).born);
+    expect(born.map((b) => b.trackId)).toEqual(['t1']);
   });
 
   it('follows a walking person, assigns its detections, loses it when unseen and ends it later', () => {

@@ -6,10 +6,11 @@
  *      time lost), by minimum-cost assignment on floor distance plus re-id distance;
  *   2. low-score observations against the live tracks left unmatched, within a tighter gate;
  *   3. high-score observations left over start tentative tracks, but only inside a birth zone
- *      (the entry gate), away from every live track, and not placed from a box the image border
- *      cut (floor.ts);
- *   4. a tentative track seen often enough soon enough is confirmed and gets its id; a track unseen
- *      by every camera is lost (coasts, not reported), then ends.
+ *      (the entry gate), away from every live track, and not placed from a headless person box
+ *      the image border cut (floor.ts);
+ *   4. a tentative track seen often enough soon enough, once at least from a head the image
+ *      border did not cut, is confirmed and gets its id; a track unseen by every camera is lost
+ *      (coasts, not reported), then ends.
  * Pure: no clock, no I/O; ids `t1`, `t2`… in order of confirmation, per instance.
  */
 
@@ -47,6 +48,12 @@ interface Internal {
   lastSeenMs: number;
   lastSeenXyM: Vec2;
   hits: number;
+  /**
+   * Seen once placed from a whole head (not one the image border cut): a track of the entry is
+   * confirmed only then. Cut heads of a shopper waiting at the entry, seen from the next camera,
+   * grew a track of no one 0.9 m away, and the crossing bound it instead of the shopper.
+   */
+  wholeSeen: boolean;
   bank: Float32Array[];
 }
 
@@ -115,7 +122,7 @@ export class FloorTracker implements Stateful {
     for (const [t, o] of matched) this.#correct(t, o, tMs);
     const born: Track[] = [];
     for (const [t, o] of matched) {
-      if (t.tentative && t.hits >= cfg.confirmHits) {
+      if (t.tentative && t.hits >= cfg.confirmHits && (t.orphan || t.wholeSeen)) {
         if (t.orphan) this.#adopt(t, tMs);
         else {
           t.tentative = false;
@@ -145,6 +152,7 @@ export class FloorTracker implements Stateful {
         lastSeenMs: tMs,
         lastSeenXyM: o.floorXyM,
         hits: 1,
+        wholeSeen: !o.headCut,
         bank: o.embedding ? [o.embedding] : [],
       });
     }
@@ -301,6 +309,7 @@ export class FloorTracker implements Stateful {
     t.lastSeenMs = Math.max(t.lastSeenMs, tMs);
     t.lastSeenXyM = [t.kf.xyM[0], t.kf.xyM[1]];
     t.hits++;
+    if (!o.headCut) t.wholeSeen = true;
     if (o.embedding) {
       // Only a clean view joins the bank: in a crowd the box may hold a neighbour too.
       const crowded = this.#live.some((u) => u !== t && dist(u.kf.xyM, o.floorXyM) < cfg.reidMinSeparationM);
