@@ -10,6 +10,15 @@ export const EvidenceConfig = z
     keep: z.boolean().default(true),
     /** Days evidence stays on disk after it was written; then the sweep deletes it. */
     retentionDays: z.number().positive().max(3650).default(30),
+    /**
+     * Evidence kept on disk at most (bytes): past it the oldest hours go first, retention or not
+     * (about 1 MB an event with its frames; 20 GiB hold 30 days of a store making 700 events a day).
+     */
+    maxBytes: z
+      .number()
+      .int()
+      .min(1)
+      .default(20 * 1024 ** 3),
     /** Frames kept from this long (ms) before the shelf first moved. */
     beforeMs: z.number().int().nonnegative().max(30_000).default(2000),
     /** ...to this long (ms) after it settled. */

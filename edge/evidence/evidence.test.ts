@@ -150,6 +150,29 @@ describe('evidence store', () => {
     expect(await store.read(e.eventId)).toBeNull();
     expect(readdirSync(root)).toEqual([]);
   });
+
+  it('deletes the oldest hours first once over its disk cap, never the newest hour', async () => {
+    const root = tempDir();
+    const store = new EvidenceStore(root);
+    for (const h of [0, 1, 2]) {
+      const e = event(T0 + h * 3_600_000);
+      const base = { event: e, eventId: e.eventId, hypotheses: [], resolutions: [], cameras: ['cam-11'] };
+      const f = frame('cam-11', 1, e.startMs, 10_000);
+      await store.write({ ...base, window: { fromMs: 0, toMs: 0 }, frames: [], keptMs: e.startMs }, [
+        f as never,
+      ]);
+    }
+    expect(await store.cap(100_000)).toBe(0);
+    expect(readdirSync(root)).toHaveLength(3);
+    // Room for about two hours: the oldest goes.
+    expect(await store.cap(25_000)).toBe(1);
+    expect(await store.read(event(T0).eventId)).toBeNull();
+    expect(await store.read(event(T0 + 3_600_000).eventId)).not.toBeNull();
+    // Never the hour being written, however small the cap.
+    expect(await store.cap(1)).toBe(1);
+    expect(readdirSync(root)).toHaveLength(1);
+    expect(await store.read(event(T0 + 7_200_000).eventId)).not.toBeNull();
+  });
 });
 
 describe('evidence over HTTP', () => {

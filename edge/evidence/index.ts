@@ -49,13 +49,20 @@ export async function startEvidence(opts: {
     wallMs: opts.wallMs,
     log: opts.log,
   });
-  const sweep = () =>
-    store.sweep(opts.wallMs(), config.retentionDays).then(
-      (deleted) => {
-        if (deleted > 0) opts.log.info('evidence past its retention deleted', { events: deleted });
-      },
-      (err: unknown) => opts.log.warn('evidence sweep failed', { err: (err as Error).message }),
-    );
+  const sweep = async () => {
+    try {
+      const expired = await store.sweep(opts.wallMs(), config.retentionDays);
+      if (expired > 0) opts.log.info('evidence past its retention deleted', { events: expired });
+      const over = await store.cap(config.maxBytes);
+      if (over > 0)
+        opts.log.warn('evidence deleted before its retention: over maxBytes', {
+          events: over,
+          maxBytes: config.maxBytes,
+        });
+    } catch (err) {
+      opts.log.warn('evidence sweep failed', { err: (err as Error).message });
+    }
+  };
   await sweep();
   const timer = setInterval(sweep, config.sweepEveryMs);
   timer.unref();

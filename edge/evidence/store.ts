@@ -4,11 +4,12 @@
  *
  *   {root}/{YYYY-MM-DDTHH}/{eventId}/record.json
  *   {root}/{YYYY-MM-DDTHH}/{eventId}/{cameraId}/{frameIndex}.jpg
+ *   {root}/{YYYY-MM-DDTHH}/bytes          one line per write: what it put on disk
  *
  * A record is written last (and renamed into place), so an event whose record is there has all its
  * frames. Ids are checked against the forms the edge gives before they touch a path.
  */
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WalkoutError } from '../../proto/errors.ts';
 import type { ResolveTrace } from '../fusion/outputs.ts';
@@ -59,8 +60,12 @@ export class EvidenceStore {
     await mkdir(dir, { recursive: true });
     for (const f of frames) await writeFile(join(dir, f.cameraId, `${f.frameIndex}.jpg`), f.jpeg);
     const tmp = join(dir, 'record.json.tmp');
-    await writeFile(tmp, JSON.stringify(record));
+    const json = JSON.stringify(record);
+    await writeFile(tmp, json);
     await rename(tmp, join(dir, 'record.json'));
+    // The bucket's size without walking its files: the cap's sweep reads one line per event.
+    const bytes = frames.reduce((a, f) => a + f.jpeg.length, Buffer.byteLength(json));
+    await appendFile(join(this.root, bucketOf(record.keptMs), 'bytes'), `${bytes}\n`);
   }
 
   /** The event's record, or null when none is kept. */
@@ -90,11 +95,39 @@ export class EvidenceStore {
     for (const bucket of await this.buckets()) {
       const endMs = Date.parse(`${bucket}:00:00Z`) + HOUR_MS;
       if (endMs + retentionDays * 24 * HOUR_MS > nowMs) continue;
-      const dir = join(this.root, bucket);
-      deleted += (await readdir(dir).catch(() => [])).length;
-      await rm(dir, { recursive: true, force: true });
+      deleted += await this.drop(bucket);
     }
     return deleted;
+  }
+
+  /**
+   * Deletes the oldest hour buckets, but never the newest, until what is kept is at most
+   * `maxBytes`: a store busier than its disk was sized for loses its oldest evidence first, not
+   * the edge its state directory. Returns the events deleted.
+   */
+  async cap(maxBytes: number): Promise<number> {
+    const buckets = await this.buckets();
+    const sizes = await Promise.all(buckets.map((b) => this.bytes(b)));
+    let total = sizes.reduce((a, b) => a + b, 0);
+    let deleted = 0;
+    for (let i = buckets.length - 1; i > 0 && total > maxBytes; i--) {
+      deleted += await this.drop(buckets[i]!);
+      total -= sizes[i]!;
+    }
+    return deleted;
+  }
+
+  /** Bytes a bucket's writes put on disk (their frames and records). */
+  private async bytes(bucket: string): Promise<number> {
+    const text = await readFile(join(this.root, bucket, 'bytes'), 'utf8').catch(() => '');
+    return text.split('\n').reduce((a, l) => a + (Number(l) || 0), 0);
+  }
+
+  private async drop(bucket: string): Promise<number> {
+    const dir = join(this.root, bucket);
+    const events = (await readdir(dir).catch(() => [] as string[])).filter((n) => n !== 'bytes').length;
+    await rm(dir, { recursive: true, force: true });
+    return events;
   }
 
   /** Newest bucket first: a review usually asks about recent events. */
