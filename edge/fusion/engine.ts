@@ -454,44 +454,26 @@ export class Fusion {
               this.config.reaches,
             )
           : null;
-      if (split) {
-        const confidence = Math.min(
-          split.confidence * (looked?.probability ?? best.probability),
-          looked?.cap ?? 1,
-        );
-        const review = confidence < this.config.reviewBelow || (doubt !== null && !settled);
-        const members = split.shares.map((share) => this.book.memberOf(share.trackId)!);
-        trace(
-          lines,
-          doubt,
-          confidence,
-          review,
-          split.shares.map((share, i) => {
-            const { visitId, memberNo } = members[i]!;
-            return { visitId, memberNo, lines: share.lines };
-          }),
-        );
-        for (const [i, share] of split.shares.entries()) {
-          const m = members[i]!;
-          const evidence = [`weight:${e.eventId}`, `reach:${i + 1}/${split.shares.length}`];
-          if (looked?.evidence) evidence.push(looked.evidence);
-          out.push(...this.toCart(m, share.lines, e.settledMs, { confidence, evidence, review }));
-          changed.add(m.visitId);
-        }
-        continue;
-      }
       // Which member of a party took it does not change the receipt: the party's share decides.
-      const party = partyConfidence(
-        whoHere,
-        (id) => this.book.memberOf(id)?.visitId ?? null,
-        this.config.attribution,
-      );
-      const confidence = Math.min(party * (looked?.probability ?? best.probability), looked?.cap ?? 1);
+      const belief =
+        split?.confidence ??
+        partyConfidence(whoHere, (id) => this.book.memberOf(id)?.visitId ?? null, this.config.attribution);
+      const confidence = Math.min(belief * (looked?.probability ?? best.probability), looked?.cap ?? 1);
       const review = confidence < this.config.reviewBelow || (doubt !== null && !settled);
-      trace(lines, doubt, confidence, review);
-      const evidence = looked?.evidence ? [`weight:${e.eventId}`, looked.evidence] : [`weight:${e.eventId}`];
-      out.push(...this.toCart(memberHere, lines, e.settledMs, { confidence, evidence, review }));
-      changed.add(memberHere.visitId);
+      const shares = split
+        ? split.shares.map((sh) => ({ member: this.book.memberOf(sh.trackId)!, lines: sh.lines }))
+        : [{ member: memberHere, lines }];
+      const reaches = split
+        ? shares.map(({ member: { visitId, memberNo }, lines: l }) => ({ visitId, memberNo, lines: l }))
+        : undefined;
+      trace(lines, doubt, confidence, review, reaches);
+      for (const [i, share] of shares.entries()) {
+        const evidence = [`weight:${e.eventId}`];
+        if (split) evidence.push(`reach:${i + 1}/${shares.length}`);
+        if (looked?.evidence) evidence.push(looked.evidence);
+        out.push(...this.toCart(share.member, share.lines, e.settledMs, { confidence, evidence, review }));
+        changed.add(share.member.visitId);
+      }
     }
     for (const visitId of changed)
       out.push({ kind: 'cart', cart: this.carts.cart(visitId), ended: false, tsMs: e.settledMs });

@@ -124,20 +124,12 @@ export function withLook(
   // Unknown to the classifier, yet the weights read a take from a plate's own stock at its weight:
   // the crop was poor, not the product (a rejected can of beans sent a right line to review on a
   // kept baseline run). An item put down, or a reading the weights doubt, may be foreign: flagged.
-  if (answer.unknown && !weightsVouch)
-    return {
-      reading: best,
-      probability: best.probability,
-      cap: config.lookFlagConfidence,
-      outcome: 'unknown',
-      evidence: `look:unknown:${seen}`,
-    };
   if (answer.unknown)
     return {
       reading: best,
       probability: best.probability,
-      cap: 1,
-      outcome: 'other',
+      cap: weightsVouch ? 1 : config.lookFlagConfidence,
+      outcome: weightsVouch ? 'other' : 'unknown',
       evidence: `look:unknown:${seen}`,
     };
   if (answer.candidateMass < config.lookMinCandidateMass) {

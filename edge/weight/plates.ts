@@ -38,17 +38,15 @@ interface ShelfState {
   plates: PlateSignal[];
   /**
    * The change in progress: when it started and each trusted plate's baseline then. Opened on a
-   * held addition, it also keeps that addition and where its own change started (`own*`), to tell
+   * held addition, it also keeps that addition and where its own change started (`prior`), to tell
    * a hand lifting off from a second put-back once it settles.
    */
   open: {
     startMs: number;
     baselines: Map<string, number>;
-    prior?: Pending;
-    ownStartMs?: number;
-    ownBaselines?: Map<string, number>;
+    prior?: { held: Pending; startMs: number; baselines: Map<string, number> };
     /** Each plate's block means since it opened: where its level rested between reaches. */
-    trace?: Map<string, TraceBlock[]>;
+    trace: Map<string, TraceBlock[]>;
   } | null;
   /** A settled change that added weight, held until confirmAddedMs passes or the shelf moves again. */
   held: Pending | null;
@@ -196,7 +194,6 @@ export class ShelfWeights implements Stateful {
       this.openEvent(shelf, block.startMs);
     }
     if (block.kind !== 'unknown' && shelf.open) {
-      shelf.open.trace ??= new Map();
       const trace = shelf.open.trace.get(plate.plateId) ?? [];
       trace.push({ tMs: block.startMs, meanG: block.meanG });
       shelf.open.trace.set(plate.plateId, trace);
@@ -210,18 +207,17 @@ export class ShelfWeights implements Stateful {
     if (shelf.held) {
       // The shelf moved again before a change that added weight was final: judged with it once
       // settled, so a hand resting on a plate and lifting off again leaves nothing.
-      const { startMs: chainMs, baselines: chain } = shelf.held;
+      const { held } = shelf;
       shelf.open = {
-        startMs: chainMs,
-        baselines: chain,
-        prior: shelf.held,
-        ownStartMs: startMs,
-        ownBaselines: baselines,
+        startMs: held.startMs,
+        baselines: held.baselines,
+        prior: { held, startMs, baselines },
+        trace: new Map(),
       };
       shelf.held = null;
       return;
     }
-    shelf.open = { startMs, baselines };
+    shelf.open = { startMs, baselines, trace: new Map() };
   }
 
   /** Each trusted plate's settled change from `baselines`, those of at least plateMinDeltaG. */
@@ -249,13 +245,13 @@ export class ShelfWeights implements Stateful {
     if (!Number.isFinite(settledMs)) return; // every plate faulted meanwhile: nothing to trust
     let deltas = this.deltasFrom(shelf, open.baselines);
     let [startMs, baselines] = [open.startMs, open.baselines];
-    if (open.prior && open.ownBaselines && open.ownStartMs !== undefined) {
+    if (open.prior) {
       // Weight added again on a held addition: no hand lifting off, a second put-back (two
       // shoppers' put-backs seconds apart were one event to one of them on a baseline run).
-      const own = this.deltasFrom(shelf, open.ownBaselines);
+      const own = this.deltasFrom(shelf, open.prior.baselines);
       if (own.some((d) => d.deltaG >= this.config.eventMinG) && own.every((d) => d.deltaG > 0)) {
-        this.emit(shelf, open.prior);
-        [deltas, startMs, baselines] = [own, open.ownStartMs, open.ownBaselines];
+        this.emit(shelf, open.prior.held);
+        [deltas, startMs, baselines] = [own, open.prior.startMs, open.prior.baselines];
       }
     }
     for (const p of shelf.plates) if (p.trusted && open.baselines.has(p.plateId)) p.baselineG = p.levelG();
@@ -271,7 +267,7 @@ export class ShelfWeights implements Stateful {
     const { restTolG, restBlocks, eventMinG: minStepG } = this.config;
     const steps = deltas.flatMap((d) => {
       const base = baselines.get(d.plateId)!;
-      const trace = open.trace?.get(d.plateId) ?? [];
+      const trace = open.trace.get(d.plateId) ?? [];
       return reachSteps(trace, base, base + d.deltaG, { restTolG, restBlocks, minStepG }).map((st) => ({
         plateId: d.plateId,
         ...st,
