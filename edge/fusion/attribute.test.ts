@@ -115,6 +115,44 @@ describe('attribute', () => {
     expect(who.candidates.find((c) => c.trackId === 'leaner')!.points).toBe(0);
   });
 
+  it('gives a point no sighting linked to the track standing within reach, and to nobody on a near tie', () => {
+    const sightings = [10_100, 10_300].flatMap((t) => [
+      { ...seen('x', inPlate, t, 0), trackId: null },
+      { ...seen('x', inPlate, t + 10, 1), trackId: null },
+    ]);
+    const alone = new Map<string, Vec2[]>([
+      ['reacher', [outFromFront(0.5)]],
+      ['passer', [outFromFront(1.6)]],
+    ]);
+    const who = attribute(event, geometry, sightings, [...alone.keys()], (id) => alone.get(id) ?? [], config);
+    expect(who.candidates[0]).toMatchObject({ trackId: 'reacher', points: 2, hands: 0 });
+    expect(who.method).toBe('hand');
+    const tie = new Map<string, Vec2[]>([
+      ['a', [outFromFront(0.5, 0.1)]],
+      ['b', [outFromFront(0.5, -0.1)]],
+    ]);
+    const torn = attribute(event, geometry, sightings, [...tie.keys()], (id) => tie.get(id) ?? [], config);
+    expect(torn.candidates.every((c) => c.points === 0)).toBe(true);
+  });
+
+  it('a ray over the plate counts nothing when two cameras place its hand outside it', () => {
+    const where = new Map<string, Vec2[]>([['bystander', [outFromFront(0.4)]]]);
+    const cam = cameras[0]!;
+    // Hanging at the bystander's side, in line with the plate from camera 0.
+    const hanging: Vec3 = [
+      cam[0] + (inPlate[0] - cam[0]) * 0.7,
+      cam[1] + (inPlate[1] - cam[1]) * 0.7,
+      cam[2] + (inPlate[2] - cam[2]) * 0.7,
+    ];
+    const alone = [seen('bystander', hanging, 10_100, 0)];
+    const both = [...alone, seen('bystander', hanging, 10_110, 1)];
+    const ray = attribute(event, geometry, alone, ['bystander'], (id) => where.get(id) ?? [], config);
+    expect(ray.candidates[0]!.hands).toBeGreaterThan(0);
+    const placed = attribute(event, geometry, both, ['bystander'], (id) => where.get(id) ?? [], config);
+    expect(placed.candidates[0]).toMatchObject({ hands: 0, points: 0 });
+    expect(placed.method).toBe('nearest');
+  });
+
   it('is sure of the party when the near tie is between two members of the same visit', () => {
     const where = new Map<string, Vec2[]>([
       ['mum', [outFromFront(0.4, 0.2)]],

@@ -128,28 +128,36 @@ export function attribute(
 ): Attribution {
   const fromMs = event.startMs - config.handBeforeMs;
   const toMs = event.settledMs + config.handAfterMs;
-  const hands = new Map<string, number>();
-  const firstHand = new Map<string, number>();
-  for (const s of sightings) {
-    if (!s.trackId || s.captureMs < fromMs || s.captureMs > toMs) continue;
-    const hit = event.plates.some((p) => {
+  const inPlates = (test: (f: Footprint) => boolean) =>
+    event.plates.some((p) => {
       const f = geometry.footprint(p.plateId);
-      return f !== undefined && rayThroughPlate(s, f, config.plateMarginM, config.reachAboveM);
+      return f !== undefined && test(f);
     });
-    if (!hit) continue;
-    hands.set(s.trackId, (hands.get(s.trackId) ?? 0) + s.score);
-    firstHand.set(s.trackId, Math.min(firstHand.get(s.trackId) ?? s.captureMs, s.captureMs));
-  }
   const points = new Map<string, number>();
+  const firstHand = new Map<string, number>();
+  const seenAt = (trackId: string, tMs: number) =>
+    firstHand.set(trackId, Math.min(firstHand.get(trackId) ?? tMs, tMs));
+  // Sightings whose hand was located: their point says whether it was in the plates, their rays
+  // no longer can (a ray passes over plates beyond its hand: a hand hanging at the side of a
+  // shopper standing before a low shelf, seen from behind, "reaches" its bottom plate).
+  const located = new Set<HandSighting>();
   if (config.pointWeight > 0) {
-    const inWindow = sightings.filter((s) => s.trackId && s.captureMs >= fromMs && s.captureMs <= toMs);
+    const inWindow = sightings.filter((s) => s.captureMs >= fromMs && s.captureMs <= toMs);
     for (const h of handPoints(inWindow, { maxDtMs: config.pointMaxDtMs, maxGapM: config.pointMaxGapM })) {
-      const inside = event.plates.some((p) => {
-        const f = geometry.footprint(p.plateId);
-        return f !== undefined && pointInPlate(h.pointM, f, config.plateMarginM, config.reachAboveM);
-      });
-      if (inside) points.set(h.trackId, (points.get(h.trackId) ?? 0) + 1);
+      if (config.pointsOverRays) for (const s of h.from) located.add(s);
+      if (!inPlates((f) => pointInPlate(h.pointM, f, config.plateMarginM, config.reachAboveM))) continue;
+      const owner = h.trackId ?? ownerOfPoint(h.pointM, h.tMs, tracks, positions, config);
+      if (!owner) continue;
+      points.set(owner, (points.get(owner) ?? 0) + 1);
+      seenAt(owner, h.tMs);
     }
+  }
+  const hands = new Map<string, number>();
+  for (const s of sightings) {
+    if (!s.trackId || s.captureMs < fromMs || s.captureMs > toMs || located.has(s)) continue;
+    if (!inPlates((f) => rayThroughPlate(s, f, config.plateMarginM, config.reachAboveM))) continue;
+    hands.set(s.trackId, (hands.get(s.trackId) ?? 0) + s.score);
+    seenAt(s.trackId, s.captureMs);
   }
   const fronts = event.plates.map((p) => geometry.front(p.plateId)).filter((f): f is Vec2 => f !== undefined);
   const candidates: Candidate[] = [];
@@ -182,6 +190,37 @@ export function attribute(
   const cap = method === 'hand' ? 1 : config.nearestOnlyMaxConfidence;
   return { candidates, confidence: Math.min(share, cap), method };
 }
+
+/**
+ * Whose hand a point no sighting linked to a track is: the track standing nearest it
+ * (horizontally) within an arm's reach, unless another stands about as near. A point, unlike a
+ * ray, is where the hand was, so its reach tells its owner well.
+ */
+function ownerOfPoint(
+  pointM: Vec3,
+  tMs: number,
+  tracks: readonly string[],
+  positions: PositionsAt,
+  config: AttributionConfig,
+): string | null {
+  let best: string | null = null;
+  let bestM = Number.POSITIVE_INFINITY;
+  let secondM = Number.POSITIVE_INFINITY;
+  for (const trackId of tracks) {
+    let m = Number.POSITIVE_INFINITY;
+    for (const at of positions(trackId, tMs - POINT_POSITION_MS, tMs + POINT_POSITION_MS))
+      m = Math.min(m, Math.hypot(at[0] - pointM[0], at[1] - pointM[1]));
+    if (m < bestM) {
+      secondM = bestM;
+      bestM = m;
+      best = trackId;
+    } else if (m < secondM) secondM = m;
+  }
+  return bestM <= config.pointReachM && secondM - bestM >= config.pointReachTieM ? best : null;
+}
+
+/** Where a track stood when a point was seen: its positions this close (ms) to the point's time. */
+const POINT_POSITION_MS = 150;
 
 /**
  * Belief that the event belongs to the top candidate's visit (what the receipt cares about): the

@@ -20,17 +20,25 @@ export const AttributionConfig = z
      */
     handWeight: z.number().nonnegative().default(0.5),
     /**
-     * Score of one triangulated hand point (two cameras' rays of the same track's hand meeting) in
-     * the plate's volume. A ray alone passes over many plates beyond the hand; a point does not.
-     * Measured on kept baseline runs (benchmarks/accuracy/replay-attribution.ts): points were
-     * found for only 6 of 90 events, so this weight changes little yet; lowering handWeight from
-     * 2 to 0.5 is what gave 79 against 77 of 90 events to the right person.
+     * Score of one triangulated hand point (two cameras' rays meeting) in the plate's volume. A ray
+     * alone passes over many plates beyond the hand; a point does not: on kept baseline runs, the
+     * points in a plate's volume during its event were at the picker's hand or at no true hand,
+     * never at another shopper's. Measured with benchmarks/accuracy/replay-attribution.ts over the
+     * 22 runs of benchmarks/results/accuracy-baseline (1108 events): pairing only sightings linked
+     * to one track, 1020 right and 83 wrong (38 of them sent to review); pairing those with an
+     * unlinked one too, at a 5 cm gap, points over rays, 1025 and 78 (30).
      */
     pointWeight: z.number().nonnegative().default(4),
+    /** A sighting that made a point counts by its point only, not by its ray. */
+    pointsOverRays: z.boolean().default(true),
     /** Two sightings at most this far apart (ms) may be triangulated into a point. */
     pointMaxDtMs: z.number().int().nonnegative().default(60),
-    /** Two rays passing farther apart than this (m) are not the same hand. */
-    pointMaxGapM: z.number().positive().default(0.15),
+    /** Two rays passing farther apart than this (m) are not the same hand (0.15: 1024 and 79). */
+    pointMaxGapM: z.number().positive().default(0.05),
+    /** A point no sighting linked is the hand of the track standing within this reach (m) of it... */
+    pointReachM: z.number().positive().default(0.9),
+    /** ...unless another track stands within this much (m) as near. */
+    pointReachTieM: z.number().nonnegative().default(0.25),
     /** Spread (m) of the nearness score by distance from the shelf front. */
     nearestSigmaM: z.number().positive().default(0.6),
     /** Tracks farther than this (m) from the shelf front, with no hand in it, are not candidates. */

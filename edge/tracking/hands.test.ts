@@ -109,7 +109,16 @@ describe('hand triangulation', () => {
     expect(points[0]).toMatchObject({ trackId: 't3', tMs: 1020, cameraIds: ['cam-11', 'cam-12'] });
   });
 
-  it('pairs only the same track, from two cameras, close in time, with rays that nearly meet', () => {
+  it('pairs a linked sighting with an unlinked one, keeping the link; two unlinked make a point of no one', () => {
+    const [a] = handSightings(frameWith(cam11, HAND_M), cam11, ['t3', null]);
+    const [b] = handSightings(frameWith(cam12, HAND_M, 1040), cam12, [null, null]);
+    expect(b!.trackId).toBeNull();
+    const opts = { maxDtMs: 100, maxGapM: 0.1 };
+    expect(handPoints([a!, b!], opts)).toMatchObject([{ trackId: 't3', from: [a, b] }]);
+    expect(handPoints([{ ...a!, trackId: null }, b!], opts)).toMatchObject([{ trackId: null }]);
+  });
+
+  it('pairs only sightings not linked to two different tracks, from two cameras, close in time, with rays that nearly meet', () => {
     const [a] = handSightings(frameWith(cam11, HAND_M), cam11, ['t3', null]);
     const [b] = handSightings(frameWith(cam12, HAND_M, 1040), cam12, ['t3', null]);
     const [other] = handSightings(frameWith(cam12, HAND_M, 1040), cam12, ['t4', null]);
