@@ -5,6 +5,7 @@
  * and the entry gate asks the cloud. `--no-cloud` runs the store alone, as does a cloud that fails
  * to start (with a warning); WALKOUT_CLOUD_URL (with WALKOUT_GATE_CREDENTIALS) uses another cloud.
  */
+import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createLogger } from '../platform/log.ts';
 import { resolveServices } from '../platform/services.ts';
@@ -80,10 +81,33 @@ async function bounded(part: string, closing: Promise<void> | undefined): Promis
   if (outcome === 'late') log.warn(`the ${part} did not close within ${CLOSE_TIMEOUT_MS} ms; exiting anyway`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`\n${isWalkoutError(err) ? err.message : ((err as Error).stack ?? String(err))}\n`);
-    process.exit(1);
-  },
-);
+/**
+ * Ctrl-C signals the terminal's whole foreground process group, and the embedded PostgreSQL the
+ * cloud starts is in it: it ended its connections before the cloud's last writes, which then
+ * failed. So the demo runs as a child in a process group of its own, and this parent only passes
+ * a stop on to it; the demo stops the database last, itself. True in that child.
+ */
+function inOwnGroup(): boolean {
+  if (process.env.WALKOUT_DEMO_CHILD === '1') {
+    // The parent gone (killed outright) stops the demo too, rather than leave it running unseen.
+    process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+    return true;
+  }
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    detached: true,
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, WALKOUT_DEMO_CHILD: '1' },
+  });
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => child.kill(s));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  return false;
+}
+
+if (inOwnGroup())
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`\n${isWalkoutError(err) ? err.message : ((err as Error).stack ?? String(err))}\n`);
+      process.exit(1);
+    },
+  );
