@@ -44,7 +44,8 @@ export interface RunOptions {
    * Also write what the edge did into `out`/edge/ as JSONL, for benchmarks/accuracy/diagnose.ts:
    * weight-events.jsonl, reports.jsonl (each report with its store time), resolves.jsonl (per
    * weight event: the attribution's inputs and result, the member and lines it went to),
-   * alerts.jsonl and tracks.jsonl (per track: birth, last sighting, the visits bound over time).
+   * alerts.jsonl, tracks.jsonl (per track: birth, last sighting, the visits bound over time) and
+   * positions.jsonl (every track's floor position and state, five times a store second).
    */
   dump?: boolean;
 }
@@ -56,6 +57,9 @@ export interface RunResult {
   framesDetected: number;
   wallSeconds: number;
 }
+
+/** How often (store ms) a kept run writes every track's position. */
+const POSITIONS_EVERY_MS = 200;
 
 /** The link as a list: every report the edge would have sent, in order. */
 function collector(into: Report[]): CloudLink {
@@ -90,6 +94,8 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
       visits: { fromMs: number; visitId: string | null }[];
     }
   >();
+  const positions: unknown[] = [];
+  let nextPositionsMs = 0;
   const fusion = buildFusion(loaded.layout, loaded.catalog, {
     fusion: FusionConfig.parse({}),
     weight: {},
@@ -116,6 +122,18 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     onOutput: (o) => {
       if (o.kind === 'tracks') opts.onTracks?.(o);
       if (o.kind === 'alert' && opts.dump) alerts.push(o.alert);
+      if (o.kind === 'tracks' && opts.dump && o.tsMs >= nextPositionsMs) {
+        nextPositionsMs = o.tsMs + POSITIONS_EVERY_MS;
+        positions.push({
+          tsMs: o.tsMs,
+          tracks: o.tracks.map((t) => ({
+            trackId: t.trackId,
+            xyM: t.floorXyM.map((v) => Math.round(v * 100) / 100),
+            state: t.state,
+            ...(t.visitId ? { visitId: t.visitId } : {}),
+          })),
+        });
+      }
       if (o.kind === 'tracks' && opts.dump)
         for (const t of o.tracks) {
           let row = trackLog.get(t.trackId);
@@ -173,6 +191,7 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     writeFileSync(join(dir, 'resolves.jsonl'), jsonl(traces));
     writeFileSync(join(dir, 'alerts.jsonl'), jsonl(alerts));
     writeFileSync(join(dir, 'tracks.jsonl'), jsonl([...trackLog.values()]));
+    writeFileSync(join(dir, 'positions.jsonl'), jsonl(positions));
   }
   const truthVisits = JSON.parse(
     readFileSync(join(opts.out, 'truth', 'visits.json'), 'utf8'),
