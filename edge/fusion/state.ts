@@ -5,7 +5,7 @@ import type { Track, WeightEvent } from '../types.ts';
 import type { Unclaimed } from './unclaimed.ts';
 
 /** Raised whenever what a snapshot holds changes shape: an older snapshot is then refused. */
-export const FUSION_STATE_VERSION = 5;
+export const FUSION_STATE_VERSION = 6;
 
 /** A visit whose last member left at `tsMs`, waiting for the shelf events begun before. */
 export interface Closing {

@@ -146,6 +146,23 @@ describe('binding gate traffic to tracks', () => {
     });
   });
 
+  it('a crossing left waiting is not taken by the next shopper, who stood behind the line after it', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    const [gx, gy] = mid(entry);
+    // The payer crosses at 9.25 s unseen; the next shopper, queueing behind the line, scans and
+    // crosses at 13.25 s on their own visit.
+    book.onCommand(open(1, 'v1', 1, 8000));
+    book.onPassage(pass(1, entry.id, 'in', 9250));
+    const next = track('t3', 10_100, [gx + 0.2, gy - 0.5]);
+    for (const tMs of [10_200, 11_000, 12_000, 13_000]) expect(book.bind([next], tMs)).toEqual([]);
+    book.onCommand(open(2, 'v2', 1, 12_500));
+    book.onPassage(pass(2, entry.id, 'in', 13_250));
+    const bound = book
+      .bind([{ ...next, floorXyM: [gx, gy + 0.2] }], 13_400)
+      .filter((e) => e.type === 'bound');
+    expect(bound).toEqual([{ type: 'bound', visitId: 'v2', memberNo: 0, trackId: 't3', tsMs: 13_400 }]);
+  });
+
   it('a member whose track was lost adopts the track born where they were last seen, not one far away', () => {
     const book = new VisitBook(layout, VisitConfig.parse({}));
     book.onCommand(open(1, 'v1', 1, 0));

@@ -110,6 +110,13 @@ export class VisitBook implements Stateful {
   /** Tracks that crossed in without an admission: followed, never billed. */
   private readonly strangers = new Set<string>();
   private readonly pending: PendingCrossing[] = [];
+  /**
+   * `${gateId} ${trackId}` → when an unbound track was last seen behind that entry's line: one
+   * still queueing after a crossing did not make it. A payer who scanned for a party and stepped
+   * through last left their crossing waiting for a track; the next shopper in the queue, born
+   * behind the line, took it when they crossed on their own code seconds later (baseline seed 6).
+   */
+  private readonly behind = new Map<string, number>();
   private readonly seen = new Set<string>();
   /** Codes read at the gates, by scan: a gate deciding locally names no visit, its code does. */
   private readonly codes = new Map<string, string>();
@@ -207,6 +214,7 @@ export class VisitBook implements Stateful {
   bind(tracks: readonly Track[], nowMs: number): VisitEffect[] {
     const effects: VisitEffect[] = [];
     const c = this.config;
+    this.noteBehind(tracks, nowMs);
     for (let i = 0; i < this.pending.length; ) {
       const p = this.pending[i]!;
       const gate = this.gates.get(p.gateId)!;
@@ -408,8 +416,11 @@ export class VisitBook implements Stateful {
       const dt = Math.abs(t.bornMs - p.tsMs);
       const d = dist(t.bornXyM, gateMid);
       if (dt > this.config.bindWindowMs || d > this.config.gateRadiusM) continue;
-      // Of a queue at the gate, the one who crossed is through the line (the rest wait behind it).
+      // Of a queue at the gate, the one who crossed is through the line (the rest wait behind it),
+      // and was not still behind it well after the crossing.
       if (this.inward(gate, t.floorXyM) < -this.config.crossedSlackM) continue;
+      const behindMs = this.behind.get(`${gate.id} ${t.trackId}`);
+      if (behindMs !== undefined && behindMs > p.tsMs + this.config.crossedLagMs) continue;
       const now = toSegment(t.floorXyM, gate.lineM);
       const cost = dt / this.config.bindWindowMs + (d + now) / this.config.gateRadiusM;
       if (cost < bestCost) {
@@ -418,6 +429,26 @@ export class VisitBook implements Stateful {
       }
     }
     return best;
+  }
+
+  /** Where unbound tracks near an entry stand against its line, now; forgets tracks gone. */
+  private noteBehind(tracks: readonly Track[], nowMs: number): void {
+    const here = new Set<string>();
+    for (const g of this.gates.values()) {
+      if (g.kind !== 'entry') continue;
+      const mid = midpoint(g);
+      for (const t of tracks) {
+        if (t.state === 'lost' || this.byTrack.has(t.trackId)) continue;
+        const key = `${g.id} ${t.trackId}`;
+        here.add(key);
+        if (
+          dist(t.floorXyM, mid) <= this.config.gateRadiusM &&
+          this.inward(g, t.floorXyM) < -this.config.crossedSlackM
+        )
+          this.behind.set(key, nowMs);
+      }
+    }
+    for (const key of this.behind.keys()) if (!here.has(key)) this.behind.delete(key);
   }
 
   private leaver(tracks: readonly Track[], gateMid: Vec2): Track | null {

@@ -12,6 +12,11 @@ export const VisitConfig = z
      * (floor position error): the people still queueing behind the line did not cross.
      */
     crossedSlackM: z.number().nonnegative().default(0.15),
+    /**
+     * ...and not one still behind it this long (ms) after the passage: the one who crossed is past
+     * the line by then (the tracker's lag and floor error allowed for).
+     */
+    crossedLagMs: z.number().int().nonnegative().default(1000),
     /** How long (ms) a crossing waits for its track before it is settled without one. */
     bindWaitMs: z.number().int().positive().default(5000),
     /** Metres from a gate line's middle within which a track can be the one crossing it. */
