@@ -135,7 +135,8 @@ describe('attribute', () => {
     expect(torn.candidates.every((c) => c.points === 0)).toBe(true);
   });
 
-  it('a ray over the plate counts nothing when two cameras place its hand outside it', () => {
+  it('with pointsOverRays, a ray over the plate counts nothing when two cameras place its hand outside it', () => {
+    const config = AttributionConfig.parse({ pointsOverRays: true });
     const where = new Map<string, Vec2[]>([['bystander', [outFromFront(0.4)]]]);
     const cam = cameras[0]!;
     // Hanging at the bystander's side, in line with the plate from camera 0.

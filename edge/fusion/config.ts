@@ -26,11 +26,14 @@ export const AttributionConfig = z
      * never at another shopper's. Measured with benchmarks/accuracy/replay-attribution.ts over the
      * 22 runs of benchmarks/results/accuracy-baseline (1108 events): pairing only sightings linked
      * to one track, 1020 right and 83 wrong (38 of them sent to review); pairing those with an
-     * unlinked one too, at a 5 cm gap, points over rays, 1025 and 78 (30).
+     * unlinked one too, at a 5 cm gap, 1024 and 79 (34). Counting a sighting that made a point
+     * by its point only, not by its ray, gave 1025 and 78 but took the rays of the second of two
+     * shoppers reaching into one plate (a hand located just outside its volume as it came and
+     * went), so the event was no longer split between them (baseline seed 1: 12 to 8 perfect).
      */
     pointWeight: z.number().nonnegative().default(4),
-    /** A sighting that made a point counts by its point only, not by its ray. */
-    pointsOverRays: z.boolean().default(true),
+    /** A sighting that made a point counts by its point only, not by its ray (see pointWeight). */
+    pointsOverRays: z.boolean().default(false),
     /** Two sightings at most this far apart (ms) may be triangulated into a point. */
     pointMaxDtMs: z.number().int().nonnegative().default(60),
     /** Two rays passing farther apart than this (m) are not the same hand (0.15: 1024 and 79). */

@@ -50,8 +50,14 @@ describe('binding gate traffic to tracks', () => {
     ]);
     book.onCommand(open(2, 'v1', 2, 2000));
     expect(types(book.onPassage(pass(2, entry.id, 'in', 2600)))).toEqual(['entered']);
-    const a = track('t1', 1700, mid(entry));
-    const b = track('t2', 2800, [mid(entry)[0] + 0.3, mid(entry)[1] + 0.2]);
+    // Both first seen outside, before the line.
+    const a = track('t1', 1700, [mid(entry)[0], mid(entry)[1] - 0.3], mid(entry));
+    const b = track(
+      't2',
+      2800,
+      [mid(entry)[0] + 0.3, mid(entry)[1] - 0.3],
+      [mid(entry)[0] + 0.3, mid(entry)[1] + 0.2],
+    );
     const bound = book.bind([a, b], 3000);
     expect(bound.filter((e) => e.type === 'bound')).toEqual([
       { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't1', tsMs: 3000 },
@@ -79,7 +85,11 @@ describe('binding gate traffic to tracks', () => {
     book.onCommand(open(1, 'v1', 1, 1000));
     book.onPassage(pass(1, entry.id, 'in', 1200));
     expect(book.onPassage(pass(2, entry.id, 'in', 1400))).toEqual([]);
-    const effects = book.bind([track('t1', 1300, mid(entry)), track('t2', 1500, mid(entry))], 2000);
+    const outside: [number, number] = [mid(entry)[0], mid(entry)[1] - 0.3];
+    const effects = book.bind(
+      [track('t1', 1300, outside, mid(entry)), track('t2', 1500, outside, mid(entry))],
+      2000,
+    );
     expect(effects).toContainEqual({ type: 'tailgate', gateId: entry.id, trackId: 't2', tsMs: 1400 });
     expect(book.memberOf('t1')?.visitId).toBe('v1');
     expect(book.memberOf('t2')).toBeNull();
@@ -163,14 +173,39 @@ describe('binding gate traffic to tracks', () => {
     expect(bound).toEqual([{ type: 'bound', visitId: 'v2', memberNo: 0, trackId: 't3', tsMs: 13_400 }]);
   });
 
+  it('a crossing waits a moment for a track that walked through the line rather than take one born inside', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    const [gx, gy] = mid(entry);
+    // A track born inside, near the line, of no one who crossed now (a second view of someone).
+    const ghost = track('t5', 2000, [gx + 0.5, gy + 0.4]);
+    const shopper = track('t6', 1000, [gx - 0.3, gy - 0.5]);
+    book.onCommand(open(1, 'v1', 1, 2500));
+    book.bind([ghost, shopper], 2900);
+    book.onPassage(pass(1, entry.id, 'in', 3000));
+    expect(book.bind([ghost, shopper], 3100)).toEqual([]);
+    const through = { ...shopper, floorXyM: [gx - 0.2, gy + 0.2] as [number, number] };
+    expect(book.bind([ghost, through], 3500)).toEqual([
+      { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't6', tsMs: 3500 },
+    ]);
+    // With no one coming through, the crossing takes the track born inside after the wait.
+    book.onCommand(open(2, 'v2', 1, 9000));
+    book.onPassage(pass(2, entry.id, 'in', 10_000));
+    const late = { ...ghost, bornMs: 9500 };
+    expect(book.bind([late], 10_500)).toEqual([]);
+    expect(book.bind([late], 12_100)).toEqual([
+      { type: 'bound', visitId: 'v2', memberNo: 0, trackId: 't5', tsMs: 12_100 },
+    ]);
+  });
+
   it('a member whose track was lost adopts the track born where they were last seen, not one far away', () => {
     const book = new VisitBook(layout, VisitConfig.parse({}));
     book.onCommand(open(1, 'v1', 1, 0));
     book.onPassage(pass(1, entry.id, 'in', 500));
-    book.bind([track('t1', 400, mid(entry), mid(entry))], 600);
+    const outside: [number, number] = [mid(entry)[0], mid(entry)[1] - 0.3];
+    book.bind([track('t1', 400, outside, mid(entry))], 600);
     expect(book.memberOf('t1')?.visitId).toBe('v1');
     // Walks in, then the tracker loses t1 at (6, 5) and a new track starts there.
-    book.bind([{ ...track('t1', 400, mid(entry), [6, 5]), lastSeenMs: 20_000 }], 20_000);
+    book.bind([{ ...track('t1', 400, outside, [6, 5]), lastSeenMs: 20_000 }], 20_000);
     const again = track('t7', 20_500, [6.2, 5.1]);
     const stranger = track('t8', 20_500, [11, 8]);
     const adopt = VisitConfig.parse({}).adoptAfterMs;
@@ -185,7 +220,8 @@ describe('binding gate traffic to tracks', () => {
   });
 
   it('a member whose bound track dies takes over its twin, the same person seen as two tracks at the entry', () => {
-    const book = new VisitBook(layout, VisitConfig.parse({}));
+    // The crossing takes the split track at once (not waiting for one that walked through).
+    const book = new VisitBook(layout, VisitConfig.parse({ insideWaitMs: 0 }));
     const [gx, gy] = mid(entry);
     // One shopper, two tracks: the real one lagging behind the line, a split one ahead of it.
     const real = track('t22', 1000, [gx, gy - 0.6], [gx, gy - 0.2]);

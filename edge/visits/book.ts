@@ -219,7 +219,8 @@ export class VisitBook implements Stateful {
       const p = this.pending[i]!;
       const gate = this.gates.get(p.gateId)!;
       const mid = midpoint(gate);
-      const track = p.direction === 'in' ? this.newcomer(tracks, p, gate, mid) : this.leaver(tracks, mid);
+      const track =
+        p.direction === 'in' ? this.newcomer(tracks, p, gate, mid, nowMs) : this.leaver(tracks, mid);
       const expired = nowMs - p.tsMs > c.bindWaitMs;
       if (!track && !expired) {
         i++;
@@ -408,27 +409,43 @@ export class VisitBook implements Stateful {
     return effects;
   }
 
-  private newcomer(tracks: readonly Track[], p: PendingCrossing, gate: Gate, gateMid: Vec2): Track | null {
-    let best: Track | null = null;
-    let bestCost = Number.POSITIVE_INFINITY;
+  /**
+   * The track that made an `in` crossing: unbound, born at the gate around it, through the line.
+   * One born behind the line or seen there shortly before the passage (it walked through) is
+   * preferred; until `insideWaitMs` after the passage, none other is taken: a track born inside,
+   * never seen outside, is as likely a second view of someone who came in earlier (on baseline
+   * seed 5 one born on the line's far end took the crossing of the shopper still at the scanner,
+   * whose own track came through a moment later).
+   */
+  private newcomer(
+    tracks: readonly Track[],
+    p: PendingCrossing,
+    gate: Gate,
+    gateMid: Vec2,
+    nowMs: number,
+  ): Track | null {
+    const c = this.config;
+    let best: { t: Track; cost: number; crossed: boolean } | null = null;
     for (const t of tracks) {
       if (this.byTrack.has(t.trackId) || this.strangers.has(t.trackId)) continue;
       const dt = Math.abs(t.bornMs - p.tsMs);
       const d = dist(t.bornXyM, gateMid);
-      if (dt > this.config.bindWindowMs || d > this.config.gateRadiusM) continue;
+      if (dt > c.bindWindowMs || d > c.gateRadiusM) continue;
       // Of a queue at the gate, the one who crossed is through the line (the rest wait behind it),
       // and was not still behind it well after the crossing.
-      if (this.inward(gate, t.floorXyM) < -this.config.crossedSlackM) continue;
+      if (this.inward(gate, t.floorXyM) < -c.crossedSlackM) continue;
       const behindMs = this.behind.get(`${gate.id} ${t.trackId}`);
-      if (behindMs !== undefined && behindMs > p.tsMs + this.config.crossedLagMs) continue;
+      if (behindMs !== undefined && behindMs > p.tsMs + c.crossedLagMs) continue;
+      const crossed =
+        (behindMs !== undefined && behindMs >= p.tsMs - c.crossedBeforeMs) ||
+        this.inward(gate, t.bornXyM) < -c.crossedSlackM;
       const now = toSegment(t.floorXyM, gate.lineM);
-      const cost = dt / this.config.bindWindowMs + (d + now) / this.config.gateRadiusM;
-      if (cost < bestCost) {
-        bestCost = cost;
-        best = t;
-      }
+      const cost = dt / c.bindWindowMs + (d + now) / c.gateRadiusM;
+      if (!best || (crossed && !best.crossed) || (crossed === best.crossed && cost < best.cost))
+        best = { t, cost, crossed };
     }
-    return best;
+    if (best && !best.crossed && nowMs - p.tsMs < c.insideWaitMs) return null;
+    return best?.t ?? null;
   }
 
   /** Where unbound tracks near an entry stand against its line, now; forgets tracks gone. */

@@ -17,6 +17,10 @@ export const VisitConfig = z
      * the line by then (the tracker's lag and floor error allowed for).
      */
     crossedLagMs: z.number().int().nonnegative().default(1000),
+    /** A track seen behind the line at most this long (ms) before the passage walked through it... */
+    crossedBeforeMs: z.number().int().nonnegative().default(5000),
+    /** ...and is waited for this long (ms) before a track born inside takes the crossing. */
+    insideWaitMs: z.number().int().nonnegative().default(2000),
     /** How long (ms) a crossing waits for its track before it is settled without one. */
     bindWaitMs: z.number().int().positive().default(5000),
     /** Metres from a gate line's middle within which a track can be the one crossing it. */
