@@ -137,9 +137,10 @@ export function attribute(
   const firstHand = new Map<string, number>();
   const seenAt = (trackId: string, tMs: number) =>
     firstHand.set(trackId, Math.min(firstHand.get(trackId) ?? tMs, tMs));
-  // Sightings whose hand was located: their point says whether it was in the plates, their rays
-  // no longer can (a ray passes over plates beyond its hand: a hand hanging at the side of a
-  // shopper standing before a low shelf, seen from behind, "reaches" its bottom plate).
+  // With pointsOverRays, sightings whose hand was located say by their point whether it was in the
+  // plates, not by their ray (a ray passes over plates beyond its hand: a hand hanging at the side
+  // of a shopper before a low shelf, seen from behind, "reaches" its bottom plate). Off by default:
+  // see the config.
   const located = new Set<HandSighting>();
   if (config.pointWeight > 0) {
     const inWindow = sightings.filter((s) => s.captureMs >= fromMs && s.captureMs <= toMs);
