@@ -173,6 +173,22 @@ describe('binding gate traffic to tracks', () => {
     expect(bound).toEqual([{ type: 'bound', visitId: 'v2', memberNo: 0, trackId: 't3', tsMs: 13_400 }]);
   });
 
+  it('a crossing is not taken by a track already well past the line a second before it', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    const [gx, gy] = mid(entry);
+    // Born outside, then dragged inside (and lost) while the shopper still stands at the scanner.
+    const dragged = track('t6', 1000, [gx + 0.5, gy - 0.4]);
+    const shopper = track('t7', 2000, [gx - 0.3, gy - 0.4]);
+    book.onCommand(open(1, 'v1', 1, 1500));
+    book.bind([{ ...dragged, floorXyM: [gx - 0.2, gy + 0.6] }, shopper], 2500);
+    book.onPassage(pass(1, entry.id, 'in', 4000));
+    const lost: Track = { ...dragged, floorXyM: [gx - 0.4, gy + 1.2], state: 'lost' };
+    expect(book.bind([lost, shopper], 4100)).toEqual([]);
+    expect(book.bind([lost, { ...shopper, floorXyM: [gx - 0.3, gy + 0.2] }], 4600)).toEqual([
+      { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't7', tsMs: 4600 },
+    ]);
+  });
+
   it('a crossing waits a moment for a track that walked through the line rather than take one born inside', () => {
     const book = new VisitBook(layout, VisitConfig.parse({}));
     const [gx, gy] = mid(entry);

@@ -117,6 +117,12 @@ export class VisitBook implements Stateful {
    * behind the line, took it when they crossed on their own code seconds later (baseline seed 6).
    */
   private readonly behind = new Map<string, number>();
+  /**
+   * `${gateId} ${trackId}` → when an unbound track was first seen well past that entry's line: one
+   * in before a crossing did not make it either. A track dragged inside by misplaced views of a
+   * shopper standing at the scanner took that shopper's crossing a second later (baseline seed 7).
+   */
+  private readonly ahead = new Map<string, number>();
   private readonly seen = new Set<string>();
   /** Codes read at the gates, by scan: a gate deciding locally names no visit, its code does. */
   private readonly codes = new Map<string, string>();
@@ -436,6 +442,8 @@ export class VisitBook implements Stateful {
       if (this.inward(gate, t.floorXyM) < -c.crossedSlackM) continue;
       const behindMs = this.behind.get(`${gate.id} ${t.trackId}`);
       if (behindMs !== undefined && behindMs > p.tsMs + c.crossedLagMs) continue;
+      const aheadMs = this.ahead.get(`${gate.id} ${t.trackId}`);
+      if (aheadMs !== undefined && aheadMs < p.tsMs - c.crossedLagMs) continue;
       const crossed =
         (behindMs !== undefined && behindMs >= p.tsMs - c.crossedBeforeMs) ||
         this.inward(gate, t.bornXyM) < -c.crossedSlackM;
@@ -448,24 +456,28 @@ export class VisitBook implements Stateful {
     return best?.t ?? null;
   }
 
-  /** Where unbound tracks near an entry stand against its line, now; forgets tracks gone. */
+  /**
+   * Where unbound tracks near an entry stand against its line, now: when last behind it, when
+   * first well past it (`crossedAheadM`); forgets tracks gone.
+   */
   private noteBehind(tracks: readonly Track[], nowMs: number): void {
     const here = new Set<string>();
     for (const g of this.gates.values()) {
       if (g.kind !== 'entry') continue;
       const mid = midpoint(g);
       for (const t of tracks) {
-        if (t.state === 'lost' || this.byTrack.has(t.trackId)) continue;
+        if (this.byTrack.has(t.trackId)) continue;
         const key = `${g.id} ${t.trackId}`;
         here.add(key);
-        if (
-          dist(t.floorXyM, mid) <= this.config.gateRadiusM &&
-          this.inward(g, t.floorXyM) < -this.config.crossedSlackM
-        )
-          this.behind.set(key, nowMs);
+        // A lost track keeps what was seen of it, but where it coasts to is not seen.
+        if (t.state === 'lost' || dist(t.floorXyM, mid) > this.config.gateRadiusM) continue;
+        const inward = this.inward(g, t.floorXyM);
+        if (inward < -this.config.crossedSlackM) this.behind.set(key, nowMs);
+        if (inward > this.config.crossedAheadM && !this.ahead.has(key)) this.ahead.set(key, nowMs);
       }
     }
-    for (const key of this.behind.keys()) if (!here.has(key)) this.behind.delete(key);
+    for (const seen of [this.behind, this.ahead])
+      for (const key of seen.keys()) if (!here.has(key)) seen.delete(key);
   }
 
   private leaver(tracks: readonly Track[], gateMid: Vec2): Track | null {

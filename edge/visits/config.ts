@@ -17,6 +17,8 @@ export const VisitConfig = z
      * the line by then (the tracker's lag and floor error allowed for).
      */
     crossedLagMs: z.number().int().nonnegative().default(1000),
+    /** ...nor one already this far (m) past it that long before the passage. */
+    crossedAheadM: z.number().nonnegative().default(0.5),
     /** A track seen behind the line at most this long (ms) before the passage walked through it... */
     crossedBeforeMs: z.number().int().nonnegative().default(5000),
     /** ...and is waited for this long (ms) before a track born inside takes the crossing. */
