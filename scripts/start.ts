@@ -107,7 +107,9 @@ if (inOwnGroup())
   main().then(
     () => process.exit(0),
     (err) => {
-      process.stderr.write(`\n${isWalkoutError(err) ? err.message : ((err as Error).stack ?? String(err))}\n`);
+      process.stderr.write(
+        `\n${isWalkoutError(err) ? err.message : ((err as Error).stack ?? String(err))}\n`,
+      );
       process.exit(1);
     },
   );
