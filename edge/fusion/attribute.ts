@@ -6,7 +6,7 @@
  * are not coin flips: the result keeps every candidate and a low confidence. Pure.
  */
 import type { Plate, Shelf, StoreLayout, Vec2, Vec3 } from '../../proto/layout/schema.ts';
-import { handPoints } from '../tracking/hands.ts';
+import { handPoints, nearestClear } from '../tracking/hands.ts';
 import type { HandSighting, WeightEvent } from '../types.ts';
 import type { AttributionConfig } from './config.ts';
 
@@ -204,20 +204,13 @@ function ownerOfPoint(
   positions: PositionsAt,
   config: AttributionConfig,
 ): string | null {
-  let best: string | null = null;
-  let bestM = Number.POSITIVE_INFINITY;
-  let secondM = Number.POSITIVE_INFINITY;
-  for (const trackId of tracks) {
+  const reach = tracks.map((trackId) => {
     let m = Number.POSITIVE_INFINITY;
     for (const at of positions(trackId, tMs - POINT_POSITION_MS, tMs + POINT_POSITION_MS))
       m = Math.min(m, Math.hypot(at[0] - pointM[0], at[1] - pointM[1]));
-    if (m < bestM) {
-      secondM = bestM;
-      bestM = m;
-      best = trackId;
-    } else if (m < secondM) secondM = m;
-  }
-  return bestM <= config.pointReachM && secondM - bestM >= config.pointReachTieM ? best : null;
+    return [trackId, m] as const;
+  });
+  return nearestClear(reach, config.pointReachM, config.pointReachTieM);
 }
 
 /** Where a track stood when a point was seen: its positions this close (ms) to the point's time. */

@@ -21,15 +21,17 @@ export const AttributionConfig = z
     handWeight: z.number().nonnegative().default(0.5),
     /**
      * Score of one triangulated hand point (two cameras' rays meeting) in the plate's volume. A ray
-     * alone passes over many plates beyond the hand; a point does not: on kept baseline runs, the
-     * points in a plate's volume during its event were at the picker's hand or at no true hand,
-     * never at another shopper's. Measured with benchmarks/accuracy/replay-attribution.ts over the
-     * 22 runs of benchmarks/results/accuracy-baseline (1108 events): pairing only sightings linked
+     * alone passes over many plates beyond the hand; a point does not: of the points in a plate's
+     * volume during its event, 1037 were at the picker's hand and 17 at another shopper's
+     * (benchmarks/accuracy/hand-points.ts; see edge/tracking/hands.ts `handPoints`). Measured with
+     * benchmarks/accuracy/replay-attribution.ts over the 22 runs of
+     * benchmarks/results/accuracy-baseline (1108 events): pairing only sightings linked
      * to one track, 1020 right and 83 wrong (38 of them sent to review); pairing those with an
      * unlinked one too, at a 5 cm gap, 1024 and 79 (34). Counting a sighting that made a point
      * by its point only, not by its ray, gave 1025 and 78 but took the rays of the second of two
      * shoppers reaching into one plate (a hand located just outside its volume as it came and
-     * went), so the event was no longer split between them (baseline seed 1: 12 to 8 perfect).
+     * went), so the event was no longer split between them (baseline seed 1, `npm run bench:accuracy
+     * -- --scenario baseline --seeds 1-1 --minutes 5`: 12 to 8 of 12 perfect).
      */
     pointWeight: z.number().nonnegative().default(4),
     /** A sighting that made a point counts by its point only, not by its ray (see pointWeight). */

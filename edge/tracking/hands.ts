@@ -130,20 +130,34 @@ export function ownerByReach(
   const a = at(options.armMaxZM);
   const b = at(options.armMinZM);
   if (!a || !b) return null;
+  const bodies = tracks.filter((t) => t.state !== 'lost' && t.state !== 'tentative');
+  return nearestClear(
+    bodies.map((t) => [t.trackId, toSegmentM(t.floorXyM, a, b)] as const),
+    options.reachM,
+    options.reachTieM,
+  );
+}
+
+/**
+ * Of (id, metres) pairs, the nearest id if it is within `reachM` and no other is within `tieM` as
+ * near (a near tie is nobody, not a coin flip); else null.
+ */
+export function nearestClear(
+  distances: Iterable<readonly [string, number]>,
+  reachM: number,
+  tieM: number,
+): string | null {
   let best: string | null = null;
   let bestM = Number.POSITIVE_INFINITY;
   let secondM = Number.POSITIVE_INFINITY;
-  for (const t of tracks) {
-    if (t.state === 'lost' || t.state === 'tentative') continue;
-    const m = toSegmentM(t.floorXyM, a, b);
+  for (const [id, m] of distances) {
     if (m < bestM) {
       secondM = bestM;
       bestM = m;
-      best = t.trackId;
+      best = id;
     } else if (m < secondM) secondM = m;
   }
-  if (best === null || bestM > options.reachM || secondM - bestM < options.reachTieM) return null;
-  return best;
+  return best !== null && bestM <= reachM && secondM - bestM >= tieM ? best : null;
 }
 
 function toSegmentM(p: readonly number[], a: [number, number], b: [number, number]): number {
@@ -197,9 +211,10 @@ export interface HandPoint {
  * `maxGapM`: each sighting used once, closest pairs first (a track has two hands; the wrong
  * pairing of left and right meets far apart, or not at all). The two may not be linked to two
  * different tracks, but one or both may be linked to none: an arm deep in a shelf has often left
- * its body's box in one view. On kept baseline runs (seeds 1-4), points in a plate's volume during
- * its event came near the picker's true hand or no true hand, never another shopper's; pairing
- * only sightings of one track found them in 32 of 193 events, pairing these too in 66 of 189.
+ * its body's box in one view. Points in a plate's volume during its event, over the 22 kept runs of
+ * benchmarks/results/accuracy-baseline (`npx tsx benchmarks/accuracy/hand-points.ts
+ * [--linked-only] DUMPS`): 1037 at the picker's hand, 17 at another shopper's, 212 at no true
+ * hand, in 388 of 1109 events; pairing only sightings linked to one track, 463, 6 and 89, in 230.
  */
 export function handPoints(
   sightings: readonly HandSighting[],

@@ -111,18 +111,14 @@ export class VisitBook implements Stateful {
   private readonly strangers = new Set<string>();
   private readonly pending: PendingCrossing[] = [];
   /**
-   * `${gateId} ${trackId}` → when an unbound track was last seen behind that entry's line: one
-   * still queueing after a crossing did not make it. A payer who scanned for a party and stepped
-   * through last left their crossing waiting for a track; the next shopper in the queue, born
-   * behind the line, took it when they crossed on their own code seconds later (baseline seed 6).
+   * Per unbound track, per entry gate: when it was last seen behind the line, and first seen well
+   * past it. The one who made a crossing was neither still behind the line a second after it (a
+   * payer who scanned for a party stepped through last, untracked, and the next shopper of the
+   * queue took their crossing when crossing on their own code seconds later: baseline seed 6) nor
+   * already well past it a second before (views of a shopper standing at the scanner dragged a
+   * track inside, which took that shopper's crossing: seed 7).
    */
-  private readonly behind = new Map<string, number>();
-  /**
-   * `${gateId} ${trackId}` → when an unbound track was first seen well past that entry's line: one
-   * in before a crossing did not make it either. A track dragged inside by misplaced views of a
-   * shopper standing at the scanner took that shopper's crossing a second later (baseline seed 7).
-   */
-  private readonly ahead = new Map<string, number>();
+  private readonly lineSeen = new Map<string, Record<string, { behindMs?: number; aheadMs?: number }>>();
   private readonly seen = new Set<string>();
   /** Codes read at the gates, by scan: a gate deciding locally names no visit, its code does. */
   private readonly codes = new Map<string, string>();
@@ -220,7 +216,7 @@ export class VisitBook implements Stateful {
   bind(tracks: readonly Track[], nowMs: number): VisitEffect[] {
     const effects: VisitEffect[] = [];
     const c = this.config;
-    this.noteBehind(tracks, nowMs);
+    this.noteLine(tracks, nowMs);
     for (let i = 0; i < this.pending.length; ) {
       const p = this.pending[i]!;
       const gate = this.gates.get(p.gateId)!;
@@ -440,9 +436,8 @@ export class VisitBook implements Stateful {
       // Of a queue at the gate, the one who crossed is through the line (the rest wait behind it),
       // and was not still behind it well after the crossing.
       if (this.inward(gate, t.floorXyM) < -c.crossedSlackM) continue;
-      const behindMs = this.behind.get(`${gate.id} ${t.trackId}`);
+      const { behindMs, aheadMs } = this.lineSeen.get(t.trackId)?.[gate.id] ?? {};
       if (behindMs !== undefined && behindMs > p.tsMs + c.crossedLagMs) continue;
-      const aheadMs = this.ahead.get(`${gate.id} ${t.trackId}`);
       if (aheadMs !== undefined && aheadMs < p.tsMs - c.crossedLagMs) continue;
       const crossed =
         (behindMs !== undefined && behindMs >= p.tsMs - c.crossedBeforeMs) ||
@@ -458,26 +453,30 @@ export class VisitBook implements Stateful {
 
   /**
    * Where unbound tracks near an entry stand against its line, now: when last behind it, when
-   * first well past it (`crossedAheadM`); forgets tracks gone.
+   * first well past it (`crossedAheadM`); forgets tracks gone or bound. Runs on every frame.
    */
-  private noteBehind(tracks: readonly Track[], nowMs: number): void {
-    const here = new Set<string>();
-    for (const g of this.gates.values()) {
-      if (g.kind !== 'entry') continue;
-      const mid = midpoint(g);
-      for (const t of tracks) {
-        if (this.byTrack.has(t.trackId)) continue;
-        const key = `${g.id} ${t.trackId}`;
-        here.add(key);
-        // A lost track keeps what was seen of it, but where it coasts to is not seen.
-        if (t.state === 'lost' || dist(t.floorXyM, mid) > this.config.gateRadiusM) continue;
+  private noteLine(tracks: readonly Track[], nowMs: number): void {
+    const unbound = new Set<string>();
+    for (const t of tracks) {
+      if (this.byTrack.has(t.trackId)) continue;
+      unbound.add(t.trackId);
+      // A lost track keeps what was seen of it, but where it coasts to is not seen.
+      if (t.state === 'lost') continue;
+      for (const g of this.gates.values()) {
+        if (g.kind !== 'entry' || dist(t.floorXyM, midpoint(g)) > this.config.gateRadiusM) continue;
         const inward = this.inward(g, t.floorXyM);
-        if (inward < -this.config.crossedSlackM) this.behind.set(key, nowMs);
-        if (inward > this.config.crossedAheadM && !this.ahead.has(key)) this.ahead.set(key, nowMs);
+        const behind = inward < -this.config.crossedSlackM;
+        const ahead = inward > this.config.crossedAheadM;
+        if (!behind && !ahead) continue;
+        const byGate = this.lineSeen.get(t.trackId) ?? {};
+        this.lineSeen.set(t.trackId, byGate);
+        const seen = byGate[g.id] ?? {};
+        byGate[g.id] = seen;
+        if (behind) seen.behindMs = nowMs;
+        else seen.aheadMs ??= nowMs;
       }
     }
-    for (const seen of [this.behind, this.ahead])
-      for (const key of seen.keys()) if (!here.has(key)) seen.delete(key);
+    for (const id of this.lineSeen.keys()) if (!unbound.has(id)) this.lineSeen.delete(id);
   }
 
   private leaver(tracks: readonly Track[], gateMid: Vec2): Track | null {
