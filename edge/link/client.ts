@@ -105,6 +105,7 @@ export class EdgeLinkClient implements CloudLink, CheckpointStore {
     this.gate = new OfflineGate(
       {
         keysFile: cfg.entryKeysFile ?? join(cfg.outboxDir, 'entry-keys.json'),
+        stateFile: join(cfg.outboxDir, 'offline-entries.json'),
         skewS: cfg.entryClockSkewS,
         maxValidityS: ENTRY_CODE_MAX_VALIDITY_S,
       },

@@ -22,7 +22,6 @@ import {
   deny,
   OFFLINE_UNRECORDED_REASON,
   PARTY_PASS_AFTER_EXPIRY_MS,
-  type PartyPass,
 } from './gate-decision.ts';
 import type { OfflineGate } from './offline-gate.ts';
 
@@ -55,7 +54,7 @@ export function gateAuthorityConfig(raw: unknown): GateAuthorityConfig {
 
 export interface GateAuthorityDeps {
   link: Pick<CloudLink, 'askGate' | 'report'>;
-  offline: Pick<OfflineGate, 'check'>;
+  offline: Pick<OfflineGate, 'check' | 'passFor' | 'keepPass' | 'usePass'>;
   /** Publishes the command on its gate's command topic (QoS 1); resolves when the broker has it. */
   publish(command: GateCommand): Promise<void>;
   log: Logger;
@@ -75,8 +74,6 @@ export class GateAuthorityInput extends WrappedInput {
   private readonly inFlight = new Set<Promise<void>>();
   /** Scan ids decided and command ids published (insertion order: the oldest goes first). */
   private readonly seen = new Set<string>();
-  /** Offline entries' passes left for the party's later members, by code. */
-  private readonly passes = new Map<string, PartyPass>();
   private readonly counts: GateDecisionCounts = { cloud: 0, offline: 0, offlineDenied: 0, unrecorded: 0 };
   private readonly nowMs: () => number;
   private readonly newVisitId: () => string;
@@ -147,8 +144,7 @@ export class GateAuthorityInput extends WrappedInput {
     const { scanId, gateId, qr } = scan;
     const answer = cloudDecided(await this.deps.link.askGate({ scanId, gateId, qr }, this.cfg.askTimeoutMs));
     const scanMs = this.nowMs();
-    for (const [code, p] of this.passes) if (p.untilMs < scanMs || p.left <= 0) this.passes.delete(code);
-    const pass = answer ? undefined : this.passes.get(qr);
+    const pass = answer ? undefined : this.deps.offline.passFor(qr, scanMs);
     // A code with passes left is no replay: it is not checked (and used up) again.
     const check = answer || pass ? null : await this.deps.offline.check(qr, scanMs);
     const { command, report } = decideGate(
@@ -160,7 +156,7 @@ export class GateAuthorityInput extends WrappedInput {
     );
     if (answer) this.counts.cloud += 1;
     else if (pass && command.action === 'open') {
-      pass.left -= 1;
+      this.deps.offline.usePass(qr);
       this.counts.offline += 1;
       this.deps.log.warn('gate opened offline for a party member', {
         scanId,
@@ -183,7 +179,7 @@ export class GateAuthorityInput extends WrappedInput {
     }
     this.counts.offline += 1;
     if (check?.ok && command.visitId && (command.party ?? 1) > 1)
-      this.passes.set(qr, {
+      this.deps.offline.keepPass(qr, {
         visitId: command.visitId,
         gateId,
         party: command.party!,

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { createLogger } from '../../platform/log.ts';
 import { issuedReceipt, newShopper, startTestCloud, type TestCloud } from '../../test/support/cloud.ts';
 import { entryCode } from '../../test/support/gate.ts';
 import { addDevice, setUpStore } from '../../test/support/store.ts';
+import { recordingLogger } from '../io/test-log.ts';
 import { admitOffline, OfflineGate } from './offline-gate.ts';
 import { testLink } from './testing/test-link.ts';
 
@@ -35,7 +36,8 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, timeout
   }
 }
 
-const gateAt = (keysFile: string) => new OfflineGate({ keysFile, skewS: 2, maxValidityS: 30 }, log);
+const gateAt = (keysFile: string) =>
+  new OfflineGate({ keysFile, stateFile: `${keysFile}.entries`, skewS: 2, maxValidityS: 30 }, log);
 
 describe('entry codes checked at the edge', () => {
   it('admits a code the cloud signed, once, while it is valid, also from the keys kept on disk', async () => {
@@ -51,6 +53,8 @@ describe('entry codes checked at the edge', () => {
 
     // A restart while the cloud is away: the kept keys still verify.
     const restarted = gateAt(keysFile);
+    // ...and nothing it let in is forgotten: the code is still used.
+    expect(await restarted.check(qr, cloud.clock.ms)).toMatchObject({ ok: false, reason: 'replayed' });
     const other = await entryCode(cloud, (await newShopper(cloud)).token);
     expect(await restarted.check(other, cloud.clock.ms + 31_000)).toMatchObject({
       ok: false,
@@ -64,6 +68,29 @@ describe('entry codes checked at the edge', () => {
       ok: false,
       reason: 'bad_signature',
     });
+  });
+
+  it('keeps a party’s passes across a restart, and starts (loudly) from an unreadable file', () => {
+    const keysFile = join(freshDir(), 'keys.json');
+    const pass = { visitId: 'v1', gateId: 'g1', party: 3, left: 2, untilMs: 100_000 };
+    const gate = gateAt(keysFile);
+    gate.keepPass('code', pass);
+    gate.usePass('code');
+    expect(gateAt(keysFile).passFor('code', 50_000)).toEqual({ ...pass, left: 1 });
+    // Lapsed, or spent, it is gone.
+    expect(gateAt(keysFile).passFor('code', 100_001)).toBeUndefined();
+    const spent = gateAt(keysFile);
+    spent.usePass('code');
+    expect(gateAt(keysFile).passFor('code', 50_000)).toBeUndefined();
+
+    writeFileSync(`${keysFile}.entries`, '{"used": 3');
+    const loud = recordingLogger();
+    const fresh = new OfflineGate(
+      { keysFile, stateFile: `${keysFile}.entries`, skewS: 2, maxValidityS: 30 },
+      loud,
+    );
+    expect(fresh.passFor('code', 50_000)).toBeUndefined();
+    expect(loud.lines.map((l) => l.msg)).toContain('offline entries file unreadable; used codes forgotten');
   });
 
   it('opens the gate while the cloud is down, and the cloud makes the entry a visit and a receipt when it is back', async () => {

@@ -14,8 +14,24 @@ import type { Logger } from '../../platform/log.ts';
 import { EntryClaims } from '../../proto/entry-code.ts';
 import { WalkoutError } from '../../proto/index.ts';
 import type { CloudLink, GateAnswer } from '../stages.ts';
+import type { PartyPass } from './gate-decision.ts';
 
 const Jwks = z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) });
+
+/** What the edge has let in offline, kept across a restart during the outage. */
+const Kept = z.object({
+  used: z.record(z.string(), z.number()),
+  passes: z.record(
+    z.string(),
+    z.object({
+      visitId: z.string(),
+      gateId: z.string(),
+      party: z.number().int().positive(),
+      left: z.number().int().nonnegative(),
+      untilMs: z.number(),
+    }),
+  ),
+});
 
 export interface OfflineGateConfig {
   /** Where the last good JWK set is kept, so a restart during an outage can still verify. */
@@ -24,6 +40,11 @@ export interface OfflineGateConfig {
   skewS: number;
   /** The longest validity a code may claim (the cloud issues 30 s at most). */
   maxValidityS: number;
+  /**
+   * Where the nonces used and the party passes left are kept: an edge restarted during an outage
+   * must not let a code in twice, nor refuse a party's next member.
+   */
+  stateFile: string;
 }
 
 export type OfflineCheck =
@@ -39,6 +60,8 @@ export class OfflineGate {
   private keySet: ReturnType<typeof createLocalJWKSet> | null = null;
   /** Nonces admitted offline, until their code expires: a code opens the gate once here too. */
   private readonly used = new Map<string, number>();
+  /** Offline entries' passes left for the party's later members, by code. */
+  private readonly passes = new Map<string, PartyPass>();
 
   constructor(
     private readonly cfg: OfflineGateConfig,
@@ -49,6 +72,7 @@ export class OfflineGate {
     } catch {
       // No cache yet (first start): offline entries wait for the first fetch.
     }
+    this.load();
   }
 
   hasKeys(): boolean {
@@ -94,7 +118,57 @@ export class OfflineGate {
     for (const [nonce, expS] of this.used) if (expS <= nowS) this.used.delete(nonce);
     if (this.used.has(claims.nonce)) return { ok: false, reason: 'replayed', detail: 'used at this edge' };
     this.used.set(claims.nonce, claims.exp);
+    this.save();
     return { ok: true, claims };
+  }
+
+  /** The passes left on a code at `nowMs`, if any (spent and lapsed ones are forgotten). */
+  passFor(qr: string, nowMs: number): PartyPass | undefined {
+    for (const [code, p] of this.passes) if (p.untilMs < nowMs || p.left <= 0) this.passes.delete(code);
+    return this.passes.get(qr);
+  }
+
+  /** Keeps the passes an offline entry leaves for its party's later members. */
+  keepPass(qr: string, pass: PartyPass): void {
+    this.passes.set(qr, { ...pass });
+    this.save();
+  }
+
+  /** One of a code's passes was used (a member went through). */
+  usePass(qr: string): void {
+    const pass = this.passes.get(qr);
+    if (!pass) return;
+    pass.left -= 1;
+    this.save();
+  }
+
+  private load(): void {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(this.cfg.stateFile, 'utf8'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // Nothing let in offline yet.
+    }
+    const kept = Kept.safeParse(raw);
+    if (!kept.success) {
+      // Unreadable: starting empty could let a used code in again, which the cloud holds for an
+      // operator (docs/cloud.md); refusing to start would shut the store's gate. Say so loudly.
+      this.log.error('offline entries file unreadable; used codes forgotten', {
+        file: this.cfg.stateFile,
+        issue: kept.error.issues[0]?.message,
+      });
+      return;
+    }
+    for (const [nonce, expS] of Object.entries(kept.data.used)) this.used.set(nonce, expS);
+    for (const [qr, pass] of Object.entries(kept.data.passes)) this.passes.set(qr, pass);
+  }
+
+  /** Written whole, synced, then renamed over the old file: a crash leaves one or the other. */
+  private save(): void {
+    const tmp = `${this.cfg.stateFile}.tmp`;
+    const body = { used: Object.fromEntries(this.used), passes: Object.fromEntries(this.passes) };
+    writeFileSync(tmp, JSON.stringify(body), { flush: true });
+    renameSync(tmp, this.cfg.stateFile);
   }
 
   private install(body: unknown): void {
