@@ -213,6 +213,35 @@ describe('binding gate traffic to tracks', () => {
     ]);
   });
 
+  it('a member whose crossing found no track adopts the one born at the entry that the crossing refused', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    const [gx, gy] = mid(entry);
+    // A party of two: the second member is first seen queueing already past the line, long before
+    // their own passage, so the crossing rules refuse that track and the crossing settles without one.
+    const payer = track('t1', 500, [gx, gy - 0.4]);
+    const second = track('t2', 1200, [gx + 0.4, gy + 0.7]);
+    book.onCommand(open(1, 'v1', 2, 800));
+    book.onPassage(pass(1, entry.id, 'in', 1000));
+    book.bind([{ ...payer, floorXyM: [gx, gy + 0.3] }, second], 1500);
+    book.onCommand(open(2, 'v1', 2, 3000));
+    book.onPassage(pass(2, entry.id, 'in', 4000));
+    const waiting = [{ ...payer, floorXyM: [gx, gy + 1] as [number, number] }, second];
+    expect(book.bind(waiting, 6000)).toEqual([]);
+    expect(book.bind(waiting, 9100)).toEqual([]);
+    expect(book.memberOf('t2')).toBeNull();
+    // Once it is away from the gate, it is the trackless member's.
+    const away = { ...second, floorXyM: [gx + 3, gy + 4] as [number, number] };
+    expect(book.bind([{ ...payer, floorXyM: [gx - 3, gy + 4] }, away], 12_000)).toEqual([
+      { type: 'bound', visitId: 'v1', memberNo: 1, trackId: 't2', tsMs: 12_000 },
+    ]);
+    // Born long before the passage (beyond the bind window), it would not have been.
+    const late = new VisitBook(layout, VisitConfig.parse({}));
+    late.onCommand(open(3, 'v2', 1, 20_000));
+    late.onPassage(pass(3, entry.id, 'in', 20_000));
+    late.bind([], 26_000);
+    expect(late.bind([away], 27_000)).toEqual([]);
+  });
+
   it('a member whose track was lost adopts the track born where they were last seen, not one far away', () => {
     const book = new VisitBook(layout, VisitConfig.parse({}));
     book.onCommand(open(1, 'v1', 1, 0));

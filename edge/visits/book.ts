@@ -271,6 +271,15 @@ export class VisitBook implements Stateful {
       const last = m.trackId ? this.lastSeen.get(m.trackId) : undefined;
       for (const t of orphans) {
         const older = t.bornMs < (last ? last.lastSeenMs : m.enteredMs) - c.adoptAfterMs;
+        if (older && !m.trackId) {
+          // Never had a track: one born at an entry around their crossing, which the crossing
+          // rules refused, is theirs (on baseline seed 5 a party's middle member, first seen
+          // inside past the line while queueing, shopped on no visit).
+          const dt = Math.abs(t.bornMs - m.enteredMs);
+          if (dt <= c.bindWindowMs && this.bornAtEntry(t))
+            pairs.push({ m, t, cost: (c.adoptRadiusM * dt) / c.bindWindowMs });
+          continue;
+        }
         if (older) {
           // Lived beside the member's track: a twin only if both were born at the entry together
           // and it is where the member just was (by place alone, a kept run gave a widowed party
@@ -304,6 +313,12 @@ export class VisitBook implements Stateful {
       });
     }
     return effects;
+  }
+
+  private bornAtEntry(t: Track): boolean {
+    for (const g of this.gates.values())
+      if (g.kind === 'entry' && dist(t.bornXyM, midpoint(g)) <= this.config.gateRadiusM) return true;
+    return false;
   }
 
   /** The member a track is (or was, until they left: shelf events settle after the exit). */
