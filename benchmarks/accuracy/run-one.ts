@@ -4,7 +4,7 @@
  * one (edge/wiring.ts, edge/loop.ts, the detector through the loader); only its link is an
  * in-memory collector, since the cloud's pricing is not what is measured here.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FusionConfig } from '../../edge/fusion/config.ts';
 import type { FusionOutput, ResolveTrace } from '../../edge/fusion/outputs.ts';
@@ -45,7 +45,10 @@ export interface RunOptions {
    * weight-events.jsonl, reports.jsonl (each report with its store time), resolves.jsonl (per
    * weight event: the attribution's inputs and result, the member and lines it went to),
    * alerts.jsonl, tracks.jsonl (per track: birth, last sighting, the visits bound over time) and
-   * positions.jsonl (every track's floor position and state, five times a store second).
+   * positions.jsonl (every track's floor position and state, five times a store second); and
+   * dets.jsonl (every frame's detections and re-id embeddings, as detect-recording.ts writes them)
+   * with layout.json beside truth/, so bench-tracking.ts can replay the tracker on the run
+   * (`--rec DUMP/baseline-N --dets DUMP/baseline-N/edge/dets.jsonl`).
    */
   dump?: boolean;
 }
@@ -110,10 +113,11 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
   // The cameras exist once the session starts: the look reads them through this.
   let streams: MainStreams | null = null;
   const secondLook = opts.secondLook?.((cameraId, frameIndex) => streams?.(cameraId, frameIndex) ?? null);
+  const dets = opts.dump ? detectionsTap(opts.detector, opts.out, opts.loaded) : null;
   const loop = runLoop({
     ...(secondLook ? { secondLook } : {}),
     input,
-    detector: opts.detector,
+    detector: dets?.detector ?? opts.detector,
     fusion,
     link: collector(reports),
     publisher: null,
@@ -182,6 +186,7 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     input.end();
   }
   const stats = await loop;
+  await dets?.close();
   if (opts.dump) {
     const dir = join(opts.out, 'edge');
     mkdirSync(dir, { recursive: true });
@@ -228,5 +233,43 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     reports: reports.length,
     framesDetected: stats.framesDetected,
     wallSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** The detector, writing every frame's detections to `out`/edge/dets.jsonl as it answers. */
+function detectionsTap(
+  detector: FrameDetector,
+  out: string,
+  loaded: LoadedScenario,
+): { detector: FrameDetector; close: () => Promise<void> } {
+  mkdirSync(join(out, 'edge'), { recursive: true });
+  copyFileSync(loaded.paths.layout, join(out, 'layout.json'));
+  const file = createWriteStream(join(out, 'edge', 'dets.jsonl'));
+  const r3 = (v: number) => Math.round(v * 1000) / 1000;
+  const r1 = (v: number) => Math.round(v * 10) / 10;
+  return {
+    detector: {
+      async detect(frame) {
+        const f = await detector.detect(frame);
+        const row = {
+          cameraId: f.cameraId,
+          frameIndex: f.frameIndex,
+          captureMs: f.captureMs,
+          detections: f.detections.map((d) => ({
+            ...d,
+            score: r3(d.score),
+            bbox: { x: r1(d.bbox.x), y: r1(d.bbox.y), w: r1(d.bbox.w), h: r1(d.bbox.h) },
+          })),
+          ...(f.embeddings ? { embeddings: f.embeddings.map((e) => (e ? Array.from(e, r3) : null)) } : {}),
+        };
+        file.write(`${JSON.stringify(row)}\n`);
+        return f;
+      },
+      close: () => detector.close(),
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) =>
+        file.end((err?: Error | null) => (err ? reject(err) : resolve())),
+      ),
   };
 }
