@@ -5,7 +5,7 @@ import type { Track, WeightEvent } from '../types.ts';
 import type { Unclaimed } from './unclaimed.ts';
 
 /** Raised whenever what a snapshot holds changes shape: an older snapshot is then refused. */
-export const FUSION_STATE_VERSION = 6;
+export const FUSION_STATE_VERSION = 7;
 
 /** A visit whose last member left at `tsMs`, waiting for the shelf events begun before. */
 export interface Closing {

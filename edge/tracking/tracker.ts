@@ -23,6 +23,7 @@ import type { FrameDetections, Track } from '../types.ts';
 import { assign, FORBIDDEN } from './assign.ts';
 import type { TrackerConfig } from './config.ts';
 import { type FloorObservation, floorObservations } from './floor.ts';
+import { takeOver } from './identity.ts';
 import {
   correct,
   expectedAt,
@@ -55,6 +56,10 @@ interface Internal {
    */
   wholeSeen: boolean;
   bank: Float32Array[];
+  /** Clean views of its first seconds (identity.ts), and its latest; when it was last judged. */
+  gallery: Float32Array[];
+  recent: { tMs: number; embedding: Float32Array }[];
+  judgedMs: number;
 }
 
 export interface TrackerUpdate {
@@ -120,6 +125,7 @@ export class FloorTracker implements Stateful {
     this.#associate(liveLeft, low, tMs, matched, () => cfg.lowMatchGateM);
 
     for (const [t, o] of matched) this.#correct(t, o, tMs);
+    if (cfg.identitySwapMargin > 0) this.#judgeIdentities(tMs);
     const born: Track[] = [];
     for (const [t, o] of matched) {
       if (t.tentative && t.hits >= cfg.confirmHits && (t.orphan || t.wholeSeen)) {
@@ -154,6 +160,9 @@ export class FloorTracker implements Stateful {
         hits: 1,
         wholeSeen: !o.headCut,
         bank: o.embedding ? [o.embedding] : [],
+        gallery: [],
+        recent: [],
+        judgedMs: tMs,
       });
     }
 
@@ -258,6 +267,32 @@ export class FloorTracker implements Stateful {
     orphan.adoptedBy = best;
   }
 
+  /**
+   * Tracks that took over another's person in a crowd give it back (identity.ts): each confirmed
+   * track is judged at most every `JUDGE_EVERY_MS`, on its recent clean views.
+   */
+  #judgeIdentities(tMs: number): void {
+    const cfg = this.#config;
+    const confirmed = this.#live.filter((t) => !t.tentative && t.gallery.length >= cfg.identityMinViews);
+    const idCfg = {
+      galleryMs: cfg.identityGalleryMs,
+      minRecent: cfg.identityMinViews,
+      recentMs: cfg.identityRecentMs,
+      swapMargin: cfg.identitySwapMargin,
+    };
+    for (const [i, t] of confirmed.entries()) {
+      if (tMs - t.judgedMs < JUDGE_EVERY_MS) continue;
+      t.judgedMs = tMs;
+      const views = confirmed.map((u) => ({
+        gallery: u.gallery,
+        recent: u.recent.filter((r) => r.tMs >= tMs - cfg.identityRecentMs),
+        lost: this.#lost(u, tMs),
+      }));
+      const j = takeOver(views, i, idCfg);
+      if (j !== null) swapIdentities(t, confirmed[j]!, tMs);
+    }
+  }
+
   /** A track's gate at `tMs`: the base gate while live; growing with the time lost once lost. */
   #gateM(t: Internal, tMs: number, baseM: number): number {
     const cfg = this.#config;
@@ -313,7 +348,13 @@ export class FloorTracker implements Stateful {
     if (o.embedding) {
       // Only a clean view joins the bank: in a crowd the box may hold a neighbour too.
       const crowded = this.#live.some((u) => u !== t && dist(u.kf.xyM, o.floorXyM) < cfg.reidMinSeparationM);
-      if (!crowded) remember(t.bank, o.embedding, cfg.reidBankSize);
+      if (!crowded) {
+        remember(t.bank, o.embedding, cfg.reidBankSize);
+        if (tMs - t.firstSeenMs <= cfg.identityGalleryMs && !t.orphan)
+          remember(t.gallery, o.embedding, cfg.reidBankSize);
+        t.recent.push({ tMs, embedding: o.embedding });
+        while (t.recent.length > 0 && t.recent[0]!.tMs < tMs - cfg.identityRecentMs) t.recent.shift();
+      }
     }
   }
 
@@ -330,6 +371,21 @@ export class FloorTracker implements Stateful {
       bornXyM: [t.firstXyM[0], t.firstXyM[1]],
     };
   }
+}
+
+const JUDGE_EVERY_MS = 500;
+
+/** Exchanges who two tracks are (id, birth, appearance); each keeps where it is on the floor. */
+function swapIdentities(a: Internal, b: Internal, tMs: number): void {
+  for (const k of ['trackId', 'firstSeenMs', 'firstXyM', 'wholeSeen', 'bank', 'gallery'] as const) {
+    const v = a[k];
+    (a as unknown as Record<string, unknown>)[k] = b[k];
+    (b as unknown as Record<string, unknown>)[k] = v;
+  }
+  a.recent = [];
+  b.recent = [];
+  a.judgedMs = tMs;
+  b.judgedMs = tMs;
 }
 
 function dist(a: Vec2, b: Vec2): number {
