@@ -29,7 +29,7 @@ export interface IdentityView {
 }
 
 /** Mean over the views of their best similarity to the gallery; null without both. */
-export function fit(gallery: readonly Float32Array[], views: IdentityView['recent']): number | null {
+export function likeness(gallery: readonly Float32Array[], views: IdentityView['recent']): number | null {
   if (gallery.length === 0 || views.length === 0) return null;
   let sum = 0;
   for (const v of views) sum += bestSimilarity(gallery, v.embedding) ?? 0;
@@ -44,13 +44,13 @@ export function fit(gallery: readonly Float32Array[], views: IdentityView['recen
 export function takeOver(tracks: readonly IdentityView[], i: number, cfg: IdentityConfig): number | null {
   const me = tracks[i]!;
   if (me.lost || me.recent.length < cfg.minRecent) return null;
-  const own = fit(me.gallery, me.recent);
+  const own = likeness(me.gallery, me.recent);
   if (own === null) return null;
   let best: number | null = null;
   let bestFit = own + cfg.swapMargin;
   for (const [j, other] of tracks.entries()) {
     if (j === i) continue;
-    const f = fit(other.gallery, me.recent);
+    const f = likeness(other.gallery, me.recent);
     if (f !== null && f > bestFit) {
       best = j;
       bestFit = f;
@@ -60,7 +60,7 @@ export function takeOver(tracks: readonly IdentityView[], i: number, cfg: Identi
   const other = tracks[best]!;
   if (other.lost) return best;
   if (other.recent.length < cfg.minRecent) return null;
-  const theirs = fit(other.gallery, other.recent);
-  const mine = fit(me.gallery, other.recent);
+  const theirs = likeness(other.gallery, other.recent);
+  const mine = likeness(me.gallery, other.recent);
   return theirs !== null && mine !== null && mine > theirs ? best : null;
 }
