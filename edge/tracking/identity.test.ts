@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type IdentityView, takeOver } from './identity.ts';
 
-const cfg = { galleryMs: 10_000, minRecent: 3, recentMs: 2000, swapMargin: 0.15 };
+const cfg = { minRecent: 3, swapMargin: 0.15 };
 /** A unit vector mostly along axis `k` of 4, a little along the next: one person's look. */
 const look = (k: number, wobble = 0) => {
   const v = new Float32Array(4);

@@ -13,11 +13,8 @@
 import { bestSimilarity } from './reid.ts';
 
 export interface IdentityConfig {
-  /** Views (ms after its birth) that make a track's gallery. */
-  galleryMs: number;
-  /** A track is judged on at least this many clean views, of the last `recentMs`. */
+  /** A track is judged on at least this many recent clean views. */
   minRecent: number;
-  recentMs: number;
   /** Another's gallery must fit the recent views this much better (mean cosine) than its own. */
   swapMargin: number;
 }

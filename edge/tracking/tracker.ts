@@ -274,12 +274,7 @@ export class FloorTracker implements Stateful {
   #judgeIdentities(tMs: number): void {
     const cfg = this.#config;
     const confirmed = this.#live.filter((t) => !t.tentative && t.gallery.length >= cfg.identityMinViews);
-    const idCfg = {
-      galleryMs: cfg.identityGalleryMs,
-      minRecent: cfg.identityMinViews,
-      recentMs: cfg.identityRecentMs,
-      swapMargin: cfg.identitySwapMargin,
-    };
+    const idCfg = { minRecent: cfg.identityMinViews, swapMargin: cfg.identitySwapMargin };
     for (const [i, t] of confirmed.entries()) {
       if (tMs - t.judgedMs < JUDGE_EVERY_MS) continue;
       t.judgedMs = tMs;
