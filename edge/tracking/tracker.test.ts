@@ -134,6 +134,64 @@ describe('FloorTracker rules', () => {
     expect(t.tracks()).toEqual([]);
   });
 
+  it('gives back the people two tracks swapped, by their looks (re-id)', () => {
+    /** Person boxes with their heads, each with its person's look (a unit re-id embedding). */
+    const seen = (tMs: number, people: [number, number, number][]): FrameDetections => {
+      const f = frame(
+        tMs,
+        people.map(([x, y]) => [x, y]),
+      );
+      const persons = f.detections.map((h) => ({
+        classIndex: 0,
+        cls: 'person',
+        score: 0.9,
+        bbox: { x: h.bbox.x - 18, y: h.bbox.y - 6, w: 60, h: 110 },
+      }));
+      const look = (k: number) => Float32Array.from({ length: 4 }, (_, i) => (i === k ? 1 : 0));
+      return {
+        ...f,
+        detections: [...persons, ...f.detections],
+        embeddings: [...people.map(([, , k]) => look(k)), ...people.map(() => null)],
+      };
+    };
+    const run = (identitySwapMargin: number) => {
+      const t = new FloorTracker({
+        config: trackerConfig({ identitySwapMargin }),
+        cameras: layout.cameras.map(cameraModel),
+        birthZones: birthZonesFor(layout, config),
+      });
+      // Two shoppers walk in a metre apart and stand there past their tracks' gallery time; then
+      // (a crowd, a missed second) each is where the other was, too far from their own track for
+      // it to follow.
+      for (let i = 1; i <= 120; i++) {
+        const y = 0.3 + Math.min(i, 30) * 0.05;
+        t.update(
+          seen(i * 100, [
+            [1.0, y, 0],
+            [2.0, y, 1],
+          ]),
+        );
+      }
+      const at = (x: number) => t.tracks().find((k) => Math.abs(k.floorXyM[0] - x) < 0.3)?.trackId;
+      const first = { a: at(1.0), b: at(2.0) };
+      for (let i = 121; i <= 150; i++)
+        t.update(
+          seen(i * 100, [
+            [1.0, 1.8, 1],
+            [2.0, 1.8, 0],
+          ]),
+        );
+      return { first, now: { a: at(2.0), b: at(1.0) } };
+    };
+    const given = run(config.identitySwapMargin);
+    expect(given.first.a).toBeDefined();
+    expect(given.first.b).toBeDefined();
+    expect(given.now).toEqual(given.first);
+    // By position alone, the tracks keep the wrong people.
+    const blind = run(0);
+    expect(blind.now).toEqual({ a: blind.first.b, b: blind.first.a });
+  });
+
   it('keeps two people who walk side by side apart, and end() removes one', () => {
     const t = tracker();
     for (let i = 1; i <= 30; i++)
