@@ -170,6 +170,18 @@ export const TrackerConfig = z
         'A track is judged on at least this many clean views (3 against 6: IDF1 0.933 against 0.913 on seed 3)...',
       ),
     identityRecentMs: positive.default(2000).describe('...of this long.'),
+    identityUnlikeMax: z
+      .number()
+      .default(0.6)
+      .describe(
+        "...and only one whose own gallery fits its latest views less than this (a clean view's best match in its own person's gallery is about 0.8-0.9; a kept seed-1 run with no such bound swapped a shopper's track with a track of no one at the entry, whose gallery held two people's views).",
+      ),
+    identityTakeLost: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Whether a track may take a lost track's identity (its person would then be the one it follows). Off: on that seed-1 run it handed a leaving shopper's track to another visit's.",
+      ),
     birthSeparationM: positive
       .default(0.5)
       .describe(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type IdentityView, takeOver } from './identity.ts';
 
-const cfg = { minRecent: 3, swapMargin: 0.15 };
+const cfg = { minRecent: 3, swapMargin: 0.15, unlikeMax: 0.6, takeLost: true };
 /** A unit vector mostly along axis `k` of 4, a little along the next: one person's look. */
 const look = (k: number, wobble = 0) => {
   const v = new Float32Array(4);
@@ -26,8 +26,16 @@ describe('who a track is, by appearance', () => {
     expect(takeOver(tracks, 2, cfg)).toBeNull();
   });
 
-  it('a track following a lost track’s person takes its identity', () => {
+  it('a track following a lost track’s person takes its identity, only if allowed', () => {
     expect(takeOver([track(0, 1), track(1, null, true)], 0, cfg)).toBe(1);
+    expect(takeOver([track(0, 1), track(1, null, true)], 0, { ...cfg, takeLost: false })).toBeNull();
+  });
+
+  it('a track that still looks like its gallery keeps itself, even if another’s fits better', () => {
+    // Its gallery holds its person's look and, weakly, the other's: own fit 0.7, the other's 1.
+    const mixed = { ...track(0, 1), gallery: [Float32Array.from([0.714, 0.7, 0, 0])] };
+    expect(takeOver([mixed, track(1, 0)], 0, cfg)).toBeNull();
+    expect(takeOver([mixed, track(1, 0)], 0, { ...cfg, unlikeMax: 0.8 })).toBe(1);
   });
 
   it('waits while the other track is live but has too few clean views, or still looks like itself', () => {

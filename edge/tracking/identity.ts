@@ -15,8 +15,12 @@ import { bestSimilarity } from './reid.ts';
 export interface IdentityConfig {
   /** A track is judged on at least this many recent clean views. */
   minRecent: number;
-  /** Another's gallery must fit the recent views this much better (mean cosine) than its own. */
+  /** Another's gallery must fit the recent views this much better (mean cosine) than its own... */
   swapMargin: number;
+  /** ...and its own fit them less than this: a track that still looks like itself keeps itself. */
+  unlikeMax: number;
+  /** Whether a track may take over a lost one's identity (its person is the one it follows). */
+  takeLost: boolean;
 }
 
 export interface IdentityView {
@@ -42,7 +46,7 @@ export function takeOver(tracks: readonly IdentityView[], i: number, cfg: Identi
   const me = tracks[i]!;
   if (me.lost || me.recent.length < cfg.minRecent) return null;
   const own = likeness(me.gallery, me.recent);
-  if (own === null) return null;
+  if (own === null || own >= cfg.unlikeMax) return null;
   let best: number | null = null;
   let bestFit = own + cfg.swapMargin;
   for (const [j, other] of tracks.entries()) {
@@ -55,9 +59,9 @@ export function takeOver(tracks: readonly IdentityView[], i: number, cfg: Identi
   }
   if (best === null) return null;
   const other = tracks[best]!;
-  if (other.lost) return best;
+  if (other.lost) return cfg.takeLost ? best : null;
   if (other.recent.length < cfg.minRecent) return null;
   const theirs = likeness(other.gallery, other.recent);
   const mine = likeness(me.gallery, other.recent);
-  return theirs !== null && mine !== null && mine > theirs ? best : null;
+  return theirs !== null && mine !== null && theirs < cfg.unlikeMax && mine > theirs ? best : null;
 }

@@ -274,7 +274,12 @@ export class FloorTracker implements Stateful {
   #judgeIdentities(tMs: number): void {
     const cfg = this.#config;
     const confirmed = this.#live.filter((t) => !t.tentative && t.gallery.length >= cfg.identityMinViews);
-    const idCfg = { minRecent: cfg.identityMinViews, swapMargin: cfg.identitySwapMargin };
+    const idCfg = {
+      minRecent: cfg.identityMinViews,
+      swapMargin: cfg.identitySwapMargin,
+      unlikeMax: cfg.identityUnlikeMax,
+      takeLost: cfg.identityTakeLost,
+    };
     for (const [i, t] of confirmed.entries()) {
       if (tMs - t.judgedMs < JUDGE_EVERY_MS) continue;
       t.judgedMs = tMs;
