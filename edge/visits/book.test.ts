@@ -56,7 +56,7 @@ describe('binding gate traffic to tracks', () => {
       't2',
       2800,
       [mid(entry)[0] + 0.3, mid(entry)[1] - 0.3],
-      [mid(entry)[0] + 0.3, mid(entry)[1] + 0.2],
+      [mid(entry)[0] + 0.3, mid(entry)[1] + 0.4],
     );
     const bound = book.bind([a, b], 3000);
     expect(bound.filter((e) => e.type === 'bound')).toEqual([
@@ -88,7 +88,7 @@ describe('binding gate traffic to tracks', () => {
     const outside: [number, number] = [mid(entry)[0], mid(entry)[1] - 0.3];
     const effects = book.bind(
       [track('t1', 1300, outside, mid(entry)), track('t2', 1500, outside, mid(entry))],
-      2000,
+      2500,
     );
     expect(effects).toContainEqual({ type: 'tailgate', gateId: entry.id, trackId: 't2', tsMs: 1400 });
     expect(book.memberOf('t1')?.visitId).toBe('v1');
@@ -147,7 +147,7 @@ describe('binding gate traffic to tracks', () => {
     expect(bound).toEqual([{ type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't2', tsMs: 7050 }]);
     book.onCommand(open(2, 'v1', 2, 7500));
     book.onPassage(pass(2, entry.id, 'in', 8500));
-    expect(book.bind([{ ...behind, floorXyM: [gx, gy + 0.05] }, crossing], 8550)).toContainEqual({
+    expect(book.bind([{ ...behind, floorXyM: [gx, gy + 0.35] }, crossing], 8550)).toContainEqual({
       type: 'bound',
       visitId: 'v1',
       memberNo: 1,
@@ -168,9 +168,25 @@ describe('binding gate traffic to tracks', () => {
     book.onCommand(open(2, 'v2', 1, 12_500));
     book.onPassage(pass(2, entry.id, 'in', 13_250));
     const bound = book
-      .bind([{ ...next, floorXyM: [gx, gy + 0.2] }], 13_400)
+      .bind([{ ...next, floorXyM: [gx, gy + 0.35] }], 13_400)
       .filter((e) => e.type === 'bound');
     expect(bound).toEqual([{ type: 'bound', visitId: 'v2', memberNo: 0, trackId: 't3', tsMs: 13_400 }]);
+  });
+
+  it('a crossing waits a second before taking a track barely past the line: it may still be queueing', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    const [gx, gy] = mid(entry);
+    // A party's member crosses untracked; the next shopper waits at the line, within its floor error.
+    const next = track('t6', 500, [gx + 0.3, gy - 0.5]);
+    const member = track('t7', 1400, [gx + 0.4, gy + 0.6]);
+    book.onCommand(open(1, 'v1', 2, 800));
+    book.onPassage(pass(1, entry.id, 'in', 1000));
+    expect(book.bind([{ ...next, floorXyM: [gx + 0.3, gy - 0.11] }], 1150)).toEqual([]);
+    // A second later the next shopper is back behind the line: not the one who crossed.
+    expect(book.bind([{ ...next, floorXyM: [gx + 0.3, gy - 0.5] }, member], 2100)).toEqual([]);
+    expect(book.bind([{ ...next, floorXyM: [gx + 0.3, gy - 0.5] }, member], 3100)).toEqual([
+      { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't7', tsMs: 3100 },
+    ]);
   });
 
   it('a crossing is not taken by a track already well past the line a second before it', () => {
@@ -184,7 +200,7 @@ describe('binding gate traffic to tracks', () => {
     book.onPassage(pass(1, entry.id, 'in', 4000));
     const lost: Track = { ...dragged, floorXyM: [gx - 0.4, gy + 1.2], state: 'lost' };
     expect(book.bind([lost, shopper], 4100)).toEqual([]);
-    expect(book.bind([lost, { ...shopper, floorXyM: [gx - 0.3, gy + 0.2] }], 4600)).toEqual([
+    expect(book.bind([lost, { ...shopper, floorXyM: [gx - 0.3, gy + 0.35] }], 4600)).toEqual([
       { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't7', tsMs: 4600 },
     ]);
   });
@@ -199,7 +215,7 @@ describe('binding gate traffic to tracks', () => {
     book.bind([ghost, shopper], 2900);
     book.onPassage(pass(1, entry.id, 'in', 3000));
     expect(book.bind([ghost, shopper], 3100)).toEqual([]);
-    const through = { ...shopper, floorXyM: [gx - 0.2, gy + 0.2] as [number, number] };
+    const through = { ...shopper, floorXyM: [gx - 0.2, gy + 0.35] as [number, number] };
     expect(book.bind([ghost, through], 3500)).toEqual([
       { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't6', tsMs: 3500 },
     ]);
@@ -247,7 +263,7 @@ describe('binding gate traffic to tracks', () => {
     book.onCommand(open(1, 'v1', 1, 0));
     book.onPassage(pass(1, entry.id, 'in', 500));
     const outside: [number, number] = [mid(entry)[0], mid(entry)[1] - 0.3];
-    book.bind([track('t1', 400, outside, mid(entry))], 600);
+    book.bind([track('t1', 400, outside, [mid(entry)[0], mid(entry)[1] + 0.4])], 600);
     expect(book.memberOf('t1')?.visitId).toBe('v1');
     // Walks in, then the tracker loses t1 at (6, 5) and a new track starts there.
     book.bind([{ ...track('t1', 400, outside, [6, 5]), lastSeenMs: 20_000 }], 20_000);

@@ -463,6 +463,12 @@ export class VisitBook implements Stateful {
         best = { t, cost, crossed };
     }
     if (best && !best.crossed && nowMs - p.tsMs < c.insideWaitMs) return null;
+    // One barely past the line may still be queueing behind it (floor error): it is taken only
+    // once crossedLagMs has passed, which a track still behind the line by then does not survive
+    // (baseline seed 3: a party's member crossed untracked, and the crossing, taken at once, bound
+    // the next shopper waiting at the line, 4 s before his own crossing).
+    if (best && nowMs - p.tsMs <= c.crossedLagMs && this.inward(gate, best.t.floorXyM) < c.crossedClearM)
+      return null;
     return best?.t ?? null;
   }
 

@@ -19,6 +19,8 @@ export const VisitConfig = z
     crossedLagMs: z.number().int().nonnegative().default(1000),
     /** ...nor one already this far (m) past it that long before the passage. */
     crossedAheadM: z.number().nonnegative().default(0.5),
+    /** A track less than this (m) past the line is taken only after crossedLagMs (see above). */
+    crossedClearM: z.number().nonnegative().default(0.3),
     /** A track seen behind the line at most this long (ms) before the passage walked through it... */
     crossedBeforeMs: z.number().int().nonnegative().default(5000),
     /** ...and is waited for this long (ms) before a track born inside takes the crossing. */
