@@ -10,7 +10,8 @@
  *      the image border cut (floor.ts);
  *   4. a tentative track seen often enough soon enough, once at least from a head the image
  *      border did not cut, is confirmed and gets its id; a track unseen by every camera is lost
- *      (coasts, not reported), then ends.
+ *      (coasts, not reported), then ends;
+ *   5. tracks that swapped people in a crowd exchange identities back, by appearance (identity.ts).
  * Pure: no clock, no I/O; ids `t1`, `t2`… in order of confirmation, per instance.
  */
 
@@ -377,11 +378,12 @@ const JUDGE_EVERY_MS = 500;
 
 /** Exchanges who two tracks are (id, birth, appearance); each keeps where it is on the floor. */
 function swapIdentities(a: Internal, b: Internal, tMs: number): void {
-  for (const k of ['trackId', 'firstSeenMs', 'firstXyM', 'wholeSeen', 'bank', 'gallery'] as const) {
-    const v = a[k];
-    (a as unknown as Record<string, unknown>)[k] = b[k];
-    (b as unknown as Record<string, unknown>)[k] = v;
-  }
+  [a.trackId, b.trackId] = [b.trackId, a.trackId];
+  [a.firstSeenMs, b.firstSeenMs] = [b.firstSeenMs, a.firstSeenMs];
+  [a.firstXyM, b.firstXyM] = [b.firstXyM, a.firstXyM];
+  [a.wholeSeen, b.wholeSeen] = [b.wholeSeen, a.wholeSeen];
+  [a.bank, b.bank] = [b.bank, a.bank];
+  [a.gallery, b.gallery] = [b.gallery, a.gallery];
   a.recent = [];
   b.recent = [];
   a.judgedMs = tMs;
