@@ -258,6 +258,27 @@ describe('binding gate traffic to tracks', () => {
     expect(late.bind([away], 27_000)).toEqual([]);
   });
 
+  it('a member whose crossing took a track that soon died adopts the one born at the entry that it refused', () => {
+    const book = new VisitBook(layout, VisitConfig.parse({}));
+    const [gx, gy] = mid(entry);
+    // The shopper's own track, seen well past the line long before the passage: refused.
+    const own = track('t1', 0, [gx + 0.4, gy + 0.7]);
+    // A view of no one born inside after the passage: the crossing takes it after the wait.
+    const ghost = track('t2', 1200, [gx, gy + 0.4]);
+    book.onCommand(open(1, 'v1', 1, 800));
+    book.bind([own], 100);
+    book.onPassage(pass(1, entry.id, 'in', 1000));
+    expect(book.bind([own, ghost], 3100)).toEqual([
+      { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't2', tsMs: 3100 },
+    ]);
+    book.bind([own, { ...ghost, lastSeenMs: 6000 }], 6000);
+    // The ghost is gone 5 s after the crossing; the shopper walks away from the gate.
+    const away = { ...own, floorXyM: [gx + 3, gy + 4] as [number, number] };
+    expect(book.bind([{ ...ghost, lastSeenMs: 6000, state: 'lost' }, away], 9000)).toEqual([
+      { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't1', tsMs: 9000 },
+    ]);
+  });
+
   it('a member whose track was lost adopts the track born where they were last seen, not one far away', () => {
     const book = new VisitBook(layout, VisitConfig.parse({}));
     book.onCommand(open(1, 'v1', 1, 0));

@@ -271,14 +271,19 @@ export class VisitBook implements Stateful {
       const last = m.trackId ? this.lastSeen.get(m.trackId) : undefined;
       for (const t of orphans) {
         const older = t.bornMs < (last ? last.lastSeenMs : m.enteredMs) - c.adoptAfterMs;
-        if (older && !m.trackId) {
-          // Never had a track: one born at an entry around their crossing, which the crossing
-          // rules refused, is theirs (on baseline seed 5 a party's middle member, first seen
-          // inside past the line while queueing, shopped on no visit).
+        // Never had a track, or only one that died soon after the crossing (a view of no one the
+        // crossing took): one born at an entry around their crossing, which the crossing rules
+        // refused, is theirs (on baseline seed 5 a party's middle member, first seen inside past
+        // the line while queueing, shopped on no visit; on another run the crossing took a track
+        // born beyond the line's end that died 10 s later).
+        const shortLived = last !== undefined && last.lastSeenMs - m.enteredMs < c.bindWindowMs;
+        if (older && (!m.trackId || shortLived)) {
           const dt = Math.abs(t.bornMs - m.enteredMs);
-          if (dt <= c.bindWindowMs && this.bornAtEntry(t))
+          if (dt <= c.bindWindowMs && this.bornAtEntry(t)) {
             pairs.push({ m, t, cost: (c.adoptRadiusM * dt) / c.bindWindowMs });
-          continue;
+            continue;
+          }
+          if (!m.trackId) continue;
         }
         if (older) {
           // Lived beside the member's track: a twin only if both were born at the entry together
