@@ -2,9 +2,10 @@
  * Who a track is, by appearance: each track keeps a gallery of the clean views (no other track
  * near) of its first seconds, when it was born at the entry and one person for sure, and its
  * latest clean views. A track whose latest views look like another track's gallery, clearly more
- * than its own, has taken that person over in a crowd; when the other track's latest views look
- * like this one's gallery (they swapped), or the other is lost (its person is the one this track
- * now follows), the two exchange identities. Pure: galleries and views in, a decision out.
+ * than its own, and not much like its own, has taken that person over in a crowd; when the other
+ * track's latest views look like this one's gallery (they swapped), or (if allowed) the other is
+ * lost (its person is the one this track now follows), the two exchange identities. Pure:
+ * galleries and views in, a decision out.
  *
  * Why re-id this way: on kept baseline runs (seeds 3 and 5) a clean view's best match among the
  * galleries of the people in the store at the time is its own person's 97 % of the time, while
@@ -39,8 +40,8 @@ export function likeness(gallery: readonly Float32Array[], views: IdentityView['
 
 /**
  * The track whose identity `tracks[i]` should take (exchanging its own), or null. `tracks[i]` is
- * judged only on enough recent clean views; a live partner only when it has as many and they fit
- * `tracks[i]`'s gallery better than its own.
+ * judged only on enough recent clean views; a live partner only when it has as many, they fit
+ * `tracks[i]`'s gallery better than its own, and its own fits them less than `unlikeMax` too.
  */
 export function takeOver(tracks: readonly IdentityView[], i: number, cfg: IdentityConfig): number | null {
   const me = tracks[i]!;
