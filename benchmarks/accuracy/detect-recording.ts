@@ -14,6 +14,7 @@ import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findManifest, loadDetector, loadEmbedder } from '../../models/runtime/index.ts';
+import { detectionsLine } from './dets-line.ts';
 
 const { values } = parseArgs({
   options: {
@@ -58,7 +59,6 @@ const detector = await loadDetector(findManifest('detector')!, {
 });
 const embedder = values.embed ? await loadEmbedder(findManifest('embedding')!, { workers: 1 }) : null;
 const out = createWriteStream(values.out);
-const round = (v: number) => Math.round(v * 10) / 10;
 
 let next = 0;
 let done = 0;
@@ -72,7 +72,7 @@ async function worker(): Promise<void> {
     const f = frames[i]!;
     const jpeg = readFileSync(f.file);
     const { detections } = await detector.detect(jpeg);
-    let embeddings: (number[] | null)[] | undefined;
+    let embeddings: (Float32Array | null)[] | undefined;
     if (embedder) {
       const persons = detections.flatMap((d, k) => (d.cls === 'person' ? [k] : []));
       const { vectors } = await embedder.embed(
@@ -80,23 +80,13 @@ async function worker(): Promise<void> {
         persons.map((k) => detections[k]!.bbox),
       );
       embeddings = detections.map(() => null);
-      for (const [j, k] of persons.entries()) {
-        embeddings[k] = Array.from(vectors[j]!, (v) => Math.round(v * 1000) / 1000);
-      }
+      for (const [j, k] of persons.entries()) embeddings[k] = vectors[j]!;
     }
-    const row = {
-      cameraId: f.cameraId,
-      frameIndex: f.frameIndex,
-      captureMs: f.captureMs,
-      detections: detections.map((d) => ({
-        cls: d.cls,
-        classIndex: d.classIndex,
-        score: Math.round(d.score * 1000) / 1000,
-        bbox: { x: round(d.bbox.x), y: round(d.bbox.y), w: round(d.bbox.w), h: round(d.bbox.h) },
-      })),
-      ...(embeddings ? { embeddings } : {}),
-    };
-    results.set(i, JSON.stringify(row));
+    const { cameraId, frameIndex, captureMs } = f;
+    results.set(
+      i,
+      detectionsLine({ cameraId, frameIndex, captureMs, detections, ...(embeddings ? { embeddings } : {}) }),
+    );
     // Written in capture order, whatever order the workers finish in.
     while (results.has(written)) {
       out.write(`${results.get(written)}\n`);

@@ -20,6 +20,7 @@ import { createOfflineApp } from '../../simulator/io/offline-app.ts';
 import type { Progress } from '../../simulator/run/runner.ts';
 import { runSession } from '../../simulator/run/session.ts';
 import type { LoadedScenario } from '../../simulator/scenario/load.ts';
+import { detectionsLine } from './dets-line.ts';
 import { LockstepInput, lockstepDevices, lockstepFrames } from './lockstep.ts';
 import { type Score, type ScoredReport, score, type TruthEvent, type TruthVisit } from './score.ts';
 
@@ -245,24 +246,11 @@ function detectionsTap(
   mkdirSync(join(out, 'edge'), { recursive: true });
   copyFileSync(loaded.paths.layout, join(out, 'layout.json'));
   const file = createWriteStream(join(out, 'edge', 'dets.jsonl'));
-  const r3 = (v: number) => Math.round(v * 1000) / 1000;
-  const r1 = (v: number) => Math.round(v * 10) / 10;
   return {
     detector: {
       async detect(frame) {
         const f = await detector.detect(frame);
-        const row = {
-          cameraId: f.cameraId,
-          frameIndex: f.frameIndex,
-          captureMs: f.captureMs,
-          detections: f.detections.map((d) => ({
-            ...d,
-            score: r3(d.score),
-            bbox: { x: r1(d.bbox.x), y: r1(d.bbox.y), w: r1(d.bbox.w), h: r1(d.bbox.h) },
-          })),
-          ...(f.embeddings ? { embeddings: f.embeddings.map((e) => (e ? Array.from(e, r3) : null)) } : {}),
-        };
-        file.write(`${JSON.stringify(row)}\n`);
+        file.write(`${detectionsLine(f)}\n`);
         return f;
       },
       close: () => detector.close(),

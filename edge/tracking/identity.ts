@@ -8,8 +8,9 @@
  * galleries and views in, a decision out.
  *
  * Why re-id this way: on kept baseline runs (seeds 3 and 5) a clean view's best match among the
- * galleries of the people in the store at the time is its own person's 97 % of the time, while
- * the floor positions of shoppers standing together cannot tell them apart.
+ * galleries of the people in the store at the time is its own person's 97 % of the time
+ * (benchmarks/accuracy/reid-separation.ts), while the floor positions of shoppers standing
+ * together cannot tell them apart.
  */
 import { bestSimilarity } from './reid.ts';
 

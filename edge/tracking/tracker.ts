@@ -24,7 +24,7 @@ import type { FrameDetections, Track } from '../types.ts';
 import { assign, FORBIDDEN } from './assign.ts';
 import type { TrackerConfig } from './config.ts';
 import { type FloorObservation, floorObservations } from './floor.ts';
-import { takeOver } from './identity.ts';
+import { type IdentityConfig, type IdentityView, takeOver } from './identity.ts';
 import {
   correct,
   expectedAt,
@@ -87,6 +87,7 @@ export class FloorTracker implements Stateful {
   #serial = 0;
   readonly #noise: KalmanNoise;
   readonly #limits: { maxSpeedMps: number; headDeltaRangeM: readonly [number, number] };
+  readonly #identity: IdentityConfig;
 
   constructor(options: {
     config: Readonly<TrackerConfig>;
@@ -100,6 +101,12 @@ export class FloorTracker implements Stateful {
     this.#limits = {
       maxSpeedMps: options.config.maxSpeedMps,
       headDeltaRangeM: [options.config.headDeltaMinM, options.config.headDeltaMaxM],
+    };
+    this.#identity = {
+      minRecent: options.config.identityMinViews,
+      swapMargin: options.config.identitySwapMargin,
+      unlikeMax: options.config.identityUnlikeMax,
+      takeLost: options.config.identityTakeLost,
     };
   }
 
@@ -275,22 +282,20 @@ export class FloorTracker implements Stateful {
   #judgeIdentities(tMs: number): void {
     const cfg = this.#config;
     const confirmed = this.#live.filter((t) => !t.tentative && t.gallery.length >= cfg.identityMinViews);
-    const idCfg = {
-      minRecent: cfg.identityMinViews,
-      swapMargin: cfg.identitySwapMargin,
-      unlikeMax: cfg.identityUnlikeMax,
-      takeLost: cfg.identityTakeLost,
-    };
+    // Made once a frame, when some track is due, and again only after a swap changed them.
+    let views: IdentityView[] | null = null;
     for (const [i, t] of confirmed.entries()) {
       if (tMs - t.judgedMs < JUDGE_EVERY_MS) continue;
       t.judgedMs = tMs;
-      const views = confirmed.map((u) => ({
+      views ??= confirmed.map((u) => ({
         gallery: u.gallery,
         recent: u.recent.filter((r) => r.tMs >= tMs - cfg.identityRecentMs),
         lost: this.#lost(u, tMs),
       }));
-      const j = takeOver(views, i, idCfg);
-      if (j !== null) swapIdentities(t, confirmed[j]!, tMs);
+      const j = takeOver(views, i, this.#identity);
+      if (j === null) continue;
+      swapIdentities(t, confirmed[j]!, tMs);
+      views = null;
     }
   }
 

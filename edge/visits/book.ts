@@ -259,9 +259,7 @@ export class VisitBook implements Stateful {
         // At a gate: a crossing will claim it (or it never came in). Born at one and since well
         // inside, with no crossing pending, it came in unclaimed.
         ![...this.gates.values()].some(
-          (g) =>
-            dist(t.floorXyM, midpoint(g)) <= c.gateRadiusM ||
-            (dist(t.bornXyM, midpoint(g)) <= c.gateRadiusM && nowMs - t.bornMs < c.bindWaitMs),
+          (g) => this.atGate(g, t.floorXyM) || (this.atGate(g, t.bornXyM) && nowMs - t.bornMs < c.bindWaitMs),
         ),
     );
     if (orphans.length === 0) return [];
@@ -320,10 +318,13 @@ export class VisitBook implements Stateful {
     return effects;
   }
 
+  /** Within `gateRadiusM` of the gate line's middle: where its crossers are. */
+  private atGate(g: Gate, xyM: Vec2): boolean {
+    return dist(xyM, midpoint(g)) <= this.config.gateRadiusM;
+  }
+
   private bornAtEntry(t: Track): boolean {
-    for (const g of this.gates.values())
-      if (g.kind === 'entry' && dist(t.bornXyM, midpoint(g)) <= this.config.gateRadiusM) return true;
-    return false;
+    return [...this.gates.values()].some((g) => g.kind === 'entry' && this.atGate(g, t.bornXyM));
   }
 
   /** The member a track is (or was, until they left: shelf events settle after the exit). */
@@ -489,7 +490,7 @@ export class VisitBook implements Stateful {
       // A lost track keeps what was seen of it, but where it coasts to is not seen.
       if (t.state === 'lost') continue;
       for (const g of this.gates.values()) {
-        if (g.kind !== 'entry' || dist(t.floorXyM, midpoint(g)) > this.config.gateRadiusM) continue;
+        if (g.kind !== 'entry' || !this.atGate(g, t.floorXyM)) continue;
         const inward = this.inward(g, t.floorXyM);
         const behind = inward < -this.config.crossedSlackM;
         const ahead = inward > this.config.crossedAheadM;

@@ -1,0 +1,33 @@
+/**
+ * One frame's detections as a line of a dets.jsonl file (detect-recording.ts, and kept accuracy
+ * runs): boxes to 0.1 px, scores and re-id embeddings to 0.001, which is all the tracker uses.
+ * bench-tracking.ts and tracking-fixture.ts read them back.
+ */
+import type { Detection } from '../../models/runtime/types.ts';
+
+export interface DetectionsRow {
+  cameraId: string;
+  frameIndex: number;
+  captureMs: number;
+  detections: readonly Detection[];
+  /** Parallel to `detections`; null where none was computed. */
+  embeddings?: readonly (ArrayLike<number> | null)[];
+}
+
+const r1 = (v: number) => Math.round(v * 10) / 10;
+const r3 = (v: number) => Math.round(v * 1000) / 1000;
+
+export function detectionsLine(f: DetectionsRow): string {
+  return JSON.stringify({
+    cameraId: f.cameraId,
+    frameIndex: f.frameIndex,
+    captureMs: f.captureMs,
+    detections: f.detections.map((d) => ({
+      cls: d.cls,
+      classIndex: d.classIndex,
+      score: r3(d.score),
+      bbox: { x: r1(d.bbox.x), y: r1(d.bbox.y), w: r1(d.bbox.w), h: r1(d.bbox.h) },
+    })),
+    ...(f.embeddings ? { embeddings: f.embeddings.map((e) => (e ? Array.from(e, r3) : null)) } : {}),
+  });
+}
