@@ -53,7 +53,7 @@ export async function openDetector(
   return {
     model,
     async detect(frame: CameraFrame): Promise<FrameDetections> {
-      const { detections, timing } = await model.detect(frame.jpeg);
+      const { detections, timing, image } = await model.detect(frame.jpeg, { keepImage: embedder !== null });
       let embedTiming: Timing | null = null;
       const out: FrameDetections = {
         cameraId: frame.cameraId,
@@ -64,7 +64,7 @@ export async function openDetector(
       const persons = detections.flatMap((d, k) => (d.cls === 'person' ? [k] : []));
       if (embedder && persons.length > 0) {
         const { vectors, timing: t } = await embedder.embed(
-          frame.jpeg,
+          image ?? frame.jpeg,
           persons.map((k) => detections[k]!.bbox),
         );
         embedTiming = t;

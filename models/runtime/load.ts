@@ -167,10 +167,11 @@ async function call<K extends WorkerResult['task']>(
   pool: WorkerPool,
   image: ImageInput,
   boxes?: PixelBox[],
+  keepImage = false,
 ): Promise<{ result: Extract<WorkerResult, { task: K }>; timing: Timing } | null> {
   checkArgs(image, boxes);
   if (boxes?.length === 0) return null;
-  return (await pool.request({ image, boxes })) as {
+  return (await pool.request({ image, boxes, ...(keepImage ? { keepImage } : {}) })) as {
     result: Extract<WorkerResult, { task: K }>;
     timing: Timing;
   };
@@ -182,9 +183,9 @@ export async function loadDetector(manifestPath: string, opts: LoadOptions = {})
   const { m, pool } = await open('detector', manifestPath, opts);
   return {
     manifest: m,
-    async detect(image) {
-      const { result, timing } = (await call<'detector'>(pool, image))!;
-      return { detections: result.detections, timing };
+    async detect(image, opts = {}) {
+      const { result, timing } = (await call<'detector'>(pool, image, undefined, opts.keepImage))!;
+      return { detections: result.detections, timing, ...(result.image ? { image: result.image } : {}) };
     },
     close: () => pool.close(),
   };

@@ -58,6 +58,21 @@ describe(`the detector${det.skip}`, () => {
   });
 
   it.skipIf(!det.path)(
+    'hands back the frame it decoded when asked, pixel for pixel as decoding it here',
+    async () => {
+      const plain = await model.detect(frame.jpeg);
+      expect(plain.image).toBeUndefined();
+      const kept = await model.detect(frame.jpeg, { keepImage: true });
+      const here = await decodeJpeg(frame.jpeg);
+      expect(kept.image).toMatchObject({ width: here.width, height: here.height });
+      expect(Buffer.from(kept.image!.rgb).equals(Buffer.from(here.rgb))).toBe(true);
+      expect(kept.detections).toEqual(plain.detections);
+      // A frame given decoded has nothing to hand back.
+      expect((await model.detect(here, { keepImage: true })).image).toBeUndefined();
+    },
+  );
+
+  it.skipIf(!det.path)(
     'gives the same answer for the JPEG and its decoded pixels, on any worker',
     async () => {
       const raw = await decodeJpeg(frame.jpeg);

@@ -63,7 +63,14 @@ interface ModelBase {
 }
 
 export interface DetectorModel extends ModelBase {
-  detect(image: ImageInput): Promise<{ detections: Detection[]; timing: Timing }>;
+  /**
+   * With `keepImage`, JPEG input comes back decoded too, for the next model on the same frame (the
+   * re-id model's crops) to skip decoding it again.
+   */
+  detect(
+    image: ImageInput,
+    opts?: { keepImage?: boolean },
+  ): Promise<{ detections: Detection[]; timing: Timing; image?: RawImage }>;
 }
 
 export interface ClassifierModel extends ModelBase {
@@ -125,7 +132,7 @@ export interface WireError {
 
 /** One image with its crop boxes, or a held-item model's main-stream windows. */
 export type WorkerPayload =
-  | { image: ImageInput; boxes?: PixelBox[] | undefined }
+  | { image: ImageInput; boxes?: PixelBox[] | undefined; keepImage?: boolean }
   | {
       windows: { window: HeldItemWindow; part: ImageInput | null }[];
       /** The detect-stream frame's size, which found boxes are clipped to. */
@@ -135,7 +142,7 @@ export type WorkerPayload =
 export type WorkerRequest = { id: number } & WorkerPayload;
 
 export type WorkerResult =
-  | { task: 'detector'; detections: Detection[] }
+  | { task: 'detector'; detections: Detection[]; image?: RawImage }
   | { task: 'classifier'; results: ItemClass[] }
   | { task: 'embedding'; vectors: Float32Array[] }
   | { task: 'held-item'; items: HeldItem[] };

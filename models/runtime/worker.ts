@@ -123,6 +123,7 @@ async function decode(image: ImageInput, timing: Timing): Promise<RawImage> {
 async function* inputs(
   req: WorkerRequest,
   timing: Timing,
+  kept: { image?: RawImage },
 ): AsyncGenerator<{ hwc: Uint8Array; transform: InputTransform; width: number; height: number }> {
   if ('windows' in req) {
     for (const { window, part } of req.windows) {
@@ -135,6 +136,7 @@ async function* inputs(
     return;
   }
   const img = await decode(req.image, timing);
+  if (req.keepImage && req.image instanceof Uint8Array) kept.image = img;
   for (const box of req.boxes ?? [null]) {
     const t = performance.now();
     const { hwc, transform } = await prepare(img, box);
@@ -151,8 +153,9 @@ async function handle(req: WorkerRequest): Promise<void> {
   const results: Extract<WorkerResult, { task: 'classifier' }>['results'] = [];
   const vectors: Float32Array[] = [];
   const items: HeldItem[] = [];
+  const kept: { image?: RawImage } = {};
   let index = 0;
-  for await (const { hwc, transform, width, height } of inputs(req, timing)) {
+  for await (const { hwc, transform, width, height } of inputs(req, timing, kept)) {
     let t = performance.now();
     toTensor(hwc, W, H, m.input.mean, m.input.std, tensorData);
     timing.preprocessMs += performance.now() - t;
@@ -198,9 +201,13 @@ async function handle(req: WorkerRequest): Promise<void> {
     timing.postprocessMs += performance.now() - t;
     index++;
   }
+  const image = kept.image;
+  // Handed over, not copied, when the pixels are the whole of their buffer (sharp's are).
+  if (image && image.rgb.byteOffset === 0 && image.rgb.byteLength === image.rgb.buffer.byteLength)
+    transfer.push(image.rgb.buffer as ArrayBuffer);
   const result: WorkerResult =
     init.task === 'detector'
-      ? { task: 'detector', detections }
+      ? { task: 'detector', detections, ...(image ? { image } : {}) }
       : init.task === 'classifier'
         ? { task: 'classifier', results }
         : init.task === 'held-item'
