@@ -29,6 +29,9 @@ export interface ReplayScore {
   none: number;
   rightReview: number;
   wrongReview: number;
+  /** Wrong and of another visit (not a party member): what a receipt would show. */
+  wrongVisit: number;
+  wrongVisitReview: number;
   wrongList: string[];
 }
 
@@ -99,12 +102,16 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     none: 0,
     rightReview: 0,
     wrongReview: 0,
+    wrongVisit: 0,
+    wrongVisitReview: 0,
     wrongList: [],
   };
   for (const dir of positionals) {
     const run = loadRun(dir);
     const d = diagnose(run, layout, dir);
     const traces = new Map(run.resolves.map((t) => [t.event.eventId, t]));
+    const visitOfPerson = new Map<string, string | undefined>();
+    for (const ps of run.persons.values()) for (const p of ps) visitOfPerson.set(p.personId, p.visitId);
     const perEvent = new Map<string, number>();
     for (const f of d.findings) if (f.eventId) perEvent.set(f.eventId, (perEvent.get(f.eventId) ?? 0) + 1);
     for (const f of d.findings) {
@@ -125,7 +132,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       } else {
         s.wrong += 1;
         if (review) s.wrongReview += 1;
-        s.wrongList.push(`${f.eventId} ${f.personId}→${visit} ${who.method} c${who.confidence.toFixed(2)}`);
+        const otherVisit = visitOfPerson.get(visit) !== f.visitId;
+        if (otherVisit) s.wrongVisit += 1;
+        if (otherVisit && review) s.wrongVisitReview += 1;
+        s.wrongList.push(
+          `${f.eventId} ${f.personId}→${visit}${otherVisit ? ' OTHER-VISIT' : ''} ${who.method} c${who.confidence.toFixed(2)}`,
+        );
       }
       if (values.verbose)
         process.stdout.write(

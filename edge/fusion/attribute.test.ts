@@ -40,6 +40,12 @@ function seen(trackId: string, pointM: Vec3, captureMs: number, cam = 0): HandSi
   };
 }
 
+function unit(to: Vec3, from: Vec3): Vec3 {
+  const d: Vec3 = [to[0] - from[0], to[1] - from[1], to[2] - from[2]];
+  const n = Math.hypot(...d);
+  return [d[0] / n, d[1] / n, d[2] / n];
+}
+
 /** Standing `m` metres out from the plate's front (away from the shelf). */
 function outFromFront(m: number, alongM = 0): Vec2 {
   const facing = layout.shelves.find((s) => s.id === plate.shelfId)!.facing;
@@ -47,7 +53,8 @@ function outFromFront(m: number, alongM = 0): Vec2 {
   return [front[0] + dir[0] * m + dir[1] * alongM, front[1] + dir[1] * m + dir[0] * alongM];
 }
 
-const inPlate: Vec3 = [plate.centerM[0], plate.centerM[1], plate.centerM[2] + 0.12];
+// A hand just inside the plate's front edge: deeper in, the shelf above hides it from the ceiling.
+const inPlate: Vec3 = [...outFromFront(-0.08), plate.centerM[2] + 0.12];
 
 describe('attribute', () => {
   it('gives the event to the hand in the plate volume over a track standing nearer', () => {
@@ -135,23 +142,63 @@ describe('attribute', () => {
     expect(torn.candidates.every((c) => c.points === 0)).toBe(true);
   });
 
-  it('with pointsOverRays, a ray over the plate counts nothing when two cameras place its hand outside it', () => {
-    const config = AttributionConfig.parse({ pointsOverRays: true });
+  it('a ray over the plate counts nothing when two cameras place its hand well outside it', () => {
     const where = new Map<string, Vec2[]>([['bystander', [outFromFront(0.4)]]]);
     const cam = cameras[0]!;
-    // Hanging at the bystander's side, in line with the plate from camera 0.
-    const hanging: Vec3 = [
-      cam[0] + (inPlate[0] - cam[0]) * 0.7,
-      cam[1] + (inPlate[1] - cam[1]) * 0.7,
-      cam[2] + (inPlate[2] - cam[2]) * 0.7,
+    // On camera 0's ray through the plate, `t` of the way from the camera.
+    const onRay = (t: number): Vec3 => [
+      cam[0] + (inPlate[0] - cam[0]) * t,
+      cam[1] + (inPlate[1] - cam[1]) * t,
+      cam[2] + (inPlate[2] - cam[2]) * t,
     ];
-    const alone = [seen('bystander', hanging, 10_100, 0)];
-    const both = [...alone, seen('bystander', hanging, 10_110, 1)];
-    const ray = attribute(event, geometry, alone, ['bystander'], (id) => where.get(id) ?? [], config);
-    expect(ray.candidates[0]!.hands).toBeGreaterThan(0);
-    const placed = attribute(event, geometry, both, ['bystander'], (id) => where.get(id) ?? [], config);
-    expect(placed.candidates[0]).toMatchObject({ hands: 0, points: 0 });
-    expect(placed.method).toBe('nearest');
+    const handAt = (p: Vec3) => {
+      const alone = [seen('bystander', p, 10_100, 0)];
+      const both = [...alone, seen('bystander', p, 10_110, 1)];
+      return {
+        ray: attribute(event, geometry, alone, ['bystander'], (id) => where.get(id) ?? [], config),
+        placed: attribute(event, geometry, both, ['bystander'], (id) => where.get(id) ?? [], config),
+      };
+    };
+    // Hanging at the bystander's side, in line with the plate from camera 0.
+    const hanging = handAt(onRay(0.7));
+    expect(hanging.ray.candidates[0]!.hands).toBeGreaterThan(0);
+    expect(hanging.placed.candidates[0]).toMatchObject({ hands: 0, points: 0 });
+    expect(hanging.placed.method).toBe('nearest');
+    // Located just above the plate's volume, as a hand is on its way in: its rays still count.
+    const top = plate.centerM[2] + config.reachAboveM;
+    const justAbove = handAt(onRay((cam[2] - top - 0.1) / (cam[2] - inPlate[2])));
+    expect(justAbove.placed.candidates[0]!.hands).toBeGreaterThan(0);
+  });
+
+  it('a ray that meets another shelf before the plate counts nothing: its hand is in front of that shelf', () => {
+    const above = layout.shelves.find((s) => s.fixtureId === 'G1' && s.id === 'G1W3')!;
+    expect(plate.shelfId).toBe('G1W2');
+    // A hand reaching into the shelf above, seen from the aisle's ceiling: its ray goes on down
+    // into the space above this plate, behind that shelf's board.
+    const hand: Vec3 = [above.box.minM[0] + 0.05, plate.centerM[1], above.box.minM[2] + 0.05];
+    const origin: Vec3 = [hand[0] - 0.7, hand[1], 3];
+    const d: Vec3 = [hand[0] - origin[0], hand[1] - origin[1], hand[2] - origin[2]];
+    const n = Math.hypot(...d);
+    const s: HandSighting = {
+      cameraId: 'c9',
+      captureMs: 10_200,
+      rayOriginM: origin,
+      rayDirection: [d[0] / n, d[1] / n, d[2] / n],
+      trackId: 'upper',
+      score: 0.9,
+    };
+    const where = new Map<string, Vec2[]>([['upper', [outFromFront(0.5)]]]);
+    const positions = (id: string) => where.get(id) ?? [];
+    const through = AttributionConfig.parse({ fixturesOcclude: false });
+    expect(
+      attribute(event, geometry, [s], ['upper'], positions, through).candidates[0]!.hands,
+    ).toBeGreaterThan(0);
+    expect(attribute(event, geometry, [s], ['upper'], positions, config).candidates[0]!.hands).toBe(0);
+    // The same camera sees a hand in this plate's volume, in through its open front.
+    const direct = { ...s, rayDirection: unit(inPlate, origin) };
+    expect(
+      attribute(event, geometry, [direct], ['upper'], positions, config).candidates[0]!.hands,
+    ).toBeGreaterThan(0);
   });
 
   it('is sure of the party when the near tie is between two members of the same visit', () => {

@@ -5,7 +5,7 @@
  * (occlusion), the tracks standing nearest the shelf front decide, with less confidence. Near ties
  * are not coin flips: the result keeps every candidate and a low confidence. Pure.
  */
-import type { Plate, Shelf, StoreLayout, Vec2, Vec3 } from '../../proto/layout/schema.ts';
+import type { Box, Plate, Shelf, StoreLayout, Vec2, Vec3 } from '../../proto/layout/schema.ts';
 import { handPoints, nearestClear } from '../tracking/hands.ts';
 import type { HandSighting, WeightEvent } from '../types.ts';
 import type { AttributionConfig } from './config.ts';
@@ -35,6 +35,7 @@ export interface Attribution {
 export type PositionsAt = (trackId: string, fromMs: number, toMs: number) => Vec2[];
 
 interface Footprint {
+  shelfId: string;
   minX: number;
   maxX: number;
   minY: number;
@@ -57,6 +58,7 @@ export class PlateGeometry {
       const halfX = (alongX ? p.sizeM[0] : p.sizeM[1]) / 2;
       const halfY = (alongX ? p.sizeM[1] : p.sizeM[0]) / 2;
       this.footprints.set(p.id, {
+        shelfId: p.shelfId,
         minX: p.centerM[0] - halfX,
         maxX: p.centerM[0] + halfX,
         minY: p.centerM[1] - halfY,
@@ -68,6 +70,25 @@ export class PlateGeometry {
 
   footprint(plateId: string): Footprint | undefined {
     return this.footprints.get(plateId);
+  }
+
+  /**
+   * Can the sighting's hand be in the space just above the plate? Its ray must pass through that
+   * space before it meets any other shelf: a shelf's box is the space its products fill between its
+   * boards, so a ray that crosses another shelf first was stopped by a board or a back panel, and
+   * the hand the camera saw is in front of it. Without this, a hand raised to a shelf at 1.2 m,
+   * seen from a ceiling camera on the far side, reached the bottom shelf below it on its ray's way
+   * down (baseline seed 3, a put-back charged to another visit).
+   */
+  reaches(s: HandSighting, f: Footprint, marginM: number, reachM: number): boolean {
+    const t = rayEntry(s, f, marginM, reachM);
+    if (t === null) return false;
+    for (const shelf of this.shelves.values()) {
+      if (shelf.id === f.shelfId) continue;
+      const hit = rayBox(s, shelf.box);
+      if (hit !== null && hit < t) return false;
+    }
+    return true;
   }
 
   /** Where a shopper stands to reach the plate: its front edge's middle, on the floor. */
@@ -90,20 +111,57 @@ export class PlateGeometry {
 
 /** Does the ray pass through the box above the footprint (margin around it, `reachM` above its top)? */
 export function rayThroughPlate(s: HandSighting, f: Footprint, marginM: number, reachM: number): boolean {
+  return rayEntry(s, f, marginM, reachM) !== null;
+}
+
+/**
+ * How far along the ray (in units of its direction) it is first seen in the box above the
+ * footprint, or null: the z slab's top, middle and bottom are checked in x and y, nearest first.
+ */
+function rayEntry(s: HandSighting, f: Footprint, marginM: number, reachM: number): number | null {
   const [ox, oy, oz] = s.rayOriginM;
   const [dx, dy, dz] = s.rayDirection;
-  if (Math.abs(dz) < 1e-9) return false;
-  // Slab intersection in z, then check x, y over the z interval at its ends and middle.
+  if (Math.abs(dz) < 1e-9) return null;
   const t0 = (f.topZ - oz) / dz;
   const t1 = (f.topZ + reachM - oz) / dz;
-  for (const t of [t0, (t0 + t1) / 2, t1]) {
+  for (const t of [t0, (t0 + t1) / 2, t1].sort((a, b) => a - b)) {
     if (t <= 0) continue;
     const x = ox + t * dx;
     const y = oy + t * dy;
     if (x >= f.minX - marginM && x <= f.maxX + marginM && y >= f.minY - marginM && y <= f.maxY + marginM)
-      return true;
+      return t;
   }
-  return false;
+  return null;
+}
+
+/** Where (ray parameter) the ray enters the box, or null when it misses it or the box is behind. */
+function rayBox(s: HandSighting, box: Box): number | null {
+  let near = 0;
+  let far = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const o = s.rayOriginM[i]!;
+    const d = s.rayDirection[i]!;
+    const lo = box.minM[i]!;
+    const hi = box.maxM[i]!;
+    if (Math.abs(d) < 1e-12) {
+      if (o < lo || o > hi) return null;
+      continue;
+    }
+    const a = (lo - o) / d;
+    const b = (hi - o) / d;
+    near = Math.max(near, Math.min(a, b));
+    far = Math.min(far, Math.max(a, b));
+    if (near > far) return null;
+  }
+  return near;
+}
+
+/** How far (m) the point is from the box above the footprint. */
+function pointToPlate(p: Vec3, f: Footprint, reachM: number): number {
+  const dx = Math.max(f.minX - p[0], 0, p[0] - f.maxX);
+  const dy = Math.max(f.minY - p[1], 0, p[1] - f.maxY);
+  const dz = Math.max(f.topZ - p[2], 0, p[2] - (f.topZ + reachM));
+  return Math.hypot(dx, dy, dz);
 }
 
 /** Is the point in the box above the footprint (margin around it, `reachM` above its top)? */
@@ -137,15 +195,19 @@ export function attribute(
   const firstHand = new Map<string, number>();
   const seenAt = (trackId: string, tMs: number) =>
     firstHand.set(trackId, Math.min(firstHand.get(trackId) ?? tMs, tMs));
-  // With pointsOverRays, sightings whose hand was located say by their point whether it was in the
-  // plates, not by their ray (a ray passes over plates beyond its hand: a hand hanging at the side
-  // of a shopper before a low shelf, seen from behind, "reaches" its bottom plate). Off by default:
-  // see the config.
+  // A sighting whose hand was located (two cameras' rays meeting) well away from the plates says
+  // so by its point, and its ray no longer counts: a ray passes over plates beyond its hand (a
+  // hand hanging at the side of a shopper before a low shelf, seen from behind, "reaches" its
+  // bottom plate). Only well away: see pointFarM.
   const located = new Set<HandSighting>();
   if (config.pointWeight > 0) {
     const inWindow = sightings.filter((s) => s.captureMs >= fromMs && s.captureMs <= toMs);
     for (const h of handPoints(inWindow, { maxDtMs: config.pointMaxDtMs, maxGapM: config.pointMaxGapM })) {
-      if (config.pointsOverRays) for (const s of h.from) located.add(s);
+      const far = event.plates.every((p) => {
+        const f = geometry.footprint(p.plateId);
+        return f === undefined || pointToPlate(h.pointM, f, config.reachAboveM) > config.pointFarM;
+      });
+      if (far) for (const s of h.from) located.add(s);
       if (!inPlates((f) => pointInPlate(h.pointM, f, config.plateMarginM, config.reachAboveM))) continue;
       const owner = h.trackId ?? ownerOfPoint(h.pointM, h.tMs, tracks, positions, config);
       if (!owner) continue;
@@ -156,7 +218,10 @@ export function attribute(
   const hands = new Map<string, number>();
   for (const s of sightings) {
     if (!s.trackId || s.captureMs < fromMs || s.captureMs > toMs || located.has(s)) continue;
-    if (!inPlates((f) => rayThroughPlate(s, f, config.plateMarginM, config.reachAboveM))) continue;
+    const through = config.fixturesOcclude
+      ? (f: Footprint) => geometry.reaches(s, f, config.plateMarginM, config.reachAboveM)
+      : (f: Footprint) => rayThroughPlate(s, f, config.plateMarginM, config.reachAboveM);
+    if (!inPlates(through)) continue;
     hands.set(s.trackId, (hands.get(s.trackId) ?? 0) + s.score);
     seenAt(s.trackId, s.captureMs);
   }

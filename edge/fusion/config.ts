@@ -34,8 +34,17 @@ export const AttributionConfig = z
      * -- --scenario baseline --seeds 1-1 --minutes 5`: 12 to 8 of 12 perfect).
      */
     pointWeight: z.number().nonnegative().default(4),
-    /** A sighting that made a point counts by its point only, not by its ray (see pointWeight). */
-    pointsOverRays: z.boolean().default(false),
+    /**
+     * A sighting whose hand was located (a point) farther than this (m) from the plates' volume
+     * counts for nothing: its ray passed over the plates, its hand was elsewhere. Not nearer: the
+     * second of two shoppers reaching into one plate had their hand located just outside the
+     * volume as it came and went, and at 0 (every located sighting by its point only) the event was
+     * no longer split between them (baseline seed 1, 12 to 8 of 12 perfect). Replayed
+     * (replay-attribution.ts, with fixturesOcclude) on 22 runs of 2026-12-04 (1108 events): given to
+     * another visit 36 to 33 at 0.1–0.5 m; seeds 1–8 of fcadc08 (407): 12 to 11 at 0.3–0.5 m;
+     * seeds 9–16 of e7fe76b, not looked at before (434): 14 to 11 at 0.5 m.
+     */
+    pointFarM: z.number().nonnegative().default(0.5),
     /** Two sightings at most this far apart (ms) may be triangulated into a point. */
     pointMaxDtMs: z.number().int().nonnegative().default(60),
     /** Two rays passing farther apart than this (m) are not the same hand (0.15: 1024 and 79). */
@@ -44,6 +53,12 @@ export const AttributionConfig = z
     pointReachM: z.number().positive().default(0.9),
     /** ...unless another track stands within this much (m) as near. */
     pointReachTieM: z.number().nonnegative().default(0.25),
+    /**
+     * A hand ray counts for a plate only if no other shelf stops it first (PlateGeometry.reaches).
+     * Replayed (replay-attribution.ts): right 1024 to 1030 of 1108 events (22 runs of 2026-12-04),
+     * 366 to 370 of 407 (seeds 1–8 of fcadc08), 411 to 412 of 434 (seeds 9–16 of e7fe76b).
+     */
+    fixturesOcclude: z.boolean().default(true),
     /** Spread (m) of the nearness score by distance from the shelf front. */
     nearestSigmaM: z.number().positive().default(0.6),
     /** Tracks farther than this (m) from the shelf front, with no hand in it, are not candidates. */

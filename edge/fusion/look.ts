@@ -4,7 +4,7 @@
  * reads) is a SecondLook stage the loop runs; the fusion only asks and, later, reads the answer.
  */
 import type { HandSighting, LookAnswer, LookRequest, WeightEvent, WeightHypothesis } from '../types.ts';
-import { type PlateGeometry, rayThroughPlate } from './attribute.ts';
+import type { PlateGeometry } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
 
 type LookConfig = Pick<
@@ -37,7 +37,7 @@ export function lookRequest(
   const ranked = usable
     .map((s) => ({
       s,
-      inVolume: footprints.some((f) => rayThroughPlate(s, f, plateMarginM, reachAboveM)),
+      inVolume: footprints.some((f) => geometry.reaches(s, f, plateMarginM, reachAboveM)),
       offMs: Math.abs(s.captureMs - atMs),
     }))
     // A hand seen elsewhere (the other hand, a hand in a basket) is no view of the item.
