@@ -54,7 +54,7 @@ if (values.fixture) {
 const overrides = Object.fromEntries(
   values.set.map((kv) => {
     const [k, v] = kv.split('=');
-    return [k!, Number(v)];
+    return [k!, v === 'true' ? true : v === 'false' ? false : Number(v)];
   }),
 );
 const config = trackerConfig(overrides);

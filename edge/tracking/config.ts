@@ -22,6 +22,33 @@ export const TrackerConfig = z
       .describe(
         'The head plane drops this much per metre from the nadir (an oblique head box takes in the shoulders).',
       ),
+    headSizeM: positive
+      .default(0.23)
+      .describe(
+        "Apparent size of a head box (the square root of its area, in metres at its depth) straight below a camera: how far away a head is follows from its box's size in pixels (a crouching shopper's head is nearer the camera, its box bigger).",
+      ),
+    headSizePerMetreM: z
+      .number()
+      .min(0)
+      .default(0.042)
+      .describe(
+        '...growing this much per metre from the nadir (an oblique box takes in the side of the head). Both fit to the heads of kept runs: benchmarks/accuracy/head-size.ts.',
+      ),
+    standingHeadM: positive
+      .default(1.62)
+      .describe("Height of a standing shopper's head centre, against which a head's size tells a crouch."),
+    crouchDropM: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe(
+        "A head whose size puts it more than this below a standing head is placed at that lower height, not on the head plane (0: never). Off: cut at the head plane, a shopper crouching to a low shelf is placed up to 1.1 m towards the camera, and at 0.5 they were placed where they crouched and every kept seed's MOTA rose (seeds 1-8 of fcadc08, bench-tracking.ts with re-id: mean 0.895 to 0.912; IDF1 0.935 to 0.936), but identities suffered (the seed-5 fixture of tracker.test.ts, without re-id: IDF1 0.916 to 0.832) and in the whole edge so did receipts: perfect on seeds 9-15 (81 visits) 0.75 to 0.69, tracks of two visits swapping people (npm run bench:accuracy -- --scenario baseline --seeds 9-15 --minutes 5: e7fe76b against it with 0.5 and the attribution of 069e05f). The crouch is read frame by frame; a track that knew its person was crouching would not jump between the two placements.",
+      ),
+    crouchMinScore: unit
+      .default(0.6)
+      .describe(
+        'Only a head detected at least this surely is placed by its size: weaker boxes are looser, and at 0 a shopper walking upright was lost for 17 s (the 11-entry recording: IDF1 0.953 to 0.910; at 0.6, 0.959).',
+      ),
     personPointHeightM: z
       .number()
       .min(0)

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadLayout } from '../../proto/layout/check.ts';
 import { insidePolygon } from '../../proto/layout/geometry.ts';
 import { cameraModel, project } from '../../proto/layout/projection.ts';
+import { headDetection, standingHeadM } from '../../test/support/heads.ts';
 import { trackerConfig } from './config.ts';
 import { floorObservations, headFloorPoint, headsOfPersons, uncutHead } from './floor.ts';
 import { beyondGate, birthZonesFor } from './zones.ts';
@@ -9,6 +10,12 @@ import { beyondGate, birthZonesFor } from './zones.ts';
 const layout = loadLayout(new URL('../../proto/stores/reference/layout.json', import.meta.url).pathname);
 const cam = cameraModel(layout.cameras[0]!); // cam-11 at (1.5, 2.4, 3)
 const config = trackerConfig();
+
+/** A standing shopper's head seen centred at pixel (u, v). */
+function standingHeadAt(u: number, v: number, score: number) {
+  const xy = headFloorPoint(cam, { x: u, y: v, w: 0, h: 0 }, config.headHeightM, config.headDropPerM)!;
+  return headDetection(cam, standingHeadM(cam, xy), score);
+}
 
 describe('floor observations', () => {
   it('places a head on the floor below it, the head plane dropping with distance from the nadir', () => {
@@ -41,8 +48,8 @@ describe('floor observations', () => {
     const dets = [
       { classIndex: 0, cls: 'person', score: 0.9, bbox: { x: 300, y: 200, w: 80, h: 100 } },
       { classIndex: 0, cls: 'person', score: 0.8, bbox: { x: 280, y: 180, w: 200, h: 200 } },
-      { classIndex: 1, cls: 'head', score: 0.7, bbox: { x: 320, y: 220, w: 20, h: 20 } },
-      { classIndex: 1, cls: 'head', score: 0.6, bbox: { x: 600, y: 20, w: 20, h: 20 } },
+      standingHeadAt(330, 230, 0.7),
+      standingHeadAt(610, 30, 0.6),
     ];
     expect([...headsOfPersons(dets, 4)]).toEqual([
       [0, 2],
@@ -60,6 +67,45 @@ describe('floor observations', () => {
       [[3], true],
     ]);
     expect(obs[2]!.sigmaM).toBeGreaterThan(obs[0]!.sigmaM);
+  });
+});
+
+describe('a crouching shopper, with crouchDropM (off by default: see its description)', () => {
+  // Crouched to a bottom shelf: the head 0.75 m above the floor, its box the size of a head that
+  // near the camera.
+  const at: [number, number] = [2.9, 3.5];
+  const crouching = trackerConfig({ crouchDropM: 0.5 });
+  const observe = (score: number, cfg = crouching) =>
+    floorObservations(
+      {
+        cameraId: cam.id,
+        frameIndex: 1,
+        captureMs: 0,
+        detections: [headDetection(cam, [...at, 0.75], score)],
+      },
+      cam,
+      cfg,
+      0.2,
+    )[0]!.floorXyM;
+  const off = (xy: readonly number[]) => Math.hypot(xy[0]! - at[0], xy[1]! - at[1]);
+
+  it('is placed where they crouch, from the size of their head box', () => {
+    expect(off(observe(0.9))).toBeLessThan(0.15);
+    // On the head plane, the ray is cut a metre above the head: the point lands near the camera.
+    expect(off(observe(0.9, config))).toBeGreaterThan(0.5);
+  });
+
+  it('is placed on the head plane when the head box is weak or not square (two heads in one box)', () => {
+    expect(off(observe(crouching.crouchMinScore - 0.1))).toBeGreaterThan(0.5);
+    const d = headDetection(cam, [...at, 0.75], 0.9);
+    const long = { ...d, bbox: { ...d.bbox, w: d.bbox.w * 1.6 } };
+    const xy = floorObservations(
+      { cameraId: cam.id, frameIndex: 1, captureMs: 0, detections: [long] },
+      cam,
+      crouching,
+      0.2,
+    )[0]!.floorXyM;
+    expect(off(xy)).toBeGreaterThan(0.5);
   });
 });
 

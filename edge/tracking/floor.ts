@@ -4,10 +4,12 @@
  * A head's floor point is its box centre's ray cut with the plane at head height: the head is the
  * part of a person an overhead camera sees best and places best (measured against the simulator's
  * truth, benchmarks/accuracy/floor-error.ts: median error 0.06 m from heads, 0.26 m from person
- * boxes). A person seen without a head is placed from its box centre at half a person's height.
+ * boxes). With crouchDropM (off by default: see it in config.ts) a crouching head is cut lower, at
+ * the height its box's size gives. A person seen without a head is placed from its box centre at
+ * half a person's height.
  */
 import type { PixelBox } from '../../models/runtime/index.ts';
-import { type CameraModel, unprojectToPlane } from '../../proto/layout/projection.ts';
+import { type CameraModel, pixelRay, unprojectToPlane } from '../../proto/layout/projection.ts';
 import type { Vec2 } from '../../proto/layout/schema.ts';
 import type { FrameDetections } from '../types.ts';
 import type { TrackerConfig } from './config.ts';
@@ -46,6 +48,11 @@ export interface FloorObservation {
 export type FloorConfig = Pick<
   TrackerConfig,
   | 'headHeightM'
+  | 'headSizeM'
+  | 'headSizePerMetreM'
+  | 'standingHeadM'
+  | 'crouchDropM'
+  | 'crouchMinScore'
   | 'headDropPerM'
   | 'personPointHeightM'
   | 'headInPersonMarginPx'
@@ -102,6 +109,31 @@ export function headFloorPoint(
     p = unprojectToPlane(camera, u, v, heightM);
   }
   return p ? [p[0], p[1]] : null;
+}
+
+/**
+ * How much lower than a standing head (m) a head box's size puts it: the box's size in pixels
+ * gives the head's depth from the camera, and so the height where its ray reaches that depth.
+ * Noisy (0.11 m median error, 0.25 m at the 90th percentile, on the heads of seeds 3 and 5:
+ * benchmarks/accuracy/head-size.ts), but a crouch to a low shelf drops a head 0.8 m.
+ */
+export function headDropFromSize(
+  camera: CameraModel,
+  box: PixelBox,
+  fromNadirM: number,
+  config: FloorConfig,
+): number {
+  const sizePx = Math.sqrt(box.w * box.h);
+  if (!(sizePx > 0)) return 0;
+  const depthM = (camera.fxPx * (config.headSizeM + config.headSizePerMetreM * fromNadirM)) / sizePx;
+  const { u, v } = centre(box);
+  const d = pixelRay(camera, u, v);
+  const r = camera.rWorldToCam;
+  // Depth runs along the optical axis (the camera's third axis, in world coordinates).
+  const along = d[0] * r[6]! + d[1] * r[7]! + d[2] * r[8]!;
+  if (!(along > 1e-6)) return 0;
+  const zM = camera.positionM[2] + (depthM / along) * d[2];
+  return config.standingHeadM - zM;
 }
 
 /** Whether a box touches the image border (what lies beyond it was not seen). */
@@ -178,10 +210,25 @@ export function floorObservations(
     if (score < minScore) return;
     const headBox = head ? uncutHead(head.bbox, camera.width, camera.height) : null;
     const cut = !headBox && cutByBorder(person!.bbox, camera.width, camera.height);
-    const xy = headBox
+    let xy = headBox
       ? headFloorPoint(camera, headBox.box, config.headHeightM, config.headDropPerM)
       : personFloorPoint(camera, person!.bbox, config.personPointHeightM);
     if (!xy) return;
+    // Two heads side by side can make one long box, which its size would put near the camera.
+    const squareish =
+      headBox && Math.max(headBox.box.w, headBox.box.h) < 1.3 * Math.min(headBox.box.w, headBox.box.h);
+    if (
+      headBox &&
+      !headBox.cut &&
+      squareish &&
+      config.crouchDropM > 0 &&
+      head!.score >= config.crouchMinScore
+    ) {
+      const nadirM = Math.hypot(xy[0] - camera.positionM[0], xy[1] - camera.positionM[1]);
+      const drop = headDropFromSize(camera, headBox.box, nadirM, config);
+      if (drop > config.crouchDropM)
+        xy = headFloorPoint(camera, headBox.box, config.headHeightM - drop, config.headDropPerM) ?? xy;
+    }
     const fromNadirM = Math.hypot(xy[0] - camera.positionM[0], xy[1] - camera.positionM[1]);
     if (fromNadirM > config.maxFromNadirM) return;
     let gradM: Vec2 = [0, 0];
