@@ -1,7 +1,7 @@
 /**
- * Head detections as an overhead camera sees a standing shopper: the box centred on the head's
- * projection, sized as a head at that depth (edge/tracking/config.ts headSizeM, growing with
- * distance from the nadir), so the tracker reads it as standing, not crouching.
+ * Head detections as an overhead camera sees them: the box centred on the head's projection and
+ * sized as a head at its depth (edge/tracking/config.ts headSizeM, growing with distance from the
+ * nadir), so a head at standing height reads as standing and a lower one as crouching.
  */
 
 import { type TrackerConfig, trackerConfig } from '../../edge/tracking/config.ts';
