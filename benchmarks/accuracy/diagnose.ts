@@ -205,7 +205,10 @@ export function diagnose(run: RunDump, layout: StoreLayout, label: string): Diag
     .map((v) => v.visitId);
   const counts: Record<string, number> = {};
   for (const f of findings) counts[f.cause] = (counts[f.cause] ?? 0) + 1;
+  // Events one weight event explained with another visit's: each is counted under its own cause
+  // too, and most are right (the reach split gave each visit its own), so this is not a cause.
   counts['merged-with-other-visit'] = findings.filter((f) => f.mergedWith).length;
+  counts['merged-and-not-ok'] = findings.filter((f) => f.mergedWith && !f.cause.startsWith('ok')).length;
   counts['spurious-event'] = spurious.length;
   counts['visit-unclosed'] = unclosed.length;
   return { findings, spurious, unclosed, counts };
