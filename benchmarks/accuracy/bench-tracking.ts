@@ -13,6 +13,7 @@ import { trackerConfig } from '../../edge/tracking/config.ts';
 import type { FrameDetections } from '../../edge/types.ts';
 import { loadLayout } from '../../proto/index.ts';
 import type { StoreLayout } from '../../proto/layout/schema.ts';
+import { readDetections } from './dets-line.ts';
 import { clearMot, idScores } from './mot-metrics.ts';
 import { replayTracking } from './replay-tracking.ts';
 import { readFixture } from './tracking-fixture.ts';
@@ -43,13 +44,7 @@ if (values.fixture) {
   entries = readFileSync(join(rec, 'truth', 'events.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l.includes('"type":"enter"')).length;
-  frames = readFileSync(values.dets!, 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => {
-      const f = JSON.parse(l) as FrameDetections & { embeddings?: (number[] | null)[] };
-      return { ...f, embeddings: f.embeddings?.map((e) => (e ? Float32Array.from(e) : null)) };
-    });
+  frames = readDetections(values.dets!);
 }
 const overrides = Object.fromEntries(
   values.set.map((kv) => {

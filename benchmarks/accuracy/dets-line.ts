@@ -1,8 +1,10 @@
 /**
  * One frame's detections as a line of a dets.jsonl file (detect-recording.ts, and kept accuracy
  * runs): boxes to 0.1 px, scores and re-id embeddings to 0.001, which is all the tracker uses.
- * bench-tracking.ts and tracking-fixture.ts read them back.
+ * `readDetections` reads a file of them back, embeddings as Float32Array.
  */
+import { readFileSync } from 'node:fs';
+import type { FrameDetections } from '../../edge/types.ts';
 import type { Detection } from '../../models/runtime/types.ts';
 
 export interface DetectionsRow {
@@ -30,4 +32,14 @@ export function detectionsLine(f: DetectionsRow): string {
     })),
     ...(f.embeddings ? { embeddings: f.embeddings.map((e) => (e ? Array.from(e, r3) : null)) } : {}),
   });
+}
+
+export function readDetections(path: string): FrameDetections[] {
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const f = JSON.parse(l) as FrameDetections & { embeddings?: (number[] | null)[] };
+      return { ...f, embeddings: f.embeddings?.map((e) => (e ? Float32Array.from(e) : null)) };
+    });
 }

@@ -16,6 +16,7 @@ export interface TruthPerson {
   personId: string;
   visitId?: string;
   floorM: Vec2;
+  headM?: Vec3;
   handsM: Vec3[];
 }
 
@@ -46,14 +47,12 @@ export function loadRun(dir: string): RunDump {
   const byEdgeId = new Map(
     truthVisits.flatMap((v) => (v.qr ? [[localVisitId(v.qr), v.visitId] as const] : [])),
   );
-  const persons = new Map<number, TruthPerson[]>();
-  for (const l of jsonl<{ tsMs: number; persons: TruthPerson[] }>(join(dir, 'truth', 'positions.jsonl')))
-    persons.set(l.tsMs, l.persons);
+  const { timesMs, persons } = readTruthPersons(dir);
   return {
     dir,
     truthEvents: jsonl(join(dir, 'truth', 'events.jsonl')),
     truthVisits,
-    timesMs: [...persons.keys()].sort((a, b) => a - b),
+    timesMs,
     persons,
     weightEvents: jsonl(join(dir, 'edge', 'weight-events.jsonl')),
     resolves: jsonl(join(dir, 'edge', 'resolves.jsonl')),
@@ -62,8 +61,16 @@ export function loadRun(dir: string): RunDump {
   };
 }
 
+/** The truth's positions of a kept run (truth/positions.jsonl), for personsNear. */
+export function readTruthPersons(dir: string): Pick<RunDump, 'timesMs' | 'persons'> {
+  const persons = new Map<number, TruthPerson[]>();
+  for (const l of jsonl<{ tsMs: number; persons: TruthPerson[] }>(join(dir, 'truth', 'positions.jsonl')))
+    persons.set(l.tsMs, l.persons);
+  return { timesMs: [...persons.keys()].sort((a, b) => a - b), persons };
+}
+
 /** Who truly stood where at the truth sample nearest `tsMs`. */
-export function personsNear(run: RunDump, tsMs: number): TruthPerson[] {
+export function personsNear(run: Pick<RunDump, 'timesMs' | 'persons'>, tsMs: number): TruthPerson[] {
   const t = run.timesMs;
   let lo = 0;
   let hi = t.length;

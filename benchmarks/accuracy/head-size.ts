@@ -10,15 +10,15 @@
  * and its readings of standing and crouching heads. Needs runs kept with detections
  * (bench-accuracy --dump writes edge/dets.jsonl) or --dets for one recording.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { trackerConfig } from '../../edge/tracking/config.ts';
-import { headDropFromSize } from '../../edge/tracking/floor.ts';
-import type { FrameDetections } from '../../edge/types.ts';
+import { cutByBorder, headDropFromSize } from '../../edge/tracking/floor.ts';
 import { loadLayout } from '../../proto/index.ts';
 import { cameraModel, project } from '../../proto/layout/projection.ts';
 import type { Vec3 } from '../../proto/layout/schema.ts';
+import { readDetections } from './dets-line.ts';
+import { personsNear, readTruthPersons } from './diagnose-load.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { dets: { type: 'string' } } });
 const config = trackerConfig();
@@ -31,37 +31,16 @@ const read = { standing: [] as number[], crouching: [] as number[] };
 for (const dir of positionals) {
   const layout = loadLayout(join(dir, 'layout.json'));
   const cameras = new Map(layout.cameras.map((c) => [c.id, cameraModel(c)]));
-  const heads = new Map<number, Vec3[]>();
-  for (const l of readFileSync(join(dir, 'truth', 'positions.jsonl'), 'utf8').split('\n')) {
-    if (!l.trim()) continue;
-    const r = JSON.parse(l) as { tsMs: number; persons: { headM: Vec3 }[] };
-    heads.set(
-      r.tsMs,
-      r.persons.map((x) => x.headM),
-    );
-  }
-  const timesMs = [...heads.keys()].sort((a, b) => a - b);
-  const headsNear = (tMs: number) => {
-    let lo = 0;
-    let hi = timesMs.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (timesMs[mid]! < tMs) lo = mid + 1;
-      else hi = mid;
-    }
-    return heads.get(timesMs[lo]!) ?? [];
-  };
+  const truth = readTruthPersons(dir);
   const dets = values.dets ?? join(dir, 'edge', 'dets.jsonl');
-  for (const line of readFileSync(dets, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const frame = JSON.parse(line) as FrameDetections;
+  for (const frame of readDetections(dets)) {
     const camera = cameras.get(frame.cameraId);
     if (!camera) continue;
-    const truthHeads = headsNear(frame.captureMs);
+    const truthHeads = personsNear(truth, frame.captureMs).flatMap((p) => (p.headM ? [p.headM] : []));
     for (const d of frame.detections) {
       const b = d.bbox;
       if (d.cls !== 'head' || d.score < config.crouchMinScore) continue;
-      if (b.x < 2 || b.y < 2 || b.x + b.w > camera.width - 2 || b.y + b.h > camera.height - 2) continue;
+      if (cutByBorder(b, camera.width, camera.height)) continue;
       const u = b.x + b.w / 2;
       const v = b.y + b.h / 2;
       let best: { headM: Vec3; depthM: number } | null = null;

@@ -10,15 +10,14 @@
  * gallery of every other person in the store at its time (the identity rule's comparison).
  * Needs runs kept with detections (bench-accuracy --dump writes edge/dets.jsonl).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { trackerConfig } from '../../edge/tracking/config.ts';
 import { floorObservations } from '../../edge/tracking/floor.ts';
 import { bestSimilarity } from '../../edge/tracking/reid.ts';
-import type { FrameDetections } from '../../edge/types.ts';
 import { loadLayout } from '../../proto/index.ts';
 import { cameraModel } from '../../proto/layout/projection.ts';
+import { readDetections } from './dets-line.ts';
 import { readTruth } from './truth.ts';
 
 const { values, positionals } = parseArgs({
@@ -33,11 +32,7 @@ for (const dir of positionals) {
   const truth = readTruth(join(dir, 'truth', 'positions.jsonl'));
   const cameras = new Map(layout.cameras.map((c) => [c.id, cameraModel(c)]));
   const views = new Map<string, { tMs: number; embedding: Float32Array }[]>();
-  for (const line of readFileSync(join(dir, 'edge', 'dets.jsonl'), 'utf8')
-    .trim()
-    .split('\n')) {
-    const raw = JSON.parse(line) as FrameDetections & { embeddings?: (number[] | null)[] };
-    const frame = { ...raw, embeddings: raw.embeddings?.map((e) => (e ? Float32Array.from(e) : null)) };
+  for (const frame of readDetections(join(dir, 'edge', 'dets.jsonl'))) {
     const camera = cameras.get(frame.cameraId);
     const at = truth.near(frame.captureMs, 60);
     if (!camera || !at) continue;

@@ -110,8 +110,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const run = loadRun(dir);
     const d = diagnose(run, layout, dir);
     const traces = new Map(run.resolves.map((t) => [t.event.eventId, t]));
-    const visitOfPerson = new Map<string, string | undefined>();
-    for (const ps of run.persons.values()) for (const p of ps) visitOfPerson.set(p.personId, p.visitId);
+    const visitOfPerson = new Map(
+      run.truthVisits.flatMap((v) => (v.memberIds ?? []).map((p) => [p, v.visitId])),
+    );
     const perEvent = new Map<string, number>();
     for (const f of d.findings) if (f.eventId) perEvent.set(f.eventId, (perEvent.get(f.eventId) ?? 0) + 1);
     for (const f of d.findings) {

@@ -110,7 +110,7 @@ export class PlateGeometry {
 }
 
 /** Does the ray pass through the box above the footprint (margin around it, `reachM` above its top)? */
-export function rayThroughPlate(s: HandSighting, f: Footprint, marginM: number, reachM: number): boolean {
+function rayThroughPlate(s: HandSighting, f: Footprint, marginM: number, reachM: number): boolean {
   return rayEntry(s, f, marginM, reachM) !== null;
 }
 
@@ -215,13 +215,13 @@ export function attribute(
       seenAt(owner, h.tMs);
     }
   }
+  const through = config.fixturesOcclude
+    ? (s: HandSighting, f: Footprint) => geometry.reaches(s, f, config.plateMarginM, config.reachAboveM)
+    : (s: HandSighting, f: Footprint) => rayThroughPlate(s, f, config.plateMarginM, config.reachAboveM);
   const hands = new Map<string, number>();
   for (const s of sightings) {
     if (!s.trackId || s.captureMs < fromMs || s.captureMs > toMs || located.has(s)) continue;
-    const through = config.fixturesOcclude
-      ? (f: Footprint) => geometry.reaches(s, f, config.plateMarginM, config.reachAboveM)
-      : (f: Footprint) => rayThroughPlate(s, f, config.plateMarginM, config.reachAboveM);
-    if (!inPlates(through)) continue;
+    if (!inPlates((f) => through(s, f))) continue;
     hands.set(s.trackId, (hands.get(s.trackId) ?? 0) + s.score);
     seenAt(s.trackId, s.captureMs);
   }

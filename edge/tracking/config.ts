@@ -42,12 +42,12 @@ export const TrackerConfig = z
       .min(0)
       .default(0)
       .describe(
-        "A head whose size puts it more than this below a standing head is placed at that lower height, not on the head plane (0: never). Off: cut at the head plane, a shopper crouching to a low shelf is placed up to 1.1 m towards the camera, and at 0.5 they were placed where they crouched and every kept seed's MOTA rose (seeds 1-8 of fcadc08, bench-tracking.ts with re-id: mean 0.895 to 0.912; IDF1 0.935 to 0.936), but identities suffered (the seed-5 fixture of tracker.test.ts, without re-id: IDF1 0.916 to 0.832) and in the whole edge so did receipts: perfect on seeds 9-16 (91 visits) 0.76 to 0.70, tracks of two visits swapping people (npm run bench:accuracy -- --scenario baseline --seeds 9-16 --minutes 5: e7fe76b against it with 0.5 and the attribution of 069e05f; seed 12 again with the attribution alone: 9 of 9 perfect, as at e7fe76b, against 7 with the crouch). The crouch is read frame by frame; a track that knew its person was crouching would not jump between the two placements.",
+        "A head whose size puts it more than this below a standing head is placed at that lower height, not on the head plane (0: never). Off: cut at the head plane, a shopper crouching to a low shelf is placed up to 1.1 m towards the camera, and at 0.5 they were placed where they crouched and every kept seed's MOTA rose (seeds 1-8 of fcadc08, bench-tracking.ts with re-id: mean 0.895 to 0.912; IDF1 0.935 to 0.936), but identities suffered (the seed-5 fixture of tracker.test.ts, without re-id: IDF1 0.916 to 0.832, bench-tracking.ts --fixture test/support/fixtures/tracking-baseline-seed5.jsonl --floor-hz 5 --set crouchDropM=0.5) and in the whole edge so did receipts: perfect on seeds 9-16 (91 visits) 0.76 to 0.70, tracks of two visits swapping people (npm run bench:accuracy -- --scenario baseline --seeds 9-16 --minutes 5: e7fe76b against it with 0.5 and the attribution of 069e05f; seed 12 again with the attribution alone: 9 of 9 perfect, as at e7fe76b, against 7 with the crouch). The crouch is read frame by frame; a track that knew its person was crouching would not jump between the two placements.",
       ),
     crouchMinScore: unit
       .default(0.6)
       .describe(
-        'Only a head detected at least this surely is placed by its size: weaker boxes are looser, and at 0 a shopper walking upright was lost for 17 s (the 11-entry recording: IDF1 0.953 to 0.910; at 0.6, 0.959).',
+        'Only a head detected at least this surely is placed by its size: weaker boxes are looser, and at 0 a shopper walking upright was lost for 17 s (the 11-entry recording, bench-tracking.ts --rec REC --dets DETS --set crouchDropM=0.5 --set crouchMinScore=0: IDF1 0.953 to 0.910; at 0.6, 0.959).',
       ),
     personPointHeightM: z
       .number()

@@ -136,6 +136,11 @@ export function headDropFromSize(
   return config.standingHeadM - zM;
 }
 
+/** Two heads side by side can make one long box, which its size would put near the camera. */
+function square(box: PixelBox): boolean {
+  return Math.max(box.w, box.h) < 1.3 * Math.min(box.w, box.h);
+}
+
 /** Whether a box touches the image border (what lies beyond it was not seen). */
 export function cutByBorder(box: PixelBox, widthPx: number, heightPx: number): boolean {
   return (
@@ -214,15 +219,12 @@ export function floorObservations(
       ? headFloorPoint(camera, headBox.box, config.headHeightM, config.headDropPerM)
       : personFloorPoint(camera, person!.bbox, config.personPointHeightM);
     if (!xy) return;
-    // Two heads side by side can make one long box, which its size would put near the camera.
-    const squareish =
-      headBox && Math.max(headBox.box.w, headBox.box.h) < 1.3 * Math.min(headBox.box.w, headBox.box.h);
     if (
+      config.crouchDropM > 0 &&
       headBox &&
       !headBox.cut &&
-      squareish &&
-      config.crouchDropM > 0 &&
-      head!.score >= config.crouchMinScore
+      head!.score >= config.crouchMinScore &&
+      square(headBox.box)
     ) {
       const nadirM = Math.hypot(xy[0] - camera.positionM[0], xy[1] - camera.positionM[1]);
       const drop = headDropFromSize(camera, headBox.box, nadirM, config);
