@@ -154,6 +154,8 @@ export interface WeightStage extends Stateful {
   activeSince(): Map<string, number>;
   /** Settled additions held for confirmation, as the events they will be (early second looks). */
   held?(): WeightEvent[];
+  /** Makes a shelf's held addition final now (nobody is within reach to lift a hand off it). */
+  confirm?(shelfId: string): void;
 }
 
 /**

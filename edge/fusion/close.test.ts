@@ -37,11 +37,17 @@ const shelfEvent = (deltaG: number, startMs: number, settledMs: number): WeightE
  * the shelf's front, the exit.
  */
 function run(
-  opts: { keep?: boolean; where?: (tMs: number) => [number, number]; bornXyM?: [number, number] } = {},
+  opts: {
+    keep?: boolean;
+    where?: (tMs: number) => [number, number];
+    bornXyM?: [number, number];
+    /** Someone else, on no visit, standing here all along. */
+    bystanderXyM?: [number, number];
+  } = {},
 ): FusionOutput[] {
   const pick = shelfEvent(-352, T0 + 3000, T0 + 3500);
   const putBack = shelfEvent(352, T0 + 6000, opts.keep ? T0 + 10 * 60_000 : T0 + 6500);
-  const finalMs = putBack.settledMs + defaultWeightConfig.confirmAddedMs;
+  let finalMs = putBack.settledMs + defaultWeightConfig.confirmAddedMs;
   let emitted = { pick: false, putBack: false };
   const weights: WeightStage = {
     push() {},
@@ -59,6 +65,10 @@ function run(
     activeSince: () =>
       new Map(!emitted.putBack && lastNowMs >= putBack.startMs ? [['S1', putBack.startMs]] : []),
     held: () => (emitted.putBack ? [] : [putBack].filter((e) => e.settledMs <= lastNowMs)),
+    // As the weight stage: a held addition confirmed is emitted by the next advance.
+    confirm(shelfId) {
+      if (shelfId === 'S1' && !emitted.putBack && putBack.settledMs <= lastNowMs) finalMs = lastNowMs;
+    },
     state: () => null,
     restore() {},
   };
@@ -90,7 +100,10 @@ function run(
             lastSeenMs: frame.captureMs,
             bornXyM: opts.bornXyM ?? [0.3, 1.5],
           };
-          return { tracks: [t], personTrack: [] };
+          const bystander: Track[] = opts.bystanderXyM
+            ? [{ ...t, trackId: 't2', floorXyM: opts.bystanderXyM, bornXyM: opts.bystanderXyM }]
+            : [];
+          return { tracks: [t, ...bystander], personTrack: [] };
         },
         end() {},
         state: () => null,
@@ -145,6 +158,22 @@ describe('a visit closing', () => {
     expect(carts.every((c) => c.i < closedAt)).toBe(true);
     const ended = out.find((o) => o.kind === 'cart' && o.ended);
     expect(ended?.kind === 'cart' && ended.cart.members[0]!.lines).toEqual([]);
+  });
+
+  it('closes within a second of the exit once nobody is within reach to lift a lean off', () => {
+    const closedMs = (out: FusionOutput[]) =>
+      out.flatMap((o) =>
+        o.kind === 'report' && o.report.body === 'visit' && o.report.visit.kind === 'VISIT_CLOSED'
+          ? [o.tsMs]
+          : [],
+      );
+    const exitMs = T0 + 8000;
+    // The leaver walked away from the shelf at +7.5 s: the put-back is final 1 s later.
+    const [alone] = closedMs(run());
+    expect(alone! - exitMs).toBeLessThanOrEqual(1000);
+    // Someone at the shelf could still be resting a hand on it: the put-back waits its 5 s.
+    const [watched] = closedMs(run({ bystanderXyM: [1.6, 1.4] }));
+    expect(watched!).toBeGreaterThanOrEqual(T0 + 6500 + defaultWeightConfig.confirmAddedMs);
   });
 
   it('gives a shopper whose track was bound late what they took before', () => {

@@ -94,6 +94,15 @@ export const FusionConfig = z
      */
     closeWaitHeldMs: z.number().int().nonnegative().default(6000),
     /**
+     * A held addition is final before confirmAddedMs once no track has stood within leanReachM
+     * (m, floor distance to its plates' fronts) for this long (ms): a hand resting on a plate
+     * needs someone at the shelf to lift it off. A shopper who put something back and walked
+     * straight out waited the whole 5 s for their receipt (bench:edge, exit → close 1.8 s). 0: never.
+     */
+    leanClearMs: z.number().int().nonnegative().default(1000),
+    /** Arm's reach plus where a track may be misplaced (a crouching shopper, up to 1.1 m). */
+    leanReachM: z.number().positive().default(1.5),
+    /**
      * Open carts are stated again this often (ms) even when unchanged, so the live publisher's
      * watchdog (20 min for carts) never ends the cart of a shopper who is still browsing; an
      * unchanged statement publishes nothing.

@@ -12,7 +12,7 @@
  * visit closes once its last member is out and no shelf event that began before then is unresolved.
  */
 import type { Catalog } from '../../proto/catalog/schema.ts';
-import type { StoreLayout } from '../../proto/layout/schema.ts';
+import type { StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
 import type { DecodedMessage } from '../../proto/mqtt/payloads.ts';
 import { type CartChange, Carts } from '../carts/carts.ts';
 import type {
@@ -151,6 +151,7 @@ export class Fusion {
   /** Lets store time pass: settles weight, resolves events whose frames are in, closes visits. */
   tick(nowMs: number): FusionOutput[] {
     const out: FusionOutput[] = [];
+    this.confirmUnreachable();
     const { events, health, faultChanges } = this.parts.weights.advance(nowMs);
     for (const f of faultChanges) {
       const detail = `plate ${f.plateId} changed ${f.deltaG.toFixed(0)} g while it could not be read`;
@@ -563,6 +564,28 @@ export class Fusion {
       }
     }
     return out;
+  }
+
+  /**
+   * Held additions nobody can lift a hand off are final now (leanClearMs): judged on the frames,
+   * so not while the cameras lag behind the weights.
+   */
+  private confirmUnreachable(): void {
+    const { leanClearMs, leanReachM } = this.config;
+    if (leanClearMs <= 0 || !this.parts.weights.confirm) return;
+    const toMs = this.frameWatermarkMs;
+    const fromMs = toMs - leanClearMs;
+    for (const e of this.parts.weights.held?.() ?? []) {
+      if (e.settledMs > fromMs) continue;
+      const fronts = e.plates
+        .map((p) => this.geometry.front(p.plateId))
+        .filter((f): f is Vec2 => f !== undefined);
+      const within = (at: Vec2) => fronts.some((f) => Math.hypot(at[0] - f[0], at[1] - f[1]) <= leanReachM);
+      const someone = this.timeline
+        .trackIds(fromMs, toMs)
+        .some((id) => this.timeline.positions(id, fromMs, toMs).some(within));
+      if (!someone) this.parts.weights.confirm(e.shelfId);
+    }
   }
 
   /** A closing visit waits for shelf events that began while its members were inside. */

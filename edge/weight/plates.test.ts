@@ -127,6 +127,39 @@ describe('ShelfWeights', () => {
     expect(run([liftAndPutDown, ...others(['S1-P3'])], 12_000).events).toEqual([]);
   });
 
+  it('makes a held put-back final at once when the fusion finds nobody within reach of it', () => {
+    const putBack = { plateId: 'S1-P3', load: steps(5000, [{ atMs: T0 + 3000, deltaG: 352 }]) };
+    const arrivals = synthesize([putBack, ...others(['S1-P3'])], {
+      startMs: T0,
+      durationMs: 12_000,
+      seed: 3,
+    });
+    const weights = new ShelfWeights(layout, defaultWeightConfig);
+    const askedMs = T0 + 5000;
+    expect(
+      feed(
+        weights,
+        arrivals.filter((a) => a.arrivalMs <= askedMs),
+        askedMs,
+      ).events,
+    ).toEqual([]);
+    expect(weights.held().map((e) => e.shelfId)).toEqual(['S1']);
+    weights.confirm('S2'); // holds nothing: no event
+    weights.confirm('S1');
+    const { events } = weights.advance(askedMs);
+    expect(events).toHaveLength(1);
+    expect(Math.abs(events[0]!.deltaG - 352)).toBeLessThan(3);
+    expect(weights.held()).toEqual([]);
+    // Final once: the 5 s it would have been held pass without a second event.
+    expect(
+      feed(
+        weights,
+        arrivals.filter((a) => a.arrivalMs > askedMs),
+        T0 + 12_000,
+      ).events,
+    ).toEqual([]);
+  });
+
   it('makes two events of two put-backs on one plate seconds apart (not one, nor a lean)', () => {
     const twoPutBacks = {
       plateId: 'S1-P3',

@@ -279,6 +279,18 @@ export class ShelfWeights implements Stateful {
   }
 
   /**
+   * A held addition made final now, before confirmAddedMs: the fusion, which knows where people
+   * stand, found nobody within reach of the shelf to lift a hand off it. Nothing when the shelf
+   * holds no addition or is moving again.
+   */
+  confirm(shelfId: string): void {
+    const shelf = this.shelves.get(shelfId);
+    if (!shelf?.held || shelf.open) return;
+    this.emit(shelf, shelf.held);
+    shelf.held = null;
+  }
+
+  /**
    * The changes that added weight, settled and held until confirmAddedMs passes, as the events
    * they will be if nothing moves meanwhile: a second look at a put-back must read the camera's
    * frames before they are gone (a camera keeps about 3 s; a put-back is final after 5).
