@@ -4,12 +4,12 @@
  * Attribution alone, in seconds: re-runs edge/fusion/attribute.ts on the inputs the fusion had
  * for each weight event of kept runs (their resolve traces), with the attribution config changed
  * by --set (e.g. --set handWeight=4), and scores who it picks against the truth: the track it
- * picks followed the true person (right), another person (wrong), or nobody (none); and how many of each would go to review (confidence below the
- * fusion's line). Only edge events that explain exactly one true event count. Tracking is as it
+ * picks followed the true person (right), another person (wrong), or nobody (none); and how many of
+ * each would go to review (the party's confidence, with the run's own binding, below the fusion's line). Only edge events that explain exactly one true event count. Tracking is as it
  * was in the run and binding is left out, so this measures attribution, not the whole receipt.
  */
 import { parseArgs } from 'node:util';
-import { attribute, PlateGeometry } from '../../edge/fusion/attribute.ts';
+import { attribute, PlateGeometry, partyConfidence } from '../../edge/fusion/attribute.ts';
 import { AttributionConfig, FusionConfig } from '../../edge/fusion/config.ts';
 import type { ResolveTrace } from '../../edge/fusion/outputs.ts';
 import { DEFAULT_HAND_OPTIONS, ownerByReach } from '../../edge/tracking/hands.ts';
@@ -125,7 +125,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       const samples = top ? trace.tracks.find((t) => t.trackId === top.trackId)?.samples : undefined;
       const person = samples ? personOfTrack(run, samples) : null;
       const visit = person ?? undefined;
-      const review = who.confidence < reviewBelow;
+      const visitOfTrack = (id: string) =>
+        trace.tracks.find((t) => t.trackId === id)?.member?.visitId ?? null;
+      const confidence = partyConfidence(who, visitOfTrack, config);
+      const review = confidence < reviewBelow;
       if (!visit) s.none += 1;
       else if (visit === f.personId) {
         s.right += 1;
@@ -137,12 +140,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         if (otherVisit) s.wrongVisit += 1;
         if (otherVisit && review) s.wrongVisitReview += 1;
         s.wrongList.push(
-          `${f.eventId} ${f.personId}→${visit}${otherVisit ? ' OTHER-VISIT' : ''} ${who.method} c${who.confidence.toFixed(2)}`,
+          `${f.eventId} ${f.personId}→${visit}${otherVisit ? ' OTHER-VISIT' : ''} ${who.method} c${confidence.toFixed(2)}`,
         );
       }
       if (values.verbose)
         process.stdout.write(
-          `${f.eventId} truth ${f.personId} got ${visit ?? '-'} ${who.method} c${who.confidence.toFixed(2)} ` +
+          `${f.eventId} truth ${f.personId} got ${visit ?? '-'} ${who.method} c${confidence.toFixed(2)} ` +
             `${who.candidates
               .slice(0, 3)
               .map(

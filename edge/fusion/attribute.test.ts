@@ -12,7 +12,9 @@ const geometry = new PlateGeometry(layout);
 const config = AttributionConfig.parse({});
 const PLATE = 'G1W2-P1';
 const plate = layout.plates.find((p) => p.id === PLATE)!;
-const front = geometry.front(PLATE)!;
+const [frontA, frontB] = geometry.front(PLATE)!;
+/** The middle of the plate's front edge. */
+const front: Vec2 = [(frontA[0] + frontB[0]) / 2, (frontA[1] + frontB[1]) / 2];
 const cameras = layout.cameras.map((c) => c.positionM as Vec3);
 
 const event: WeightEvent = {
@@ -96,6 +98,33 @@ describe('attribute', () => {
     const who = attribute(event, geometry, [], ['far'], (id) => where.get(id) ?? [], config);
     expect(who.method).toBe('none');
     expect(who.candidates).toEqual([]);
+  });
+
+  it('counts no hand for a track standing beyond an arm’s reach of the plates', () => {
+    const where = new Map<string, Vec2[]>([
+      ['far', [outFromFront(config.handReachM + 0.4)]],
+      ['near', [outFromFront(0.4)]],
+    ]);
+    // A hand linked to the far track, whose ray passes through the plate's volume.
+    const sightings = [10_050, 10_250, 10_450].map((t) => seen('far', inPlate, t));
+    const positions = (id: string) => where.get(id) ?? [];
+    const who = attribute(event, geometry, sightings, [...where.keys()], positions, config);
+    expect(who.candidates[0]?.trackId).toBe('near');
+    expect(who.candidates.find((c) => c.trackId === 'far')?.hands).toBe(0);
+    const anyReach = { ...config, handReachM: 1e9 };
+    expect(
+      attribute(event, geometry, sightings, [...where.keys()], positions, anyReach).candidates[0]?.trackId,
+    ).toBe('far');
+  });
+
+  it('keeps as a candidate a shopper standing off the end of a long plate, within reach of its edge', () => {
+    const halfM = plate.sizeM[0] / 2;
+    // 1.9 m from the end of the plate's front edge, more than nearestMaxM from its middle.
+    const at = outFromFront(0.3, halfM + 1.85);
+    expect(Math.hypot(at[0] - front[0], at[1] - front[1])).toBeGreaterThan(config.nearestMaxM);
+    const who = attribute(event, geometry, [], ['end'], () => [at], config);
+    expect(who.candidates.map((c) => c.trackId)).toEqual(['end']);
+    expect(who.method).toBe('nearest');
   });
 
   it('a hand two cameras place in the plate beats rays of a hand that only passes over it', () => {

@@ -91,21 +91,52 @@ export class PlateGeometry {
     return true;
   }
 
-  /** Where a shopper stands to reach the plate: its front edge's middle, on the floor. */
-  front(plateId: string): Vec2 | undefined {
+  /**
+   * Where a shopper stands to reach the plate: its front edge, on the floor, as a segment. Not
+   * the edge's middle: a plate can be 1.3 m long, and a shopper at one end stood 0.6 m nearer it
+   * than its middle says (baseline seed 5: a put-back found no one within 2 m).
+   */
+  front(plateId: string): [Vec2, Vec2] | undefined {
     const p = this.plates.get(plateId);
     const f = this.footprints.get(plateId);
     if (!p || !f) return undefined;
     switch (this.shelves.get(p.shelfId)?.facing) {
       case '+x':
-        return [f.maxX, p.centerM[1]];
+        return [
+          [f.maxX, f.minY],
+          [f.maxX, f.maxY],
+        ];
       case '-x':
-        return [f.minX, p.centerM[1]];
+        return [
+          [f.minX, f.minY],
+          [f.minX, f.maxY],
+        ];
       case '-y':
-        return [p.centerM[0], f.minY];
+        return [
+          [f.minX, f.minY],
+          [f.maxX, f.minY],
+        ];
       default:
-        return [p.centerM[0], f.maxY];
+        return [
+          [f.minX, f.maxY],
+          [f.maxX, f.maxY],
+        ];
     }
+  }
+
+  /** Floor distance (m) from a point to the nearest of the plates' fronts. */
+  distanceToFronts(plateIds: readonly string[], at: Vec2): number {
+    let d = Number.POSITIVE_INFINITY;
+    for (const id of plateIds) {
+      const seg = this.front(id);
+      if (!seg) continue;
+      const [[ax, ay], [bx, by]] = seg;
+      // Fronts run along x or y: clamp the point onto the segment.
+      const x = Math.min(Math.max(at[0], Math.min(ax, bx)), Math.max(ax, bx));
+      const y = Math.min(Math.max(at[1], Math.min(ay, by)), Math.max(ay, by));
+      d = Math.min(d, Math.hypot(at[0] - x, at[1] - y));
+    }
+    return d;
   }
 }
 
@@ -225,16 +256,28 @@ export function attribute(
     hands.set(s.trackId, (hands.get(s.trackId) ?? 0) + s.score);
     seenAt(s.trackId, s.captureMs);
   }
-  const fronts = event.plates.map((p) => geometry.front(p.plateId)).filter((f): f is Vec2 => f !== undefined);
+  const plateIds = event.plates.map((p) => p.plateId);
+  const middles = plateIds.flatMap((id) => {
+    const seg = geometry.front(id);
+    return seg ? [[(seg[0][0] + seg[1][0]) / 2, (seg[0][1] + seg[1][1]) / 2] as Vec2] : [];
+  });
   const candidates: Candidate[] = [];
   for (const trackId of tracks) {
     let distanceM = Number.POSITIVE_INFINITY;
+    // Nearness is scored from the fronts' middles (on a long plate, where along it a shopper
+    // stands still says something: scored from the whole edge, seeds 1-5 gave 2 more events to
+    // another visit), but whoever stood within reach of any part of an edge is a candidate.
+    let edgeM = Number.POSITIVE_INFINITY;
     for (const at of positions(trackId, event.startMs, event.settledMs)) {
-      for (const f of fronts) distanceM = Math.min(distanceM, Math.hypot(at[0] - f[0], at[1] - f[1]));
+      for (const m of middles) distanceM = Math.min(distanceM, Math.hypot(at[0] - m[0], at[1] - m[1]));
+      edgeM = Math.min(edgeM, geometry.distanceToFronts(plateIds, at));
     }
-    const h = hands.get(trackId) ?? 0;
-    const pts = points.get(trackId) ?? 0;
-    if (h === 0 && pts === 0 && distanceM > config.nearestMaxM) continue;
+    // A hand is within an arm's reach of its body: a track that stood farther from the plates
+    // all through the event did not put its hand in them, whatever ray or point says so.
+    const within = edgeM <= config.handReachM;
+    const h = within ? (hands.get(trackId) ?? 0) : 0;
+    const pts = within ? (points.get(trackId) ?? 0) : 0;
+    if (h === 0 && pts === 0 && edgeM > config.nearestMaxM) continue;
     const near = Math.exp(-(distanceM * distanceM) / (2 * config.nearestSigmaM ** 2));
     candidates.push({
       trackId,

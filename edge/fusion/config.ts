@@ -59,6 +59,14 @@ export const AttributionConfig = z
      * 366 to 370 of 407 (seeds 1–8 of fcadc08), 411 to 412 of 434 (seeds 9–16 of e7fe76b).
      */
     fixturesOcclude: z.boolean().default(true),
+    /**
+     * A track's hands and points count only if it stood within this (m) of the plates' front
+     * edges during the event: a hand is within an arm's reach of its body, and a ray or point
+     * linked to a track farther away was someone else's hand. Replayed (replay-attribution.ts) on
+     * seeds 1–8 at dae6f9d (407 events): right 370 → 375 at 1.0 m (376 at 0.8; 1.0 as a crouching
+     * shopper is placed up to 1.1 m off), given to another visit 11 both ways.
+     */
+    handReachM: z.number().positive().default(1),
     /** Spread (m) of the nearness score by distance from the shelf front. */
     nearestSigmaM: z.number().positive().default(0.6),
     /** Tracks farther than this (m) from the shelf front, with no hand in it, are not candidates. */

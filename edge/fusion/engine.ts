@@ -577,10 +577,8 @@ export class Fusion {
     const fromMs = toMs - leanClearMs;
     for (const e of this.parts.weights.held?.() ?? []) {
       if (e.settledMs > fromMs) continue;
-      const fronts = e.plates
-        .map((p) => this.geometry.front(p.plateId))
-        .filter((f): f is Vec2 => f !== undefined);
-      const within = (at: Vec2) => fronts.some((f) => Math.hypot(at[0] - f[0], at[1] - f[1]) <= leanReachM);
+      const plateIds = e.plates.map((p) => p.plateId);
+      const within = (at: Vec2) => this.geometry.distanceToFronts(plateIds, at) <= leanReachM;
       const someone = this.timeline
         .trackIds(fromMs, toMs)
         .some((id) => this.timeline.positions(id, fromMs, toMs).some(within));
