@@ -91,46 +91,60 @@ export class PlateGeometry {
     return true;
   }
 
+  /** The floor direction from the plate's front out into the aisle. */
+  outward(plateId: string): Vec2 | undefined {
+    const p = this.plates.get(plateId);
+    if (!p) return undefined;
+    switch (this.shelves.get(p.shelfId)?.facing) {
+      case '+x':
+        return [1, 0];
+      case '-x':
+        return [-1, 0];
+      case '-y':
+        return [0, -1];
+      default:
+        return [0, 1];
+    }
+  }
+
   /**
    * Where a shopper stands to reach the plate: its front edge, on the floor, as a segment. Not
    * the edge's middle: a plate can be 1.3 m long, and a shopper at one end stood 0.6 m nearer it
    * than its middle says (baseline seed 5: a put-back found no one within 2 m).
    */
   front(plateId: string): [Vec2, Vec2] | undefined {
-    const p = this.plates.get(plateId);
     const f = this.footprints.get(plateId);
-    if (!p || !f) return undefined;
-    switch (this.shelves.get(p.shelfId)?.facing) {
-      case '+x':
-        return [
-          [f.maxX, f.minY],
-          [f.maxX, f.maxY],
-        ];
-      case '-x':
-        return [
-          [f.minX, f.minY],
-          [f.minX, f.maxY],
-        ];
-      case '-y':
-        return [
-          [f.minX, f.minY],
-          [f.maxX, f.minY],
-        ];
-      default:
-        return [
-          [f.minX, f.maxY],
-          [f.maxX, f.maxY],
-        ];
+    const out = this.outward(plateId);
+    if (!f || !out) return undefined;
+    if (out[0] !== 0) {
+      const x = out[0] > 0 ? f.maxX : f.minX;
+      return [
+        [x, f.minY],
+        [x, f.maxY],
+      ];
     }
+    const y = out[1] > 0 ? f.maxY : f.minY;
+    return [
+      [f.minX, y],
+      [f.maxX, y],
+    ];
   }
 
-  /** Floor distance (m) from a point to the nearest of the plates' fronts. */
-  distanceToFronts(plateIds: readonly string[], at: Vec2): number {
+  /**
+   * Floor distance (m) from a point to the nearest of the plates' fronts. With `facing`, infinite
+   * from behind a front (more than BEHIND_M into or beyond its shelf): a shopper at the other
+   * face of a gondola is 1.2 m from this face's edge but cannot reach it. Not for attribution: a
+   * crouching shopper, placed towards the camera, can seem to stand behind the shelf they pick
+   * from (baseline seed 4: a pick then found no candidate).
+   */
+  distanceToFronts(plateIds: readonly string[], at: Vec2, facing = false): number {
     let d = Number.POSITIVE_INFINITY;
     for (const id of plateIds) {
       const seg = this.front(id);
-      if (!seg) continue;
+      const out = this.outward(id);
+      if (!seg || !out) continue;
       const [[ax, ay], [bx, by]] = seg;
+      if (facing && (at[0] - ax) * out[0] + (at[1] - ay) * out[1] < -BEHIND_M) continue;
       // Fronts run along x or y: clamp the point onto the segment.
       const x = Math.min(Math.max(at[0], Math.min(ax, bx)), Math.max(ax, bx));
       const y = Math.min(Math.max(at[1], Math.min(ay, by)), Math.max(ay, by));
@@ -139,6 +153,9 @@ export class PlateGeometry {
     return d;
   }
 }
+
+/** How far (m) behind a plate's front line a tracked shopper may seem to stand (tracking error). */
+const BEHIND_M = 0.3;
 
 /** Does the ray pass through the box above the footprint (margin around it, `reachM` above its top)? */
 function rayThroughPlate(s: HandSighting, f: Footprint, marginM: number, reachM: number): boolean {

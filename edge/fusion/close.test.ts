@@ -174,6 +174,9 @@ describe('a visit closing', () => {
     // Someone at the shelf could still be resting a hand on it: the put-back waits its 5 s.
     const [watched] = closedMs(run({ bystanderXyM: [1.6, 1.4] }));
     expect(watched!).toBeGreaterThanOrEqual(T0 + 6500 + defaultWeightConfig.confirmAddedMs);
+    // Someone as near but at the shelf's back (the gondola's other face) cannot reach it.
+    const [behind] = closedMs(run({ bystanderXyM: [1.2, 2.9] }));
+    expect(behind! - exitMs).toBeLessThanOrEqual(1000);
   });
 
   it('gives a shopper whose track was bound late what they took before', () => {

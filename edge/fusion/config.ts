@@ -108,7 +108,10 @@ export const FusionConfig = z
      * straight out waited the whole 5 s for their receipt (bench:edge, exit → close 1.8 s). 0: never.
      */
     leanClearMs: z.number().int().nonnegative().default(1000),
-    /** Arm's reach plus where a track may be misplaced (a crouching shopper, up to 1.1 m). */
+    /**
+     * Arm's reach plus where a track may be misplaced (a crouching shopper, up to 1.1 m), from the
+     * plates' side of the shelf only: a shopper at the other face of the gondola cannot reach them.
+     */
     leanReachM: z.number().positive().default(1.5),
     /**
      * Open carts are stated again this often (ms) even when unchanged, so the live publisher's

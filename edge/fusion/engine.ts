@@ -578,7 +578,7 @@ export class Fusion {
     for (const e of this.parts.weights.held?.() ?? []) {
       if (e.settledMs > fromMs) continue;
       const plateIds = e.plates.map((p) => p.plateId);
-      const within = (at: Vec2) => this.geometry.distanceToFronts(plateIds, at) <= leanReachM;
+      const within = (at: Vec2) => this.geometry.distanceToFronts(plateIds, at, true) <= leanReachM;
       const someone = this.timeline
         .trackIds(fromMs, toMs)
         .some((id) => this.timeline.positions(id, fromMs, toMs).some(within));
