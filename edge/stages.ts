@@ -153,9 +153,9 @@ export interface WeightStage extends Stateful {
   /** Shelves with an event open or held now, and since when (a closing visit waits for them). */
   activeSince(): Map<string, number>;
   /** Settled additions held for confirmation, as the events they will be (early second looks). */
-  held?(): WeightEvent[];
+  held(): WeightEvent[];
   /** Makes a shelf's held addition final now (nobody is within reach to lift a hand off it). */
-  confirm?(shelfId: string): void;
+  confirm(shelfId: string): void;
 }
 
 /**

@@ -63,6 +63,7 @@ export function buildFusion(
     state: () => shelves.state(),
     restore: (state) => shelves.restore(state),
     held: () => shelves.held(),
+    confirm: (shelfId) => shelves.confirm(shelfId),
   };
   const contents = new ShelfContents(layout, catalog);
   const identifyStage: IdentifyStage = (event, carriedSkus) => {

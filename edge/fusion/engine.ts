@@ -328,7 +328,7 @@ export class Fusion {
   private lookEarly(nowMs: number): FusionOutput[] {
     const out: FusionOutput[] = [];
     const { handAfterMs } = this.config.attribution;
-    for (const e of this.parts.weights.held?.() ?? []) {
+    for (const e of this.parts.weights.held()) {
       const sig = signature(e);
       if (this.early.get(e.eventId)?.signature === sig) continue;
       if (this.frameWatermarkMs < e.settledMs + handAfterMs) continue;
@@ -572,10 +572,10 @@ export class Fusion {
    */
   private confirmUnreachable(): void {
     const { leanClearMs, leanReachM } = this.config;
-    if (leanClearMs <= 0 || !this.parts.weights.confirm) return;
+    if (leanClearMs <= 0) return;
     const toMs = this.frameWatermarkMs;
     const fromMs = toMs - leanClearMs;
-    for (const e of this.parts.weights.held?.() ?? []) {
+    for (const e of this.parts.weights.held()) {
       if (e.settledMs > fromMs) continue;
       const plateIds = e.plates.map((p) => p.plateId);
       const within = (at: Vec2) => this.geometry.distanceToFronts(plateIds, at, true) <= leanReachM;
@@ -597,7 +597,7 @@ export class Fusion {
       ...[...this.looking.values()].map((l) => l.e.startMs),
       Number.POSITIVE_INFINITY,
     );
-    const held = this.parts.weights.held?.() ?? [];
+    const held = this.parts.weights.held();
     for (let i = 0; i < this.closing.length; ) {
       const c = this.closing[i]!;
       // A put-back of the leaver's is final only confirmAddedMs after it settles (a lean lifted off

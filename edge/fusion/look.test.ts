@@ -252,6 +252,8 @@ describe('the fusion holds an event for its look', () => {
         return { events, health: [], faultChanges: [] };
       },
       activeSince: () => new Map(),
+      held: () => [],
+      confirm() {},
       state: () => null,
       restore() {},
     };
