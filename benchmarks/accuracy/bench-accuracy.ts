@@ -5,7 +5,7 @@
  *
  * Simulates each scenario and seed with the edge in lockstep on its traffic (benchmarks/accuracy/
  * run-one.ts), scores the receipts and the floor tracks against the simulator's truth, and writes
- * DIR/accuracy.json ({"scenarios": {name: {visits, perfectReceipts, itemPrecision, itemRecall,
+ * DIR/accuracy.json ({"scenarios": {name: {visits, perfectReceipts, perfectUnreviewed, itemPrecision, itemRecall,
  * reviewRate, idf1, mota, eventPrecision, eventRecall}}}, fractions 0..1), DIR/accuracy.svg and
  * DIR/imperfect.json (every imperfect receipt and what went wrong). Default DIR: benchmarks/results.
  * --dump DUMP keeps each run (truth and the edge's traces) in DUMP/{scenario}-{seed} for
@@ -90,6 +90,7 @@ try {
     const sums = {
       visits: 0,
       perfect: 0,
+      perfectUnreviewed: 0,
       right: 0,
       claimed: 0,
       truthItems: 0,
@@ -130,6 +131,7 @@ try {
         const s = r.score;
         sums.visits += s.visits;
         sums.perfect += s.perfectReceipts * s.visits;
+        sums.perfectUnreviewed += s.perfectUnreviewed * s.visits;
         sums.reviewed += s.reviewRate * s.visits;
         imperfect[label].push(...s.imperfect.map((p) => ({ ...p, seed })));
         results[`${label}#${seed}`] = { ...s, imperfect: s.imperfect.length } as unknown as Record<
@@ -157,6 +159,7 @@ try {
       results[label] = {
         visits: sums.visits,
         perfectReceipts: sums.perfect / Math.max(1, sums.visits),
+        perfectUnreviewed: sums.perfectUnreviewed / Math.max(1, sums.visits),
         itemPrecision: weighted('itemPrecision'),
         itemRecall: weighted('itemRecall'),
         reviewRate: sums.reviewed / Math.max(1, sums.visits),

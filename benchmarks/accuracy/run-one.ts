@@ -12,7 +12,6 @@ import { runLoop } from '../../edge/loop.ts';
 import type { CloudLink, FrameDetector, Report, SecondLook } from '../../edge/stages.ts';
 import type { WeightEvent } from '../../edge/types.ts';
 import type { MainStreams } from '../../edge/vision/second-look.ts';
-import { localVisitId } from '../../edge/visits/book.ts';
 import { buildFusion } from '../../edge/wiring.ts';
 import type { Logger } from '../../platform/log.ts';
 import { systemWallClock } from '../../simulator/core/clock.ts';
@@ -22,7 +21,8 @@ import { runSession } from '../../simulator/run/session.ts';
 import type { LoadedScenario } from '../../simulator/scenario/load.ts';
 import { detectionsLine } from './dets-line.ts';
 import { LockstepInput, lockstepDevices, lockstepFrames } from './lockstep.ts';
-import { type Score, type ScoredReport, score, type TruthEvent, type TruthVisit } from './score.ts';
+import type { Score, TruthEvent, TruthVisit } from './score.ts';
+import { scoreRun } from './score-run.ts';
 
 export interface RunOptions {
   loaded: LoadedScenario;
@@ -206,27 +206,13 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as TruthEvent);
-  // Visits the gate opened by itself are named by their code (edge/visits/book.ts).
-  const byEdgeId = new Map(
-    truthVisits.flatMap((v) => (v.qr ? [[localVisitId(v.qr), v.visitId] as const] : [])),
-  );
-  const shelfOf = new Map(loaded.layout.plates.map((p) => [p.id, p.shelfId]));
-  const scored = score({
+  const scored = scoreRun({
     truthVisits,
     truthEvents,
-    reports: reports.filter((r): r is ScoredReport => r.body === 'visit' || r.body === 'cart'),
-    visitOf: (id) => byEdgeId.get(id),
-    soldByWeight: new Set(loaded.catalog.items.filter((i) => i.soldBy === 'weight').map((i) => i.sku)),
-    shelfOf: (p) => shelfOf.get(p),
-    weightEvents: weightEvents.map((e) => ({
-      shelfId: e.shelfId,
-      plateIds: e.plates.map((p) => p.plateId),
-      startMs: e.startMs,
-      settledMs: e.settledMs,
-    })),
-    reviewBelow: FusionConfig.parse({}).reviewBelow,
-    // The scale's tolerance for loose items: a few grams of noise and settling.
-    gramsTolerance: 10,
+    reports,
+    weightEvents,
+    layout: loaded.layout,
+    catalog: loaded.catalog,
   });
   return {
     score: scored,

@@ -62,6 +62,7 @@ describe('scoring receipts against the truth', () => {
     );
     expect(s.visits).toBe(2);
     expect(s.perfectReceipts).toBe(1);
+    expect(s.perfectUnreviewed).toBe(1);
     expect(s.itemPrecision).toBe(1);
     expect(s.itemRecall).toBe(1);
     expect(s.imperfect).toEqual([]);
@@ -91,6 +92,21 @@ describe('scoring receipts against the truth', () => {
     expect(s.itemPrecision).toBeCloseTo(2 / 4);
     expect(s.itemRecall).toBeCloseTo(2 / 4);
     expect(s.reviewRate).toBe(0.5);
+  });
+
+  it('counts a right receipt sent to review as perfect, but not as perfect and unreviewed', () => {
+    const s = score(
+      base([
+        cart('edge-v1', 'cola', 2, 0, 0.5),
+        closed('edge-v1'),
+        cart('edge-v2', 'tea', 1),
+        cart('edge-v2', 'banana', 0, 480),
+        closed('edge-v2'),
+      ]),
+    );
+    expect(s.perfectReceipts).toBe(1);
+    expect(s.reviewRate).toBe(0.5);
+    expect(s.perfectUnreviewed).toBe(0.5);
   });
 
   it('matches weight events to true picks on the same shelf, near in time', () => {

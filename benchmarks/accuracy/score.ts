@@ -58,6 +58,11 @@ export interface ReceiptProblem {
 export interface Score {
   visits: number;
   perfectReceipts: number;
+  /**
+   * Perfect and not sent to review: issue 21 counts a visit sent to review as not perfect, since a
+   * person had to look at it. `perfectReceipts` (the figure quoted since the first run) does not.
+   */
+  perfectUnreviewed: number;
   itemPrecision: number;
   itemRecall: number;
   reviewRate: number;
@@ -92,6 +97,7 @@ export function score(input: ScoreInput): Score {
   }
   const scored = input.truthVisits.filter((v) => v.kind === 'shopper' && v.closedMs != null);
   let perfect = 0;
+  let perfectUnreviewed = 0;
   let right = 0;
   let claimed = 0;
   let truthItems = 0;
@@ -107,7 +113,8 @@ export function score(input: ScoreInput): Score {
     }
     const got = receipts.get(v.visitId);
     const have: Lines = got?.lines ?? new Map();
-    if (got && got.minConfidence < input.reviewBelow) reviewed += 1;
+    const inReview = got !== undefined && got.minConfidence < input.reviewBelow;
+    if (inReview) reviewed += 1;
     const missing: ReceiptProblem['missing'] = [];
     const extra: ReceiptProblem['extra'] = [];
     for (const sku of new Set([...want.keys(), ...have.keys()])) {
@@ -132,13 +139,16 @@ export function score(input: ScoreInput): Score {
       }
     }
     const closed = got?.closed ?? false;
-    if (closed && missing.length === 0 && extra.length === 0) perfect += 1;
-    else imperfect.push({ visitId: v.visitId, closed, missing, extra });
+    if (closed && missing.length === 0 && extra.length === 0) {
+      perfect += 1;
+      if (!inReview) perfectUnreviewed += 1;
+    } else imperfect.push({ visitId: v.visitId, closed, missing, extra });
   }
   const events = matchEvents(input);
   return {
     visits: scored.length,
     perfectReceipts: ratio(perfect, scored.length),
+    perfectUnreviewed: ratio(perfectUnreviewed, scored.length),
     itemPrecision: ratio(right, claimed),
     itemRecall: ratio(right, truthItems),
     reviewRate: ratio(reviewed, scored.length),

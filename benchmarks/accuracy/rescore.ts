@@ -1,0 +1,46 @@
+/**
+ * npx tsx benchmarks/accuracy/rescore.ts [--scenario NAME] DUMP/{scenario}-{seed} ...
+ *
+ * Scores kept runs (bench-accuracy --dump) again with today's scorer: when a metric is added or
+ * changed, the runs already made give the new figure beside the old one, with no new simulation.
+ * Prints each run's receipts figures and, last, all runs' together (weighted by visits).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Report } from '../../edge/stages.ts';
+import type { WeightEvent } from '../../edge/types.ts';
+import { loadScenario } from '../../simulator/scenario/load.ts';
+import type { TruthEvent, TruthVisit } from './score.ts';
+import { scoreRun } from './score-run.ts';
+
+const jsonl = <T>(path: string): T[] =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T);
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { scenario: { type: 'string', default: 'baseline' } },
+});
+const { catalog } = loadScenario(values.scenario);
+const keys = ['perfectReceipts', 'perfectUnreviewed', 'reviewRate', 'itemPrecision', 'itemRecall'] as const;
+const sums = Object.fromEntries(keys.map((k) => [k, 0])) as Record<(typeof keys)[number], number>;
+let visits = 0;
+for (const dir of positionals) {
+  const s = scoreRun({
+    truthVisits: JSON.parse(readFileSync(join(dir, 'truth', 'visits.json'), 'utf8')) as TruthVisit[],
+    truthEvents: jsonl<TruthEvent>(join(dir, 'truth', 'events.jsonl')),
+    reports: jsonl<{ report: Report }>(join(dir, 'edge', 'reports.jsonl')).map((r) => r.report),
+    weightEvents: jsonl<WeightEvent>(join(dir, 'edge', 'weight-events.jsonl')),
+    layout: JSON.parse(readFileSync(join(dir, 'layout.json'), 'utf8')),
+    catalog,
+  });
+  visits += s.visits;
+  for (const k of keys) sums[k] += s[k] * s.visits;
+  const figures = keys.map((k) => `${k} ${s[k].toFixed(3)}`).join(', ');
+  process.stdout.write(`${dir}: ${s.visits} visits, ${figures}\n`);
+}
+const all = keys.map((k) => `${k} ${(sums[k] / Math.max(1, visits)).toFixed(3)}`).join(', ');
+process.stdout.write(`all: ${visits} visits, ${all}\n`);
