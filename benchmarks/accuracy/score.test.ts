@@ -107,6 +107,18 @@ describe('scoring receipts against the truth', () => {
     expect(s.perfectReceipts).toBe(1);
     expect(s.reviewRate).toBe(0.5);
     expect(s.perfectUnreviewed).toBe(0.5);
+    // Sure, but doubted by the edge: the cloud reviews it, so does the score.
+    const doubted = cart('edge-v2', 'tea', 1);
+    const t = score(
+      base([
+        cart('edge-v1', 'cola', 2),
+        closed('edge-v1'),
+        { ...doubted, cart: { ...doubted.cart, evidence: ['doubt:lookalike'] } },
+        cart('edge-v2', 'banana', 0, 480),
+        closed('edge-v2'),
+      ]),
+    );
+    expect(t.reviewRate).toBe(0.5);
   });
 
   it('matches weight events to true picks on the same shelf, near in time', () => {

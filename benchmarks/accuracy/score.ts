@@ -4,6 +4,7 @@
  * quantity; grams within the scale's tolerance for items sold by weight). An item counts as right
  * only when it is on the right visit's receipt, so product and person must both be right.
  */
+import { type CartEvent, inDoubt } from '../../cloud/settlement/pricing.ts';
 import type { Report } from '../../edge/stages.ts';
 
 export interface TruthVisit {
@@ -78,12 +79,12 @@ type Lines = Map<string, { quantity: number; grams: number }>;
 const EVENT_MATCH_MS = 3000;
 
 export function score(input: ScoreInput): Score {
-  const receipts = new Map<string, { lines: Lines; closed: boolean; minConfidence: number }>();
+  const receipts = new Map<string, { lines: Lines; closed: boolean; sent: CartEvent[] }>();
   for (const r of input.reports) {
     const edgeVisit = r.body === 'visit' ? r.visit.visitId : r.cart.visitId;
     const truthId = input.visitOf(edgeVisit);
     if (!truthId) continue;
-    const receipt = receipts.get(truthId) ?? { lines: new Map(), closed: false, minConfidence: 1 };
+    const receipt = receipts.get(truthId) ?? { lines: new Map(), closed: false, sent: [] as CartEvent[] };
     receipts.set(truthId, receipt);
     if (r.body === 'visit') {
       if (r.visit.kind === 'VISIT_CLOSED') receipt.closed = true;
@@ -93,7 +94,7 @@ export function score(input: ScoreInput): Score {
     line.quantity += r.cart.quantity;
     line.grams += r.cart.grams;
     receipt.lines.set(r.cart.sku, line);
-    receipt.minConfidence = Math.min(receipt.minConfidence, r.cart.confidence);
+    receipt.sent.push(r.cart);
   }
   const scored = input.truthVisits.filter((v) => v.kind === 'shopper' && v.closedMs != null);
   let perfect = 0;
@@ -113,7 +114,8 @@ export function score(input: ScoreInput): Score {
     }
     const got = receipts.get(v.visitId);
     const have: Lines = got?.lines ?? new Map();
-    const inReview = got !== undefined && got.minConfidence < input.reviewBelow;
+    // As the cloud decides it: any line sent unsure or with a doubt, netted away or not.
+    const inReview = got !== undefined && inDoubt(got.sent, input.reviewBelow);
     if (inReview) reviewed += 1;
     const missing: ReceiptProblem['missing'] = [];
     const extra: ReceiptProblem['extra'] = [];

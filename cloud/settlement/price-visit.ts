@@ -1,5 +1,13 @@
 import { type Db, inTransaction, type Tx } from '../db/pool.ts';
-import { type Multibuy, netCart, type PricedReceipt, type PriceEntry, priceCart } from './pricing.ts';
+import {
+  type CartEvent,
+  inDoubt,
+  type Multibuy,
+  netCart,
+  type PricedReceipt,
+  type PriceEntry,
+  priceCart,
+} from './pricing.ts';
 
 export interface VisitReceipt {
   receiptId: string;
@@ -58,13 +66,13 @@ export async function priceVisit(
     const existing = await tx.query<ReceiptRow>('select * from receipts where visit_id = $1', [visitId]);
     if (existing.rows[0]) return toReceipt(existing.rows[0]);
 
-    const priced = await priceAt(tx, visitId, visit.store_id, visit.closed_at);
+    const { priced, events } = await priceAt(tx, visitId, visit.store_id, visit.closed_at);
     const store = await tx.query<{ review_below_confidence: number | null }>(
       'select review_below_confidence from stores where id = $1',
       [visit.store_id],
     );
     const threshold = store.rows[0]?.review_below_confidence ?? null;
-    const doubtful = threshold !== null && priced.lines.some((l) => l.confidence < threshold);
+    const doubtful = inDoubt(events, threshold);
     // Once an operator has looked, unpriced SKUs are dropped (never charged) and doubt is settled.
     // An entry admitted offline on a reused or expired code may not be the payer's own visit.
     const status =
@@ -113,7 +121,12 @@ export async function priceVisit(
   });
 }
 
-async function priceAt(tx: Tx, visitId: string, storeId: string, at: Date): Promise<PricedReceipt> {
+async function priceAt(
+  tx: Tx,
+  visitId: string,
+  storeId: string,
+  at: Date,
+): Promise<{ priced: PricedReceipt; events: CartEvent[] }> {
   const events = await tx.query<{
     sku: string;
     quantity: number;
@@ -151,5 +164,8 @@ async function priceAt(tx: Tx, visitId: string, storeId: string, at: Date): Prom
     buyQty: p.buy_qty,
     bundleMinor: p.bundle_minor,
   }));
-  return priceCart(netCart(events.rows), book, multibuys, rate.rows[0]?.points_per_major_unit ?? 0);
+  return {
+    priced: priceCart(netCart(events.rows), book, multibuys, rate.rows[0]?.points_per_major_unit ?? 0),
+    events: events.rows,
+  };
 }

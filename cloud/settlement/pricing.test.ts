@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { netCart, type PriceEntry, planMoney, priceCart } from './pricing.ts';
+import { inDoubt, netCart, type PriceEntry, planMoney, priceCart } from './pricing.ts';
 
 const ev = (sku: string, quantity: number, confidence = 0.99, grams = 0) => ({
   sku,
@@ -23,6 +23,20 @@ describe('pricing a cart', () => {
     expect(forward).toEqual([
       { sku: 'cola', quantity: 2, grams: 0, confidence: 0.6, evidence: ['cola--1', 'cola-1', 'cola-2'] },
     ]);
+  });
+
+  it('is in doubt when any event, netted away or not, is unsure or names a doubt', () => {
+    const sure = [ev('cola', 1), ev('tea', 1, 0.9)];
+    expect(inDoubt(sure, 0.6)).toBe(false);
+    // A put-back believed 0.4 nets the cola away: the line is gone, the doubt is not.
+    const unsurePutBack = [...sure, ev('cola', -1, 0.4)];
+    expect(netCart(unsurePutBack).map((l) => l.sku)).toEqual(['tea']);
+    expect(inDoubt(unsurePutBack, 0.6)).toBe(true);
+    const twin = [...sure, { ...ev('cola', -1, 0.9), evidence: ['weight:S1@1', 'doubt:lookalike'] }];
+    expect(inDoubt(twin, 0.6)).toBe(true);
+    // A store with no review threshold reviews nothing.
+    expect(inDoubt(unsurePutBack, null)).toBe(false);
+    expect(inDoubt(twin, null)).toBe(false);
   });
 
   it('prices units and weights, applies the best multibuy, and earns points on the total', () => {

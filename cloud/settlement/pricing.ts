@@ -19,6 +19,18 @@ export interface CartLine {
   evidence: string[];
 }
 
+/**
+ * Should a person look at this cart before it is charged: some event the edge sent was believed
+ * less than the store's threshold, or came with a doubt (`doubt:{why}` in its evidence: a reading
+ * the weights could not settle and no look confirmed). Every event counts, not only the netted
+ * lines: a put-back given to the wrong shopper, or read as its look-alike twin, nets away on one
+ * receipt and is wrong on the other. No threshold: the store reviews nothing.
+ */
+export function inDoubt(events: readonly CartEvent[], threshold: number | null): boolean {
+  if (threshold === null) return false;
+  return events.some((e) => e.confidence < threshold || e.evidence.some((x) => x.startsWith('doubt:')));
+}
+
 /** Takes and put-backs summed per SKU, in any order; SKUs that net to nothing leave the cart. */
 export function netCart(events: readonly CartEvent[]): CartLine[] {
   const lines = new Map<string, CartLine>();

@@ -292,6 +292,28 @@ describe('settlement', () => {
     await cloud.ctx.db.query("update stores set review_below_confidence = null where id = 'reference'");
   });
 
+  it('holds for review a receipt whose unsure put-back netted its line away, or whose line came with a doubt', async () => {
+    await cloud.ctx.db.query("update stores set review_below_confidence = 0.6 where id = 'reference'");
+    const unsure = await enter();
+    edge.send(take(unsure.visitId, a.sku, 1));
+    edge.send(take(unsure.visitId, b.sku, 1));
+    edge.send(take(unsure.visitId, a.sku, -1, 0.45));
+    edge.send(close(unsure.visitId));
+    const doubted = await enter();
+    edge.send(take(doubted.visitId, a.sku, 1));
+    const twin = take(doubted.visitId, b.sku, 1);
+    edge.send({ ...twin, cart: { ...twin.cart, evidence: ['weight:S1@1', 'doubt:lookalike'] } });
+    edge.send(close(doubted.visitId));
+    await edge.waitForAck(seq);
+    await cloud.settlement.idle();
+    const { rows } = await cloud.ctx.db.query<{ visit_id: string; status: string }>(
+      'select visit_id, status from receipts where visit_id = any($1)',
+      [[unsure.visitId, doubted.visitId]],
+    );
+    expect(rows.map((r) => r.status)).toEqual(['review', 'review']);
+    await cloud.ctx.db.query("update stores set review_below_confidence = null where id = 'reference'");
+  });
+
   const steps: SettleStep[] = ['priced', 'requested', 'answered', 'recorded', 'finalized'];
   it.each(steps)('settles exactly once when the process dies after step "%s"', async (step) => {
     const { shopper, visitId } = await enter();

@@ -16,19 +16,34 @@ import { FusionConfig } from './config.ts';
 import { Fusion } from './engine.ts';
 import type { FusionOutput } from './outputs.ts';
 
-const catalog = testCatalog([{ sku: 'cola', meanG: 352, sdG: 4.2 }]);
-const layout = testLayout([{ id: 'S1', plates: 2 }], [{ plateId: 'S1-P1', sku: 'cola', capacityUnits: 20 }]);
+const closeCatalog = testCatalog([{ sku: 'cola', meanG: 352, sdG: 4.2 }]);
+const closeLayout = testLayout(
+  [{ id: 'S1', plates: 2 }],
+  [{ plateId: 'S1-P1', sku: 'cola', capacityUnits: 20 }],
+);
+/** Lemonade weighs what cola does, on the next plate. */
+const twinCatalog = testCatalog([
+  { sku: 'cola', meanG: 352, sdG: 4.2 },
+  { sku: 'lemonade', meanG: 353, sdG: 4.2 },
+]);
+const twinLayout = testLayout(
+  [{ id: 'S1', plates: 2 }],
+  [
+    { plateId: 'S1-P1', sku: 'cola', capacityUnits: 20 },
+    { plateId: 'S1-P2', sku: 'lemonade', capacityUnits: 20 },
+  ],
+);
 const config = FusionConfig.parse({});
 const T0 = 1_767_600_000_000;
 
-const shelfEvent = (deltaG: number, startMs: number, settledMs: number): WeightEvent => ({
+const shelfEvent = (deltaG: number, startMs: number, settledMs: number, plateId = 'S1-P1'): WeightEvent => ({
   eventId: `S1@${startMs}`,
   shelfId: 'S1',
-  plates: [{ plateId: 'S1-P1', deltaG }],
+  plates: [{ plateId, deltaG }],
   deltaG,
   startMs,
   settledMs,
-  positionM: layout.plates[0]!.centerM,
+  positionM: closeLayout.plates[0]!.centerM,
 });
 
 /**
@@ -43,9 +58,13 @@ function run(
     bornXyM?: [number, number];
     /** Someone else, on no visit, standing here all along. */
     bystanderXyM?: [number, number];
+    /** The shopper also takes a lemonade (cola's weight twin) at +4 s, before putting one back. */
+    twin?: boolean;
   } = {},
 ): FusionOutput[] {
+  const [layout, catalog] = opts.twin ? [twinLayout, twinCatalog] : [closeLayout, closeCatalog];
   const pick = shelfEvent(-352, T0 + 3000, T0 + 3500);
+  const lemonade = opts.twin ? [shelfEvent(-353, T0 + 4000, T0 + 4500, 'S1-P2')] : [];
   const putBack = shelfEvent(352, T0 + 6000, opts.keep ? T0 + 10 * 60_000 : T0 + 6500);
   let finalMs = putBack.settledMs + defaultWeightConfig.confirmAddedMs;
   let emitted = { pick: false, putBack: false };
@@ -54,6 +73,8 @@ function run(
     advance(nowMs) {
       const events: WeightEvent[] = [];
       if (!emitted.pick && nowMs >= pick.settledMs) events.push(pick);
+      events.push(...lemonade.filter((e) => e.settledMs <= nowMs && e.settledMs > lastAdvancedMs));
+      lastAdvancedMs = nowMs;
       if (!emitted.putBack && nowMs >= finalMs) events.push(putBack);
       emitted = {
         pick: emitted.pick || nowMs >= pick.settledMs,
@@ -82,6 +103,7 @@ function run(
     ((tMs: number): [number, number] =>
       tMs < T0 + 2000 ? [0.3, 1.5] : tMs < T0 + 7500 ? [1.2, 1.4] : [0.3, 3.5]);
   let lastNowMs = 0;
+  let lastAdvancedMs = 0;
   const fusion = new Fusion(
     layout,
     catalog,
@@ -177,6 +199,20 @@ describe('a visit closing', () => {
     // Someone as near but at the shelf's back (the gondola's other face) cannot reach it.
     const [behind] = closedMs(run({ bystanderXyM: [1.2, 2.9] }));
     expect(behind! - exitMs).toBeLessThanOrEqual(1000);
+  });
+
+  it('sends a put-back read as one of two look-alikes with its doubt, for the cloud to review', () => {
+    const carts = run({ twin: true }).flatMap((o) =>
+      o.kind === 'report' && o.report.body === 'cart' ? [o.report.cart] : [],
+    );
+    expect(carts.map((c) => [c.sku, c.quantity])).toEqual([
+      ['cola', 1],
+      ['lemonade', 1],
+      ['cola', -1],
+    ]);
+    // No look could tell which of the two went back: the weights' home prior chose cola.
+    expect(carts[2]!.evidence).toContain('doubt:lookalike');
+    expect(carts[0]!.evidence.some((e) => e.startsWith('doubt:'))).toBe(false);
   });
 
   it('gives a shopper whose track was bound late what they took before', () => {

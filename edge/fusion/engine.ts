@@ -472,6 +472,9 @@ export class Fusion {
         const evidence = [`weight:${e.eventId}`];
         if (split) evidence.push(`reach:${i + 1}/${shares.length}`);
         if (looked?.evidence) evidence.push(looked.evidence);
+        // The cloud sees only what is sent: a doubt no look settled must travel with the line, or a
+        // confident reading of a look-alike put-back is charged without anyone looking.
+        if (doubt !== null && !settled) evidence.push(`doubt:${doubt}`);
         out.push(...this.toCart(share.member, share.lines, e.settledMs, { confidence, evidence, review }));
         changed.add(share.member.visitId);
       }
