@@ -108,12 +108,23 @@ describe('scoring receipts against the truth', () => {
     expect(s.reviewRate).toBe(0.5);
     expect(s.perfectUnreviewed).toBe(0.5);
     // Sure, but doubted by the edge: the cloud reviews it, so does the score.
-    const doubted = cart('edge-v2', 'tea', 1);
+    const doubted: ScoredReport = {
+      body: 'cart',
+      cart: {
+        visitId: 'edge-v2',
+        memberNo: 0,
+        sku: 'tea',
+        quantity: 1,
+        confidence: 0.95,
+        evidence: ['doubt:lookalike'],
+        grams: 0,
+      },
+    };
     const t = score(
       base([
         cart('edge-v1', 'cola', 2),
         closed('edge-v1'),
-        { ...doubted, cart: { ...doubted.cart, evidence: ['doubt:lookalike'] } },
+        doubted,
         cart('edge-v2', 'banana', 0, 480),
         closed('edge-v2'),
       ]),
