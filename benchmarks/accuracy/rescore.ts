@@ -4,10 +4,13 @@
  * Scores kept runs (bench-accuracy --dump) again with today's scorer: when a metric is added or
  * changed, the runs already made give the new figure beside the old one, with no new simulation.
  * Prints each run's receipts figures and, last, all runs' together (weighted by visits).
+ * --infer-doubts: for runs kept before the edge sent its doubts with a line (`doubt:{why}`,
+ * ed24014), adds them from the run's resolve traces, as that edge would have sent them.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { ResolveTrace } from '../../edge/fusion/outputs.ts';
 import type { Report } from '../../edge/stages.ts';
 import type { WeightEvent } from '../../edge/types.ts';
 import { loadScenario } from '../../simulator/scenario/load.ts';
@@ -20,9 +23,30 @@ const jsonl = <T>(path: string): T[] =>
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as T);
 
+/** Each event's doubt that no look settled, as the fusion decides it (engine.ts `finish`). */
+function doubtsOf(traces: readonly ResolveTrace[]): Map<string, string> {
+  const settled = (t: ResolveTrace) => t.look?.outcome === 'confirmed' || t.look?.outcome === 'changed';
+  return new Map(
+    traces.flatMap((t) => (t.doubt !== null && !settled(t) ? [[t.event.eventId, t.doubt] as const] : [])),
+  );
+}
+
+function withDoubts(reports: Report[], doubts: ReadonlyMap<string, string>): Report[] {
+  if (doubts.size === 0) return reports;
+  return reports.map((r) => {
+    if (r.body !== 'cart' || r.cart.evidence.some((e) => e.startsWith('doubt:'))) return r;
+    const event = r.cart.evidence.find((e) => e.startsWith('weight:'))?.slice('weight:'.length);
+    const why = event ? doubts.get(event) : undefined;
+    return why ? { ...r, cart: { ...r.cart, evidence: [...r.cart.evidence, `doubt:${why}`] } } : r;
+  });
+}
+
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { scenario: { type: 'string', default: 'baseline' } },
+  options: {
+    scenario: { type: 'string', default: 'baseline' },
+    'infer-doubts': { type: 'boolean', default: false },
+  },
 });
 const { catalog } = loadScenario(values.scenario);
 const keys = ['perfectReceipts', 'perfectUnreviewed', 'reviewRate', 'itemPrecision', 'itemRecall'] as const;
@@ -32,7 +56,10 @@ for (const dir of positionals) {
   const s = scoreRun({
     truthVisits: JSON.parse(readFileSync(join(dir, 'truth', 'visits.json'), 'utf8')) as TruthVisit[],
     truthEvents: jsonl<TruthEvent>(join(dir, 'truth', 'events.jsonl')),
-    reports: jsonl<{ report: Report }>(join(dir, 'edge', 'reports.jsonl')).map((r) => r.report),
+    reports: withDoubts(
+      jsonl<{ report: Report }>(join(dir, 'edge', 'reports.jsonl')).map((r) => r.report),
+      values['infer-doubts'] ? doubtsOf(jsonl<ResolveTrace>(join(dir, 'edge', 'resolves.jsonl'))) : new Map(),
+    ),
     weightEvents: jsonl<WeightEvent>(join(dir, 'edge', 'weight-events.jsonl')),
     layout: JSON.parse(readFileSync(join(dir, 'layout.json'), 'utf8')),
     catalog,
