@@ -440,6 +440,7 @@ export class Fusion {
             settledMs: e.settledMs,
             lines,
             confidence: Math.min(whoHere.confidence * best.probability, looked?.cap ?? 1),
+            evidence: lineEvidence(looked?.evidence ?? null, doubt, settled),
           });
         continue;
       }
@@ -471,10 +472,7 @@ export class Fusion {
       for (const [i, share] of shares.entries()) {
         const evidence = [`weight:${e.eventId}`];
         if (split) evidence.push(`reach:${i + 1}/${shares.length}`);
-        if (looked?.evidence) evidence.push(looked.evidence);
-        // The cloud sees only what is sent: a doubt no look settled must travel with the line, or a
-        // confident reading of a look-alike put-back is charged without anyone looking.
-        if (doubt !== null && !settled) evidence.push(`doubt:${doubt}`);
+        evidence.push(...lineEvidence(looked?.evidence ?? null, doubt, settled));
         out.push(...this.toCart(share.member, share.lines, e.settledMs, { confidence, evidence, review }));
         changed.add(share.member.visitId);
       }
@@ -519,14 +517,9 @@ export class Fusion {
     if (mine.length === 0) return [];
     const out: FusionOutput[] = [];
     for (const u of mine) {
-      const review = u.confidence < this.config.reviewBelow;
-      out.push(
-        ...this.toCart(member, u.lines, u.settledMs, {
-          confidence: u.confidence,
-          evidence: [`weight:${u.eventId}`],
-          review,
-        }),
-      );
+      const evidence = [`weight:${u.eventId}`, ...(u.evidence ?? [])];
+      const review = u.confidence < this.config.reviewBelow || evidence.some((x) => x.startsWith('doubt:'));
+      out.push(...this.toCart(member, u.lines, u.settledMs, { confidence: u.confidence, evidence, review }));
     }
     const last = mine[mine.length - 1]!;
     out.push({ kind: 'cart', cart: this.carts.cart(member.visitId), ended: false, tsMs: last.settledMs });
@@ -648,6 +641,15 @@ export class Fusion {
       return m ? { ...t, visitId: m.visitId, memberNo: m.memberNo } : { ...t };
     });
   }
+}
+
+/**
+ * A line's evidence beyond its weight event: the look's, and a doubt no look settled. The cloud
+ * sees only what is sent: without `doubt:{why}`, a confident reading of a look-alike put-back was
+ * charged without anyone looking.
+ */
+function lineEvidence(look: string | null, doubt: string | null, settled: boolean): string[] {
+  return [...(look ? [look] : []), ...(doubt !== null && !settled ? [`doubt:${doubt}`] : [])];
 }
 
 /** The part of a shelf event on one plate, centred there. */

@@ -10,6 +10,8 @@ export interface Unclaimed {
   settledMs: number;
   lines: { sku: string; quantity: number; grams?: number }[];
   confidence: number;
+  /** The line's evidence beyond its weight event (the look's, a doubt); absent in older checkpoints. */
+  evidence?: string[];
 }
 
 export class UnclaimedEvents {
