@@ -133,7 +133,7 @@ export class PlateGeometry {
   /**
    * Floor distance (m) from a point to the nearest of the plates' fronts. With `facing`, infinite
    * from behind a front (more than BEHIND_M into or beyond its shelf): a shopper at the other
-   * face of a gondola is 1.2 m from this face's edge but cannot reach it. Not for attribution: a
+   * face of a gondola was 1.4 m from this face's edge but could not reach it. Not for attribution: a
    * crouching shopper, placed towards the camera, can seem to stand behind the shelf they pick
    * from (baseline seed 4: a pick then found no candidate).
    */
