@@ -7,9 +7,10 @@ const cart = (
   quantity: number,
   grams = 0,
   confidence = 0.95,
+  evidence: string[] = [],
 ): ScoredReport => ({
   body: 'cart',
-  cart: { visitId, memberNo: 0, sku, quantity, confidence, evidence: [], grams },
+  cart: { visitId, memberNo: 0, sku, quantity, confidence, evidence, grams },
 });
 const closed = (visitId: string): ScoredReport => ({
   body: 'visit',
@@ -95,40 +96,15 @@ describe('scoring receipts against the truth', () => {
   });
 
   it('counts a right receipt sent to review as perfect, but not as perfect and unreviewed', () => {
-    const s = score(
-      base([
-        cart('edge-v1', 'cola', 2, 0, 0.5),
-        closed('edge-v1'),
-        cart('edge-v2', 'tea', 1),
-        cart('edge-v2', 'banana', 0, 480),
-        closed('edge-v2'),
-      ]),
-    );
+    /** Both receipts right: v1's cola line and v2's tea line as given. */
+    const right = (cola: ScoredReport, tea: ScoredReport) =>
+      score(base([cola, closed('edge-v1'), tea, cart('edge-v2', 'banana', 0, 480), closed('edge-v2')]));
+    const s = right(cart('edge-v1', 'cola', 2, 0, 0.5), cart('edge-v2', 'tea', 1));
     expect(s.perfectReceipts).toBe(1);
     expect(s.reviewRate).toBe(0.5);
     expect(s.perfectUnreviewed).toBe(0.5);
     // Sure, but doubted by the edge: the cloud reviews it, so does the score.
-    const doubted: ScoredReport = {
-      body: 'cart',
-      cart: {
-        visitId: 'edge-v2',
-        memberNo: 0,
-        sku: 'tea',
-        quantity: 1,
-        confidence: 0.95,
-        evidence: ['doubt:lookalike'],
-        grams: 0,
-      },
-    };
-    const t = score(
-      base([
-        cart('edge-v1', 'cola', 2),
-        closed('edge-v1'),
-        doubted,
-        cart('edge-v2', 'banana', 0, 480),
-        closed('edge-v2'),
-      ]),
-    );
+    const t = right(cart('edge-v1', 'cola', 2), cart('edge-v2', 'tea', 1, 0, 0.95, ['doubt:lookalike']));
     expect(t.reviewRate).toBe(0.5);
   });
 
