@@ -5,8 +5,9 @@
  *
  * Simulates each scenario and seed with the edge in lockstep on its traffic (benchmarks/accuracy/
  * run-one.ts), scores the receipts and the floor tracks against the simulator's truth, and writes
- * DIR/accuracy.json ({"scenarios": {name: {visits, perfectReceipts, perfectUnreviewed, itemPrecision, itemRecall,
- * reviewRate, idf1, mota, eventPrecision, eventRecall}}}, fractions 0..1), DIR/accuracy.svg and
+ * DIR/accuracy.json ({"scenarios": {name: {visits, perfectReceipts, perfectUnreviewed,
+ * itemPrecision, itemRecall, reviewRate, idf1, mota, eventPrecision, eventRecall}}}, fractions
+ * 0..1), DIR/accuracy.svg and
  * DIR/imperfect.json (every imperfect receipt and what went wrong). Default DIR: benchmarks/results.
  * --dump DUMP keeps each run (truth and the edge's traces) in DUMP/{scenario}-{seed} for
  * benchmarks/accuracy/diagnose.ts.

@@ -16,6 +16,7 @@ import type { StoreLayout } from '../../proto/layout/schema.ts';
 import { readDetections } from './dets-line.ts';
 import { clearMot, idScores } from './mot-metrics.ts';
 import { replayTracking } from './replay-tracking.ts';
+import { parseSets } from './set-args.ts';
 import { readFixture } from './tracking-fixture.ts';
 import { readTruth, type Truth } from './truth.ts';
 
@@ -46,13 +47,7 @@ if (values.fixture) {
     .filter((l) => l.includes('"type":"enter"')).length;
   frames = readDetections(values.dets!);
 }
-const overrides = Object.fromEntries(
-  values.set.map((kv) => {
-    const [k, v] = kv.split('=');
-    return [k!, v === 'true' ? true : v === 'false' ? false : Number(v)];
-  }),
-);
-const config = trackerConfig(overrides);
+const config = trackerConfig(parseSets(values.set));
 const hasEmbeddings = frames.some((f) => f.embeddings?.some((e) => e !== null));
 
 const areas: [string, StoreLayout['floorPolygonM'] | undefined][] = [['everywhere', undefined]];

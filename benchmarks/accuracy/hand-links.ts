@@ -15,6 +15,7 @@ import { DEFAULT_HAND_OPTIONS } from '../../edge/tracking/hands.ts';
 import type { Vec3 } from '../../proto/layout/schema.ts';
 import { loadRun, personOfTrack, personsNear } from './diagnose-load.ts';
 import { relinkByReach } from './replay-attribution.ts';
+import { parseSets } from './set-args.ts';
 
 /** A ray this close (m) to a true hand is that hand's sighting. */
 const MATCH_M = 0.08;
@@ -34,7 +35,7 @@ const { values, positionals } = parseArgs({
 });
 const options = {
   ...DEFAULT_HAND_OPTIONS,
-  ...Object.fromEntries(values.set.map((kv) => [kv.split('=')[0], Number(kv.split('=')[1])])),
+  ...parseSets(values.set),
 };
 const counts: Record<string, { right: number; wrong: number }> = {};
 let unlinked = 0;

@@ -5,8 +5,9 @@
  * for each weight event of kept runs (their resolve traces), with the attribution config changed
  * by --set (e.g. --set handWeight=4), and scores who it picks against the truth: the track it
  * picks followed the true person (right), another person (wrong), or nobody (none); and how many of
- * each would go to review (the party's confidence, with the run's own binding, below the fusion's line). Only edge events that explain exactly one true event count. Tracking is as it
- * was in the run and binding is left out, so this measures attribution, not the whole receipt.
+ * each would go to review (the party's confidence, with the run's own binding, below the fusion's
+ * line). Only edge events that explain exactly one true event count. Tracking is as it was in the
+ * run and binding is left out, so this measures attribution, not the whole receipt.
  */
 import { parseArgs } from 'node:util';
 import { attribute, PlateGeometry, partyConfidence } from '../../edge/fusion/attribute.ts';
@@ -18,6 +19,7 @@ import type { StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
 import { loadScenario } from '../../simulator/scenario/load.ts';
 import { diagnose } from './diagnose.ts';
 import { loadRun, personOfTrack } from './diagnose-load.ts';
+import { parseSets } from './set-args.ts';
 
 /** How far back (ms) the fusion's timeline lends a track's last position (historyMs / 4). */
 const LEND_MS = 5000;
@@ -88,10 +90,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       merged: { type: 'boolean', default: false },
     },
   });
-  const value = (v: string) => (v === 'true' ? true : v === 'false' ? false : Number(v));
-  const overrides = Object.fromEntries(
-    values.set.map((kv) => [kv.split('=')[0], value(kv.split('=')[1] ?? '')]),
-  );
+  const overrides = parseSets(values.set);
   const config = AttributionConfig.parse({ ...FusionConfig.parse({}).attribution, ...overrides });
   const reviewBelow = FusionConfig.parse({}).reviewBelow;
   const layout = loadScenario(values.scenario).layout;

@@ -10,24 +10,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { lookSettles } from '../../edge/fusion/look.ts';
 import type { ResolveTrace } from '../../edge/fusion/outputs.ts';
 import type { Report } from '../../edge/stages.ts';
-import type { WeightEvent } from '../../edge/types.ts';
 import { loadScenario } from '../../simulator/scenario/load.ts';
-import type { TruthEvent, TruthVisit } from './score.ts';
+import { loadRun } from './diagnose-load.ts';
 import { scoreRun } from './score-run.ts';
-
-const jsonl = <T>(path: string): T[] =>
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as T);
 
 /** Each event's doubt that no look settled, as the fusion decides it (engine.ts `finish`). */
 function doubtsOf(traces: readonly ResolveTrace[]): Map<string, string> {
-  const settled = (t: ResolveTrace) => t.look?.outcome === 'confirmed' || t.look?.outcome === 'changed';
   return new Map(
-    traces.flatMap((t) => (t.doubt !== null && !settled(t) ? [[t.event.eventId, t.doubt] as const] : [])),
+    traces.flatMap((t) =>
+      t.doubt !== null && !(t.look && lookSettles(t.look.outcome))
+        ? [[t.event.eventId, t.doubt] as const]
+        : [],
+    ),
   );
 }
 
@@ -53,14 +50,13 @@ const keys = ['perfectReceipts', 'perfectUnreviewed', 'reviewRate', 'itemPrecisi
 const sums = Object.fromEntries(keys.map((k) => [k, 0])) as Record<(typeof keys)[number], number>;
 let visits = 0;
 for (const dir of positionals) {
+  const run = loadRun(dir);
   const s = scoreRun({
-    truthVisits: JSON.parse(readFileSync(join(dir, 'truth', 'visits.json'), 'utf8')) as TruthVisit[],
-    truthEvents: jsonl<TruthEvent>(join(dir, 'truth', 'events.jsonl')),
+    ...run,
     reports: withDoubts(
-      jsonl<{ report: Report }>(join(dir, 'edge', 'reports.jsonl')).map((r) => r.report),
-      values['infer-doubts'] ? doubtsOf(jsonl<ResolveTrace>(join(dir, 'edge', 'resolves.jsonl'))) : new Map(),
+      run.reports.map((r) => r.report),
+      values['infer-doubts'] ? doubtsOf(run.resolves) : new Map(),
     ),
-    weightEvents: jsonl<WeightEvent>(join(dir, 'edge', 'weight-events.jsonl')),
     layout: JSON.parse(readFileSync(join(dir, 'layout.json'), 'utf8')),
     catalog,
   });

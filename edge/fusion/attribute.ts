@@ -43,8 +43,19 @@ interface Footprint {
   topZ: number;
 }
 
+/** Where a shopper stands to reach a plate: its front edge on the floor, and the way out of it. */
+interface Front {
+  edge: [Vec2, Vec2];
+  middle: Vec2;
+  outward: Vec2;
+}
+
+const OUTWARD: Record<Shelf['facing'], Vec2> = { '+x': [1, 0], '-x': [-1, 0], '+y': [0, 1], '-y': [0, -1] };
+
 export class PlateGeometry {
   private readonly footprints = new Map<string, Footprint>();
+  /** Per plate, computed once: attribution and the lean check measure from them at every event. */
+  private readonly fronts = new Map<string, Front>();
   private readonly shelves = new Map<string, Shelf>();
   readonly plates = new Map<string, Plate>();
 
@@ -57,14 +68,16 @@ export class PlateGeometry {
       const alongX = facing === '+y' || facing === '-y';
       const halfX = (alongX ? p.sizeM[0] : p.sizeM[1]) / 2;
       const halfY = (alongX ? p.sizeM[1] : p.sizeM[0]) / 2;
-      this.footprints.set(p.id, {
+      const f: Footprint = {
         shelfId: p.shelfId,
         minX: p.centerM[0] - halfX,
         maxX: p.centerM[0] + halfX,
         minY: p.centerM[1] - halfY,
         maxY: p.centerM[1] + halfY,
         topZ: p.centerM[2],
-      });
+      };
+      this.footprints.set(p.id, f);
+      this.fronts.set(p.id, frontOf(f, OUTWARD[facing]));
     }
   }
 
@@ -93,18 +106,7 @@ export class PlateGeometry {
 
   /** The floor direction from the plate's front out into the aisle. */
   outward(plateId: string): Vec2 | undefined {
-    const p = this.plates.get(plateId);
-    if (!p) return undefined;
-    switch (this.shelves.get(p.shelfId)?.facing) {
-      case '+x':
-        return [1, 0];
-      case '-x':
-        return [-1, 0];
-      case '-y':
-        return [0, -1];
-      default:
-        return [0, 1];
-    }
+    return this.fronts.get(plateId)?.outward;
   }
 
   /**
@@ -113,21 +115,12 @@ export class PlateGeometry {
    * than its middle says (baseline seed 5: a put-back found no one within 2 m).
    */
   front(plateId: string): [Vec2, Vec2] | undefined {
-    const f = this.footprints.get(plateId);
-    const out = this.outward(plateId);
-    if (!f || !out) return undefined;
-    if (out[0] !== 0) {
-      const x = out[0] > 0 ? f.maxX : f.minX;
-      return [
-        [x, f.minY],
-        [x, f.maxY],
-      ];
-    }
-    const y = out[1] > 0 ? f.maxY : f.minY;
-    return [
-      [f.minX, y],
-      [f.maxX, y],
-    ];
+    return this.fronts.get(plateId)?.edge;
+  }
+
+  /** The middle of the plate's front edge. */
+  frontMiddle(plateId: string): Vec2 | undefined {
+    return this.fronts.get(plateId)?.middle;
   }
 
   /**
@@ -140,10 +133,10 @@ export class PlateGeometry {
   distanceToFronts(plateIds: readonly string[], at: Vec2, facing = false): number {
     let d = Number.POSITIVE_INFINITY;
     for (const id of plateIds) {
-      const seg = this.front(id);
-      const out = this.outward(id);
-      if (!seg || !out) continue;
-      const [[ax, ay], [bx, by]] = seg;
+      const front = this.fronts.get(id);
+      if (!front) continue;
+      const [[ax, ay], [bx, by]] = front.edge;
+      const out = front.outward;
       if (facing && (at[0] - ax) * out[0] + (at[1] - ay) * out[1] < -BEHIND_M) continue;
       // Fronts run along x or y: clamp the point onto the segment.
       const x = Math.min(Math.max(at[0], Math.min(ax, bx)), Math.max(ax, bx));
@@ -152,6 +145,22 @@ export class PlateGeometry {
     }
     return d;
   }
+}
+
+/** The footprint's edge facing `outward`, its middle, and the direction. */
+function frontOf(f: Footprint, outward: Vec2): Front {
+  const edge: [Vec2, Vec2] =
+    outward[0] !== 0
+      ? [
+          [outward[0] > 0 ? f.maxX : f.minX, f.minY],
+          [outward[0] > 0 ? f.maxX : f.minX, f.maxY],
+        ]
+      : [
+          [f.minX, outward[1] > 0 ? f.maxY : f.minY],
+          [f.maxX, outward[1] > 0 ? f.maxY : f.minY],
+        ];
+  const middle: Vec2 = [(edge[0][0] + edge[1][0]) / 2, (edge[0][1] + edge[1][1]) / 2];
+  return { edge, middle, outward };
 }
 
 /** How far (m) behind a plate's front line a tracked shopper may seem to stand (tracking error). */
@@ -274,10 +283,7 @@ export function attribute(
     seenAt(s.trackId, s.captureMs);
   }
   const plateIds = event.plates.map((p) => p.plateId);
-  const middles = plateIds.flatMap((id) => {
-    const seg = geometry.front(id);
-    return seg ? [[(seg[0][0] + seg[1][0]) / 2, (seg[0][1] + seg[1][1]) / 2] as Vec2] : [];
-  });
+  const middles = plateIds.map((id) => geometry.frontMiddle(id)).filter((m): m is Vec2 => m !== undefined);
   const candidates: Candidate[] = [];
   for (const trackId of tracks) {
     let distanceM = Number.POSITIVE_INFINITY;

@@ -28,7 +28,7 @@ import type { FrameDetections, LookAnswer, LookRequest, Track, WeightEvent } fro
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { type Attribution, attribute, PlateGeometry, partyConfidence } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
-import { lookRequest, withLook } from './look.ts';
+import { lookRequest, lookSettles, withLook } from './look.ts';
 import type { FusionOutput, ResolveTrace } from './outputs.ts';
 import { PlateStock } from './plate-stock.ts';
 import { splitByReach } from './reaches.ts';
@@ -418,7 +418,7 @@ export class Fusion {
     // Two shoppers at one shelf at once make one shelf event: each plate's lines go to whoever
     // reached into that plate.
     // A look that decided answers the weights' doubt; its confidence says how well.
-    const settled = looked?.outcome === 'confirmed' || looked?.outcome === 'changed';
+    const standing = looked && lookSettles(looked.outcome) ? null : doubt;
     const plates = [...new Set(best.lines.map((l) => l.plateId))];
     const changed = new Set<string>();
     for (const plateId of plates) {
@@ -440,7 +440,7 @@ export class Fusion {
             settledMs: e.settledMs,
             lines,
             confidence: Math.min(whoHere.confidence * best.probability, looked?.cap ?? 1),
-            evidence: lineEvidence(looked?.evidence ?? null, doubt, settled),
+            evidence: lineEvidence(looked?.evidence ?? null, standing),
           });
         continue;
       }
@@ -461,7 +461,7 @@ export class Fusion {
         split?.confidence ??
         partyConfidence(whoHere, (id) => this.book.memberOf(id)?.visitId ?? null, this.config.attribution);
       const confidence = Math.min(belief * (looked?.probability ?? best.probability), looked?.cap ?? 1);
-      const review = confidence < this.config.reviewBelow || (doubt !== null && !settled);
+      const review = confidence < this.config.reviewBelow || standing !== null;
       const shares = split
         ? split.shares.map((sh) => ({ member: this.book.memberOf(sh.trackId)!, lines: sh.lines }))
         : [{ member: memberHere, lines }];
@@ -472,7 +472,7 @@ export class Fusion {
       for (const [i, share] of shares.entries()) {
         const evidence = [`weight:${e.eventId}`];
         if (split) evidence.push(`reach:${i + 1}/${shares.length}`);
-        evidence.push(...lineEvidence(looked?.evidence ?? null, doubt, settled));
+        evidence.push(...lineEvidence(looked?.evidence ?? null, standing));
         out.push(...this.toCart(share.member, share.lines, e.settledMs, { confidence, evidence, review }));
         changed.add(share.member.visitId);
       }
@@ -571,13 +571,13 @@ export class Fusion {
     if (leanClearMs <= 0) return;
     const toMs = this.frameWatermarkMs;
     const fromMs = toMs - leanClearMs;
-    for (const e of this.parts.weights.held()) {
-      if (e.settledMs > fromMs) continue;
+    const due = this.parts.weights.held().filter((e) => e.settledMs <= fromMs);
+    if (due.length === 0) return;
+    const where = this.timeline.trackIds(fromMs, toMs).map((id) => this.timeline.positions(id, fromMs, toMs));
+    for (const e of due) {
       const plateIds = e.plates.map((p) => p.plateId);
       const within = (at: Vec2) => this.geometry.distanceToFronts(plateIds, at, true) <= leanReachM;
-      const someone = this.timeline
-        .trackIds(fromMs, toMs)
-        .some((id) => this.timeline.positions(id, fromMs, toMs).some(within));
+      const someone = where.some((track) => track.some(within));
       if (!someone) this.parts.weights.confirm(e.shelfId);
     }
   }
@@ -644,12 +644,12 @@ export class Fusion {
 }
 
 /**
- * A line's evidence beyond its weight event: the look's, and a doubt no look settled. The cloud
+ * A line's evidence beyond its weight event: the look's, and the doubt no look settled. The cloud
  * sees only what is sent: without `doubt:{why}`, a confident reading of a look-alike put-back was
  * charged without anyone looking.
  */
-function lineEvidence(look: string | null, doubt: string | null, settled: boolean): string[] {
-  return [...(look ? [look] : []), ...(doubt !== null && !settled ? [`doubt:${doubt}`] : [])];
+function lineEvidence(look: string | null, standingDoubt: string | null): string[] {
+  return [...(look ? [look] : []), ...(standingDoubt !== null ? [`doubt:${standingDoubt}`] : [])];
 }
 
 /** The part of a shelf event on one plate, centred there. */

@@ -90,6 +90,11 @@ export type LookOutcome =
   /** The look could not choose between the candidates: the weights' reading stands as it was. */
   | 'undecided';
 
+/** A look that chose (confirmed or changed the reading) settles the weights' doubt; no other does. */
+export function lookSettles(outcome: LookOutcome): boolean {
+  return outcome === 'confirmed' || outcome === 'changed';
+}
+
 export interface LookedReading {
   reading: WeightHypothesis;
   /** Multiplies the attribution's confidence in the line. */
