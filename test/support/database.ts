@@ -15,18 +15,12 @@ export interface TestDatabase {
 export async function freshDatabase(label: string): Promise<TestDatabase> {
   const services = await resolveServices({ needDatabase: true, log: createLogger('test') });
   const server = new URL(services.databaseUrl!);
-  const name = `walkout_t_${label.replace(/[^a-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: withDatabase(server, 'postgres') });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
+  const name = databaseName(label);
+  await asAdmin(server, `create database ${name}`);
   return {
     url: withDatabase(server, name),
     close: async () => {
-      const c = new pg.Client({ connectionString: withDatabase(server, 'postgres') });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
+      await asAdmin(server, `drop database if exists ${name} with (force)`);
       await services.close();
     },
   };
@@ -34,22 +28,34 @@ export async function freshDatabase(label: string): Promise<TestDatabase> {
 
 /**
  * A copy of `source` (CREATE DATABASE … TEMPLATE): several tests start from the same rows, each
- * changing its own. Nothing may be connected to `source` meanwhile.
+ * changing its own. Nothing may be connected to `source` meanwhile. The copy lives on the source's
+ * server, whose life is the source's: close copies first. (Made through freshDatabase, a copy got
+ * a server of its own when DATABASE_URL was unset, an embedded one without the source on it, and
+ * `npm test` failed there.)
  */
 export async function copyDatabase(source: TestDatabase, label: string): Promise<TestDatabase> {
-  const from = new URL(source.url).pathname.slice(1);
-  const copy = await freshDatabase(label);
-  const server = new URL(copy.url);
-  const name = server.pathname.slice(1);
+  const server = new URL(source.url);
+  const from = server.pathname.slice(1);
+  const name = databaseName(label);
+  await asAdmin(server, `create database ${name} template ${from}`);
+  return {
+    url: withDatabase(server, name),
+    close: () => asAdmin(server, `drop database if exists ${name} with (force)`),
+  };
+}
+
+function databaseName(label: string): string {
+  return `walkout_t_${label.replace(/[^a-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
+}
+
+async function asAdmin(server: URL, sql: string): Promise<void> {
   const admin = new pg.Client({ connectionString: withDatabase(server, 'postgres') });
   await admin.connect();
   try {
-    await admin.query(`drop database ${name}`);
-    await admin.query(`create database ${name} template ${from}`);
+    await admin.query(sql);
   } finally {
     await admin.end();
   }
-  return copy;
 }
 
 function withDatabase(server: URL, db: string): string {
