@@ -12,7 +12,7 @@
  * visit closes once its last member is out and no shelf event that began before then is unresolved.
  */
 import type { Catalog } from '../../proto/catalog/schema.ts';
-import type { StoreLayout, Vec2 } from '../../proto/layout/schema.ts';
+import type { StoreLayout } from '../../proto/layout/schema.ts';
 import type { DecodedMessage } from '../../proto/mqtt/payloads.ts';
 import { type CartChange, Carts } from '../carts/carts.ts';
 import type {
@@ -26,27 +26,19 @@ import type {
 } from '../stages.ts';
 import type { FrameDetections, LookAnswer, LookRequest, Track, WeightEvent } from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
-import { type Attribution, attribute, PlateGeometry, partyConfidence } from './attribute.ts';
+import { type Attribution, attribute, PlateGeometry } from './attribute.ts';
+import { dueCloses, unreachableHeld } from './closing.ts';
 import type { FusionConfig } from './config.ts';
+import { EarlyLooks } from './early-looks.ts';
+import { healthOutputs } from './health.ts';
+import { decidePlate } from './lines.ts';
 import { lookRequest, lookSettles, withLook } from './look.ts';
 import type { FusionOutput, ResolveTrace } from './outputs.ts';
 import { PlateStock } from './plate-stock.ts';
-import { splitByReach } from './reaches.ts';
 import { type Closing, decodeFusionState, encodeFusionState } from './state.ts';
 import { Timeline } from './timeline.ts';
+import { resolveTrace } from './trace.ts';
 import { UnclaimedEvents } from './unclaimed.ts';
-
-/** A look asked for a held addition before it became an event. */
-interface EarlyLook {
-  signature: string;
-  askedMs: number;
-  request: LookRequest | null;
-  answered: boolean;
-  answer: LookAnswer | null;
-}
-
-/** How far (ms) before an event a trace reaches, wider than attribution's own window to replay it. */
-const TRACE_BEFORE_MS = 3000;
 
 export interface FusionParts {
   weights: WeightStage;
@@ -75,8 +67,7 @@ export class Fusion {
   private readonly timeline: Timeline;
   private readonly unresolved: WeightEvent[] = [];
   private readonly looking = new Map<string, Looking>();
-  /** Looks asked for held additions before they became events, by event id. */
-  private readonly early = new Map<string, EarlyLook>();
+  private readonly early = new EarlyLooks();
   private readonly closing: Closing[] = [];
   private readonly unclaimed: UnclaimedEvents;
   private tracks: Track[] = [];
@@ -138,12 +129,10 @@ export class Fusion {
    */
   onLook(eventId: string, answer: LookAnswer | null): FusionOutput[] {
     const l = this.looking.get(eventId);
-    const early = this.early.get(eventId);
-    if (!l && early) {
-      early.answered = true;
-      early.answer = answer;
+    if (!l) {
+      this.early.answer(eventId, answer);
+      return [];
     }
-    if (!l) return [];
     this.looking.delete(eventId);
     return this.finish(l.e, l.who, l.identified, l.request.candidates, answer);
   }
@@ -153,30 +142,7 @@ export class Fusion {
     const out: FusionOutput[] = [];
     this.confirmUnreachable();
     const { events, health, faultChanges } = this.parts.weights.advance(nowMs);
-    for (const f of faultChanges) {
-      const detail = `plate ${f.plateId} changed ${f.deltaG.toFixed(0)} g while it could not be read`;
-      out.push(this.alert('sensor-fault', f.toMs, detail, { plateId: f.plateId }));
-    }
-    for (const h of health) {
-      out.push({ kind: 'health', health: h });
-      out.push({
-        kind: 'report',
-        tsMs: h.sinceMs,
-        report: {
-          body: 'health',
-          health: {
-            component: `plate:${h.plateId}`,
-            // A stuck or dropping cell still reports; a silent one is gone.
-            status: h.status === 'ok' ? 'ok' : h.status === 'silent' ? 'down' : 'degraded',
-            detail: h.detail ?? h.status,
-          },
-        },
-      });
-      if (h.status !== 'ok')
-        out.push(
-          this.alert('sensor-fault', h.sinceMs, `plate ${h.plateId}: ${h.status}`, { plateId: h.plateId }),
-        );
-    }
+    out.push(...healthOutputs(health, faultChanges, (...a) => this.alert(...a)));
     this.unresolved.push(...events);
     out.push(...this.effects(this.book.bind(this.tracks, nowMs)));
     if (this.parts.looks) out.push(...this.lookEarly(nowMs));
@@ -233,7 +199,7 @@ export class Fusion {
         // Events held for a look, and looks asked early: a restart resolves them on the weights
         // alone when their wait is over (an answer asked before the crash is not awaited again).
         looking: [...this.looking],
-        early: [...this.early],
+        early: this.early.state(),
         unclaimed: this.unclaimed.state(),
       },
       plateStock: this.plateStock.state(),
@@ -266,8 +232,7 @@ export class Fusion {
     this.looking.clear();
     for (const [id, l] of s.fusion.looking) this.looking.set(id, l as Looking);
     this.unclaimed.restore(s.fusion.unclaimed);
-    this.early.clear();
-    for (const [id, x] of s.fusion.early) this.early.set(id, x as EarlyLook);
+    this.early.restore(s.fusion.early);
   }
 
   private attributeEvent(e: WeightEvent): Attribution {
@@ -305,9 +270,8 @@ export class Fusion {
   /** Held for a second look when the weights cannot settle it alone, else resolved now. */
   private resolve(e: WeightEvent, nowMs: number): FusionOutput[] {
     const p = this.prepare(e, nowMs);
-    const early = this.early.get(e.eventId);
-    this.early.delete(e.eventId);
-    if (p.lookFor.length > 0 && early?.request && early.signature === signature(e)) {
+    const early = this.early.take(e);
+    if (p.lookFor.length > 0 && early?.request) {
       // Asked while the addition was held: its answer, or the wait for it, is the event's.
       if (early.answered) return this.finish(e, p.who, p.identified, p.lookFor, early.answer);
       const request = { ...early.request, candidates: p.lookFor, deadlineMs: nowMs + this.config.lookWaitMs };
@@ -329,15 +293,12 @@ export class Fusion {
     const out: FusionOutput[] = [];
     const { handAfterMs } = this.config.attribution;
     for (const e of this.parts.weights.held()) {
-      const sig = signature(e);
-      if (this.early.get(e.eventId)?.signature === sig) continue;
-      if (this.frameWatermarkMs < e.settledMs + handAfterMs) continue;
+      if (this.early.askedFor(e) || this.frameWatermarkMs < e.settledMs + handAfterMs) continue;
       const { request } = this.prepare(e, nowMs);
-      this.early.set(e.eventId, { signature: sig, askedMs: nowMs, request, answered: false, answer: null });
+      this.early.ask(e, nowMs, request);
       if (request) out.push({ kind: 'look', request });
     }
-    // An addition that never became an event (lifted off again) leaves its look behind.
-    for (const [id, x] of this.early) if (nowMs - x.askedMs > this.config.historyMs) this.early.delete(id);
+    this.early.prune(nowMs, this.config.historyMs);
     return out;
   }
 
@@ -350,39 +311,7 @@ export class Fusion {
     answer: LookAnswer | null,
   ): FusionOutput[] {
     const top = who.candidates[0];
-    const member = top ? this.book.memberOf(top.trackId) : null;
-    const trace = (
-      lines: ResolveTrace['lines'],
-      doubt: string | null,
-      confidence: number,
-      review: boolean,
-      reaches?: ResolveTrace['reaches'],
-    ) => {
-      if (!this.observe) return;
-      const from = e.startMs - TRACE_BEFORE_MS;
-      const to = e.settledMs + 1000;
-      this.observe({
-        event: e,
-        hypotheses,
-        sightings: this.timeline.hands(from, to),
-        tracks: this.timeline.trackIds(from, to).map((trackId) => {
-          const m = this.book.memberOf(trackId);
-          return {
-            trackId,
-            samples: this.timeline.samples(trackId, from, to),
-            member: m ? { visitId: m.visitId, memberNo: m.memberNo } : null,
-          };
-        }),
-        attribution: who,
-        member: member ? { visitId: member.visitId, memberNo: member.memberNo } : null,
-        lines,
-        doubt,
-        confidence,
-        review,
-        ...(reaches ? { reaches } : {}),
-        ...(looked ? { look: { outcome: looked.outcome, evidence: looked.evidence } } : {}),
-      });
-    };
+    const memberOf = (id: string) => this.book.memberOf(id);
     const { hypotheses, doubt } = identified;
     const looked =
       hypotheses[0] && lookFor.length > 0
@@ -394,6 +323,20 @@ export class Fusion {
             e.deltaG < 0 && (doubt === null || doubt === 'lookalike'),
           )
         : null;
+    const trace = (what: Pick<ResolveTrace, 'lines' | 'confidence' | 'review' | 'reaches'>) => {
+      if (!this.observe) return;
+      const member = top ? memberOf(top.trackId) : null;
+      this.observe(
+        resolveTrace(e, this.timeline, memberOf, {
+          hypotheses,
+          attribution: who,
+          member: member ? { visitId: member.visitId, memberNo: member.memberNo } : null,
+          doubt,
+          ...what,
+          ...(looked ? { look: { outcome: looked.outcome, evidence: looked.evidence } } : {}),
+        }),
+      );
+    };
     const best = looked?.reading ?? hypotheses[0];
     const out: FusionOutput[] = [];
     if (looked?.outcome === 'unknown') {
@@ -409,71 +352,57 @@ export class Fusion {
       const detail = `${e.eventId}: ${e.deltaG.toFixed(0)} g matches no product`;
       out.push(this.alert('unattributed-event', e.settledMs, detail, { plateId: e.plates[0]?.plateId }));
       if (!best) {
-        trace([], doubt, 0, true);
+        trace({ lines: [], confidence: 0, review: true });
         return out;
       }
     }
     this.parts.contents.applyHypothesis(best);
     for (const l of best.lines) this.plateStock.touch(l.plateId);
     // Two shoppers at one shelf at once make one shelf event: each plate's lines go to whoever
-    // reached into that plate.
-    // A look that decided answers the weights' doubt; its confidence says how well.
-    const standing = looked && lookSettles(looked.outcome) ? null : doubt;
+    // reached into that plate. A look that decided answers the weights' doubt.
+    const standingDoubt = looked && lookSettles(looked.outcome) ? null : doubt;
     const plates = [...new Set(best.lines.map((l) => l.plateId))];
     const changed = new Set<string>();
     for (const plateId of plates) {
       const whoHere = plates.length === 1 ? who : this.attributeEvent(onePlate(e, plateId, this.geometry));
-      const topHere = whoHere.candidates[0];
-      const memberHere = topHere ? this.book.memberOf(topHere.trackId) : null;
       const lines = best.lines.filter((l) => l.plateId === plateId);
-      if (!memberHere) {
-        const detail = `${e.eventId}: ${topHere ? `track ${topHere.trackId} is on no visit` : 'nobody near'}`;
-        out.push(
-          this.alert('unattributed-event', e.settledMs, detail, { plateId, trackId: topHere?.trackId }),
-        );
-        trace(lines, doubt, 0, true);
+      const d = decidePlate({
+        event: e,
+        plateId,
+        who: whoHere,
+        lines,
+        reading: best,
+        looked,
+        standingDoubt,
+        memberOf,
+        unitG: (sku) => this.catalog.get(sku)?.unitWeightG.mean,
+        config: this.config,
+      });
+      if (!d.paid) {
+        const detail = `${e.eventId}: ${d.top ? `track ${d.top.trackId} is on no visit` : 'nobody near'}`;
+        out.push(this.alert('unattributed-event', e.settledMs, detail, { plateId, trackId: d.top?.trackId }));
+        trace({ lines, confidence: 0, review: true });
         // Kept for the member the track may yet turn out to be (bound late, or leaving with them).
-        if (topHere && !this.book.isStranger(topHere.trackId))
+        if (d.top && !this.book.isStranger(d.top.trackId))
           this.unclaimed.keep({
-            trackId: topHere.trackId,
+            trackId: d.top.trackId,
             eventId: e.eventId,
             settledMs: e.settledMs,
             lines,
-            confidence: Math.min(whoHere.confidence * best.probability, looked?.cap ?? 1),
-            evidence: lineEvidence(looked?.evidence ?? null, standing),
+            ...d.keep,
           });
         continue;
       }
-      const steps = e.steps?.filter((st) => st.plateId === plateId) ?? [];
-      const split =
-        steps.length >= 2
-          ? splitByReach(
-              steps,
-              lines,
-              whoHere,
-              (sku) => this.catalog.get(sku)?.unitWeightG.mean,
-              (id) => this.book.memberOf(id)?.visitId ?? null,
-              this.config.reaches,
-            )
-          : null;
-      // Which member of a party took it does not change the receipt: the party's share decides.
-      const belief =
-        split?.confidence ??
-        partyConfidence(whoHere, (id) => this.book.memberOf(id)?.visitId ?? null, this.config.attribution);
-      const confidence = Math.min(belief * (looked?.probability ?? best.probability), looked?.cap ?? 1);
-      const review = confidence < this.config.reviewBelow || standing !== null;
-      const shares = split
-        ? split.shares.map((sh) => ({ member: this.book.memberOf(sh.trackId)!, lines: sh.lines }))
-        : [{ member: memberHere, lines }];
-      const reaches = split
-        ? shares.map(({ member: { visitId, memberNo }, lines: l }) => ({ visitId, memberNo, lines: l }))
-        : undefined;
-      trace(lines, doubt, confidence, review, reaches);
-      for (const [i, share] of shares.entries()) {
-        const evidence = [`weight:${e.eventId}`];
-        if (split) evidence.push(`reach:${i + 1}/${shares.length}`);
-        evidence.push(...lineEvidence(looked?.evidence ?? null, standing));
-        out.push(...this.toCart(share.member, share.lines, e.settledMs, { confidence, evidence, review }));
+      const { confidence, review } = d;
+      trace({ lines, confidence, review, ...(d.reaches ? { reaches: d.reaches } : {}) });
+      for (const share of d.shares) {
+        out.push(
+          ...this.toCart(share.member, share.lines, e.settledMs, {
+            confidence,
+            review,
+            evidence: share.evidence,
+          }),
+        );
         changed.add(share.member.visitId);
       }
     }
@@ -562,56 +491,41 @@ export class Fusion {
     return out;
   }
 
-  /**
-   * Held additions nobody can lift a hand off are final now (leanClearMs): judged on the frames,
-   * so not while the cameras lag behind the weights.
-   */
+  /** Held additions nobody can lift a hand off are final now (leanClearMs). */
   private confirmUnreachable(): void {
-    const { leanClearMs, leanReachM } = this.config;
-    if (leanClearMs <= 0) return;
+    if (this.config.leanClearMs <= 0) return;
     const toMs = this.frameWatermarkMs;
-    const fromMs = toMs - leanClearMs;
+    const fromMs = toMs - this.config.leanClearMs;
     const due = this.parts.weights.held().filter((e) => e.settledMs <= fromMs);
     if (due.length === 0) return;
     const where = this.timeline.trackIds(fromMs, toMs).map((id) => this.timeline.positions(id, fromMs, toMs));
-    for (const e of due) {
-      const plateIds = e.plates.map((p) => p.plateId);
-      const within = (at: Vec2) => this.geometry.distanceToFronts(plateIds, at, true) <= leanReachM;
-      const someone = where.some((track) => track.some(within));
-      if (!someone) this.parts.weights.confirm(e.shelfId);
-    }
+    for (const shelfId of unreachableHeld(due, where, this.geometry, this.config))
+      this.parts.weights.confirm(shelfId);
   }
 
-  /** A closing visit waits for shelf events that began while its members were inside. */
   private closeDue(nowMs: number, active: ReadonlyMap<string, number>): FusionOutput[] {
-    const out: FusionOutput[] = [];
     // Every tick comes here: with no visit closing there is nothing to work out.
-    if (this.closing.length === 0) return out;
-    const activeFrom = Math.min(...active.values(), Number.POSITIVE_INFINITY);
-    const pendingFrom = Math.min(
-      ...this.unresolved.map((e) => e.startMs),
-      ...[...this.looking.values()].map((l) => l.e.startMs),
-      Number.POSITIVE_INFINITY,
-    );
-    const held = this.parts.weights.held();
-    for (let i = 0; i < this.closing.length; ) {
-      const c = this.closing[i]!;
-      // A put-back of the leaver's is final only confirmAddedMs after it settles (a lean lifted off
-      // would undo it): the close waits for it, or the shopper pays for what they put back (on a
-      // kept baseline run the cloud refused such a removal, sent after the close).
-      const ownHeld = held.some((e) => e.startMs <= c.tsMs && this.visitOfEvent(e) === c.visitId);
-      if (ownHeld) c.waitMs = this.config.closeWaitHeldMs;
-      const busy = ownHeld || activeFrom <= c.tsMs || pendingFrom <= c.tsMs;
-      if (busy && nowMs - c.tsMs < (c.waitMs ?? this.config.closeWaitMs)) {
-        i++;
-        continue;
-      }
-      this.closing.splice(i, 1);
-      out.push(this.visitReport(c.visitId, 'VISIT_CLOSED', 0, Math.max(nowMs, c.tsMs)));
-      out.push({ kind: 'cart', cart: this.carts.cart(c.visitId), ended: true, tsMs: nowMs });
+    if (this.closing.length === 0) return [];
+    const due = dueCloses(this.closing, {
+      nowMs,
+      activeFromMs: Math.min(...active.values(), Number.POSITIVE_INFINITY),
+      pendingFromMs: Math.min(
+        ...this.unresolved.map((e) => e.startMs),
+        ...[...this.looking.values()].map((l) => l.e.startMs),
+        Number.POSITIVE_INFINITY,
+      ),
+      held: this.parts.weights.held(),
+      visitOf: (e) => this.visitOfEvent(e),
+      config: this.config,
+    });
+    return due.flatMap((c) => {
+      const out: FusionOutput[] = [
+        this.visitReport(c.visitId, 'VISIT_CLOSED', 0, Math.max(nowMs, c.tsMs)),
+        { kind: 'cart', cart: this.carts.cart(c.visitId), ended: true, tsMs: nowMs },
+      ];
       this.carts.forget(c.visitId);
-    }
-    return out;
+      return out;
+    });
   }
 
   /** The visit whose member the event is attributed to now, if any. */
@@ -643,23 +557,9 @@ export class Fusion {
   }
 }
 
-/**
- * A line's evidence beyond its weight event: the look's, and the doubt no look settled. The cloud
- * sees only what is sent: without `doubt:{why}`, a confident reading of a look-alike put-back was
- * charged without anyone looking.
- */
-function lineEvidence(look: string | null, standingDoubt: string | null): string[] {
-  return [...(look ? [look] : []), ...(standingDoubt !== null ? [`doubt:${standingDoubt}`] : [])];
-}
-
 /** The part of a shelf event on one plate, centred there. */
 function onePlate(e: WeightEvent, plateId: string, geometry: PlateGeometry): WeightEvent {
   const plate = e.plates.filter((p) => p.plateId === plateId);
   const centre = geometry.plates.get(plateId)?.centerM ?? e.positionM;
   return { ...e, plates: plate, deltaG: plate.reduce((a, p) => a + p.deltaG, 0), positionM: centre };
-}
-
-/** What a held addition changed: it is the same event later only if nothing moved meanwhile. */
-function signature(e: WeightEvent): string {
-  return `${e.settledMs}|${e.plates.map((p) => `${p.plateId}:${p.deltaG}`).join(',')}`;
 }

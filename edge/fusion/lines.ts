@@ -1,0 +1,92 @@
+/**
+ * Who pays for one plate's lines of a resolved weight event: the visit member whose hand was in
+ * the plate, or, when reaches of several visits made the change (reaches.ts), each reacher their
+ * share; with the lines' confidence, review and evidence. Pure: the engine applies what it returns.
+ */
+import type { WeightEvent, WeightHypothesis } from '../types.ts';
+import { type Attribution, type Candidate, partyConfidence } from './attribute.ts';
+import type { FusionConfig } from './config.ts';
+import type { LookedReading } from './look.ts';
+import { splitByReach } from './reaches.ts';
+
+type Line = WeightHypothesis['lines'][number];
+
+export interface Member {
+  visitId: string;
+  memberNo: number;
+}
+
+export type PlateDecision =
+  /** The top candidate is on no visit (or nobody was near): `keep` is what to keep for its track. */
+  | { paid: false; top: Candidate | undefined; keep: { confidence: number; evidence: string[] } }
+  | {
+      paid: true;
+      confidence: number;
+      review: boolean;
+      shares: { member: Member; lines: Line[]; evidence: string[] }[];
+      /** Set when the plate's change was split by reach. */
+      reaches?: { visitId: string; memberNo: number; lines: Line[] }[];
+    };
+
+export interface PlateContext {
+  event: WeightEvent;
+  plateId: string;
+  /** The attribution for this plate alone (the event's own when it touched one plate). */
+  who: Attribution;
+  lines: Line[];
+  /** The reading the lines come from. */
+  reading: WeightHypothesis;
+  looked: LookedReading | null;
+  /** The weights' doubt that no look settled. */
+  standingDoubt: string | null;
+  memberOf: (trackId: string) => Member | null;
+  unitG: (sku: string) => number | undefined;
+  config: Pick<FusionConfig, 'reaches' | 'attribution' | 'reviewBelow'>;
+}
+
+export function decidePlate(c: PlateContext): PlateDecision {
+  const { event: e, who, looked, config } = c;
+  const top = who.candidates[0];
+  const member = top ? c.memberOf(top.trackId) : null;
+  const extra = lineEvidence(looked?.evidence ?? null, c.standingDoubt);
+  if (!member)
+    return {
+      paid: false,
+      top,
+      keep: {
+        confidence: Math.min(who.confidence * c.reading.probability, looked?.cap ?? 1),
+        evidence: extra,
+      },
+    };
+  const visitOf = (id: string) => c.memberOf(id)?.visitId ?? null;
+  const steps = e.steps?.filter((st) => st.plateId === c.plateId) ?? [];
+  const split =
+    steps.length >= 2 ? splitByReach(steps, c.lines, who, c.unitG, visitOf, config.reaches) : null;
+  // Which member of a party took it does not change the receipt: the party's share decides.
+  const belief = split?.confidence ?? partyConfidence(who, visitOf, config.attribution);
+  const confidence = Math.min(belief * (looked?.probability ?? c.reading.probability), looked?.cap ?? 1);
+  const review = confidence < config.reviewBelow || c.standingDoubt !== null;
+  if (!split)
+    return {
+      paid: true,
+      confidence,
+      review,
+      shares: [{ member, lines: c.lines, evidence: [`weight:${e.eventId}`, ...extra] }],
+    };
+  const shares = split.shares.map((sh, i) => ({
+    member: c.memberOf(sh.trackId)!,
+    lines: sh.lines,
+    evidence: [`weight:${e.eventId}`, `reach:${i + 1}/${split.shares.length}`, ...extra],
+  }));
+  const reaches = shares.map(({ member: { visitId, memberNo }, lines }) => ({ visitId, memberNo, lines }));
+  return { paid: true, confidence, review, shares, reaches };
+}
+
+/**
+ * A line's evidence beyond its weight event: the look's, and the doubt no look settled. The cloud
+ * sees only what is sent: without `doubt:{why}`, a confident reading of a look-alike put-back was
+ * charged without anyone looking.
+ */
+export function lineEvidence(look: string | null, standingDoubt: string | null): string[] {
+  return [...(look ? [look] : []), ...(standingDoubt !== null ? [`doubt:${standingDoubt}`] : [])];
+}
