@@ -86,8 +86,11 @@ export interface HandSighting {
   rayOriginM: Vec3;
   rayDirection: Vec3;
   trackId: string | null;
-  /** How the track was found: the person box the hand is in, or which track could reach it. */
-  linkedBy?: 'box' | 'reach';
+  /**
+   * How the track was found: the person box the hand is in, which track could reach it (no box
+   * gave one), or the track standing clearly nearer the hand's ray than the box's (`nearer`).
+   */
+  linkedBy?: 'box' | 'reach' | 'nearer';
   score: number;
   /** The frame it was seen in (X-Frame-Index) and its box there (detect-stream pixels): where a second look reads the main stream. */
   frameIndex?: number;

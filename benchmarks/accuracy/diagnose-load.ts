@@ -105,3 +105,27 @@ export function personOfTrack(run: RunDump, samples: { tsMs: number; xyM: Vec2 }
   }
   return [...votes.entries()].sort((x, y) => y[1] - x[1])[0]?.[0] ?? null;
 }
+
+/** A ray this close (m) to a true hand is that hand's sighting. */
+export const HAND_MATCH_M = 0.08;
+
+/** Whose true hand a ray passes within HAND_MATCH_M of (the nearest), and where it was; null if none. */
+export function trueHand(
+  run: Pick<RunDump, 'timesMs' | 'persons'>,
+  s: { captureMs: number; rayOriginM: Vec3; rayDirection: Vec3 },
+): { personId: string; handM: Vec3 } | null {
+  let bestM = HAND_MATCH_M;
+  let found: { personId: string; handM: Vec3 } | null = null;
+  for (const p of personsNear(run, s.captureMs))
+    for (const h of p.handsM) {
+      const m = rayToPointM(s.rayOriginM, s.rayDirection, h);
+      if (m <= bestM) [bestM, found] = [m, { personId: p.personId, handM: h }];
+    }
+  return found;
+}
+
+function rayToPointM(o: Vec3, d: Vec3, p: Vec3): number {
+  const w = [p[0] - o[0], p[1] - o[1], p[2] - o[2]] as const;
+  const t = (w[0] * d[0] + w[1] * d[1] + w[2] * d[2]) / (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
+  return Math.hypot(o[0] + t * d[0] - p[0], o[1] + t * d[1] - p[1], o[2] + t * d[2] - p[2]);
+}

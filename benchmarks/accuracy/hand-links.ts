@@ -3,7 +3,7 @@
  *
  * How well the edge's hands were linked to tracks (edge/tracking/hands.ts) in kept runs
  * (bench-accuracy --dump): every hand sighting around the runs' weight events whose ray passes
- * within MATCH_M of a true hand is scored against the truth: linked to the track following that
+ * within HAND_MATCH_M (diagnose-load.ts) of a true hand is scored against the truth: linked to the track following that
  * hand's person (right), to another (wrong), or to none; by how it was linked (its person box, or
  * by reach). A run kept before sightings said how they were linked counts all as `box`.
  * --relink first gives the hands a run left with no track one by reach (replay-attribution.ts
@@ -12,19 +12,9 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_HAND_OPTIONS } from '../../edge/tracking/hands.ts';
-import type { Vec3 } from '../../proto/layout/schema.ts';
-import { loadRun, personOfTrack, personsNear } from './diagnose-load.ts';
+import { loadRun, personOfTrack, trueHand } from './diagnose-load.ts';
 import { relinkByReach } from './replay-attribution.ts';
 import { parseSets } from './set-args.ts';
-
-/** A ray this close (m) to a true hand is that hand's sighting. */
-const MATCH_M = 0.08;
-
-function rayToPointM(o: Vec3, d: Vec3, p: Vec3): number {
-  const w = [p[0] - o[0], p[1] - o[1], p[2] - o[2]] as const;
-  const t = (w[0] * d[0] + w[1] * d[1] + w[2] * d[2]) / (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]);
-  return Math.hypot(o[0] + t * d[0] - p[0], o[1] + t * d[1] - p[1], o[2] + t * d[2] - p[2]);
-}
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -49,14 +39,8 @@ for (const dir of positionals) {
       const key = `${s.cameraId}:${s.captureMs}:${s.rayDirection.join()}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      let bestM = Number.POSITIVE_INFINITY;
-      let owner: string | null = null;
-      for (const p of personsNear(run, s.captureMs))
-        for (const h of p.handsM) {
-          const m = rayToPointM(s.rayOriginM, s.rayDirection, h);
-          if (m < bestM) [bestM, owner] = [m, p.personId];
-        }
-      if (bestM > MATCH_M) unmatched += 1;
+      const owner = trueHand(run, s)?.personId;
+      if (!owner) unmatched += 1;
       else if (!s.trackId) unlinked += 1;
       else {
         const by = s.linkedBy ?? 'box';

@@ -57,6 +57,26 @@ describe('hand sightings', () => {
     expect(boxed[0]!.trackId).toBe('t9');
   });
 
+  it('gives a box-linked hand to a track standing clearly nearer its ray, with nearerByM set', () => {
+    const at = (trackId: string, x: number, y: number) => ({
+      trackId,
+      floorXyM: [x, y] as [number, number],
+      state: 'confirmed' as const,
+    });
+    // The box's track t9 stands 1.5 m from the hand's ray; t1 stands 0.5 m from it.
+    const tracks = [at('t9', 3, 0.7), at('t1', 3, 1.7)];
+    const options = { ...DEFAULT_HAND_OPTIONS, nearerByM: 0.3 };
+    const link = (standing: typeof tracks, o = options) => {
+      const [s] = handSightings(frameWith(cam11, HAND_M), cam11, ['t9', null], standing, o);
+      return [s!.trackId, s!.linkedBy];
+    };
+    expect(link(tracks)).toEqual(['t1', 'nearer']);
+    // Not clearly nearer: the box decides.
+    expect(link([at('t9', 3, 1.55), at('t1', 3, 1.7)])).toEqual(['t9', 'box']);
+    // Off (0): the box decides whatever the distances.
+    expect(link(tracks, { ...options, nearerByM: 0 })).toEqual(['t9', 'box']);
+  });
+
   it('links a hand to its person box, hence its track, with a ray that passes through the hand', () => {
     const [s] = handSightings(frameWith(cam11, HAND_M), cam11, ['t7', null]);
     expect(s!.trackId).toBe('t7');
