@@ -89,7 +89,10 @@ export function personsNear(run: Pick<RunDump, 'timesMs' | 'persons'>, tsMs: num
  * The true person a track followed over some samples: the one nearest each sample (within 1 m),
  * by majority. Null when it followed nobody.
  */
-export function personOfTrack(run: RunDump, samples: { tsMs: number; xyM: Vec2 }[]): string | null {
+export function personOfTrack(
+  run: Pick<RunDump, 'timesMs' | 'persons'>,
+  samples: { tsMs: number; xyM: Vec2 }[],
+): string | null {
   const votes = new Map<string, number>();
   for (const s of samples) {
     let best: string | null = null;
@@ -107,7 +110,7 @@ export function personOfTrack(run: RunDump, samples: { tsMs: number; xyM: Vec2 }
 }
 
 /** A ray this close (m) to a true hand is that hand's sighting. */
-export const HAND_MATCH_M = 0.08;
+const HAND_MATCH_M = 0.08;
 
 /** Whose true hand a ray passes within HAND_MATCH_M of (the nearest), and where it was; null if none. */
 export function trueHand(

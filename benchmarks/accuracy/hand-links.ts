@@ -3,9 +3,9 @@
  *
  * How well the edge's hands were linked to tracks (edge/tracking/hands.ts) in kept runs
  * (bench-accuracy --dump): every hand sighting around the runs' weight events whose ray passes
- * within HAND_MATCH_M (diagnose-load.ts) of a true hand is scored against the truth: linked to the track following that
- * hand's person (right), to another (wrong), or to none; by how it was linked (its person box, or
- * by reach). A run kept before sightings said how they were linked counts all as `box`.
+ * within 8 cm of a true hand (trueHand, diagnose-load.ts) is scored against the truth: linked to
+ * the track following that hand's person (right), to another (wrong), or to none; by how it was
+ * linked (its person box, by reach, or to a nearer body). A run kept before sightings said how they were linked counts all as `box`.
  * --relink first gives the hands a run left with no track one by reach (replay-attribution.ts
  * `relinkByReach`), with edge/tracking/hands.ts's options changed by --set: how the figures of
  * DEFAULT_HAND_OPTIONS were measured, on a run kept before hands were linked by reach.

@@ -18,10 +18,10 @@ import { trackerConfig } from '../../edge/tracking/config.ts';
 import { DEFAULT_HAND_OPTIONS, type HandOptions, handSightings } from '../../edge/tracking/hands.ts';
 import { FloorTracker } from '../../edge/tracking/tracker.ts';
 import { birthZonesFor } from '../../edge/tracking/zones.ts';
-import type { FrameDetections, Track } from '../../edge/types.ts';
+import type { FrameDetections } from '../../edge/types.ts';
 import { cameraModel } from '../../proto/layout/projection.ts';
 import type { StoreLayout } from '../../proto/layout/schema.ts';
-import { personsNear, readTruthPersons, trueHand } from './diagnose-load.ts';
+import { personOfTrack, personsNear, readTruthPersons, trueHand } from './diagnose-load.ts';
 import { parseSets } from './set-args.ts';
 
 const SHELF_M = 0.3;
@@ -66,15 +66,8 @@ for (const dir of positionals) {
     const people = personsNear(truth, frame.captureMs);
     if (!camera || people.length < 2) continue;
     const personOf = (trackId: string | null): string | null => {
-      const t: Track | undefined = tracks.find((x) => x.trackId === trackId);
-      if (!t) return null;
-      let best: string | null = null;
-      let bestM = 1;
-      for (const p of people) {
-        const m = Math.hypot(p.floorM[0] - t.floorXyM[0], p.floorM[1] - t.floorXyM[1]);
-        if (m < bestM) [bestM, best] = [m, p.personId];
-      }
-      return best;
+      const t = tracks.find((x) => x.trackId === trackId);
+      return t ? personOfTrack(truth, [{ tsMs: frame.captureMs, xyM: t.floorXyM }]) : null;
     };
     variants.forEach(([, options], i) => {
       for (const s of handSightings(frame, camera, personTrack, tracks, options)) {

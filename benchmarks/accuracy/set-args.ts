@@ -1,6 +1,6 @@
 /**
  * The `--set key=value` arguments of the replay tools (bench-tracking.ts, replay-attribution.ts,
- * hand-links.ts) as config overrides: numbers, or true and false for the config's switches. The
+ * hand-links.ts, hand-relink.ts) as config overrides: numbers, or true and false for the config's switches. The
  * config's own schema says whether a key and its value are valid.
  */
 export function parseSets(sets: readonly string[]): Record<string, number | boolean> {

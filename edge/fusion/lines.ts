@@ -4,6 +4,7 @@
  * share; with the lines' confidence, review and evidence. Pure: the engine applies what it returns.
  */
 import type { WeightEvent, WeightHypothesis } from '../types.ts';
+import type { Member as BookMember } from '../visits/book.ts';
 import { type Attribution, type Candidate, partyConfidence } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
 import type { LookedReading } from './look.ts';
@@ -11,10 +12,8 @@ import { splitByReach } from './reaches.ts';
 
 type Line = WeightHypothesis['lines'][number];
 
-export interface Member {
-  visitId: string;
-  memberNo: number;
-}
+/** Who a line is charged to: a visit member, as the visit book knows them. */
+export type Member = Pick<BookMember, 'visitId' | 'memberNo'>;
 
 export type PlateDecision =
   /** The top candidate is on no visit (or nobody was near): `keep` is what to keep for its track. */

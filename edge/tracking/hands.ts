@@ -109,15 +109,18 @@ export function handSightings(
       frameIndex: frame.frameIndex,
       bboxPx: { ...d.bbox },
     };
-    const distances = bodyDistances(sighting, bodies, options);
     if (sighting.trackId) {
       sighting.linkedBy = 'box';
-      const nearer = nearerThan(sighting.trackId, distances, options.nearerByM);
+      const nearer =
+        options.nearerByM > 0
+          ? nearerThan(sighting.trackId, bodyDistances(sighting, bodies, options), options.nearerByM)
+          : null;
       if (nearer) {
         sighting.trackId = nearer;
         sighting.linkedBy = 'nearer';
       }
     } else {
+      const distances = bodyDistances(sighting, bodies, options);
       sighting.trackId = nearestClear(distances, options.reachM, options.reachTieM);
       if (sighting.trackId) sighting.linkedBy = 'reach';
     }
@@ -139,7 +142,6 @@ function nearerThan(
   distances: readonly (readonly [string, number])[],
   byM: number,
 ): string | null {
-  if (byM <= 0) return null;
   const own = distances.find(([id]) => id === trackId)?.[1];
   if (own === undefined) return null;
   let best: string | null = null;
