@@ -11,6 +11,7 @@ import type {
   CartLine,
   FrameDetections,
   HandSighting,
+  IdentitySwap,
   LookAnswer,
   LookRequest,
   PlateHealth,
@@ -189,7 +190,8 @@ export interface ContentsStage extends Stateful {
 
 /** Frames' detections to floor tracks (edge/tracking). */
 export interface TrackerStage extends Stateful {
-  update(frame: FrameDetections): { tracks: Track[]; personTrack: (string | null)[] };
+  /** `swaps`: identities exchanged back in this frame (what the ids did meanwhile is the other's). */
+  update(frame: FrameDetections): { tracks: Track[]; personTrack: (string | null)[]; swaps?: IdentitySwap[] };
   /** The person left the store: the track ends now. */
   end(trackId: string, tsMs: number): void;
 }

@@ -97,6 +97,17 @@ export interface HandSighting {
   bboxPx?: PixelBox;
 }
 
+/**
+ * Two tracks that had swapped people in a crowd exchanged identities back (edge/tracking/identity.ts):
+ * from `sinceMs` (the later of the times each last looked like itself) to `atMs`, each id may have
+ * followed the other's person.
+ */
+export interface IdentitySwap {
+  trackIds: [string, string];
+  atMs: number;
+  sinceMs: number;
+}
+
 /** A line of a live cart: one member's product, with the evidence that put it there. */
 export interface CartLine {
   sku: string;
@@ -118,10 +129,16 @@ export interface LookRequest {
   plateIds: string[];
   /** What the hand did: took the item off the shelf (it is in the hand after) or put it on (before). */
   direction: 'take' | 'put';
+  /**
+   * What the look answers: which candidate the item is (`product`, the default), or whose hand
+   * holds it (`holder`: the views come from each contested track's hands, and the answer gives
+   * every view read, an empty hand too).
+   */
+  purpose?: 'product' | 'holder';
   /** SKUs the answer chooses between, the weight's reading first. */
   candidates: string[];
   /** Where to look, best first: the attributed track's hand in the frames around the event. */
-  views: { cameraId: string; frameIndex: number; captureMs: number; bboxPx: PixelBox }[];
+  views: { cameraId: string; frameIndex: number; captureMs: number; bboxPx: PixelBox; trackId?: string }[];
   /** Store time the look was asked; the fusion resolves without it from `deadlineMs` on. */
   askedMs: number;
   deadlineMs: number;
@@ -143,5 +160,17 @@ export interface LookAnswer {
     itemScore: number;
     sku: string | null;
     probability: number;
+  }[];
+  /**
+   * A holder look's every view read, item or not: the best item's score near the hand (0: none)
+   * and how much of the classifier's belief in it fell on the candidates (0 for an unknown item).
+   */
+  views?: {
+    cameraId: string;
+    frameIndex: number;
+    captureMs: number;
+    trackId?: string;
+    itemScore: number;
+    candidateMass: number;
   }[];
 }

@@ -77,6 +77,51 @@ export const AttributionConfig = z
   .strict();
 export type AttributionConfig = z.infer<typeof AttributionConfig>;
 
+/** Whose hand holds the item, where shoppers of two visits reached into a plate (holder.ts). */
+export const HolderConfig = z
+  .object({
+    /** Asked only with a second look stage; off, the hands in the plates alone decide. */
+    enabled: z.boolean().default(true),
+    /** Contested: another visit's best candidate scored at least this share of the top party's. */
+    rivalShare: z.number().min(0).max(1).default(0.03),
+    /**
+     * A take's views: from this long (ms) before it settled (the item left the plate about
+     * 0.9 s before the shelf settled, and the hand takes 0.5-1 s to come away)...
+     */
+    takeFromMs: z.number().int().nonnegative().default(700),
+    /** ...to this long after (frames later than handAfterMs are not in when it resolves). */
+    takeToMs: z.number().int().nonnegative().default(150),
+    /** A put-back's views: from this long (ms) before the shelf moved, up to the moment it did. */
+    putFromMs: z.number().int().nonnegative().default(900),
+    /**
+     * A take's hand went in empty: seen from this long (ms) before the shelf moved. A bystander
+     * holding a product of their own holds it before and after (baseline seed 9: a shopper
+     * inspecting nuts was given another's four packs).
+     */
+    emptyFromMs: z.number().int().nonnegative().default(1200),
+    /** Tracks compared at most: the top and the best of each other party near it. */
+    maxTracks: z.number().int().min(2).default(3),
+    /** Views read per contested track at most, while the item is surely in the hand... */
+    viewsPerTrack: z.number().int().positive().default(5),
+    /** ...and while the hand is surely empty. */
+    emptyViews: z.number().int().nonnegative().default(2),
+    /** A hand holds the product when its best view's item score × candidate share is this high... */
+    minEvidence: z.number().min(0).max(1).default(0.3),
+    /** ...and every rival's hand at most this fraction of that. */
+    rivalRatio: z.number().min(0).max(1).default(0.5),
+    /**
+     * A track whose own take settled this long (ms) before the event began, or since, holds what
+     * it took (shoppers look at a product for seconds): its hand is no evidence. At 2000, a
+     * shopper who took rice 2.2 s before another took tuna beside them was given the tuna
+     * (baseline seed 9).
+     */
+    ownTakeMs: z.number().int().nonnegative().default(3000),
+    /** The holder's party's share of the belief once a look found the holder. */
+    share: z.number().min(0).max(1).default(0.9),
+  })
+  .strict();
+export type HolderConfig = z.infer<typeof HolderConfig>;
+
 export const FusionConfig = z
   .object({
     attribution: AttributionConfig.default(AttributionConfig.parse({})),
@@ -89,6 +134,14 @@ export const FusionConfig = z
       })
       .strict()
       .default({ unitTolerance: 0.1, minShare: 0.3 }),
+    /** Whose hand holds the item, where shoppers of two visits reached into a plate (holder.ts). */
+    holder: HolderConfig.default(HolderConfig.parse({})),
+    /**
+     * Lines given through a track may move to another's member this long (ms) after their event,
+     * when the tracker finds the track had followed someone else (swaps.ts): re-id gave two
+     * swapped identities back 21 s after the crowd that swapped them (baseline seed 9).
+     */
+    swapLookbackMs: z.number().int().nonnegative().default(60_000),
     /** How long (ms) of track positions and hand sightings is kept for events settling late. */
     historyMs: z.number().int().positive().default(20_000),
     /** A settled weight event waits at most this long (ms) for the frames around it. */

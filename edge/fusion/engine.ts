@@ -24,18 +24,27 @@ import type {
   VisitCart,
   WeightStage,
 } from '../stages.ts';
-import type { FrameDetections, LookAnswer, LookRequest, Track, WeightEvent } from '../types.ts';
+import type { FrameDetections, IdentitySwap, LookAnswer, LookRequest, Track, WeightEvent } from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { type Attribution, attribute, PlateGeometry } from './attribute.ts';
 import { dueCloses, unreachableHeld } from './closing.ts';
 import type { FusionConfig } from './config.ts';
 import { EarlyLooks } from './early-looks.ts';
 import { healthOutputs } from './health.ts';
+import {
+  contestedTracks,
+  type HolderVerdict,
+  holderEvidence,
+  holderRequest,
+  holderVerdict,
+  withHolder,
+} from './holder.ts';
 import { decidePlate } from './lines.ts';
 import { lookRequest, lookSettles, withLook } from './look.ts';
 import type { FusionOutput, ResolveTrace } from './outputs.ts';
 import { PlateStock } from './plate-stock.ts';
 import { type Closing, decodeFusionState, encodeFusionState } from './state.ts';
+import { type Given, GivenLog, swapMoves } from './swaps.ts';
 import { Timeline } from './timeline.ts';
 import { resolveTrace } from './trace.ts';
 import { UnclaimedEvents } from './unclaimed.ts';
@@ -58,6 +67,10 @@ interface Looking {
   who: Attribution;
   identified: Identified;
   request: LookRequest;
+  /** A holder look (holder.ts) for these contested tracks; a product look may follow it. */
+  holder?: string[];
+  /** What an earlier holder look saw. */
+  verdict?: HolderVerdict;
 }
 
 export class Fusion {
@@ -70,8 +83,15 @@ export class Fusion {
   private readonly early = new EarlyLooks();
   private readonly closing: Closing[] = [];
   private readonly unclaimed: UnclaimedEvents;
+  /**
+   * What each track was lately given: its hand holds what it took (for a holder look), and it
+   * moves if the track turns out to have followed someone else (an identity swap).
+   */
+  private readonly given: GivenLog;
   private tracks: Track[] = [];
   private frameWatermarkMs = 0;
+  /** The latest store time a tick brought: an answer coming in between ticks asks at that time. */
+  private nowMs = 0;
   /** Store time open carts were last stated in full (restateCartsEveryMs). */
   private restatedMs = 0;
   private alerts = 0;
@@ -91,6 +111,7 @@ export class Fusion {
     this.catalog = new Map(catalog.items.map((i) => [i.sku, i]));
     this.plateStock = new PlateStock(layout, catalog, config.plateRestateMs);
     this.unclaimed = new UnclaimedEvents(config.claimWithinMs);
+    this.given = new GivenLog(config.swapLookbackMs);
   }
 
   onDevice(msg: DecodedMessage): FusionOutput[] {
@@ -112,13 +133,14 @@ export class Fusion {
   }
 
   onDetections(frame: FrameDetections): FusionOutput[] {
-    const { tracks, personTrack } = this.parts.tracker.update(frame);
+    const { tracks, personTrack, swaps } = this.parts.tracker.update(frame);
     this.tracks = tracks;
     this.frameWatermarkMs = Math.max(this.frameWatermarkMs, frame.captureMs);
+    const moved = (swaps ?? []).flatMap((sw) => this.swapBack(sw));
     for (const t of tracks)
       if (t.state !== 'lost') this.timeline.position(t.trackId, frame.captureMs, t.floorXyM);
     for (const s of this.parts.hands(frame, personTrack, tracks)) this.timeline.hand(s);
-    const out = this.effects(this.book.bind(tracks, frame.captureMs));
+    const out = [...moved, ...this.effects(this.book.bind(tracks, frame.captureMs))];
     out.push({ kind: 'tracks', tsMs: frame.captureMs, tracks: this.labelled(tracks) });
     return out;
   }
@@ -134,12 +156,14 @@ export class Fusion {
       return [];
     }
     this.looking.delete(eventId);
-    return this.finish(l.e, l.who, l.identified, l.request.candidates, answer);
+    if (l.holder) return this.afterHolder(l, l.holder, answer);
+    return this.finish(l.e, l.who, l.identified, l.request.candidates, answer, l.verdict);
   }
 
   /** Lets store time pass: settles weight, resolves events whose frames are in, closes visits. */
   tick(nowMs: number): FusionOutput[] {
     const out: FusionOutput[] = [];
+    this.nowMs = Math.max(this.nowMs, nowMs);
     this.confirmUnreachable();
     const { events, health, faultChanges } = this.parts.weights.advance(nowMs);
     out.push(...healthOutputs(health, faultChanges, (...a) => this.alert(...a)));
@@ -149,7 +173,11 @@ export class Fusion {
     for (const l of [...this.looking.values()])
       if (nowMs >= l.request.deadlineMs) {
         this.looking.delete(l.e.eventId);
-        out.push(...this.finish(l.e, l.who, l.identified, l.request.candidates, null));
+        out.push(
+          ...(l.holder
+            ? this.afterHolder(l, l.holder, null)
+            : this.finish(l.e, l.who, l.identified, l.request.candidates, null, l.verdict)),
+        );
       }
     for (let i = 0; i < this.unresolved.length; ) {
       const e = this.unresolved[i]!;
@@ -201,6 +229,7 @@ export class Fusion {
         looking: [...this.looking],
         early: this.early.state(),
         unclaimed: this.unclaimed.state(),
+        given: this.given.state(),
       },
       plateStock: this.plateStock.state(),
       book: this.book.state(),
@@ -232,6 +261,7 @@ export class Fusion {
     this.looking.clear();
     for (const [id, l] of s.fusion.looking) this.looking.set(id, l as Looking);
     this.unclaimed.restore(s.fusion.unclaimed);
+    this.given.restore(s.fusion.given);
     this.early.restore(s.fusion.early);
   }
 
@@ -251,8 +281,9 @@ export class Fusion {
   private prepare(
     e: WeightEvent,
     nowMs: number,
+    decided?: Attribution,
   ): Omit<Looking, 'request'> & { lookFor: string[]; request: LookRequest | null } {
-    const who = this.attributeEvent(e);
+    const who = decided ?? this.attributeEvent(e);
     const top = who.candidates[0];
     const member = top ? this.book.memberOf(top.trackId) : null;
     // A put-back is most likely something the putter's party carries.
@@ -267,22 +298,87 @@ export class Fusion {
     return { e, who, identified, lookFor, request };
   }
 
-  /** Held for a second look when the weights cannot settle it alone, else resolved now. */
+  /**
+   * Held for a look when shoppers of two visits reached into the plates (whose hand holds the
+   * item) or the weights cannot settle it alone (which product), else resolved now.
+   */
   private resolve(e: WeightEvent, nowMs: number): FusionOutput[] {
     const p = this.prepare(e, nowMs);
+    return this.askHolder(p, nowMs) ?? this.lookOrFinish(p, nowMs);
+  }
+
+  /** The product look an event needs (one asked early, while it was held, if still its own). */
+  private lookOrFinish(
+    p: ReturnType<Fusion['prepare']>,
+    nowMs: number,
+    verdict?: HolderVerdict,
+  ): FusionOutput[] {
+    const { e } = p;
     const early = this.early.take(e);
-    if (p.lookFor.length > 0 && early?.request) {
+    // An early look read the hand of whoever was on top then; a holder look may have moved it.
+    const earlyFits = !verdict?.trackId || verdict.trackId === p.who.candidates[0]?.trackId;
+    if (p.lookFor.length > 0 && early?.request && earlyFits) {
       // Asked while the addition was held: its answer, or the wait for it, is the event's.
-      if (early.answered) return this.finish(e, p.who, p.identified, p.lookFor, early.answer);
+      if (early.answered) return this.finish(e, p.who, p.identified, p.lookFor, early.answer, verdict);
       const request = { ...early.request, candidates: p.lookFor, deadlineMs: nowMs + this.config.lookWaitMs };
-      this.looking.set(e.eventId, { e, who: p.who, identified: p.identified, request });
+      this.looking.set(e.eventId, {
+        e,
+        who: p.who,
+        identified: p.identified,
+        request,
+        ...(verdict ? { verdict } : {}),
+      });
       return [];
     }
     if (p.request) {
-      this.looking.set(e.eventId, { e, who: p.who, identified: p.identified, request: p.request });
+      this.looking.set(e.eventId, {
+        e,
+        who: p.who,
+        identified: p.identified,
+        request: p.request,
+        ...(verdict ? { verdict } : {}),
+      });
       return [{ kind: 'look', request: p.request }];
     }
-    return this.finish(e, p.who, p.identified, p.lookFor, null);
+    return this.finish(e, p.who, p.identified, p.lookFor, null, verdict);
+  }
+
+  /** A holder look when the event is contested between parties and their hands were seen; else null. */
+  private askHolder(p: ReturnType<Fusion['prepare']>, nowMs: number): FusionOutput[] | null {
+    const cfg = this.config.holder;
+    const best = p.identified.hypotheses[0];
+    if (!this.parts.looks || !cfg.enabled || !best) return null;
+    const tracks = contestedTracks(p.who, (id) => this.book.memberOf(id)?.visitId ?? null, cfg);
+    if (!tracks) return null;
+    const { e } = p;
+    const skus = [...new Set([...best.lines.map((l) => l.sku), ...p.lookFor])];
+    const { handBeforeMs, handAfterMs } = this.config.attribution;
+    const sightings = this.timeline.hands(e.startMs - handBeforeMs, e.settledMs + handAfterMs);
+    const request = holderRequest(e, tracks, skus, sightings, nowMs, {
+      ...cfg,
+      waitMs: this.config.lookWaitMs,
+    });
+    if (!request) return null;
+    this.looking.set(e.eventId, { e, who: p.who, identified: p.identified, request, holder: tracks });
+    return [{ kind: 'look', request }];
+  }
+
+  /** A holder look's answer (null: none came): the holder first, then the product look, if any. */
+  private afterHolder(l: Looking, tracks: readonly string[], answer: LookAnswer | null): FusionOutput[] {
+    const { ownTakeMs } = this.config.holder;
+    const busy = new Set(
+      this.given
+        .entries()
+        .filter((g) => g.take && g.settledMs >= l.e.startMs - ownTakeMs && g.eventId !== l.e.eventId)
+        .map((g) => g.trackId),
+    );
+    const verdict = holderVerdict(answer, l.e, tracks, this.config.holder, busy);
+    const visitOf = (id: string) => this.book.memberOf(id)?.visitId ?? null;
+    const who = verdict.trackId ? withHolder(l.who, verdict.trackId, visitOf, this.config.holder) : l.who;
+    const nowMs = Math.max(this.nowMs, l.request.askedMs);
+    // The putter decides a put-back's candidates (their cart): identified again for a new one.
+    const p = this.prepare(l.e, nowMs, who);
+    return this.lookOrFinish(p, nowMs, verdict);
   }
 
   /**
@@ -309,6 +405,7 @@ export class Fusion {
     identified: Identified,
     lookFor: readonly string[],
     answer: LookAnswer | null,
+    verdict?: HolderVerdict,
   ): FusionOutput[] {
     const top = who.candidates[0];
     const memberOf = (id: string) => this.book.memberOf(id);
@@ -334,6 +431,7 @@ export class Fusion {
           doubt,
           ...what,
           ...(looked ? { look: { outcome: looked.outcome, evidence: looked.evidence } } : {}),
+          ...(verdict ? { holder: verdict } : {}),
         }),
       );
     };
@@ -364,8 +462,12 @@ export class Fusion {
     const plates = [...new Set(best.lines.map((l) => l.plateId))];
     const changed = new Set<string>();
     for (const plateId of plates) {
-      const whoHere = plates.length === 1 ? who : this.attributeEvent(onePlate(e, plateId, this.geometry));
+      const whoHere =
+        plates.length === 1
+          ? who
+          : this.heldBy(this.attributeEvent(onePlate(e, plateId, this.geometry)), verdict);
       const lines = best.lines.filter((l) => l.plateId === plateId);
+      const taker = whoHere.candidates[0]?.trackId;
       const d = decidePlate({
         event: e,
         plateId,
@@ -374,6 +476,7 @@ export class Fusion {
         reading: best,
         looked,
         standingDoubt,
+        holderEvidence: verdict ? holderEvidence(verdict) : null,
         memberOf,
         unitG: (sku) => this.catalog.get(sku)?.unitWeightG.mean,
         config: this.config,
@@ -382,6 +485,7 @@ export class Fusion {
         const detail = `${e.eventId}: ${d.top ? `track ${d.top.trackId} is on no visit` : 'nobody near'}`;
         out.push(this.alert('unattributed-event', e.settledMs, detail, { plateId, trackId: d.top?.trackId }));
         trace({ lines, confidence: 0, review: true });
+        if (taker) this.given.push(given(e, taker, null, lines, 0, []));
         // Kept for the member the track may yet turn out to be (bound late, or leaving with them).
         if (d.top && !this.book.isStranger(d.top.trackId))
           this.unclaimed.keep({
@@ -395,6 +499,12 @@ export class Fusion {
       }
       const { confidence, review } = d;
       trace({ lines, confidence, review, ...(d.reaches ? { reaches: d.reaches } : {}) });
+      // A plate split by reach is not one track's to move.
+      const [only] = d.shares;
+      if (taker && only)
+        this.given.push(
+          given(e, taker, d.shares.length === 1 ? only.member : null, only.lines, confidence, only.evidence),
+        );
       for (const share of d.shares) {
         out.push(
           ...this.toCart(share.member, share.lines, e.settledMs, {
@@ -409,6 +519,40 @@ export class Fusion {
     for (const visitId of changed)
       out.push({ kind: 'cart', cart: this.carts.cart(visitId), ended: false, tsMs: e.settledMs });
     return out;
+  }
+
+  /**
+   * Two tracks had swapped people (the tracker gave their identities back): what each was seen
+   * doing meanwhile is the other's, and what each was given meanwhile goes to the other's member,
+   * while both visits are open (a closed visit's receipt is out).
+   */
+  private swapBack(swap: IdentitySwap): FusionOutput[] {
+    // Events still to resolve see each person's hands under their own id.
+    this.timeline.exchange(...swap.trackIds, swap.sinceMs, swap.atMs);
+    const open = new Set(this.carts.visitIds());
+    const out: FusionOutput[] = [];
+    const changed = new Set<string>();
+    for (const m of swapMoves(this.given.entries(), swap, (id) => this.book.memberOf(id))) {
+      const g = m.given;
+      if (!g.member || !open.has(g.member.visitId) || !open.has(m.to.visitId)) continue;
+      const evidence = [...g.evidence, `swap:${swap.trackIds.join('/')}`];
+      const how = { confidence: g.confidence, evidence, review: g.confidence < this.config.reviewBelow };
+      const back = g.lines.map((l) => ({ ...l, quantity: -l.quantity, grams: -(l.grams ?? 0) }));
+      out.push(...this.toCart(g.member, back, swap.atMs, how), ...this.toCart(m.to, g.lines, swap.atMs, how));
+      changed.add(g.member.visitId).add(m.to.visitId);
+      g.member = { visitId: m.to.visitId, memberNo: m.to.memberNo };
+      g.trackId = m.toTrackId;
+    }
+    for (const visitId of changed)
+      out.push({ kind: 'cart', cart: this.carts.cart(visitId), ended: false, tsMs: swap.atMs });
+    return out;
+  }
+
+  /** A plate's own attribution with the holder the event's look found on top. */
+  private heldBy(who: Attribution, verdict: HolderVerdict | undefined): Attribution {
+    if (!verdict?.trackId) return who;
+    const visitOf = (id: string) => this.book.memberOf(id)?.visitId ?? null;
+    return withHolder(who, verdict.trackId, visitOf, this.config.holder);
   }
 
   /** A member's lines of one event into their cart, and to the cloud. */
@@ -555,6 +699,27 @@ export class Fusion {
       return m ? { ...t, visitId: m.visitId, memberNo: m.memberNo } : { ...t };
     });
   }
+}
+
+/** What an event gave through a track (member null: it stays where it is, whatever a swap says). */
+function given(
+  e: WeightEvent,
+  trackId: string,
+  member: { visitId: string; memberNo: number } | null,
+  lines: Given['lines'],
+  confidence: number,
+  evidence: string[],
+): Given {
+  return {
+    eventId: e.eventId,
+    trackId,
+    member: member ? { visitId: member.visitId, memberNo: member.memberNo } : null,
+    take: e.deltaG < 0,
+    lines,
+    settledMs: e.settledMs,
+    confidence,
+    evidence,
+  };
 }
 
 /** The part of a shelf event on one plate, centred there. */

@@ -38,6 +38,8 @@ export interface PlateContext {
   looked: LookedReading | null;
   /** The weights' doubt that no look settled. */
   standingDoubt: string | null;
+  /** The holder look's evidence, when it found whose hand held the item. */
+  holderEvidence?: string | null;
   memberOf: (trackId: string) => Member | null;
   unitG: (sku: string) => number | undefined;
   config: Pick<FusionConfig, 'reaches' | 'attribution' | 'reviewBelow'>;
@@ -47,7 +49,7 @@ export function decidePlate(c: PlateContext): PlateDecision {
   const { event: e, who, looked, config } = c;
   const top = who.candidates[0];
   const member = top ? c.memberOf(top.trackId) : null;
-  const extra = lineEvidence(looked?.evidence ?? null, c.standingDoubt);
+  const extra = lineEvidence(looked?.evidence ?? null, c.standingDoubt, c.holderEvidence ?? null);
   if (!member)
     return {
       paid: false,
@@ -86,6 +88,14 @@ export function decidePlate(c: PlateContext): PlateDecision {
  * sees only what is sent: without `doubt:{why}`, a confident reading of a look-alike put-back was
  * charged without anyone looking.
  */
-export function lineEvidence(look: string | null, standingDoubt: string | null): string[] {
-  return [...(look ? [look] : []), ...(standingDoubt !== null ? [`doubt:${standingDoubt}`] : [])];
+export function lineEvidence(
+  look: string | null,
+  standingDoubt: string | null,
+  holder: string | null = null,
+): string[] {
+  return [
+    ...(holder ? [holder] : []),
+    ...(look ? [look] : []),
+    ...(standingDoubt !== null ? [`doubt:${standingDoubt}`] : []),
+  ];
 }

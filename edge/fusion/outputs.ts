@@ -10,6 +10,7 @@ import type {
   WeightHypothesis,
 } from '../types.ts';
 import type { Attribution } from './attribute.ts';
+import type { HolderVerdict } from './holder.ts';
 import type { LookOutcome } from './look.ts';
 import type { PlateStatement } from './plate-stock.ts';
 
@@ -50,4 +51,6 @@ export interface ResolveTrace {
   reaches?: { visitId: string; memberNo: number; lines: { sku: string; quantity: number }[] }[];
   /** What a second look did to the reading, when one was asked. */
   look?: { outcome: LookOutcome; evidence: string | null };
+  /** What a holder look saw (holder.ts), when one was asked: `attribution` is after it. */
+  holder?: HolderVerdict;
 }

@@ -2,10 +2,11 @@
 import { deserialize, serialize } from 'node:v8';
 import { WalkoutError } from '../../proto/errors.ts';
 import type { Track, WeightEvent } from '../types.ts';
+import type { Given } from './swaps.ts';
 import type { Unclaimed } from './unclaimed.ts';
 
 /** Raised whenever what a snapshot holds changes shape: an older snapshot is then refused. */
-export const FUSION_STATE_VERSION = 7;
+export const FUSION_STATE_VERSION = 8;
 
 /** A visit whose last member left at `tsMs`, waiting for the shelf events begun before. */
 export interface Closing {
@@ -27,6 +28,7 @@ export interface FusionState {
     looking: [string, unknown][];
     early: [string, unknown][];
     unclaimed: Unclaimed[];
+    given: Given[];
   };
   plateStock: unknown;
   book: unknown;

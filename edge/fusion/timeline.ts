@@ -57,6 +57,26 @@ export class Timeline implements Stateful {
     return ids;
   }
 
+  /**
+   * Two tracks found to have swapped people from `fromMs` until `toMs` (an identity swap): what
+   * each id was seen doing then was the other's person's, so their positions and hands of that
+   * time change ids.
+   */
+  exchange(a: string, b: string, fromMs: number, toMs: number): void {
+    const other = (id: string) => (id === a ? b : a);
+    const within = (t: number) => t > fromMs && t <= toMs;
+    const pa = this.where.get(a) ?? [];
+    const pb = this.where.get(b) ?? [];
+    const keep = (list: typeof pa) => list.filter((p) => !within(p.tsMs));
+    const moved = (list: typeof pa) => list.filter((p) => within(p.tsMs));
+    const byTime = (x: { tsMs: number }, y: { tsMs: number }) => x.tsMs - y.tsMs;
+    this.where.set(a, [...keep(pa), ...moved(pb)].sort(byTime));
+    this.where.set(b, [...keep(pb), ...moved(pa)].sort(byTime));
+    this.handsSeen = this.handsSeen.map((s) =>
+      (s.trackId === a || s.trackId === b) && within(s.captureMs) ? { ...s, trackId: other(s.trackId) } : s,
+    );
+  }
+
   hands(fromMs: number, toMs: number): HandSighting[] {
     return this.handsSeen.filter((s) => s.captureMs >= fromMs && s.captureMs <= toMs);
   }

@@ -203,6 +203,14 @@ export const TrackerConfig = z
       .describe(
         "...and only one whose own gallery fits its latest views less than this (a clean view's best match in its own person's gallery is about 0.8-0.9; a kept seed-1 run with no such bound swapped a shopper's track with a track of no one at the entry, whose gallery held two people's views).",
       ),
+    identitySelfMin: z
+      .number()
+      .min(-1)
+      .max(1)
+      .default(0.75)
+      .describe(
+        "A clean view this like its track's own gallery says the track still followed its person then: two tracks given back their identities had swapped people only since both last did (a swap's sinceMs, by which the fusion moves lines given meanwhile).",
+      ),
     identityTakeLost: z
       .boolean()
       .default(false)

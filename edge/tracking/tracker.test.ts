@@ -4,7 +4,7 @@ import { replayTracking } from '../../benchmarks/accuracy/replay-tracking.ts';
 import { readFixture } from '../../benchmarks/accuracy/tracking-fixture.ts';
 import { insidePolygon } from '../../proto/layout/geometry.ts';
 import { cameraModel, project } from '../../proto/layout/projection.ts';
-import type { FrameDetections } from '../types.ts';
+import type { FrameDetections, IdentitySwap } from '../types.ts';
 import { trackerConfig } from './config.ts';
 import { FloorTracker } from './tracker.ts';
 import { birthZonesFor } from './zones.ts';
@@ -174,19 +174,29 @@ describe('FloorTracker rules', () => {
       }
       const at = (x: number) => t.tracks().find((k) => Math.abs(k.floorXyM[0] - x) < 0.3)?.trackId;
       const first = { a: at(1.0), b: at(2.0) };
-      for (let i = 121; i <= 150; i++)
-        t.update(
+      const swaps: IdentitySwap[] = [];
+      for (let i = 121; i <= 150; i++) {
+        const u = t.update(
           seen(i * 100, [
             [1.0, 1.8, 1],
             [2.0, 1.8, 0],
           ]),
         );
-      return { first, now: { a: at(2.0), b: at(1.0) } };
+        swaps.push(...u.swaps);
+      }
+      return { first, now: { a: at(2.0), b: at(1.0) }, swaps };
     };
     const given = run(config.identitySwapMargin);
     expect(given.first.a).toBeDefined();
     expect(given.first.b).toBeDefined();
     expect(given.now).toEqual(given.first);
+    // Reported, with when both last looked like themselves: before the swap, not long before.
+    expect(given.swaps).toHaveLength(1);
+    const [swap] = given.swaps;
+    expect(new Set(swap!.trackIds)).toEqual(new Set([given.first.a, given.first.b]));
+    expect(swap!.atMs).toBeGreaterThan(12_000);
+    expect(swap!.sinceMs).toBeLessThanOrEqual(12_000);
+    expect(swap!.sinceMs).toBeGreaterThanOrEqual(11_000);
     // By position alone, the tracks keep the wrong people.
     const blind = run(0);
     expect(blind.now).toEqual({ a: blind.first.b, b: blind.first.a });

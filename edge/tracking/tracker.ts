@@ -20,7 +20,7 @@ import { insidePolygon } from '../../proto/layout/geometry.ts';
 import type { CameraModel } from '../../proto/layout/projection.ts';
 import type { Vec2 } from '../../proto/layout/schema.ts';
 import type { Stateful } from '../state/fields.ts';
-import type { FrameDetections, Track } from '../types.ts';
+import type { FrameDetections, IdentitySwap, Track } from '../types.ts';
 import { assign, FORBIDDEN } from './assign.ts';
 import type { TrackerConfig } from './config.ts';
 import { type FloorObservation, floorObservations } from './floor.ts';
@@ -61,6 +61,8 @@ interface Internal {
   gallery: Float32Array[];
   recent: { tMs: number; embedding: Float32Array }[];
   judgedMs: number;
+  /** When its clean views last looked like its own gallery (it surely followed its person then). */
+  selfMs?: number;
 }
 
 export interface TrackerUpdate {
@@ -72,6 +74,8 @@ export interface TrackerUpdate {
   born: Track[];
   /** Ended in this frame (unseen for too long). */
   ended: Track[];
+  /** Identities exchanged back in this frame (identity.ts): the two had swapped people meanwhile. */
+  swaps: IdentitySwap[];
 }
 
 export interface UpdateOptions {
@@ -133,7 +137,7 @@ export class FloorTracker implements Stateful {
     this.#associate(liveLeft, low, tMs, matched, () => cfg.lowMatchGateM);
 
     for (const [t, o] of matched) this.#correct(t, o, tMs);
-    if (cfg.identitySwapMargin > 0) this.#judgeIdentities(tMs);
+    const swaps = cfg.identitySwapMargin > 0 ? this.#judgeIdentities(tMs) : [];
     const born: Track[] = [];
     for (const [t, o] of matched) {
       if (t.tentative && t.hits >= cfg.confirmHits && (t.orphan || t.wholeSeen)) {
@@ -189,7 +193,7 @@ export class FloorTracker implements Stateful {
       ended.push(this.#public(t, tMs));
       return false;
     });
-    return { tracks: this.tracks(), personTrack, born, ended };
+    return { tracks: this.tracks(), personTrack, born, ended, swaps };
   }
 
   /** Every track (tentative ones too) with its filter and re-id bank, and the id counter. */
@@ -279,8 +283,9 @@ export class FloorTracker implements Stateful {
    * Tracks that took over another's person in a crowd give it back (identity.ts): each confirmed
    * track is judged at most every `JUDGE_EVERY_MS`, on its recent clean views.
    */
-  #judgeIdentities(tMs: number): void {
+  #judgeIdentities(tMs: number): IdentitySwap[] {
     const cfg = this.#config;
+    const swaps: IdentitySwap[] = [];
     const confirmed = this.#live.filter((t) => !t.tentative && t.gallery.length >= cfg.identityMinViews);
     // Made once a frame, when some track is due, and again only after a swap changed them.
     let views: IdentityView[] | null = null;
@@ -292,11 +297,20 @@ export class FloorTracker implements Stateful {
         recent: u.recent.filter((r) => r.tMs >= tMs - cfg.identityRecentMs),
         lost: this.#lost(u, tMs),
       }));
+      // The latest clean view that looks like its own gallery: it followed its own person then.
+      for (const r of views[i]!.recent)
+        if (r.tMs > (t.selfMs ?? 0) && (bestSimilarity(t.gallery, r.embedding) ?? 0) >= cfg.identitySelfMin)
+          t.selfMs = r.tMs;
       const j = takeOver(views, i, this.#identity);
       if (j === null) continue;
-      swapIdentities(t, confirmed[j]!, tMs);
+      const u = confirmed[j]!;
+      // Both followed their own people until the later of the two times each last looked like itself.
+      const sinceMs = Math.max(t.selfMs ?? t.firstSeenMs, u.selfMs ?? u.firstSeenMs);
+      swapIdentities(t, u, tMs);
+      swaps.push({ trackIds: [t.trackId!, u.trackId!], atMs: tMs, sinceMs });
       views = null;
     }
+    return swaps;
   }
 
   /** A track's gate at `tMs`: the base gate while live; growing with the time lost once lost. */
@@ -389,6 +403,9 @@ function swapIdentities(a: Internal, b: Internal, tMs: number): void {
   [a.wholeSeen, b.wholeSeen] = [b.wholeSeen, a.wholeSeen];
   [a.bank, b.bank] = [b.bank, a.bank];
   [a.gallery, b.gallery] = [b.gallery, a.gallery];
+  // Given back on their looks: each follows its own person from now on.
+  a.selfMs = tMs;
+  b.selfMs = tMs;
   a.recent = [];
   b.recent = [];
   a.judgedMs = tMs;

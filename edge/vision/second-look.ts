@@ -47,6 +47,12 @@ export interface ViewResult {
   cls: ItemClass;
 }
 
+/** A view read: its item, or null when the hand held none the held-item model was sure of. */
+export interface ViewRead {
+  view: LookRequest['views'][number];
+  found: ViewResult | null;
+}
+
 export async function openSecondLook(
   streams: MainStreams,
   opts: SecondLookOptions = {},
@@ -71,7 +77,8 @@ export async function openSecondLook(
   const inputPx = classifier.manifest.input.shape[3];
   const viewsInFlight = opts.viewsInFlight ?? SECOND_LOOK_DEFAULTS.viewsInFlight;
 
-  const lookAt = async (view: LookRequest['views'][number]): Promise<ViewResult | null> => {
+  /** A view's item and class (found null: no item near the hand); null when the frame is gone. */
+  const lookAt = async (view: LookRequest['views'][number]): Promise<ViewRead | null> => {
     const source = streams(view.cameraId, view.frameIndex);
     if (!source) return null;
     const { items } = await heldItem.find(source, [view.bboxPx]);
@@ -79,22 +86,26 @@ export async function openSecondLook(
       (a, b) => (!a || b.score > a.score ? b : a),
       null,
     );
-    if (!best || best.score < minItemScore) return null;
+    if (!best || best.score < minItemScore) return { view, found: null };
     const crop = itemCropRegion(best.bbox, inputPx);
     const image = await source.region(crop.region, crop.scale);
     const { results } = await classifier.classify(image);
     const cls = results[0];
-    return cls ? { view, item: { bbox: best.bbox, score: best.score }, cls } : null;
+    return { view, found: cls ? { view, item: { bbox: best.bbox, score: best.score }, cls } : null };
   };
 
   const look: SecondLook = async (request) => {
-    const seen: ViewResult[] = [];
+    const read: ViewRead[] = [];
     for (let i = 0; i < request.views.length; i += viewsInFlight) {
       const batch = request.views.slice(i, i + viewsInFlight);
       const got = await Promise.all(batch.map((v) => lookAt(v).catch((err: unknown) => gone(err))));
-      for (const g of got) if (g) seen.push(g);
+      for (const g of got) if (g) read.push(g);
     }
-    return pool(seen, request.candidates);
+    if (request.purpose === 'holder') return holderAnswer(read, request.candidates);
+    return pool(
+      read.flatMap((r) => (r.found ? [r.found] : [])),
+      request.candidates,
+    );
   };
 
   return {
@@ -160,6 +171,40 @@ export function pool(seen: readonly ViewResult[], candidates: readonly string[])
       itemScore: item.score,
       sku: cls.sku,
       probability: cls.probability,
+    })),
+  };
+}
+
+/**
+ * A holder look's answer: every view read, with its item's score (0: an empty hand) and how much
+ * of the classifier's belief in that item fell on the candidates; the items pooled as a product
+ * look pools them. Null when no view could be read. Pure.
+ */
+export function holderAnswer(read: readonly ViewRead[], candidates: readonly string[]): LookAnswer | null {
+  if (read.length === 0) return null;
+  const found = read.flatMap((r) => (r.found ? [r.found] : []));
+  const pooled = pool(found, candidates) ?? {
+    probabilities: Object.fromEntries(candidates.map((c) => [c, 1 / candidates.length])),
+    candidateMass: 0,
+    unknown: false,
+    looked: [],
+  };
+  const mass = (f: ViewResult) =>
+    f.cls.unknown
+      ? 0
+      : Math.min(
+          1,
+          candidates.reduce((s, c) => s + (f.cls.top.find((t) => t.sku === c)?.probability ?? 0), 0),
+        );
+  return {
+    ...pooled,
+    views: read.map(({ view, found: f }) => ({
+      cameraId: view.cameraId,
+      frameIndex: view.frameIndex,
+      captureMs: view.captureMs,
+      ...(view.trackId !== undefined ? { trackId: view.trackId } : {}),
+      itemScore: f ? f.item.score : 0,
+      candidateMass: f ? mass(f) : 0,
     })),
   };
 }

@@ -1,0 +1,238 @@
+/**
+ * Whose hand holds the item. Where shoppers of two visits both reached into a plate, the rays and
+ * points of their hands often cannot tell whose hand was in it (a ray alone has no depth), but the
+ * taker's hand comes away holding the item, and a putter's goes in holding it. A holder look reads
+ * the hands of the contested tracks, in the frames just after a take (before a put-back), through
+ * the held-item model and the classifier: a hand that clearly holds the event's product, while
+ * the rival's holds nothing like it, decides. Pure halves: which tracks are contested, where to
+ * look, and what the answer does to the attribution.
+ */
+import type { HandSighting, LookAnswer, LookRequest, WeightEvent } from '../types.ts';
+import type { Attribution } from './attribute.ts';
+import type { FusionConfig } from './config.ts';
+
+type HolderConfig = FusionConfig['holder'];
+
+/**
+ * The top candidate and the best candidate of each other party (a track on no visit is a party of
+ * its own) that scored at least `rivalShare` of the top party's score, strongest first, at most
+ * `maxTracks` in all; null when no other party comes near.
+ */
+export function contestedTracks(
+  who: Attribution,
+  visitOf: (trackId: string) => string | null,
+  config: Pick<HolderConfig, 'rivalShare' | 'maxTracks'>,
+): string[] | null {
+  const top = who.candidates[0];
+  if (!top) return null;
+  const party = (id: string) => visitOf(id) ?? `track:${id}`;
+  const ours = party(top.trackId);
+  let oursScore = 0;
+  const best = new Map<string, Attribution['candidates'][number]>();
+  for (const c of who.candidates) {
+    const p = party(c.trackId);
+    if (p === ours) oursScore += c.score;
+    else if ((best.get(p)?.score ?? -1) < c.score) best.set(p, c);
+  }
+  const rivals = [...best.values()]
+    .filter((c) => c.score >= config.rivalShare * oursScore)
+    .sort((a, b) => b.score - a.score)
+    .slice(0, config.maxTracks - 1);
+  return rivals.length > 0 ? [top.trackId, ...rivals.map((c) => c.trackId)] : null;
+}
+
+/** A put-back's hand is empty from this long (ms) after the shelf moved (it lets go as it does). */
+const PUT_EMPTY_AFTER_MS = 300;
+/** A take's hand is still on its way in until this long (ms) before the shelf moved. */
+const TAKE_EMPTY_UNTIL_MS = 150;
+
+/**
+ * When a hand holds the item and when it is empty: a take's comes away holding it (from
+ * `takeFromMs` before it settled to `takeToMs` after) and went in empty (`emptyFromMs` before the
+ * shelf moved, until just before); a put-back's goes in holding it (`putFromMs` before the shelf
+ * moved) and comes away empty.
+ */
+export function holderWindows(
+  e: WeightEvent,
+  config: Pick<HolderConfig, 'takeFromMs' | 'takeToMs' | 'putFromMs' | 'emptyFromMs'>,
+): { holding: [number, number]; empty: [number, number] } {
+  return e.deltaG < 0
+    ? {
+        holding: [e.settledMs - config.takeFromMs, e.settledMs + config.takeToMs],
+        empty: [e.startMs - config.emptyFromMs, e.startMs - TAKE_EMPTY_UNTIL_MS],
+      }
+    : {
+        holding: [e.startMs - config.putFromMs, e.startMs],
+        empty: [e.startMs + PUT_EMPTY_AFTER_MS, e.settledMs + config.takeToMs],
+      };
+}
+
+/**
+ * The holder look for an event: each contested track's hand sightings in both windows (best-scored
+ * first, one view per frame, at most `viewsPerTrack` holding and `emptyViews` empty). Null when
+ * neither track's hand was seen holding.
+ */
+export function holderRequest(
+  e: WeightEvent,
+  trackIds: readonly string[],
+  candidates: readonly string[],
+  sightings: readonly HandSighting[],
+  nowMs: number,
+  config: HolderConfig & { waitMs: number },
+): LookRequest | null {
+  const { holding, empty } = holderWindows(e, config);
+  const views: LookRequest['views'] = [];
+  const pick = (trackId: string, [fromMs, toMs]: [number, number], most: number) => {
+    const chosen = spreadInTime(
+      sightings.filter(
+        (s) =>
+          s.trackId === trackId &&
+          s.bboxPx !== undefined &&
+          s.frameIndex !== undefined &&
+          s.captureMs >= fromMs &&
+          s.captureMs <= toMs,
+      ),
+      most,
+    );
+    for (const s of chosen)
+      views.push({
+        cameraId: s.cameraId,
+        frameIndex: s.frameIndex!,
+        captureMs: s.captureMs,
+        bboxPx: { ...s.bboxPx! },
+        trackId,
+      });
+    return chosen.length;
+  };
+  let held = 0;
+  for (const trackId of trackIds) {
+    held += pick(trackId, holding, config.viewsPerTrack);
+    pick(trackId, empty, config.emptyViews);
+  }
+  if (held === 0) return null;
+  return {
+    eventId: e.eventId,
+    shelfId: e.shelfId,
+    plateIds: e.plates.map((p) => p.plateId),
+    direction: e.deltaG < 0 ? 'take' : 'put',
+    purpose: 'holder',
+    candidates: [...candidates],
+    views,
+    askedMs: nowMs,
+    deadlineMs: nowMs + config.waitMs,
+  };
+}
+
+/**
+ * At most `most` sightings, one per frame, spread over the window: the best-scored first, then
+ * each next the one farthest in time from those chosen (best-scored among equals). The item shows
+ * best away from the shelf, where its own stock does not crowd it, so views bunched where the hand
+ * was best seen (at the plate) missed it.
+ */
+function spreadInTime(sightings: readonly HandSighting[], most: number): HandSighting[] {
+  const byFrame = new Map<string, HandSighting>();
+  for (const s of sightings) {
+    const key = `${s.cameraId}#${s.frameIndex}`;
+    const had = byFrame.get(key);
+    if (!had || s.score > had.score) byFrame.set(key, s);
+  }
+  const left = [...byFrame.values()].sort(
+    (a, b) => b.score - a.score || a.captureMs - b.captureMs || a.cameraId.localeCompare(b.cameraId),
+  );
+  const chosen: HandSighting[] = [];
+  while (chosen.length < most && left.length > 0) {
+    let at = 0;
+    let far = -1;
+    for (const [i, s] of left.entries()) {
+      const gap =
+        chosen.length === 0 ? 0 : Math.min(...chosen.map((c) => Math.abs(c.captureMs - s.captureMs)));
+      if (gap > far) {
+        far = gap;
+        at = i;
+      }
+    }
+    chosen.push(left.splice(at, 1)[0]!);
+  }
+  return chosen;
+}
+
+export interface HolderVerdict {
+  /** The track whose hand holds the product; null when the look could not tell. */
+  trackId: string | null;
+  /** Per contested track, its best view's item score × the share of the item's class on the candidates. */
+  evidence: Record<string, number>;
+}
+
+/**
+ * What the look saw. A track's evidence is what its hand held while the item was surely in the
+ * taker's (putter's) hand, less what it held while that hand was surely empty: a bystander
+ * inspecting a product of their own holds it in both; and none for a track that has just made a
+ * take of its own (its hand holds that: baseline seed 9, a shopper who had just taken candy was
+ * given another's four packs of nuts). The holder is the track whose evidence
+ * reaches `minEvidence` while every other's is at most `rivalRatio` of it; both holding it (two
+ * shoppers taking the same product) or neither decides nothing.
+ */
+export function holderVerdict(
+  answer: LookAnswer | null,
+  e: WeightEvent,
+  trackIds: readonly string[],
+  config: Pick<
+    HolderConfig,
+    'minEvidence' | 'rivalRatio' | 'takeFromMs' | 'takeToMs' | 'putFromMs' | 'emptyFromMs'
+  >,
+  /** Tracks that made a take of their own just before: what their hand holds is that. */
+  busy: ReadonlySet<string> = new Set(),
+): HolderVerdict {
+  const { holding, empty } = holderWindows(e, config);
+  const within = (t: number, [a, b]: [number, number]) => t >= a && t <= b;
+  const held = new Map<string, number>(trackIds.map((id) => [id, 0]));
+  const before = new Map<string, number>(trackIds.map((id) => [id, 0]));
+  for (const v of answer?.views ?? []) {
+    if (v.trackId === undefined || !held.has(v.trackId)) continue;
+    const x = v.itemScore * v.candidateMass;
+    if (within(v.captureMs, holding)) held.set(v.trackId, Math.max(held.get(v.trackId)!, x));
+    else if (within(v.captureMs, empty)) before.set(v.trackId, Math.max(before.get(v.trackId)!, x));
+  }
+  const evidence: Record<string, number> = Object.fromEntries(
+    trackIds.map((id) => [id, busy.has(id) ? 0 : Math.max(0, held.get(id)! - before.get(id)!)]),
+  );
+  const ranked = [...trackIds].sort((a, b) => evidence[b]! - evidence[a]!);
+  const best = ranked[0];
+  const next = ranked[1] !== undefined ? evidence[ranked[1]]! : 0;
+  const holds =
+    best !== undefined &&
+    evidence[best]! >= config.minEvidence &&
+    next <= config.rivalRatio * evidence[best]!;
+  return { trackId: holds ? best! : null, evidence };
+}
+
+/**
+ * The attribution once the look found the holder: its candidate first, scored so its party holds
+ * `share` of the belief against the best candidate of any other party, and decided by hand. A
+ * holder not among the candidates changes nothing.
+ */
+export function withHolder(
+  who: Attribution,
+  holder: string,
+  visitOf: (trackId: string) => string | null,
+  config: Pick<HolderConfig, 'share'>,
+): Attribution {
+  const found = who.candidates.find((c) => c.trackId === holder);
+  if (!found) return who;
+  const party = (id: string) => visitOf(id) ?? `track:${id}`;
+  const ours = party(holder);
+  let theirs = 0;
+  for (const c of who.candidates) if (party(c.trackId) !== ours) theirs = Math.max(theirs, c.score);
+  const score = Math.max(found.score, (config.share / (1 - config.share)) * theirs);
+  const candidates = [{ ...found, score }, ...who.candidates.filter((c) => c !== found)];
+  return { candidates, confidence: Math.max(who.confidence, config.share), method: 'hand' };
+}
+
+/** The line's evidence from a holder look, e.g. `holder:t4:0.62/0.05`. */
+export function holderEvidence(v: HolderVerdict): string | null {
+  if (!v.trackId) return null;
+  const others = Object.entries(v.evidence)
+    .filter(([id]) => id !== v.trackId)
+    .map(([, x]) => x.toFixed(2));
+  return `holder:${v.trackId}:${v.evidence[v.trackId]!.toFixed(2)}/${others.join('/')}`;
+}
