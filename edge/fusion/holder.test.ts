@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import { cartLines, hand, T0, take, twoShoppers } from '../../test/support/two-shoppers.ts';
 import type { LookAnswer } from '../types.ts';
-import { holderAnswer } from '../vision/second-look.ts';
 import type { Attribution } from './attribute.ts';
 import { FusionConfig } from './config.ts';
 import { contestedTracks, holderRequest, holderVerdict, withHolder } from './holder.ts';
@@ -53,79 +52,22 @@ const seen = (
 
 describe('a contested event', () => {
   it('is one where another party’s best candidate scored a material share of the top party’s', () => {
-    const who = (scores: [string, number][]): Attribution => ({
-      candidates: scores.map(([id, s]) => candidate(id, s)),
-      confidence: 0.8,
-      method: 'hand',
-    });
-    expect(
+    const contested = (...scores: [string, number][]) =>
       contestedTracks(
-        who([
-          ['t1', 2],
-          ['t2', 1],
-        ]),
+        { candidates: scores.map(([id, sc]) => candidate(id, sc)), confidence: 0.8, method: 'hand' },
         visitOf,
         holder,
-      ),
-    ).toEqual(['t1', 't2']);
+      );
+    expect(contested(['t1', 2], ['t2', 1])).toEqual(['t1', 't2']);
     // Only the party's own members near: which of them took it does not change the receipt.
-    expect(
-      contestedTracks(
-        who([
-          ['t1', 2],
-          ['t3', 1],
-        ]),
-        visitOf,
-        holder,
-      ),
-    ).toBeNull();
+    expect(contested(['t1', 2], ['t3', 1])).toBeNull();
     // The party's members count together against the rival.
-    expect(
-      contestedTracks(
-        who([
-          ['t1', 20],
-          ['t3', 20],
-          ['t2', 1],
-        ]),
-        visitOf,
-        holder,
-      ),
-    ).toBeNull();
-    expect(
-      contestedTracks(
-        who([
-          ['t1', 20],
-          ['t3', 10],
-          ['t2', 1],
-        ]),
-        visitOf,
-        holder,
-      ),
-    ).toEqual(['t1', 't2']);
+    expect(contested(['t1', 20], ['t3', 20], ['t2', 1])).toBeNull();
+    expect(contested(['t1', 20], ['t3', 10], ['t2', 1])).toEqual(['t1', 't2']);
     // The best of each other party near it, up to maxTracks in all.
-    expect(
-      contestedTracks(
-        who([
-          ['t1', 2],
-          ['t2', 1],
-          ['t4', 1.5],
-          ['t3', 1],
-        ]),
-        visitOf,
-        holder,
-      ),
-    ).toEqual(['t1', 't4', 't2']);
+    expect(contested(['t1', 2], ['t2', 1], ['t4', 1.5], ['t3', 1])).toEqual(['t1', 't4', 't2']);
     // A track on no visit is a party of its own.
-    expect(
-      contestedTracks(
-        who([
-          ['t1', 2],
-          ['t9', 1],
-        ]),
-        visitOf,
-        holder,
-      ),
-    ).toEqual(['t1', 't9']);
+    expect(contested(['t1', 2], ['t9', 1])).toEqual(['t1', 't9']);
   });
 });
 
@@ -180,54 +122,6 @@ describe('where a holder look looks', () => {
     )!;
     expect(r.direction).toBe('put');
     expect(r.views.map((v) => v.frameIndex)).toEqual([1, 2]);
-  });
-});
-
-describe('a holder look’s answer', () => {
-  it('gives every view read, an empty hand too, with its item’s share on the candidates', () => {
-    const view = (trackId: string, frameIndex: number) => ({
-      cameraId: 'cam-1',
-      frameIndex,
-      captureMs: 0,
-      bboxPx: { x: 0, y: 0, w: 8, h: 8 },
-      trackId,
-    });
-    const cls = (sku: string | null, top: [string, number][]) => ({
-      sku,
-      classIndex: 0,
-      probability: top[0]![1],
-      similarity: 0.9,
-      unknown: sku === null,
-      top: top.map(([s, p]) => ({ sku: s, probability: p })),
-      embedding: new Float32Array(1),
-    });
-    const found = (v: ReturnType<typeof view>, score: number, c: ReturnType<typeof cls>) => ({
-      view: v,
-      found: { view: v, item: { bbox: { x: 0, y: 0, w: 5, h: 5 }, score }, cls: c },
-    });
-    const a = holderAnswer(
-      [
-        found(
-          view('t1', 1),
-          0.8,
-          cls('cola', [
-            ['cola', 0.7],
-            ['lemon', 0.2],
-          ]),
-        ),
-        { view: view('t2', 2), found: null },
-        found(view('t2', 3), 0.6, cls(null, [['cola', 0.9]])),
-      ],
-      ['cola', 'lemon'],
-    )!;
-    expect(a.views!.map((v) => [v.trackId, v.itemScore, Number(v.candidateMass.toFixed(6))])).toEqual([
-      ['t1', 0.8, 0.9],
-      ['t2', 0, 0],
-      ['t2', 0.6, 0], // an item the classifier rejects is not the product
-    ]);
-    expect(a.looked).toHaveLength(2);
-    expect(holderAnswer([{ view: view('t1', 1), found: null }], ['cola'])!.looked).toEqual([]);
-    expect(holderAnswer([], ['cola'])).toBeNull();
   });
 });
 

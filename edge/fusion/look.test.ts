@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { testCatalog, testLayout } from '../../test/support/weight-trace.ts';
 import type { IdentifyStage, WeightStage } from '../stages.ts';
 import type { HandSighting, LookAnswer, WeightEvent } from '../types.ts';
-import { pool } from '../vision/second-look.ts';
+import { holderAnswer, pool } from '../vision/second-look.ts';
 import { defaultWeightConfig } from '../weight/config.ts';
 import { ShelfContents } from '../weight/contents.ts';
 import { doubt, identify } from '../weight/identify.ts';
@@ -79,6 +79,17 @@ const answer = (probabilities: Record<string, number>, over: Partial<LookAnswer>
     },
   ],
   ...over,
+});
+
+/** What the classifier said of an item: its class (null: rejected as unknown) and its best five. */
+const cls = (sku: string | null, top: [string, number][]) => ({
+  sku,
+  classIndex: 0,
+  probability: top[0]![1],
+  similarity: 0.9,
+  unknown: sku === null,
+  top: top.map(([s, p]) => ({ sku: s, probability: p })),
+  embedding: new Float32Array(1),
 });
 
 describe('which events get a second look', () => {
@@ -192,15 +203,6 @@ describe('what a look does to the reading', () => {
 
   it('pools views by item score: probabilities over the candidates, rejection by the majority', () => {
     const view = { cameraId: 'c', frameIndex: 1, captureMs: 0, bboxPx: { x: 0, y: 0, w: 1, h: 1 } };
-    const cls = (sku: string | null, top: [string, number][]) => ({
-      sku,
-      classIndex: 0,
-      probability: top[0]![1],
-      similarity: 0.9,
-      unknown: sku === null,
-      top: top.map(([s, p]) => ({ sku: s, probability: p })),
-      embedding: new Float32Array(1),
-    });
     const item = (score: number) => ({ bbox: { x: 0, y: 0, w: 5, h: 5 }, score });
     const a = pool(
       [
@@ -236,6 +238,43 @@ describe('what a look does to the reading', () => {
     )!;
     expect(b.unknown).toBe(true);
     expect(pool([], ['cola'])).toBeNull();
+  });
+
+  it('a holder look’s answer gives every view read, an empty hand too, with its item’s share on the candidates', () => {
+    const view = (trackId: string, frameIndex: number) => ({
+      cameraId: 'cam-1',
+      frameIndex,
+      captureMs: 0,
+      bboxPx: { x: 0, y: 0, w: 8, h: 8 },
+      trackId,
+    });
+    const found = (v: ReturnType<typeof view>, score: number, c: ReturnType<typeof cls>) => ({
+      view: v,
+      found: { view: v, item: { bbox: { x: 0, y: 0, w: 5, h: 5 }, score }, cls: c },
+    });
+    const a = holderAnswer(
+      [
+        found(
+          view('t1', 1),
+          0.8,
+          cls('cola', [
+            ['cola', 0.7],
+            ['lemon', 0.2],
+          ]),
+        ),
+        { view: view('t2', 2), found: null },
+        found(view('t2', 3), 0.6, cls(null, [['cola', 0.9]])),
+      ],
+      ['cola', 'lemon'],
+    )!;
+    expect(a.views!.map((v) => [v.trackId, v.itemScore, Number(v.candidateMass.toFixed(6))])).toEqual([
+      ['t1', 0.8, 0.9],
+      ['t2', 0, 0],
+      ['t2', 0.6, 0], // an item the classifier rejects is not the product
+    ]);
+    expect(a.looked).toHaveLength(2);
+    expect(holderAnswer([{ view: view('t1', 1), found: null }], ['cola'])!.looked).toEqual([]);
+    expect(holderAnswer([], ['cola'])).toBeNull();
   });
 });
 
