@@ -8,8 +8,11 @@
  * putter's own cart as candidates for a put-back), then the cart and the plate's contents change. An
  * event the weights cannot settle alone (near-equal weights among its candidates, an item come back
  * to a plate that did not hold it) is held for a second look: a `look` output asks for it, and
- * `onLook` (or `lookWaitMs` of store time) resolves it; later events on its shelf wait behind it. A
- * visit closes once its last member is out and no shelf event that began before then is unresolved.
+ * `onLook` (or `lookWaitMs` of store time) resolves it; later events on its shelf wait behind it.
+ * So is an event shoppers of two visits reached into (a holder look: whose hand held the item,
+ * holder.ts). A visit closes once its last member is out and no shelf event that began before then
+ * is unresolved. When the tracker gives two swapped tracks their identities back, what each was
+ * given meanwhile moves to the other's member (swaps.ts).
  */
 import type { Catalog } from '../../proto/catalog/schema.ts';
 import type { StoreLayout } from '../../proto/layout/schema.ts';
@@ -462,16 +465,16 @@ export class Fusion {
     const plates = [...new Set(best.lines.map((l) => l.plateId))];
     const changed = new Set<string>();
     for (const plateId of plates) {
-      const whoHere =
-        plates.length === 1
-          ? who
-          : this.heldBy(this.attributeEvent(onePlate(e, plateId, this.geometry)), verdict);
+      const own = plates.length === 1 ? null : this.attributeEvent(onePlate(e, plateId, this.geometry));
+      const whoHere = own ? this.heldBy(own, verdict) : who;
       const lines = best.lines.filter((l) => l.plateId === plateId);
       const taker = whoHere.candidates[0]?.trackId;
       const d = decidePlate({
         event: e,
         plateId,
         who: whoHere,
+        // A holder look saw one hand; reaches of several are split by the hands' own shares.
+        ...(verdict?.trackId ? { reachWho: own ?? this.attributeEvent(e) } : {}),
         lines,
         reading: best,
         looked,

@@ -2,9 +2,9 @@
  * Whose hand holds the item. Where shoppers of two visits both reached into a plate, the rays and
  * points of their hands often cannot tell whose hand was in it (a ray alone has no depth), but the
  * taker's hand comes away holding the item, and a putter's goes in holding it. A holder look reads
- * the hands of the contested tracks, in the frames just after a take (before a put-back), through
- * the held-item model and the classifier: a hand that clearly holds the event's product, while
- * the rival's holds nothing like it, decides. Pure halves: which tracks are contested, where to
+ * the hands of the contested tracks, in the frames just after a take (before a put-back) and when
+ * they were surely empty, through the held-item model and the classifier: a hand that came away
+ * clearly holding the event's product, while the rivals' did not, decides. Pure halves: which tracks are contested, where to
  * look, and what the answer does to the attribution.
  */
 import type { HandSighting, LookAnswer, LookRequest, WeightEvent } from '../types.ts';
@@ -68,9 +68,9 @@ export function holderWindows(
 }
 
 /**
- * The holder look for an event: each contested track's hand sightings in both windows (best-scored
- * first, one view per frame, at most `viewsPerTrack` holding and `emptyViews` empty). Null when
- * neither track's hand was seen holding.
+ * The holder look for an event: each contested track's hand sightings in both windows, spread in
+ * time (`spreadInTime`), at most `viewsPerTrack` holding and `emptyViews` empty. Null when no
+ * contested track's hand was seen while the item was surely held.
  */
 export function holderRequest(
   e: WeightEvent,
@@ -125,9 +125,9 @@ export function holderRequest(
 
 /**
  * At most `most` sightings, one per frame, spread over the window: the best-scored first, then
- * each next the one farthest in time from those chosen (best-scored among equals). The item shows
- * best away from the shelf, where its own stock does not crowd it, so views bunched where the hand
- * was best seen (at the plate) missed it.
+ * each next the one farthest in time from those chosen (best-scored among equals): the item in a
+ * hand shows best away from the shelf, where the shelf's own stock does not crowd it, and the best
+ * sightings bunch at the plate.
  */
 function spreadInTime(sightings: readonly HandSighting[], most: number): HandSighting[] {
   const byFrame = new Map<string, HandSighting>();
@@ -159,7 +159,10 @@ function spreadInTime(sightings: readonly HandSighting[], most: number): HandSig
 export interface HolderVerdict {
   /** The track whose hand holds the product; null when the look could not tell. */
   trackId: string | null;
-  /** Per contested track, its best view's item score × the share of the item's class on the candidates. */
+  /**
+   * Per contested track: its best holding view's item score × the classifier's share on the
+   * candidates, less the same while its hand was surely empty (0 for a track busy with its own take).
+   */
   evidence: Record<string, number>;
 }
 

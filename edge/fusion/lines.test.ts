@@ -82,6 +82,22 @@ describe('who pays for a plate’s lines', () => {
     expect(d.reaches?.map((r) => r.visitId)).toEqual(['v2', 'v1']);
   });
 
+  it('splits it by the hands’ own shares when a holder look put one reacher far on top', () => {
+    const steps = [
+      { plateId: 'P1', atMs: 1200, deltaG: -133 },
+      { plateId: 'P1', atMs: 1600, deltaG: -135 },
+    ];
+    const byHands = who(0.5, cand('t1', 1.5, 1400), cand('t2', 1.2, 1100));
+    const held = who(0.9, cand('t1', 10.8, 1400), cand('t2', 1.2, 1100));
+    const visits = (over: Partial<PlateContext>) => {
+      const d = decidePlate(context({ event: event(steps), ...over }));
+      return d.paid ? d.shares.map((s) => s.member.visitId) : [];
+    };
+    expect(visits({ who: held, reachWho: byHands })).toEqual(['v2', 'v1']);
+    // Without the hands' own shares, the look's one hand would take both.
+    expect(visits({ who: held })).toEqual(['v1']);
+  });
+
   it('pays nobody when the hand was a track on no visit, and keeps what its member would owe', () => {
     const d = decidePlate(context({ who: who(0.8, cand('t7', 2, 1100)) }));
     expect(d.paid).toBe(false);

@@ -32,6 +32,12 @@ export interface PlateContext {
   plateId: string;
   /** The attribution for this plate alone (the event's own when it touched one plate). */
   who: Attribution;
+  /**
+   * The attribution by the hands alone, when a holder look changed `who`: a change in several
+   * reaches is split by it (both reachers' hands held an item; a look that saw one of them would
+   * give it all: baseline seed 1, two shoppers' nuts in one event, both charged to one).
+   */
+  reachWho?: Attribution;
   lines: Line[];
   /** The reading the lines come from. */
   reading: WeightHypothesis;
@@ -62,7 +68,9 @@ export function decidePlate(c: PlateContext): PlateDecision {
   const visitOf = (id: string) => c.memberOf(id)?.visitId ?? null;
   const steps = e.steps?.filter((st) => st.plateId === c.plateId) ?? [];
   const split =
-    steps.length >= 2 ? splitByReach(steps, c.lines, who, c.unitG, visitOf, config.reaches) : null;
+    steps.length >= 2
+      ? splitByReach(steps, c.lines, c.reachWho ?? who, c.unitG, visitOf, config.reaches)
+      : null;
   // Which member of a party took it does not change the receipt: the party's share decides.
   const belief = split?.confidence ?? partyConfidence(who, visitOf, config.attribution);
   const confidence = Math.min(belief * (looked?.probability ?? c.reading.probability), looked?.cap ?? 1);
