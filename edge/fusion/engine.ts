@@ -159,7 +159,7 @@ export class Fusion {
       return [];
     }
     this.looking.delete(eventId);
-    if (l.holder) return this.afterHolder(l, l.holder, answer);
+    if (l.holder) return this.afterHolder(l, answer);
     return this.finish(l.e, l.who, l.identified, l.request.candidates, answer, l.verdict);
   }
 
@@ -178,7 +178,7 @@ export class Fusion {
         this.looking.delete(l.e.eventId);
         out.push(
           ...(l.holder
-            ? this.afterHolder(l, l.holder, null)
+            ? this.afterHolder(l, null)
             : this.finish(l.e, l.who, l.identified, l.request.candidates, null, l.verdict)),
         );
       }
@@ -318,12 +318,7 @@ export class Fusion {
   ): FusionOutput[] {
     const { e } = p;
     const early = this.early.take(e);
-    // An early look read the hand of whoever was on top then; a holder look may have moved it.
-    const earlyFits = !verdict?.trackId || verdict.trackId === p.who.candidates[0]?.trackId;
-    if (p.lookFor.length > 0 && early?.request && earlyFits) {
-      // Asked while the addition was held: its answer, or the wait for it, is the event's.
-      if (early.answered) return this.finish(e, p.who, p.identified, p.lookFor, early.answer, verdict);
-      const request = { ...early.request, candidates: p.lookFor, deadlineMs: nowMs + this.config.lookWaitMs };
+    const wait = (request: LookRequest) =>
       this.looking.set(e.eventId, {
         e,
         who: p.who,
@@ -331,16 +326,16 @@ export class Fusion {
         request,
         ...(verdict ? { verdict } : {}),
       });
+    // An early look read the hand of whoever was on top then; a holder look may have moved it.
+    const earlyFits = !verdict?.trackId || verdict.trackId === p.who.candidates[0]?.trackId;
+    if (p.lookFor.length > 0 && early?.request && earlyFits) {
+      // Asked while the addition was held: its answer, or the wait for it, is the event's.
+      if (early.answered) return this.finish(e, p.who, p.identified, p.lookFor, early.answer, verdict);
+      wait({ ...early.request, candidates: p.lookFor, deadlineMs: nowMs + this.config.lookWaitMs });
       return [];
     }
     if (p.request) {
-      this.looking.set(e.eventId, {
-        e,
-        who: p.who,
-        identified: p.identified,
-        request: p.request,
-        ...(verdict ? { verdict } : {}),
-      });
+      wait(p.request);
       return [{ kind: 'look', request: p.request }];
     }
     return this.finish(e, p.who, p.identified, p.lookFor, null, verdict);
@@ -367,7 +362,7 @@ export class Fusion {
   }
 
   /** A holder look's answer (null: none came): the holder first, then the product look, if any. */
-  private afterHolder(l: Looking, tracks: readonly string[], answer: LookAnswer | null): FusionOutput[] {
+  private afterHolder(l: Looking, answer: LookAnswer | null): FusionOutput[] {
     const { ownTakeMs } = this.config.holder;
     const busy = new Set(
       this.given
@@ -375,7 +370,7 @@ export class Fusion {
         .filter((g) => g.take && g.settledMs >= l.e.startMs - ownTakeMs && g.eventId !== l.e.eventId)
         .map((g) => g.trackId),
     );
-    const verdict = holderVerdict(answer, l.e, tracks, this.config.holder, busy);
+    const verdict = holderVerdict(answer, l.e, l.holder ?? [], this.config.holder, busy);
     const visitOf = (id: string) => this.book.memberOf(id)?.visitId ?? null;
     const who = verdict.trackId ? withHolder(l.who, verdict.trackId, visitOf, this.config.holder) : l.who;
     const nowMs = Math.max(this.nowMs, l.request.askedMs);

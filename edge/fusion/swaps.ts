@@ -50,7 +50,7 @@ export class GivenLog {
 /**
  * What a swap moves: every line given under either id after `sinceMs` and up to the swap, to the
  * other id's member, when the two are members of different visits (within a party it changes no
- * receipt). Nothing when either id is on no visit.
+ * receipt). Nothing when either id is on no visit, nor for lines given to no member.
  */
 export function swapMoves(
   given: readonly Given[],
@@ -63,7 +63,11 @@ export function swapMoves(
   if (!ma || !mb || ma.visitId === mb.visitId) return [];
   return given
     .filter(
-      (g) => (g.trackId === a || g.trackId === b) && g.settledMs > swap.sinceMs && g.settledMs <= swap.atMs,
+      (g) =>
+        g.member !== null &&
+        (g.trackId === a || g.trackId === b) &&
+        g.settledMs > swap.sinceMs &&
+        g.settledMs <= swap.atMs,
     )
     .map((g) => (g.trackId === a ? { given: g, to: mb, toTrackId: b } : { given: g, to: ma, toTrackId: a }));
 }
