@@ -7,9 +7,9 @@
  * its end) or it has waited `resolveWaitMs`: who (attribution), then what (identification, with the
  * putter's own cart as candidates for a put-back), then the cart and the plate's contents change. An
  * event the weights cannot settle alone (near-equal weights among its candidates, an item come back
- * to a plate that did not hold it) is held for a second look: a `look` output asks for it, and
- * `onLook` (or `lookWaitMs` of store time) resolves it; later events on its shelf wait behind it.
- * So is an event shoppers of two visits reached into (a holder look: whose hand held the item,
+ * to a plate that did not hold it) is held for a second look (looking.ts): a `look` output asks for
+ * it, and `onLook` (or `lookWaitMs` of store time) resolves it; later events on its shelf wait behind
+ * it. So is an event shoppers of two visits reached into (a holder look: whose hand held the item,
  * holder.ts). A visit closes once its last member is out and no shelf event that began before then
  * is unresolved. When the tracker gives two swapped tracks their identities back, what each was
  * given meanwhile moves to the other's member (swaps.ts).
@@ -27,23 +27,16 @@ import type {
   VisitCart,
   WeightStage,
 } from '../stages.ts';
-import type { FrameDetections, IdentitySwap, LookAnswer, LookRequest, Track, WeightEvent } from '../types.ts';
+import type { FrameDetections, IdentitySwap, LookAnswer, Track, WeightEvent } from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { type Attribution, attribute, PlateGeometry } from './attribute.ts';
 import { dueCloses, unreachableHeld } from './closing.ts';
 import type { FusionConfig } from './config.ts';
-import { EarlyLooks } from './early-looks.ts';
 import { healthOutputs } from './health.ts';
-import {
-  contestedTracks,
-  type HolderVerdict,
-  holderEvidence,
-  holderRequest,
-  holderVerdict,
-  withHolder,
-} from './holder.ts';
+import { type HolderVerdict, holderEvidence, withHolder } from './holder.ts';
 import { decidePlate } from './lines.ts';
-import { lookRequest, lookSettles, withLook } from './look.ts';
+import { lookSettles, withLook } from './look.ts';
+import { EventLooks, type LookContext } from './looking.ts';
 import type { FusionOutput, ResolveTrace } from './outputs.ts';
 import { PlateStock } from './plate-stock.ts';
 import { type Closing, decodeFusionState, encodeFusionState } from './state.ts';
@@ -62,28 +55,13 @@ export interface FusionParts {
   looks?: boolean;
 }
 
-type Identified = ReturnType<IdentifyStage>;
-
-/** An event waiting for its second look, with what was known when it was asked. */
-interface Looking {
-  e: WeightEvent;
-  who: Attribution;
-  identified: Identified;
-  request: LookRequest;
-  /** A holder look (holder.ts) for these contested tracks; a product look may follow it. */
-  holder?: string[];
-  /** What an earlier holder look saw. */
-  verdict?: HolderVerdict;
-}
-
 export class Fusion {
   private readonly book: VisitBook;
   private readonly carts = new Carts();
   private readonly geometry: PlateGeometry;
   private readonly timeline: Timeline;
   private readonly unresolved: WeightEvent[] = [];
-  private readonly looking = new Map<string, Looking>();
-  private readonly early = new EarlyLooks();
+  private readonly looks: EventLooks;
   private readonly closing: Closing[] = [];
   private readonly unclaimed: UnclaimedEvents;
   /**
@@ -93,8 +71,6 @@ export class Fusion {
   private readonly given: GivenLog;
   private tracks: Track[] = [];
   private frameWatermarkMs = 0;
-  /** The latest store time a tick brought: an answer coming in between ticks asks at that time. */
-  private nowMs = 0;
   /** Store time open carts were last stated in full (restateCartsEveryMs). */
   private restatedMs = 0;
   private alerts = 0;
@@ -115,6 +91,19 @@ export class Fusion {
     this.plateStock = new PlateStock(layout, catalog, config.plateRestateMs);
     this.unclaimed = new UnclaimedEvents(config.claimWithinMs);
     this.given = new GivenLog(config.swapLookbackMs);
+    this.looks = new EventLooks({
+      config,
+      geometry: this.geometry,
+      looks: parts.looks === true,
+      identify: (e, carried) => parts.identify(e, carried),
+      attribute: (e) => this.attributeEvent(e),
+      memberOf: (id) => this.book.memberOf(id),
+      carried: (visitId) => this.carts.skusOf(visitId),
+      hands: (fromMs, toMs) => this.timeline.hands(fromMs, toMs),
+      held: () => parts.weights.held(),
+      busy: (e) => this.ownTakers(e),
+      finish: (...a) => this.finish(...a),
+    });
   }
 
   onDevice(msg: DecodedMessage): FusionOutput[] {
@@ -153,46 +142,27 @@ export class Fusion {
    * for an event no longer waiting (resolved at its deadline) is ignored.
    */
   onLook(eventId: string, answer: LookAnswer | null): FusionOutput[] {
-    const l = this.looking.get(eventId);
-    if (!l) {
-      this.early.answer(eventId, answer);
-      return [];
-    }
-    this.looking.delete(eventId);
-    if (l.holder) return this.afterHolder(l, answer);
-    return this.finish(l.e, l.who, l.identified, l.request.candidates, answer, l.verdict);
+    return this.looks.onLook(eventId, answer);
   }
 
   /** Lets store time pass: settles weight, resolves events whose frames are in, closes visits. */
   tick(nowMs: number): FusionOutput[] {
     const out: FusionOutput[] = [];
-    this.nowMs = Math.max(this.nowMs, nowMs);
     this.confirmUnreachable();
     const { events, health, faultChanges } = this.parts.weights.advance(nowMs);
     out.push(...healthOutputs(health, faultChanges, (...a) => this.alert(...a)));
     this.unresolved.push(...events);
     out.push(...this.effects(this.book.bind(this.tracks, nowMs)));
-    if (this.parts.looks) out.push(...this.lookEarly(nowMs));
-    for (const l of [...this.looking.values()])
-      if (nowMs >= l.request.deadlineMs) {
-        this.looking.delete(l.e.eventId);
-        out.push(
-          ...(l.holder
-            ? this.afterHolder(l, null)
-            : this.finish(l.e, l.who, l.identified, l.request.candidates, null, l.verdict)),
-        );
-      }
+    out.push(...this.looks.tick(nowMs, this.frameWatermarkMs));
     for (let i = 0; i < this.unresolved.length; ) {
       const e = this.unresolved[i]!;
       const seen = this.frameWatermarkMs >= e.settledMs + this.config.attribution.handAfterMs;
-      // A shelf's events change its contents in order: none passes one waiting for its look.
-      const behind = [...this.looking.values()].some((l) => l.e.shelfId === e.shelfId);
-      if (behind || (!seen && nowMs - e.settledMs < this.config.resolveWaitMs)) {
+      if (this.looks.behind(e) || (!seen && nowMs - e.settledMs < this.config.resolveWaitMs)) {
         i++;
         continue;
       }
       this.unresolved.splice(i, 1);
-      out.push(...this.resolve(e, nowMs));
+      out.push(...this.looks.resolve(e, nowMs));
     }
     // Which shelves are mid-change, once a tick: the closes and the plates' statements both ask.
     const active = this.parts.weights.activeSince();
@@ -227,10 +197,7 @@ export class Fusion {
         frameWatermarkMs: this.frameWatermarkMs,
         alerts: this.alerts,
         restatedMs: this.restatedMs,
-        // Events held for a look, and looks asked early: a restart resolves them on the weights
-        // alone when their wait is over (an answer asked before the crash is not awaited again).
-        looking: [...this.looking],
-        early: this.early.state(),
+        ...this.looks.state(),
         unclaimed: this.unclaimed.state(),
         given: this.given.state(),
       },
@@ -261,11 +228,9 @@ export class Fusion {
     this.frameWatermarkMs = s.fusion.frameWatermarkMs;
     this.alerts = s.fusion.alerts;
     this.restatedMs = s.fusion.restatedMs;
-    this.looking.clear();
-    for (const [id, l] of s.fusion.looking) this.looking.set(id, l as Looking);
+    this.looks.restore(s.fusion);
     this.unclaimed.restore(s.fusion.unclaimed);
     this.given.restore(s.fusion.given);
-    this.early.restore(s.fusion.early);
   }
 
   private attributeEvent(e: WeightEvent): Attribution {
@@ -280,130 +245,9 @@ export class Fusion {
     );
   }
 
-  /** Who, what, and whether (and where) to look again. */
-  private prepare(
-    e: WeightEvent,
-    nowMs: number,
-    decided?: Attribution,
-  ): Omit<Looking, 'request'> & { lookFor: string[]; request: LookRequest | null } {
-    const who = decided ?? this.attributeEvent(e);
-    const top = who.candidates[0];
-    const member = top ? this.book.memberOf(top.trackId) : null;
-    // A put-back is most likely something the putter's party carries.
-    const carried = member && e.deltaG > 0 ? this.carts.skusOf(member.visitId) : [];
-    const identified = this.parts.identify(e, carried);
-    const lookFor = this.parts.looks ? (identified.lookFor ?? []) : [];
-    if (lookFor.length === 0) return { e, who, identified, lookFor, request: null };
-    const { handBeforeMs, handAfterMs } = this.config.attribution;
-    const sightings = this.timeline.hands(e.startMs - handBeforeMs, e.settledMs + handAfterMs);
-    const trackId = top?.trackId ?? null;
-    const request = lookRequest(e, lookFor, trackId, sightings, this.geometry, nowMs, this.config);
-    return { e, who, identified, lookFor, request };
-  }
-
-  /**
-   * Held for a look when shoppers of two visits reached into the plates (whose hand holds the
-   * item) or the weights cannot settle it alone (which product), else resolved now.
-   */
-  private resolve(e: WeightEvent, nowMs: number): FusionOutput[] {
-    const p = this.prepare(e, nowMs);
-    return this.askHolder(p, nowMs) ?? this.lookOrFinish(p, nowMs);
-  }
-
-  /** The product look an event needs (one asked early, while it was held, if still its own). */
-  private lookOrFinish(
-    p: ReturnType<Fusion['prepare']>,
-    nowMs: number,
-    verdict?: HolderVerdict,
-  ): FusionOutput[] {
-    const { e } = p;
-    const early = this.early.take(e);
-    const wait = (request: LookRequest) =>
-      this.looking.set(e.eventId, {
-        e,
-        who: p.who,
-        identified: p.identified,
-        request,
-        ...(verdict ? { verdict } : {}),
-      });
-    // An early look read the hand of whoever was on top then; a holder look may have moved it.
-    const earlyFits = !verdict?.trackId || verdict.trackId === p.who.candidates[0]?.trackId;
-    if (p.lookFor.length > 0 && early?.request && earlyFits) {
-      // Asked while the addition was held: its answer, or the wait for it, is the event's.
-      if (early.answered) return this.finish(e, p.who, p.identified, p.lookFor, early.answer, verdict);
-      wait({ ...early.request, candidates: p.lookFor, deadlineMs: nowMs + this.config.lookWaitMs });
-      return [];
-    }
-    if (p.request) {
-      wait(p.request);
-      return [{ kind: 'look', request: p.request }];
-    }
-    return this.finish(e, p.who, p.identified, p.lookFor, null, verdict);
-  }
-
-  /** A holder look when the event is contested between parties and their hands were seen; else null. */
-  private askHolder(p: ReturnType<Fusion['prepare']>, nowMs: number): FusionOutput[] | null {
-    const cfg = this.config.holder;
-    const best = p.identified.hypotheses[0];
-    if (!this.parts.looks || !cfg.enabled || !best) return null;
-    const tracks = contestedTracks(p.who, (id) => this.book.memberOf(id)?.visitId ?? null, cfg);
-    if (!tracks) return null;
-    const { e } = p;
-    const skus = [...new Set([...best.lines.map((l) => l.sku), ...p.lookFor])];
-    const { handBeforeMs, handAfterMs } = this.config.attribution;
-    const sightings = this.timeline.hands(e.startMs - handBeforeMs, e.settledMs + handAfterMs);
-    const request = holderRequest(e, tracks, skus, sightings, nowMs, {
-      ...cfg,
-      waitMs: this.config.lookWaitMs,
-    });
-    if (!request) return null;
-    this.looking.set(e.eventId, { e, who: p.who, identified: p.identified, request, holder: tracks });
-    return [{ kind: 'look', request }];
-  }
-
-  /** A holder look's answer (null: none came): the holder first, then the product look, if any. */
-  private afterHolder(l: Looking, answer: LookAnswer | null): FusionOutput[] {
-    const { ownTakeMs } = this.config.holder;
-    const busy = new Set(
-      this.given
-        .entries()
-        .filter((g) => g.take && g.settledMs >= l.e.startMs - ownTakeMs && g.eventId !== l.e.eventId)
-        .map((g) => g.trackId),
-    );
-    const verdict = holderVerdict(answer, l.e, l.holder ?? [], this.config.holder, busy);
-    const visitOf = (id: string) => this.book.memberOf(id)?.visitId ?? null;
-    const who = verdict.trackId ? withHolder(l.who, verdict.trackId, visitOf, this.config.holder) : l.who;
-    const nowMs = Math.max(this.nowMs, l.request.askedMs);
-    // The putter decides a put-back's candidates (their cart): identified again for a new one.
-    const p = this.prepare(l.e, nowMs, who);
-    return this.lookOrFinish(p, nowMs, verdict);
-  }
-
-  /**
-   * Additions held for confirmation (put-backs, final only confirmAddedMs after they settle) are
-   * looked at as soon as their frames are in, while the cameras still keep those frames.
-   */
-  private lookEarly(nowMs: number): FusionOutput[] {
-    const out: FusionOutput[] = [];
-    const { handAfterMs } = this.config.attribution;
-    for (const e of this.parts.weights.held()) {
-      if (this.early.askedFor(e) || this.frameWatermarkMs < e.settledMs + handAfterMs) continue;
-      const { request } = this.prepare(e, nowMs);
-      this.early.ask(e, nowMs, request);
-      if (request) out.push({ kind: 'look', request });
-    }
-    this.early.prune(nowMs, this.config.historyMs);
-    return out;
-  }
-
   /** The event's lines to the carts of whoever reached into each plate, with the look's evidence. */
   private finish(
-    e: WeightEvent,
-    who: Attribution,
-    identified: Identified,
-    lookFor: readonly string[],
-    answer: LookAnswer | null,
-    verdict?: HolderVerdict,
+    ...[e, who, identified, lookFor, answer, verdict]: Parameters<LookContext['finish']>
   ): FusionOutput[] {
     const top = who.candidates[0];
     const memberOf = (id: string) => this.book.memberOf(id);
@@ -546,6 +390,17 @@ export class Fusion {
     return out;
   }
 
+  /** Tracks whose own take settled just before the event began (`ownTakeMs`), other than the event. */
+  private ownTakers(e: WeightEvent): Set<string> {
+    const { ownTakeMs } = this.config.holder;
+    return new Set(
+      this.given
+        .entries()
+        .filter((g) => g.take && g.settledMs >= e.startMs - ownTakeMs && g.eventId !== e.eventId)
+        .map((g) => g.trackId),
+    );
+  }
+
   /** A plate's own attribution with the holder the event's look found on top. */
   private heldBy(who: Attribution, verdict: HolderVerdict | undefined): Attribution {
     if (!verdict?.trackId) return who;
@@ -653,7 +508,7 @@ export class Fusion {
       activeFromMs: Math.min(...active.values(), Number.POSITIVE_INFINITY),
       pendingFromMs: Math.min(
         ...this.unresolved.map((e) => e.startMs),
-        ...[...this.looking.values()].map((l) => l.e.startMs),
+        ...this.looks.waiting().map((e) => e.startMs),
         Number.POSITIVE_INFINITY,
       ),
       held: this.parts.weights.held(),
