@@ -1,9 +1,12 @@
 /**
  * The edge's loop: inputs from the store, the fusion's outputs to the cloud and the broker. It owns
- * no logic of its own beyond order and time: device messages go straight to the fusion, frames go
- * through the detector (up to `detectInFlight` at once, so both inference workers stay busy) and
- * their detections reach the fusion in the order the frames were taken; the store clock is the
- * newest input time, moved on by the wall clock when inputs pause (live only). The fusion's second
+ * no logic of its own beyond order and time: frames go through the detector (up to `detectInFlight`
+ * at once, so both inference workers stay busy), and every input reaches the fusion in the order it
+ * was read, a device message only after the detections of the frames read before it. So what the
+ * fusion sees does not depend on how fast the detector is: a replay gives the same receipts on a
+ * loaded machine as on a quiet one (when device messages passed detections still in the detector,
+ * which frames were in when a weight event resolved changed with the load). The store clock is the
+ * newest input time the fusion took, moved on by the wall clock when inputs pause (live only). The fusion's second
  * looks run beside it (edge/looks.ts) and their answers go back in between inputs; in replay the
  * loop waits for them before time moves on, so a replay's results do not depend on how fast they are.
  */
@@ -66,6 +69,10 @@ const FINAL_SETTLE_MS = 60_000;
 
 type Step = { kind: 'input'; input: EdgeInput | null } | { kind: 'detected' } | { kind: 'looked' };
 
+type Queued =
+  | { kind: 'device'; message: Extract<EdgeInput, { kind: 'device' }>['message']; tsMs: number }
+  | { kind: 'frame'; promise: Promise<FrameDetections | null>; done: boolean; frame: CameraFrame };
+
 export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<LoopStats> {
   const stats: LoopStats = {
     inputs: 0,
@@ -77,7 +84,9 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
   const clock = new StoreClock(parts.wallMs);
   const checkpointer = parts.link ? parts.checkpoints?.checkpointer : undefined;
   if (parts.checkpoints) clock.saw(parts.checkpoints.startMs);
-  const inflight: { promise: Promise<FrameDetections | null>; done: boolean; frame: CameraFrame }[] = [];
+  // Inputs read and not yet fused, in the order they were read; frames among them are detecting.
+  const queue: Queued[] = [];
+  let detecting = 0;
   let nextInput: Promise<Step> | null = null;
   let ended = false;
   let lastWatchdogMs = 0;
@@ -102,30 +111,68 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
     if (stored) pending(parts, stored, pendingReports);
   };
   const answers = async () => {
-    // Replay: every look answered before time moves on (deterministic); live: those come in.
-    if (!parts.wallMs) await looks.all();
-    for (const a of looks.take()) await emit(parts.fusion.onLook(a.eventId, a.answer));
+    // Replay: every look answered (and any look an answer asks for) before the next input
+    // (deterministic); live: those that came in.
+    do {
+      if (!parts.wallMs) await looks.all();
+      for (const a of looks.take()) await emit(parts.fusion.onLook(a.eventId, a.answer));
+    } while (!parts.wallMs && looks.inFlight > 0);
   };
-  while (!signal?.aborted) {
-    // Detections in frame order: the head of the pipeline first, as soon as it is done.
-    while (inflight[0]?.done) {
-      const { promise, frame } = inflight.shift()!;
-      const d = await promise;
-      checkpointer?.fusedFrame(frame.cameraId, frame.captureMs);
+  // Time moves to the newest input the fusion took (and on with the wall clock, live).
+  const advance = async () => {
+    await answers();
+    const nowMs = clock.now();
+    // Before any input has told the store's time there is no time to give: a tick at 0 made every
+    // plate "silent since 1970" when a live edge started before its devices spoke.
+    if (nowMs === 0) return;
+    await emit(parts.fusion.tick(nowMs));
+    await answers();
+    if (parts.publisher && nowMs - lastWatchdogMs >= WATCHDOG_EVERY_MS) {
+      lastWatchdogMs = nowMs;
+      parts.publisher.tick(nowMs);
+      // Offered with every watchdog tick; the publisher keeps to its own period (statsEveryMs).
+      parts.publisher.publishStats(nowMs, () => ({
+        cameras: parts.input.counters(),
+        rejected: parts.input.rejected(),
+        loop: { ...stats },
+        link: parts.link?.status() ?? null,
+      }));
+    }
+  };
+  // The head of the queue first, as soon as it can go: a frame once its detections are in.
+  const fuseReady = async () => {
+    while (queue[0] && (queue[0].kind === 'device' || queue[0].done)) {
+      const q = queue.shift()!;
+      if (q.kind === 'device') {
+        stats.deviceMessages += 1;
+        clock.saw(q.tsMs);
+        checkpointer?.fusedDevice();
+        await emit(parts.fusion.onDevice(q.message));
+        await advance();
+        continue;
+      }
+      detecting -= 1;
+      const d = await q.promise;
+      checkpointer?.fusedFrame(q.frame.cameraId, q.frame.captureMs);
       if (d) {
         stats.framesDetected += 1;
         parts.onDetections?.(d);
         clock.saw(d.captureMs);
         await emit(parts.fusion.onDetections(d));
       }
+      await advance();
     }
-    if (ended && inflight.length === 0) break;
+  };
+  while (!signal?.aborted) {
+    await fuseReady();
+    if (ended && queue.length === 0) break;
     const waits: Promise<Step>[] = [];
-    if (!ended && inflight.length < parts.detectInFlight) {
+    if (!ended && detecting < parts.detectInFlight) {
       nextInput ??= parts.input.next().then((input) => ({ kind: 'input' as const, input }));
       waits.push(nextInput);
     }
-    if (inflight[0]) waits.push(inflight[0].promise.then(() => ({ kind: 'detected' as const })));
+    const head = queue[0];
+    if (head?.kind === 'frame') waits.push(head.promise.then(() => ({ kind: 'detected' as const })));
     // Live, time must pass even when no input comes: one timer at a time, not one per input.
     if (parts.wallMs) idle ??= sleep(IDLE_TICK_MS).then(() => null);
     if (parts.wallMs) looked ??= looks.next()?.then(() => ({ kind: 'looked' as const })) ?? null;
@@ -141,38 +188,21 @@ export async function runLoop(parts: LoopParts, signal?: AbortSignal): Promise<L
         continue;
       }
       stats.inputs += 1;
-      if (input.kind === 'device') {
-        stats.deviceMessages += 1;
-        clock.saw(input.tsMs);
-        checkpointer?.fusedDevice();
-        await emit(parts.fusion.onDevice(input.message));
-      } else {
+      if (input.kind === 'device') queue.push({ kind: 'device', message: input.message, tsMs: input.tsMs });
+      else {
         const frame = input.frame;
         parts.input.markProcessed(frame.cameraId);
-        const entry = { promise: detect(parts, frame, stats), done: false, frame };
+        const entry: Queued = { kind: 'frame', promise: detect(parts, frame, stats), done: false, frame };
         entry.promise.then(() => {
           entry.done = true;
         });
-        inflight.push(entry);
+        queue.push(entry);
+        detecting += 1;
       }
     }
-    await answers();
-    const nowMs = clock.now();
-    // Before any input has told the store's time there is no time to give: a tick at 0 made every
-    // plate "silent since 1970" when a live edge started before its devices spoke.
-    if (nowMs === 0) continue;
-    await emit(parts.fusion.tick(nowMs));
-    if (parts.publisher && nowMs - lastWatchdogMs >= WATCHDOG_EVERY_MS) {
-      lastWatchdogMs = nowMs;
-      parts.publisher.tick(nowMs);
-      // Offered with every watchdog tick; the publisher keeps to its own period (statsEveryMs).
-      parts.publisher.publishStats(nowMs, () => ({
-        cameras: parts.input.counters(),
-        rejected: parts.input.rejected(),
-        loop: { ...stats },
-        link: parts.link?.status() ?? null,
-      }));
-    }
+    await fuseReady();
+    // Live, time passes and answers come in between inputs too; in replay only inputs move it.
+    if (parts.wallMs) await advance();
   }
   // Whatever is still open settles with the last input's time plus every wait, so a replay's end
   // reports what a live store would have reported after its last message. The plates falling

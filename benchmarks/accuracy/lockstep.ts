@@ -5,7 +5,9 @@
  * JPEG-encoded exactly as the live cameras serve them, and thinned to the edge's detection rate
  * before rendering (a frame the edge would skip is never drawn). The simulator waits while the edge
  * is more than `maxQueued` inputs behind. The cameras also keep what they showed for KEEP_MS, as a
- * live camera does, so the edge's second look can read main-stream regions of frames it detected.
+ * live camera does, so the edge's second look can read main-stream regions of frames it detected:
+ * KEEP_MS before the newest frame the edge has fused, not before the simulator's time, which runs
+ * ahead of the edge by how fast the machine is (a look's frame was there or gone with the load).
  */
 
 import type { EdgeInput, FrameCounters, InputSource } from '../../edge/stages.ts';
@@ -27,6 +29,8 @@ export class LockstepInput implements InputSource {
   private ended = false;
   private readonly perCamera = new Map<string, FrameCounters>();
   private readonly refused: Record<string, number> = {};
+  /** Capture time of the newest frame the edge has fused (its loop's `onDetections`). */
+  fusedMs = 0;
 
   constructor(private readonly maxQueued = 400) {}
 
@@ -160,7 +164,7 @@ export function lockstepFrames(
       height: size.height,
       async region(region, scale) {
         const moment = kept.findLast((k) => k.frames.get(cameraId) === frameIndex);
-        if (!moment)
+        if (!moment || moment.tsMs < input.fusedMs - KEEP_MS)
           throw new WalkoutError(
             'FRAME_GONE',
             `camera ${cameraId} keeps ${KEEP_MS} ms; frame ${frameIndex} is gone`,
@@ -190,8 +194,7 @@ export function lockstepFrames(
           frames: new Map(taken.map((d) => [d.cameraId, d.frameIndex])),
           persons: structuredClone(persons.filter((p) => p.present)),
         });
-        const nowMs = taken[0]!.tsMs;
-        while (kept.length > 0 && kept[0]!.tsMs < nowMs - KEEP_MS) kept.shift();
+        while (kept.length > 0 && kept[0]!.tsMs < input.fusedMs - KEEP_MS) kept.shift();
       }
       const encoded = await Promise.all(
         taken.map(async (d) => {

@@ -124,6 +124,9 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
     publisher: null,
     log: opts.log,
     detectInFlight: 2,
+    onDetections: (d) => {
+      input.fusedMs = Math.max(input.fusedMs, d.captureMs);
+    },
     onOutput: (o) => {
       if (o.kind === 'tracks') opts.onTracks?.(o);
       if (o.kind === 'alert' && opts.dump) alerts.push(o.alert);
