@@ -1,7 +1,7 @@
 /**
  * npm run bench:accuracy -- (--scenario NAME|FILE ... | --all) [--seeds A-B] [--minutes M]
  *                           [--layout FILE --catalog FILE] [--detect-fps N] [--out DIR]
- *                           [--keep] [--dump DIR]
+ *                           [--keep] [--dump DIR] [--jobs N]
  *
  * Simulates each scenario and seed with the edge in lockstep on its traffic (benchmarks/accuracy/
  * run-one.ts), scores the receipts and the floor tracks against the simulator's truth, and writes
@@ -10,7 +10,8 @@
  * 0..1), DIR/accuracy.svg and
  * DIR/imperfect.json (every imperfect receipt and what went wrong). Default DIR: benchmarks/results.
  * --dump DUMP keeps each run (truth and the edge's traces) in DUMP/{scenario}-{seed} for
- * benchmarks/accuracy/diagnose.ts.
+ * benchmarks/accuracy/diagnose.ts. --jobs N runs the seeds in N child processes (jobs.ts): on this
+ * 2-core machine, 2 halve a 200-visit run's time.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ import type { Vec2 } from '../../proto/layout/schema.ts';
 import { createProgressPrinter } from '../../simulator/cli/progress.ts';
 import { loadScenario } from '../../simulator/scenario/load.ts';
 import { barChart } from '../lib/svg-bars.ts';
+import { runJobs, seedRanges } from './jobs.ts';
 import { clearMot, idScores, type MotFrame } from './mot-metrics.ts';
 import { runOne } from './run-one.ts';
 import type { ReceiptProblem } from './score.ts';
@@ -56,6 +58,9 @@ const { values } = parseArgs({
     dump: { type: 'string' },
     /** Without the second look (held-item model and classifier on the hand): weights alone. */
     'no-look': { type: 'boolean', default: false },
+    jobs: { type: 'string', default: '1' },
+    /** Set by --jobs for its children: where a child leaves its floor-track frames per scenario. */
+    'frames-out': { type: 'string' },
   },
 });
 const scenarios = values.all ? SHIPPED : (values.scenario ?? ['baseline']);
@@ -64,117 +69,140 @@ const [fromSeed, toSeed] = (
 ).map(Number) as [number, number];
 const minutes = Number(values.minutes);
 const detectFps = Number(values['detect-fps']);
-if (!(toSeed >= fromSeed && minutes > 0 && detectFps > 0)) {
-  process.stderr.write('usage: --seeds A-B (A <= B), --minutes > 0, --detect-fps > 0\n');
+const jobs = Number(values.jobs);
+if (!(toSeed >= fromSeed && minutes > 0 && detectFps > 0 && Number.isInteger(jobs) && jobs >= 1)) {
+  process.stderr.write('usage: --seeds A-B (A <= B), --minutes > 0, --detect-fps > 0, --jobs >= 1\n');
   process.exit(2);
 }
 const outDir = resolve(values.out);
 mkdirSync(outDir, { recursive: true });
-const log = createLogger('accuracy', { level: 'warn' });
-const detector = await openDetector(VISION_DEFAULTS);
-const looks: { close(): Promise<void> }[] = [];
-const secondLook = values['no-look']
-  ? undefined
-  : (streams: MainStreams) => {
-      // Opened per run on that run's cameras; the models load in the background of the first look.
-      const opened = openSecondLook(streams);
-      opened.then((o) => looks.push(o));
-      return (request: LookRequest) => opened.then((o) => o.look(request));
-    };
 const results: Record<string, Record<string, number>> = {};
 const imperfect: Record<string, (ReceiptProblem & { seed: number })[]> = {};
+/** Floor-track frames per scenario, every seed's (ids prefixed with the seed). */
+const frames: Record<string, MotFrame[]> = {};
+const labels = scenarios.map((name) => basename(name).replace(/\.json$/, ''));
 const started = performance.now();
-try {
-  for (const name of scenarios) {
-    const loaded = loadScenario(name, { layout: values.layout, catalog: values.catalog });
-    const label = basename(name).replace(/\.json$/, '');
-    const sums = {
-      visits: 0,
-      perfect: 0,
-      perfectUnreviewed: 0,
-      right: 0,
-      claimed: 0,
-      truthItems: 0,
-      reviewed: 0,
-      ev: [0, 0, 0, 0],
-    };
-    const frames: MotFrame[] = [];
-    imperfect[label] = [];
-    for (let seed = fromSeed; seed <= toSeed; seed++) {
-      const work = values.dump
-        ? join(resolve(values.dump), `${label}-${seed}`)
-        : mkdtempSync(join(tmpdir(), `walkout-accuracy-${label}-${seed}-`));
-      if (values.dump) mkdirSync(work, { recursive: true });
-      process.stderr.write(`[accuracy] ${label} seed ${seed}: ${minutes} simulated minutes\n`);
-      const progress = createProgressPrinter();
-      const statements: { tsMs: number; hyp: { id: string; xyM: Vec2 }[] }[] = [];
-      try {
-        const r = await runOne({
-          loaded,
-          seed,
-          minutes,
-          out: work,
-          detector,
-          ...(secondLook ? { secondLook } : {}),
-          detectFps,
-          log,
-          dump: values.dump !== undefined,
-          onProgress: progress,
-          onTracks: (o) =>
-            statements.push({
-              tsMs: o.tsMs,
-              hyp: o.tracks
-                .filter((t) => t.state !== 'lost')
-                .map((t) => ({ id: t.trackId, xyM: t.floorXyM })),
-            }),
-        });
-        progress.stop();
-        const s = r.score;
-        sums.visits += s.visits;
-        sums.perfect += s.perfectReceipts * s.visits;
-        sums.perfectUnreviewed += s.perfectUnreviewed * s.visits;
-        sums.reviewed += s.reviewRate * s.visits;
-        imperfect[label].push(...s.imperfect.map((p) => ({ ...p, seed })));
-        results[`${label}#${seed}`] = { ...s, imperfect: s.imperfect.length } as unknown as Record<
-          string,
-          number
-        >;
-        frames.push(...motFrames(statements, join(work, 'truth', 'positions.jsonl'), seed));
-        process.stderr.write(
-          `[accuracy] ${label} seed ${seed}: ${s.visits} visits, perfect ${(s.perfectReceipts * 100).toFixed(1)} %, ` +
-            `items P ${s.itemPrecision.toFixed(3)} R ${s.itemRecall.toFixed(3)}, events P ${s.eventPrecision.toFixed(3)} ` +
-            `R ${s.eventRecall.toFixed(3)}, ${r.framesDetected} frames in ${r.wallSeconds.toFixed(0)} s\n`,
-        );
-      } finally {
-        progress.stop();
-        if (!values.keep && !values.dump) rmSync(work, { recursive: true, force: true });
-      }
-      // After every seed, so a long run that is stopped still leaves what it measured.
-      const perSeed = Object.entries(results)
-        .filter(([k]) => k.startsWith(`${label}#`))
-        .map(([, v]) => v);
-      const weighted = (key: string) =>
-        perSeed.reduce((a, v) => a + (v[key] ?? 0) * (v.visits ?? 0), 0) / Math.max(1, sums.visits);
-      const mot = clearMot(frames, MATCH_M);
-      const ids = idScores(frames, MATCH_M);
-      results[label] = {
-        visits: sums.visits,
-        perfectReceipts: sums.perfect / Math.max(1, sums.visits),
-        perfectUnreviewed: sums.perfectUnreviewed / Math.max(1, sums.visits),
-        itemPrecision: weighted('itemPrecision'),
-        itemRecall: weighted('itemRecall'),
-        reviewRate: sums.reviewed / Math.max(1, sums.visits),
-        idf1: ids.idf1,
-        mota: mot.mota,
-        eventPrecision: weighted('eventPrecision'),
-        eventRecall: weighted('eventRecall'),
+if (jobs > 1) await runInJobs();
+else await runHere();
+
+/** Every scenario and seed in this process, one after another. */
+async function runHere(): Promise<void> {
+  const log = createLogger('accuracy', { level: 'warn' });
+  const detector = await openDetector(VISION_DEFAULTS);
+  const looks: { close(): Promise<void> }[] = [];
+  const secondLook = values['no-look']
+    ? undefined
+    : (streams: MainStreams) => {
+        // Opened per run on that run's cameras; the models load in the background of the first look.
+        const opened = openSecondLook(streams);
+        opened.then((o) => looks.push(o));
+        return (request: LookRequest) => opened.then((o) => o.look(request));
       };
-      writeResults();
+  try {
+    for (const [i, name] of scenarios.entries()) {
+      const loaded = loadScenario(name, { layout: values.layout, catalog: values.catalog });
+      const label = labels[i]!;
+      frames[label] = [];
+      imperfect[label] = [];
+      for (let seed = fromSeed; seed <= toSeed; seed++) {
+        const work = values.dump
+          ? join(resolve(values.dump), `${label}-${seed}`)
+          : mkdtempSync(join(tmpdir(), `walkout-accuracy-${label}-${seed}-`));
+        if (values.dump) mkdirSync(work, { recursive: true });
+        process.stderr.write(`[accuracy] ${label} seed ${seed}: ${minutes} simulated minutes\n`);
+        const progress = createProgressPrinter();
+        const statements: { tsMs: number; hyp: { id: string; xyM: Vec2 }[] }[] = [];
+        try {
+          const r = await runOne({
+            loaded,
+            seed,
+            minutes,
+            out: work,
+            detector,
+            ...(secondLook ? { secondLook } : {}),
+            detectFps,
+            log,
+            dump: values.dump !== undefined,
+            onProgress: progress,
+            onTracks: (o) =>
+              statements.push({
+                tsMs: o.tsMs,
+                hyp: o.tracks
+                  .filter((t) => t.state !== 'lost')
+                  .map((t) => ({ id: t.trackId, xyM: t.floorXyM })),
+              }),
+          });
+          progress.stop();
+          const s = r.score;
+          imperfect[label].push(...s.imperfect.map((p) => ({ ...p, seed })));
+          results[`${label}#${seed}`] = { ...s, imperfect: s.imperfect.length } as unknown as Record<
+            string,
+            number
+          >;
+          frames[label].push(...motFrames(statements, join(work, 'truth', 'positions.jsonl'), seed));
+          process.stderr.write(
+            `[accuracy] ${label} seed ${seed}: ${s.visits} visits, perfect ${(s.perfectReceipts * 100).toFixed(1)} %, ` +
+              `items P ${s.itemPrecision.toFixed(3)} R ${s.itemRecall.toFixed(3)}, events P ${s.eventPrecision.toFixed(3)} ` +
+              `R ${s.eventRecall.toFixed(3)}, ${r.framesDetected} frames in ${r.wallSeconds.toFixed(0)} s\n`,
+          );
+        } finally {
+          progress.stop();
+          if (!values.keep && !values.dump) rmSync(work, { recursive: true, force: true });
+        }
+        // After every seed, so a long run that is stopped still leaves what it measured.
+        summarize(label);
+        writeResults();
+      }
     }
+  } finally {
+    await detector.close();
+    await Promise.all(looks.map((l) => l.close()));
   }
-} finally {
-  await detector.close();
-  await Promise.all(looks.map((l) => l.close()));
+  if (values['frames-out']) writeFileSync(values['frames-out'], JSON.stringify(frames));
+}
+
+/** The seeds in `jobs` child processes, scored together when all are done. */
+async function runInJobs(): Promise<void> {
+  const passOn = process.argv.slice(2).filter((_, i, all) => !skipArg(all, i));
+  const done = await runJobs(seedRanges(fromSeed, toSeed, jobs), passOn, outDir);
+  for (const label of labels) {
+    imperfect[label] = done.flatMap((d) => d.imperfect[label] ?? []);
+    frames[label] = done.flatMap((d) => d.frames[label] ?? []);
+  }
+  for (const d of done) Object.assign(results, d.perSeed);
+  for (const label of labels) summarize(label);
+  writeResults();
+}
+
+/** The arguments a job's child gets its own of (seeds, output, jobs). */
+function skipArg(all: readonly string[], i: number): boolean {
+  const own = ['--seeds', '--out', '--jobs', '--frames-out'];
+  const a = all[i]!;
+  if (own.some((o) => a.startsWith(`${o}=`) || a === o)) return true;
+  return i > 0 && own.includes(all[i - 1]!) && !all[i - 1]!.includes('=');
+}
+
+/** A scenario's figures over the seeds run so far: receipts weighted by visits, tracks pooled. */
+function summarize(label: string): void {
+  const perSeed = Object.entries(results)
+    .filter(([k]) => k.startsWith(`${label}#`))
+    .map(([, v]) => v);
+  const visits = perSeed.reduce((a, v) => a + (v.visits ?? 0), 0);
+  const weighted = (key: string) =>
+    perSeed.reduce((a, v) => a + (v[key] ?? 0) * (v.visits ?? 0), 0) / Math.max(1, visits);
+  const f = frames[label] ?? [];
+  results[label] = {
+    visits,
+    perfectReceipts: weighted('perfectReceipts'),
+    perfectUnreviewed: weighted('perfectUnreviewed'),
+    itemPrecision: weighted('itemPrecision'),
+    itemRecall: weighted('itemRecall'),
+    reviewRate: weighted('reviewRate'),
+    idf1: idScores(f, MATCH_M).idf1,
+    mota: clearMot(f, MATCH_M).mota,
+    eventPrecision: weighted('eventPrecision'),
+    eventRecall: weighted('eventRecall'),
+  };
 }
 
 process.stdout.write(

@@ -164,6 +164,12 @@ export interface HolderVerdict {
    * candidates, less the same while its hand was surely empty (0 for a track busy with its own take).
    */
   evidence: Record<string, number>;
+  /**
+   * Per contested track, what its views read: the best holding and the best empty view (item score
+   * × share on the candidates) and how many of each the answer had. The trace keeps it, so a kept
+   * run tells a hand never seen holding from one seen holding before and after.
+   */
+  seen?: Record<string, { held: number; empty: number; heldViews: number; emptyViews: number }>;
 }
 
 /**
@@ -188,16 +194,23 @@ export function holderVerdict(
 ): HolderVerdict {
   const { holding, empty } = holderWindows(e, config);
   const within = (t: number, [a, b]: [number, number]) => t >= a && t <= b;
-  const held = new Map<string, number>(trackIds.map((id) => [id, 0]));
-  const before = new Map<string, number>(trackIds.map((id) => [id, 0]));
+  const seen: NonNullable<HolderVerdict['seen']> = Object.fromEntries(
+    trackIds.map((id) => [id, { held: 0, empty: 0, heldViews: 0, emptyViews: 0 }]),
+  );
   for (const v of answer?.views ?? []) {
-    if (v.trackId === undefined || !held.has(v.trackId)) continue;
+    const s = v.trackId === undefined ? undefined : seen[v.trackId];
+    if (!s) continue;
     const x = v.itemScore * v.candidateMass;
-    if (within(v.captureMs, holding)) held.set(v.trackId, Math.max(held.get(v.trackId)!, x));
-    else if (within(v.captureMs, empty)) before.set(v.trackId, Math.max(before.get(v.trackId)!, x));
+    if (within(v.captureMs, holding)) {
+      s.held = Math.max(s.held, x);
+      s.heldViews += 1;
+    } else if (within(v.captureMs, empty)) {
+      s.empty = Math.max(s.empty, x);
+      s.emptyViews += 1;
+    }
   }
   const evidence: Record<string, number> = Object.fromEntries(
-    trackIds.map((id) => [id, busy.has(id) ? 0 : Math.max(0, held.get(id)! - before.get(id)!)]),
+    trackIds.map((id) => [id, busy.has(id) ? 0 : Math.max(0, seen[id]!.held - seen[id]!.empty)]),
   );
   const ranked = [...trackIds].sort((a, b) => evidence[b]! - evidence[a]!);
   const best = ranked[0];
@@ -206,7 +219,7 @@ export function holderVerdict(
     best !== undefined &&
     evidence[best]! >= config.minEvidence &&
     next <= config.rivalRatio * evidence[best]!;
-  return { trackId: holds ? best! : null, evidence };
+  return { trackId: holds ? best! : null, evidence, seen };
 }
 
 /**
