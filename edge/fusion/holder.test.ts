@@ -3,10 +3,11 @@
  * answer decides, and the fusion holding a contested take for it.
  */
 import { describe, expect, it } from 'vitest';
-import { cartLines, hand, T0, take, twoShoppers } from '../../test/support/two-shoppers.ts';
-import type { LookAnswer } from '../types.ts';
+import { cartLines, hand, putBack, T0, take, twoShoppers } from '../../test/support/two-shoppers.ts';
+import type { LookAnswer, LookRequest } from '../types.ts';
 import type { Attribution } from './attribute.ts';
 import { FusionConfig } from './config.ts';
+import { holderLookId } from './early-looks.ts';
 import { contestedTracks, holderRequest, holderVerdict, withHolder } from './holder.ts';
 import type { FusionOutput } from './outputs.ts';
 
@@ -196,5 +197,32 @@ describe('the fusion and a contested take', () => {
       expect(line).toMatchObject({ visitId: 'v2', sku: 'cola', quantity: 1 });
       expect(line!.evidence.some((x) => x.startsWith('holder:'))).toBe(false);
     }
+  });
+});
+
+describe('the fusion and a contested put-back', () => {
+  it('asks the holder look while the put-back is held, when the frames are in, and decides with it once final', () => {
+    const e = putBack();
+    const finalMs = e.settledMs + 3500;
+    const asked: LookRequest[] = [];
+    const out = twoShoppers({
+      config,
+      putBackFinalMs: finalMs,
+      onLook: (request) => {
+        asked.push(request);
+        // t1's hand went in holding the cola, t2's did not.
+        const views = [
+          { trackId: 't1', itemScore: 0.8, candidateMass: 0.95 },
+          { trackId: 't2', itemScore: 0, candidateMass: 0 },
+        ].map((v, i) => ({ ...v, cameraId: 'cam-1', frameIndex: i, captureMs: e.startMs - 300 }));
+        return { probabilities: { cola: 1 }, candidateMass: 1, unknown: false, looked: [], views };
+      },
+    });
+    // One look, the holder's, asked under its own id while the cameras still keep the frames.
+    expect(asked.map((r) => [r.eventId, r.purpose])).toEqual([[holderLookId(e.eventId), 'holder']]);
+    expect(asked[0]!.askedMs).toBeLessThan(e.settledMs + 1000);
+    const [line] = cartLines(out);
+    expect(line).toMatchObject({ visitId: 'v1', sku: 'cola', quantity: -1 });
+    expect(line!.evidence.some((x) => x.startsWith('holder:t1:'))).toBe(true);
   });
 });

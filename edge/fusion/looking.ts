@@ -11,7 +11,7 @@ import type { IdentifyStage } from '../stages.ts';
 import type { HandSighting, LookAnswer, LookRequest, WeightEvent } from '../types.ts';
 import type { Attribution, PlateGeometry } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
-import { EarlyLooks } from './early-looks.ts';
+import { EarlyLooks, holderLookId } from './early-looks.ts';
 import { contestedTracks, type HolderVerdict, holderRequest, holderVerdict, withHolder } from './holder.ts';
 import { lookRequest } from './look.ts';
 import type { FusionOutput } from './outputs.ts';
@@ -179,8 +179,28 @@ export class EventLooks {
     return this.ctx.finish(e, p.who, p.identified, p.lookFor, null, verdict);
   }
 
-  /** A holder look when the event is contested between parties and their hands were seen; else null. */
+  /**
+   * A holder look when the event is contested between parties and their hands were seen (its
+   * answer now when one was asked early, while the addition was held); else null.
+   */
   private askHolder(p: ReturnType<EventLooks['prepare']>, nowMs: number): FusionOutput[] | null {
+    const early = this.early.holderFor(p.e);
+    if (early?.answered) {
+      const l = { e: p.e, who: p.who, identified: p.identified, request: early.request };
+      return this.afterHolder({ ...l, holder: early.tracks }, early.answer);
+    }
+    const look = this.holderLook(p, nowMs);
+    if (!look) return null;
+    const { e } = p;
+    this.looking.set(e.eventId, { e, who: p.who, identified: p.identified, ...look });
+    return [{ kind: 'look', request: look.request }];
+  }
+
+  /** The holder look an event's contest needs: its tracks and where their hands were; else null. */
+  private holderLook(
+    p: ReturnType<EventLooks['prepare']>,
+    nowMs: number,
+  ): { holder: string[]; request: LookRequest } | null {
     const cfg = this.ctx.config.holder;
     const best = p.identified.hypotheses[0];
     if (!this.ctx.looks || !cfg.enabled || !best) return null;
@@ -194,9 +214,7 @@ export class EventLooks {
       ...cfg,
       waitMs: this.ctx.config.lookWaitMs,
     });
-    if (!request) return null;
-    this.looking.set(e.eventId, { e, who: p.who, identified: p.identified, request, holder: tracks });
-    return [{ kind: 'look', request }];
+    return request ? { holder: tracks, request } : null;
   }
 
   /** A holder look's answer (null: none came): the holder first, then the product look, if any. */
@@ -220,9 +238,14 @@ export class EventLooks {
     const { handAfterMs } = this.ctx.config.attribution;
     for (const e of this.ctx.held()) {
       if (this.early.askedFor(e) || frameWatermarkMs < e.settledMs + handAfterMs) continue;
-      const { request } = this.prepare(e, nowMs);
-      this.early.ask(e, nowMs, request);
-      if (request) out.push({ kind: 'look', request });
+      const p = this.prepare(e, nowMs);
+      const h = this.holderLook(p, nowMs);
+      const holder = h
+        ? { tracks: h.holder, request: { ...h.request, eventId: holderLookId(e.eventId) } }
+        : null;
+      this.early.ask(e, nowMs, p.request, holder ?? undefined);
+      if (p.request) out.push({ kind: 'look', request: p.request });
+      if (holder) out.push({ kind: 'look', request: holder.request });
     }
     this.early.prune(nowMs, this.ctx.config.historyMs);
     return out;

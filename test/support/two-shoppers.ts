@@ -53,27 +53,40 @@ export const hand = (trackId: string, captureMs: number, frameIndex: number, sco
   score,
 });
 
+/** The cola put back onto S1-P1 instead (an addition, held until it is final). */
+export const putBack = (): WeightEvent => {
+  const e = take();
+  return { ...e, plates: [{ plateId: 'S1-P1', deltaG: 352 }], deltaG: 352 };
+};
+
 /**
  * The fusion's outputs to +8 s. With `onLook`, a second look stage: each look is answered with
  * what it returns ('none': never). With `swap`, the tracker reports those identities exchanged
- * back at `swap.atMs`.
+ * back at `swap.atMs`. With `putBackFinalMs`, the event is `putBack()`, held from when it settles
+ * until then (as the weight stage holds an addition for confirmation), and both hands are seen
+ * from 0.9 s before it.
  */
 export function twoShoppers(opts: {
   config: FusionConfig;
   onLook?: (request: LookRequest) => LookAnswer | null | 'none';
   swap?: IdentitySwap;
+  putBackFinalMs?: number;
 }): FusionOutput[] {
-  const e = take();
+  const e = opts.putBackFinalMs === undefined ? take() : putBack();
+  const finalMs = opts.putBackFinalMs ?? e.settledMs;
+  const handsFromMs = opts.putBackFinalMs === undefined ? e.startMs : e.startMs - 900;
   let emitted = false;
+  let clockMs = 0;
   const weights: WeightStage = {
     push() {},
     advance(nowMs) {
-      const events = !emitted && nowMs >= e.settledMs ? [e] : [];
+      clockMs = nowMs;
+      const events = !emitted && nowMs >= finalMs ? [e] : [];
       if (events.length > 0) emitted = true;
       return { events, health: [], faultChanges: [] };
     },
     activeSince: () => new Map(),
-    held: () => [],
+    held: () => (!emitted && clockMs >= e.settledMs ? [e] : []),
     confirm() {},
     state: () => null,
     restore() {},
@@ -113,7 +126,7 @@ export function twoShoppers(opts: {
         restore() {},
       },
       hands: (frame) =>
-        frame.captureMs >= e.startMs && frame.captureMs <= e.settledMs
+        frame.captureMs >= handsFromMs && frame.captureMs <= e.settledMs
           ? [
               hand('t1', frame.captureMs, frame.frameIndex),
               ...(frame.captureMs % 200 === 0 ? [] : [hand('t2', frame.captureMs, frame.frameIndex)]),
