@@ -5,19 +5,19 @@
  *
  * A weight event is resolved once the frames around it have been seen (the frame watermark passed
  * its end) or it has waited `resolveWaitMs`: who (attribution), then what (identification, with the
- * putter's own cart as candidates for a put-back), then the cart and the plate's contents change. An
- * event the weights cannot settle alone (near-equal weights among its candidates, an item come back
- * to a plate that did not hold it) is held for a second look (looking.ts): a `look` output asks for
- * it, and `onLook` (or `lookWaitMs` of store time) resolves it; later events on its shelf wait behind
- * it. So is an event shoppers of two visits reached into (a holder look: whose hand held the item,
- * holder.ts). A visit closes once its last member is out and no shelf event that began before then
- * is unresolved. When the tracker gives two swapped tracks their identities back, what each was
- * given meanwhile moves to the other's member (swaps.ts).
+ * putter's own cart as candidates for a put-back), then the cart and the plate's contents change
+ * (giving.ts). An event the weights cannot settle alone (near-equal weights among its candidates, an
+ * item come back to a plate that did not hold it) is held for a second look (looking.ts): a `look`
+ * output asks for it, and `onLook` (or `lookWaitMs` of store time) resolves it; later events on its
+ * shelf wait behind it. So is an event shoppers of two visits reached into (a holder look: whose
+ * hand held the item, holder.ts). A visit closes once its last member is out and no shelf event that
+ * began before then is unresolved. When the tracker gives two swapped tracks their identities back,
+ * what each was given meanwhile moves to the other's member (swaps.ts).
  */
 import type { Catalog } from '../../proto/catalog/schema.ts';
 import type { StoreLayout } from '../../proto/layout/schema.ts';
 import type { DecodedMessage } from '../../proto/mqtt/payloads.ts';
-import { type CartChange, Carts } from '../carts/carts.ts';
+import { Carts } from '../carts/carts.ts';
 import type {
   Alert,
   ContentsStage,
@@ -32,17 +32,14 @@ import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { type Attribution, attribute, PlateGeometry } from './attribute.ts';
 import { dueCloses, unreachableHeld } from './closing.ts';
 import type { FusionConfig } from './config.ts';
+import { Giving } from './giving.ts';
 import { healthOutputs } from './health.ts';
-import { type HolderVerdict, holderEvidence, withHolder } from './holder.ts';
-import { decidePlate } from './lines.ts';
-import { lookSettles, withLook } from './look.ts';
-import { EventLooks, type LookContext } from './looking.ts';
+import { EventLooks } from './looking.ts';
 import type { FusionOutput, ResolveTrace } from './outputs.ts';
 import { PlateStock } from './plate-stock.ts';
 import { type Closing, decodeFusionState, encodeFusionState } from './state.ts';
-import { type Given, GivenLog, swapMoves } from './swaps.ts';
+import { GivenLog, swapMoves } from './swaps.ts';
 import { Timeline } from './timeline.ts';
-import { resolveTrace } from './trace.ts';
 import { UnclaimedEvents } from './unclaimed.ts';
 
 export interface FusionParts {
@@ -62,6 +59,7 @@ export class Fusion {
   private readonly timeline: Timeline;
   private readonly unresolved: WeightEvent[] = [];
   private readonly looks: EventLooks;
+  private readonly giving: Giving;
   private readonly closing: Closing[] = [];
   private readonly unclaimed: UnclaimedEvents;
   /**
@@ -82,7 +80,7 @@ export class Fusion {
     catalog: Catalog,
     private readonly parts: FusionParts,
     private readonly config: FusionConfig,
-    private readonly observe?: (trace: ResolveTrace) => void,
+    observe?: (trace: ResolveTrace) => void,
   ) {
     this.book = new VisitBook(layout, config.visits);
     this.geometry = new PlateGeometry(layout);
@@ -91,6 +89,22 @@ export class Fusion {
     this.plateStock = new PlateStock(layout, catalog, config.plateRestateMs);
     this.unclaimed = new UnclaimedEvents(config.claimWithinMs);
     this.given = new GivenLog(config.swapLookbackMs);
+    this.giving = new Giving({
+      config,
+      geometry: this.geometry,
+      catalog: this.catalog,
+      carts: this.carts,
+      plateStock: this.plateStock,
+      timeline: this.timeline,
+      given: this.given,
+      unclaimed: this.unclaimed,
+      observe,
+      applyHypothesis: (h) => parts.contents.applyHypothesis(h),
+      attribute: (e) => this.attributeEvent(e),
+      memberOf: (id) => this.book.memberOf(id),
+      isStranger: (id) => this.book.isStranger(id),
+      alert: (...a) => this.alert(...a),
+    });
     this.looks = new EventLooks({
       config,
       geometry: this.geometry,
@@ -102,7 +116,7 @@ export class Fusion {
       hands: (fromMs, toMs) => this.timeline.hands(fromMs, toMs),
       held: () => parts.weights.held(),
       busy: (e) => this.ownTakers(e),
-      finish: (...a) => this.finish(...a),
+      finish: (...a) => this.giving.finish(...a),
     });
   }
 
@@ -245,124 +259,6 @@ export class Fusion {
     );
   }
 
-  /** The event's lines to the carts of whoever reached into each plate, with the look's evidence. */
-  private finish(
-    ...[e, who, identified, lookFor, answer, verdict]: Parameters<LookContext['finish']>
-  ): FusionOutput[] {
-    const top = who.candidates[0];
-    const memberOf = (id: string) => this.book.memberOf(id);
-    const { hypotheses, doubt } = identified;
-    const looked =
-      hypotheses[0] && lookFor.length > 0
-        ? withLook(
-            hypotheses,
-            lookFor,
-            answer,
-            this.config,
-            e.deltaG < 0 && (doubt === null || doubt === 'lookalike'),
-          )
-        : null;
-    const trace = (what: Pick<ResolveTrace, 'lines' | 'confidence' | 'review' | 'reaches'>) => {
-      if (!this.observe) return;
-      const member = top ? memberOf(top.trackId) : null;
-      this.observe(
-        resolveTrace(e, this.timeline, memberOf, {
-          hypotheses,
-          attribution: who,
-          member: member ? { visitId: member.visitId, memberNo: member.memberNo } : null,
-          doubt,
-          ...what,
-          ...(looked ? { look: { outcome: looked.outcome, evidence: looked.evidence } } : {}),
-          ...(verdict ? { holder: verdict } : {}),
-        }),
-      );
-    };
-    const best = looked?.reading ?? hypotheses[0];
-    const out: FusionOutput[] = [];
-    if (looked?.outcome === 'unknown') {
-      const detail = `${e.eventId}: the item in the hand is no product the classifier knows (weights read ${best?.lines.map((l) => l.sku).join('+')})`;
-      out.push(
-        this.alert('unknown-item', e.settledMs, detail, {
-          plateId: e.plates[0]?.plateId,
-          trackId: top?.trackId,
-        }),
-      );
-    }
-    if (!best || doubt === 'unexplained') {
-      const detail = `${e.eventId}: ${e.deltaG.toFixed(0)} g matches no product`;
-      out.push(this.alert('unattributed-event', e.settledMs, detail, { plateId: e.plates[0]?.plateId }));
-      if (!best) {
-        trace({ lines: [], confidence: 0, review: true });
-        return out;
-      }
-    }
-    this.parts.contents.applyHypothesis(best);
-    for (const l of best.lines) this.plateStock.touch(l.plateId);
-    // Two shoppers at one shelf at once make one shelf event: each plate's lines go to whoever
-    // reached into that plate. A look that decided answers the weights' doubt.
-    const standingDoubt = looked && lookSettles(looked.outcome) ? null : doubt;
-    const plates = [...new Set(best.lines.map((l) => l.plateId))];
-    const changed = new Set<string>();
-    for (const plateId of plates) {
-      const own = plates.length === 1 ? null : this.attributeEvent(onePlate(e, plateId, this.geometry));
-      const whoHere = own ? this.heldBy(own, verdict) : who;
-      const lines = best.lines.filter((l) => l.plateId === plateId);
-      const taker = whoHere.candidates[0]?.trackId;
-      const d = decidePlate({
-        event: e,
-        plateId,
-        who: whoHere,
-        // A holder look saw one hand; reaches of several are split by the hands' own shares.
-        ...(verdict?.trackId ? { reachWho: own ?? this.attributeEvent(e) } : {}),
-        lines,
-        reading: best,
-        looked,
-        standingDoubt,
-        holderEvidence: verdict ? holderEvidence(verdict) : null,
-        memberOf,
-        unitG: (sku) => this.catalog.get(sku)?.unitWeightG.mean,
-        config: this.config,
-      });
-      if (!d.paid) {
-        const detail = `${e.eventId}: ${d.top ? `track ${d.top.trackId} is on no visit` : 'nobody near'}`;
-        out.push(this.alert('unattributed-event', e.settledMs, detail, { plateId, trackId: d.top?.trackId }));
-        trace({ lines, confidence: 0, review: true });
-        if (taker) this.given.push(given(e, taker, null, lines, 0, []));
-        // Kept for the member the track may yet turn out to be (bound late, or leaving with them).
-        if (d.top && !this.book.isStranger(d.top.trackId))
-          this.unclaimed.keep({
-            trackId: d.top.trackId,
-            eventId: e.eventId,
-            settledMs: e.settledMs,
-            lines,
-            ...d.keep,
-          });
-        continue;
-      }
-      const { confidence, review } = d;
-      trace({ lines, confidence, review, ...(d.reaches ? { reaches: d.reaches } : {}) });
-      // A plate split by reach is not one track's to move.
-      const [only] = d.shares;
-      if (taker && only)
-        this.given.push(
-          given(e, taker, d.shares.length === 1 ? only.member : null, only.lines, confidence, only.evidence),
-        );
-      for (const share of d.shares) {
-        out.push(
-          ...this.toCart(share.member, share.lines, e.settledMs, {
-            confidence,
-            review,
-            evidence: share.evidence,
-          }),
-        );
-        changed.add(share.member.visitId);
-      }
-    }
-    for (const visitId of changed)
-      out.push({ kind: 'cart', cart: this.carts.cart(visitId), ended: false, tsMs: e.settledMs });
-    return out;
-  }
-
   /**
    * Two tracks had swapped people (the tracker gave their identities back): what each was seen
    * doing meanwhile is the other's, and what each was given meanwhile goes to the other's member,
@@ -380,7 +276,10 @@ export class Fusion {
       const evidence = [...g.evidence, `swap:${swap.trackIds.join('/')}`];
       const how = { confidence: g.confidence, evidence, review: g.confidence < this.config.reviewBelow };
       const back = g.lines.map((l) => ({ ...l, quantity: -l.quantity, grams: -(l.grams ?? 0) }));
-      out.push(...this.toCart(g.member, back, swap.atMs, how), ...this.toCart(m.to, g.lines, swap.atMs, how));
+      out.push(
+        ...this.giving.toCart(g.member, back, swap.atMs, how),
+        ...this.giving.toCart(m.to, g.lines, swap.atMs, how),
+      );
       changed.add(g.member.visitId).add(m.to.visitId);
       g.member = { visitId: m.to.visitId, memberNo: m.to.memberNo };
       g.trackId = m.toTrackId;
@@ -401,57 +300,6 @@ export class Fusion {
     );
   }
 
-  /** A plate's own attribution with the holder the event's look found on top. */
-  private heldBy(who: Attribution, verdict: HolderVerdict | undefined): Attribution {
-    if (!verdict?.trackId) return who;
-    const visitOf = (id: string) => this.book.memberOf(id)?.visitId ?? null;
-    return withHolder(who, verdict.trackId, visitOf, this.config.holder);
-  }
-
-  /** A member's lines of one event into their cart, and to the cloud. */
-  private toCart(
-    member: { visitId: string; memberNo: number },
-    lines: readonly { sku: string; quantity: number; grams?: number }[],
-    settledMs: number,
-    how: { confidence: number; evidence: string[]; review: boolean },
-  ): FusionOutput[] {
-    const out: FusionOutput[] = [];
-    for (const line of lines) {
-      const byWeight = this.catalog.get(line.sku)?.soldBy === 'weight';
-      const change: CartChange = {
-        visitId: member.visitId,
-        memberNo: member.memberNo,
-        sku: line.sku,
-        // By weight: the pieces and the grams (the grams are billed; the contract wants both,
-        // and refused the 0 pieces this once sent, so loose fruit never reached a receipt).
-        quantity: line.quantity,
-        grams: byWeight ? (line.grams ?? 0) : 0,
-        confidence: how.confidence,
-        evidence: how.evidence,
-        review: how.review,
-      };
-      this.carts.apply(change);
-      const { review: _, ...cart } = change;
-      out.push({ kind: 'report', tsMs: settledMs, report: { body: 'cart', cart } });
-    }
-    return out;
-  }
-
-  /** A track on no visit turned out to be a member's: the events it made meanwhile go to their cart. */
-  private claim(trackId: string, member: { visitId: string; memberNo: number }): FusionOutput[] {
-    const mine = this.unclaimed.take(trackId);
-    if (mine.length === 0) return [];
-    const out: FusionOutput[] = [];
-    for (const u of mine) {
-      const evidence = [`weight:${u.eventId}`, ...(u.evidence ?? [])];
-      const review = u.confidence < this.config.reviewBelow || evidence.some((x) => x.startsWith('doubt:'));
-      out.push(...this.toCart(member, u.lines, u.settledMs, { confidence: u.confidence, evidence, review }));
-    }
-    const last = mine[mine.length - 1]!;
-    out.push({ kind: 'cart', cart: this.carts.cart(member.visitId), ended: false, tsMs: last.settledMs });
-    return out;
-  }
-
   private effects(effects: VisitEffect[]): FusionOutput[] {
     const out: FusionOutput[] = [];
     for (const f of effects) {
@@ -466,7 +314,7 @@ export class Fusion {
           out.push(this.visitReport(f.visitId, 'MEMBER_EXITED', f.memberNo, f.tsMs));
           break;
         case 'bound':
-          out.push(...this.claim(f.trackId, f));
+          out.push(...this.giving.claim(f.trackId, f));
           break;
         case 'closed':
           this.closing.push({ visitId: f.visitId, tsMs: f.tsMs });
@@ -552,32 +400,4 @@ export class Fusion {
       return m ? { ...t, visitId: m.visitId, memberNo: m.memberNo } : { ...t };
     });
   }
-}
-
-/** What an event gave through a track (member null: it stays where it is, whatever a swap says). */
-function given(
-  e: WeightEvent,
-  trackId: string,
-  member: { visitId: string; memberNo: number } | null,
-  lines: Given['lines'],
-  confidence: number,
-  evidence: string[],
-): Given {
-  return {
-    eventId: e.eventId,
-    trackId,
-    member: member ? { visitId: member.visitId, memberNo: member.memberNo } : null,
-    take: e.deltaG < 0,
-    lines,
-    settledMs: e.settledMs,
-    confidence,
-    evidence,
-  };
-}
-
-/** The part of a shelf event on one plate, centred there. */
-function onePlate(e: WeightEvent, plateId: string, geometry: PlateGeometry): WeightEvent {
-  const plate = e.plates.filter((p) => p.plateId === plateId);
-  const centre = geometry.plates.get(plateId)?.centerM ?? e.positionM;
-  return { ...e, plates: plate, deltaG: plate.reduce((a, p) => a + p.deltaG, 0), positionM: centre };
 }

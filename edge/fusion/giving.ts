@@ -1,0 +1,246 @@
+/**
+ * What a resolved weight event gives, once its looks are done (looking.ts): its lines to the carts of
+ * whoever reached into each plate (lines.ts decides who pays), the plate's contents and stock
+ * changed, an alert when no product or nobody explains it, and how it was resolved (trace.ts). What
+ * each track was given is logged for a later identity swap to move (swaps.ts); what went to a track
+ * on no visit is kept until the track is claimed by a member (unclaimed.ts).
+ */
+import type { Catalog } from '../../proto/catalog/schema.ts';
+import type { CartChange, Carts } from '../carts/carts.ts';
+import type { Alert, ContentsStage } from '../stages.ts';
+import type { WeightEvent } from '../types.ts';
+import type { Attribution, PlateGeometry } from './attribute.ts';
+import type { FusionConfig } from './config.ts';
+import { type HolderVerdict, holderEvidence, withHolder } from './holder.ts';
+import { decidePlate, type Member } from './lines.ts';
+import { lookSettles, withLook } from './look.ts';
+import type { LookContext } from './looking.ts';
+import type { FusionOutput, ResolveTrace } from './outputs.ts';
+import type { PlateStock } from './plate-stock.ts';
+import type { Given, GivenLog } from './swaps.ts';
+import type { Timeline } from './timeline.ts';
+import { resolveTrace } from './trace.ts';
+import type { UnclaimedEvents } from './unclaimed.ts';
+
+/** What giving an event's lines needs of the engine's parts. */
+export interface GivingContext {
+  config: FusionConfig;
+  geometry: PlateGeometry;
+  catalog: ReadonlyMap<string, Catalog['items'][number]>;
+  carts: Carts;
+  plateStock: PlateStock;
+  timeline: Timeline;
+  given: GivenLog;
+  unclaimed: UnclaimedEvents;
+  observe?: ((trace: ResolveTrace) => void) | undefined;
+  applyHypothesis: ContentsStage['applyHypothesis'];
+  attribute(e: WeightEvent): Attribution;
+  memberOf(trackId: string): Member | null;
+  isStranger(trackId: string): boolean;
+  alert(kind: Alert['kind'], tsMs: number, detail: string, refs: Partial<Alert>): FusionOutput;
+}
+
+export class Giving {
+  constructor(private readonly ctx: GivingContext) {}
+
+  /** The event's lines to the carts of whoever reached into each plate, with the look's evidence. */
+  finish(
+    ...[e, who, identified, lookFor, answer, verdict]: Parameters<LookContext['finish']>
+  ): FusionOutput[] {
+    const { config } = this.ctx;
+    const top = who.candidates[0];
+    const memberOf = (id: string) => this.ctx.memberOf(id);
+    const { hypotheses, doubt } = identified;
+    const looked =
+      hypotheses[0] && lookFor.length > 0
+        ? withLook(
+            hypotheses,
+            lookFor,
+            answer,
+            config,
+            e.deltaG < 0 && (doubt === null || doubt === 'lookalike'),
+          )
+        : null;
+    const trace = (what: Pick<ResolveTrace, 'lines' | 'confidence' | 'review' | 'reaches'>) => {
+      if (!this.ctx.observe) return;
+      const member = top ? memberOf(top.trackId) : null;
+      this.ctx.observe(
+        resolveTrace(e, this.ctx.timeline, memberOf, {
+          hypotheses,
+          attribution: who,
+          member: member ? { visitId: member.visitId, memberNo: member.memberNo } : null,
+          doubt,
+          ...what,
+          ...(looked ? { look: { outcome: looked.outcome, evidence: looked.evidence } } : {}),
+          ...(verdict ? { holder: verdict } : {}),
+        }),
+      );
+    };
+    const best = looked?.reading ?? hypotheses[0];
+    const out: FusionOutput[] = [];
+    if (looked?.outcome === 'unknown') {
+      const detail = `${e.eventId}: the item in the hand is no product the classifier knows (weights read ${best?.lines.map((l) => l.sku).join('+')})`;
+      out.push(
+        this.ctx.alert('unknown-item', e.settledMs, detail, {
+          plateId: e.plates[0]?.plateId,
+          trackId: top?.trackId,
+        }),
+      );
+    }
+    if (!best || doubt === 'unexplained') {
+      const detail = `${e.eventId}: ${e.deltaG.toFixed(0)} g matches no product`;
+      out.push(this.ctx.alert('unattributed-event', e.settledMs, detail, { plateId: e.plates[0]?.plateId }));
+      if (!best) {
+        trace({ lines: [], confidence: 0, review: true });
+        return out;
+      }
+    }
+    this.ctx.applyHypothesis(best);
+    for (const l of best.lines) this.ctx.plateStock.touch(l.plateId);
+    // Two shoppers at one shelf at once make one shelf event: each plate's lines go to whoever
+    // reached into that plate. A look that decided answers the weights' doubt.
+    const standingDoubt = looked && lookSettles(looked.outcome) ? null : doubt;
+    const plates = [...new Set(best.lines.map((l) => l.plateId))];
+    const changed = new Set<string>();
+    for (const plateId of plates) {
+      const own = plates.length === 1 ? null : this.ctx.attribute(onePlate(e, plateId, this.ctx.geometry));
+      const whoHere = own ? this.heldBy(own, verdict) : who;
+      const lines = best.lines.filter((l) => l.plateId === plateId);
+      const taker = whoHere.candidates[0]?.trackId;
+      const d = decidePlate({
+        event: e,
+        plateId,
+        who: whoHere,
+        // A holder look saw one hand; reaches of several are split by the hands' own shares.
+        ...(verdict?.trackId ? { reachWho: own ?? this.ctx.attribute(e) } : {}),
+        lines,
+        reading: best,
+        looked,
+        standingDoubt,
+        holderEvidence: verdict ? holderEvidence(verdict) : null,
+        memberOf,
+        unitG: (sku) => this.ctx.catalog.get(sku)?.unitWeightG.mean,
+        config,
+      });
+      if (!d.paid) {
+        const detail = `${e.eventId}: ${d.top ? `track ${d.top.trackId} is on no visit` : 'nobody near'}`;
+        out.push(
+          this.ctx.alert('unattributed-event', e.settledMs, detail, { plateId, trackId: d.top?.trackId }),
+        );
+        trace({ lines, confidence: 0, review: true });
+        if (taker) this.ctx.given.push(given(e, taker, null, lines, 0, []));
+        // Kept for the member the track may yet turn out to be (bound late, or leaving with them).
+        if (d.top && !this.ctx.isStranger(d.top.trackId))
+          this.ctx.unclaimed.keep({
+            trackId: d.top.trackId,
+            eventId: e.eventId,
+            settledMs: e.settledMs,
+            lines,
+            ...d.keep,
+          });
+        continue;
+      }
+      const { confidence, review } = d;
+      trace({ lines, confidence, review, ...(d.reaches ? { reaches: d.reaches } : {}) });
+      // A plate split by reach is not one track's to move.
+      const [only] = d.shares;
+      if (taker && only)
+        this.ctx.given.push(
+          given(e, taker, d.shares.length === 1 ? only.member : null, only.lines, confidence, only.evidence),
+        );
+      for (const share of d.shares) {
+        out.push(
+          ...this.toCart(share.member, share.lines, e.settledMs, {
+            confidence,
+            review,
+            evidence: share.evidence,
+          }),
+        );
+        changed.add(share.member.visitId);
+      }
+    }
+    for (const visitId of changed)
+      out.push({ kind: 'cart', cart: this.ctx.carts.cart(visitId), ended: false, tsMs: e.settledMs });
+    return out;
+  }
+
+  /** A member's lines of one event into their cart, and to the cloud. */
+  toCart(
+    member: Member,
+    lines: readonly { sku: string; quantity: number; grams?: number }[],
+    settledMs: number,
+    how: { confidence: number; evidence: string[]; review: boolean },
+  ): FusionOutput[] {
+    const out: FusionOutput[] = [];
+    for (const line of lines) {
+      const byWeight = this.ctx.catalog.get(line.sku)?.soldBy === 'weight';
+      const change: CartChange = {
+        visitId: member.visitId,
+        memberNo: member.memberNo,
+        sku: line.sku,
+        // By weight: the pieces and the grams (the grams are billed; the contract wants both,
+        // and refused the 0 pieces this once sent, so loose fruit never reached a receipt).
+        quantity: line.quantity,
+        grams: byWeight ? (line.grams ?? 0) : 0,
+        confidence: how.confidence,
+        evidence: how.evidence,
+        review: how.review,
+      };
+      this.ctx.carts.apply(change);
+      const { review: _, ...cart } = change;
+      out.push({ kind: 'report', tsMs: settledMs, report: { body: 'cart', cart } });
+    }
+    return out;
+  }
+
+  /** A track on no visit turned out to be a member's: the events it made meanwhile go to their cart. */
+  claim(trackId: string, member: Member): FusionOutput[] {
+    const mine = this.ctx.unclaimed.take(trackId);
+    if (mine.length === 0) return [];
+    const out: FusionOutput[] = [];
+    for (const u of mine) {
+      const evidence = [`weight:${u.eventId}`, ...(u.evidence ?? [])];
+      const review =
+        u.confidence < this.ctx.config.reviewBelow || evidence.some((x) => x.startsWith('doubt:'));
+      out.push(...this.toCart(member, u.lines, u.settledMs, { confidence: u.confidence, evidence, review }));
+    }
+    const last = mine[mine.length - 1]!;
+    out.push({ kind: 'cart', cart: this.ctx.carts.cart(member.visitId), ended: false, tsMs: last.settledMs });
+    return out;
+  }
+
+  /** A plate's own attribution with the holder the event's look found on top. */
+  private heldBy(who: Attribution, verdict: HolderVerdict | undefined): Attribution {
+    if (!verdict?.trackId) return who;
+    const visitOf = (id: string) => this.ctx.memberOf(id)?.visitId ?? null;
+    return withHolder(who, verdict.trackId, visitOf, this.ctx.config.holder);
+  }
+}
+
+/** What an event gave through a track (member null: it stays where it is, whatever a swap says). */
+function given(
+  e: WeightEvent,
+  trackId: string,
+  member: Member | null,
+  lines: Given['lines'],
+  confidence: number,
+  evidence: string[],
+): Given {
+  return {
+    eventId: e.eventId,
+    trackId,
+    member: member ? { visitId: member.visitId, memberNo: member.memberNo } : null,
+    take: e.deltaG < 0,
+    lines,
+    settledMs: e.settledMs,
+    confidence,
+    evidence,
+  };
+}
+
+/** The part of a shelf event on one plate, centred there. */
+function onePlate(e: WeightEvent, plateId: string, geometry: PlateGeometry): WeightEvent {
+  const plate = e.plates.filter((p) => p.plateId === plateId);
+  const centre = geometry.plates.get(plateId)?.centerM ?? e.positionM;
+  return { ...e, plates: plate, deltaG: plate.reduce((a, p) => a + p.deltaG, 0), positionM: centre };
+}
