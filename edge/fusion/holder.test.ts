@@ -152,6 +152,21 @@ describe('what a holder look decides', () => {
     expect(holderVerdict(a, take(), ['t1', 't2'], holder, new Set(['t2'])).trackId).toBeNull();
   });
 
+  it('but a putter’s hand that took the item back seconds before still holds it going in', () => {
+    const e = putBack();
+    const views = [
+      { trackId: 't1', itemScore: 0, candidateMass: 0, captureMs: e.startMs - 300 },
+      { trackId: 't2', itemScore: 0.8, candidateMass: 0.9, captureMs: e.startMs - 300 },
+      // A bystander still holding their own take holds it once the put-back let go, too.
+      { trackId: 't1', itemScore: 0.8, candidateMass: 0.9, captureMs: e.startMs - 200 },
+      { trackId: 't1', itemScore: 0.8, candidateMass: 0.9, captureMs: e.settledMs },
+    ].map((v, i) => ({ ...v, cameraId: 'cam-1', frameIndex: i }));
+    const a = { probabilities: { cola: 1 }, candidateMass: 1, unknown: false, looked: [], views };
+    const v = holderVerdict(a, e, ['t1', 't2'], holder, new Set(['t1', 't2']));
+    expect(v.trackId).toBe('t2');
+    expect(v.evidence.t1).toBe(0);
+  });
+
   it('puts the holder on top, its party holding the configured share', () => {
     const who: Attribution = {
       candidates: [candidate('t2', 5), candidate('t1', 1), candidate('t3', 0.5)],

@@ -161,7 +161,8 @@ export interface HolderVerdict {
   trackId: string | null;
   /**
    * Per contested track: its best holding view's item score × the classifier's share on the
-   * candidates, less the same while its hand was surely empty (0 for a track busy with its own take).
+   * candidates, less the same while its hand was surely empty (0, at a take, for a track busy with
+   * its own take).
    */
   evidence: Record<string, number>;
   /**
@@ -175,9 +176,12 @@ export interface HolderVerdict {
 /**
  * What the look saw. A track's evidence is what its hand held while the item was surely in the
  * taker's (putter's) hand, less what it held while that hand was surely empty: a bystander
- * inspecting a product of their own holds it in both; and none for a track that has just made a
- * take of its own (its hand holds that: baseline seed 9, a shopper who had just taken candy was
- * given another's four packs of nuts). The holder is the track whose evidence
+ * inspecting a product of their own holds it in both; and, for a take, none for a track that has
+ * just made a take of its own (its hand holds that: baseline seed 9, a shopper who had just taken
+ * candy was given another's four packs of nuts). Not for a put-back: what is put back was often
+ * taken seconds before by the same hand, which the rule then silenced (baseline seed 5: both
+ * contested put-backs whose putter's hand alone held the item), and a bystander still holding a
+ * take of their own holds it after the put-back too, where it is subtracted. The holder is the track whose evidence
  * reaches `minEvidence` while every other's is at most `rivalRatio` of it; both holding it (two
  * shoppers taking the same product) or neither decides nothing.
  */
@@ -189,9 +193,10 @@ export function holderVerdict(
     HolderConfig,
     'minEvidence' | 'rivalRatio' | 'takeFromMs' | 'takeToMs' | 'putFromMs' | 'emptyFromMs'
   >,
-  /** Tracks that made a take of their own just before: what their hand holds is that. */
+  /** Tracks that made a take of their own just before: what their hand holds is that (takes only). */
   busy: ReadonlySet<string> = new Set(),
 ): HolderVerdict {
+  const silenced = e.deltaG < 0 ? busy : new Set<string>();
   const { holding, empty } = holderWindows(e, config);
   const within = (t: number, [a, b]: [number, number]) => t >= a && t <= b;
   const seen: NonNullable<HolderVerdict['seen']> = Object.fromEntries(
@@ -210,7 +215,7 @@ export function holderVerdict(
     }
   }
   const evidence: Record<string, number> = Object.fromEntries(
-    trackIds.map((id) => [id, busy.has(id) ? 0 : Math.max(0, seen[id]!.held - seen[id]!.empty)]),
+    trackIds.map((id) => [id, silenced.has(id) ? 0 : Math.max(0, seen[id]!.held - seen[id]!.empty)]),
   );
   const ranked = [...trackIds].sort((a, b) => evidence[b]! - evidence[a]!);
   const best = ranked[0];
