@@ -186,8 +186,11 @@ export class EventLooks {
   private askHolder(p: ReturnType<EventLooks['prepare']>, nowMs: number): FusionOutput[] | null {
     const early = this.early.holderFor(p.e);
     if (early?.answered) {
-      const l = { e: p.e, who: p.who, identified: p.identified, request: early.request };
-      return this.afterHolder({ ...l, holder: early.tracks }, early.answer);
+      const { e, who, identified } = p;
+      return this.afterHolder(
+        { e, who, identified, request: early.request, holder: early.tracks },
+        early.answer,
+      );
     }
     const look = this.holderLook(p, nowMs);
     if (!look) return null;
@@ -242,8 +245,8 @@ export class EventLooks {
       const h = this.holderLook(p, nowMs);
       const holder = h
         ? { tracks: h.holder, request: { ...h.request, eventId: holderLookId(e.eventId) } }
-        : null;
-      this.early.ask(e, nowMs, p.request, holder ?? undefined);
+        : undefined;
+      this.early.ask(e, nowMs, p.request, holder);
       if (p.request) out.push({ kind: 'look', request: p.request });
       if (holder) out.push({ kind: 'look', request: holder.request });
     }
