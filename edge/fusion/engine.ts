@@ -27,7 +27,7 @@ import type {
   VisitCart,
   WeightStage,
 } from '../stages.ts';
-import type { FrameDetections, IdentitySwap, LookAnswer, Track, WeightEvent } from '../types.ts';
+import type { FrameDetections, LookAnswer, Track, WeightEvent } from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { type Attribution, attribute, PlateGeometry } from './attribute.ts';
 import { dueCloses, unreachableHeld } from './closing.ts';
@@ -38,7 +38,7 @@ import { EventLooks } from './looking.ts';
 import type { FusionOutput, ResolveTrace } from './outputs.ts';
 import { PlateStock } from './plate-stock.ts';
 import { type Closing, decodeFusionState, encodeFusionState } from './state.ts';
-import { GivenLog, swapMoves } from './swaps.ts';
+import { GivenLog } from './swaps.ts';
 import { Timeline } from './timeline.ts';
 import { UnclaimedEvents } from './unclaimed.ts';
 
@@ -142,7 +142,7 @@ export class Fusion {
     const { tracks, personTrack, swaps } = this.parts.tracker.update(frame);
     this.tracks = tracks;
     this.frameWatermarkMs = Math.max(this.frameWatermarkMs, frame.captureMs);
-    const moved = (swaps ?? []).flatMap((sw) => this.swapBack(sw));
+    const moved = (swaps ?? []).flatMap((sw) => this.giving.swapBack(sw));
     for (const t of tracks)
       if (t.state !== 'lost') this.timeline.position(t.trackId, frame.captureMs, t.floorXyM);
     for (const s of this.parts.hands(frame, personTrack, tracks)) this.timeline.hand(s);
@@ -257,36 +257,6 @@ export class Fusion {
       (id, from, to) => this.timeline.positions(id, from, to),
       this.config.attribution,
     );
-  }
-
-  /**
-   * Two tracks had swapped people (the tracker gave their identities back): what each was seen
-   * doing meanwhile is the other's, and what each was given meanwhile goes to the other's member,
-   * while both visits are open (a closed visit's receipt is out).
-   */
-  private swapBack(swap: IdentitySwap): FusionOutput[] {
-    // Events still to resolve see each person's hands under their own id.
-    this.timeline.exchange(...swap.trackIds, swap.sinceMs, swap.atMs);
-    const open = new Set(this.carts.visitIds());
-    const out: FusionOutput[] = [];
-    const changed = new Set<string>();
-    for (const m of swapMoves(this.given.entries(), swap, (id) => this.book.memberOf(id))) {
-      const g = m.given;
-      if (!g.member || !open.has(g.member.visitId) || !open.has(m.to.visitId)) continue;
-      const evidence = [...g.evidence, `swap:${swap.trackIds.join('/')}`];
-      const how = { confidence: g.confidence, evidence, review: g.confidence < this.config.reviewBelow };
-      const back = g.lines.map((l) => ({ ...l, quantity: -l.quantity, grams: -(l.grams ?? 0) }));
-      out.push(
-        ...this.giving.toCart(g.member, back, swap.atMs, how),
-        ...this.giving.toCart(m.to, g.lines, swap.atMs, how),
-      );
-      changed.add(g.member.visitId).add(m.to.visitId);
-      g.member = { visitId: m.to.visitId, memberNo: m.to.memberNo };
-      g.trackId = m.toTrackId;
-    }
-    for (const visitId of changed)
-      out.push({ kind: 'cart', cart: this.carts.cart(visitId), ended: false, tsMs: swap.atMs });
-    return out;
   }
 
   /** Tracks whose own take settled just before the event began (`ownTakeMs`), other than the event. */

@@ -2,13 +2,14 @@
  * What a resolved weight event gives, once its looks are done (looking.ts): its lines to the carts of
  * whoever reached into each plate (lines.ts decides who pays), the plate's contents and stock
  * changed, an alert when no product or nobody explains it, and how it was resolved (trace.ts). What
- * each track was given is logged for a later identity swap to move (swaps.ts); what went to a track
- * on no visit is kept until the track is claimed by a member (unclaimed.ts).
+ * each track was given is logged, and moved when an identity swap says it was the other's
+ * (swaps.ts); what went to a track on no visit is kept until a member claims the track
+ * (unclaimed.ts).
  */
 import type { Catalog } from '../../proto/catalog/schema.ts';
 import type { CartChange, Carts } from '../carts/carts.ts';
 import type { Alert, ContentsStage } from '../stages.ts';
-import type { WeightEvent } from '../types.ts';
+import type { IdentitySwap, WeightEvent } from '../types.ts';
 import type { Attribution, PlateGeometry } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
 import { type HolderVerdict, holderEvidence, withHolder } from './holder.ts';
@@ -17,7 +18,7 @@ import { lookSettles, withLook } from './look.ts';
 import type { LookContext } from './looking.ts';
 import type { FusionOutput, ResolveTrace } from './outputs.ts';
 import type { PlateStock } from './plate-stock.ts';
-import type { Given, GivenLog } from './swaps.ts';
+import { type Given, type GivenLog, swapMoves } from './swaps.ts';
 import type { Timeline } from './timeline.ts';
 import { resolveTrace } from './trace.ts';
 import type { UnclaimedEvents } from './unclaimed.ts';
@@ -214,6 +215,33 @@ export class Giving {
     if (!verdict?.trackId) return who;
     const visitOf = (id: string) => this.ctx.memberOf(id)?.visitId ?? null;
     return withHolder(who, verdict.trackId, visitOf, this.ctx.config.holder);
+  }
+
+  /**
+   * Two tracks had swapped people (the tracker gave their identities back): what each was seen
+   * doing meanwhile is the other's, and what each was given meanwhile goes to the other's member,
+   * while both visits are open (a closed visit's receipt is out).
+   */
+  swapBack(swap: IdentitySwap): FusionOutput[] {
+    // Events still to resolve see each person's hands under their own id.
+    this.ctx.timeline.exchange(...swap.trackIds, swap.sinceMs, swap.atMs);
+    const open = new Set(this.ctx.carts.visitIds());
+    const out: FusionOutput[] = [];
+    const changed = new Set<string>();
+    for (const m of swapMoves(this.ctx.given.entries(), swap, (id) => this.ctx.memberOf(id))) {
+      const g = m.given;
+      if (!g.member || !open.has(g.member.visitId) || !open.has(m.to.visitId)) continue;
+      const evidence = [...g.evidence, `swap:${swap.trackIds.join('/')}`];
+      const how = { confidence: g.confidence, evidence, review: g.confidence < this.ctx.config.reviewBelow };
+      const back = g.lines.map((l) => ({ ...l, quantity: -l.quantity, grams: -(l.grams ?? 0) }));
+      out.push(...this.toCart(g.member, back, swap.atMs, how), ...this.toCart(m.to, g.lines, swap.atMs, how));
+      changed.add(g.member.visitId).add(m.to.visitId);
+      g.member = { visitId: m.to.visitId, memberNo: m.to.memberNo };
+      g.trackId = m.toTrackId;
+    }
+    for (const visitId of changed)
+      out.push({ kind: 'cart', cart: this.ctx.carts.cart(visitId), ended: false, tsMs: swap.atMs });
+    return out;
   }
 }
 
