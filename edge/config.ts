@@ -57,6 +57,8 @@ export const EdgeConfig = z
     secondLook: z.boolean().default(true),
     /** Inference worker threads; default min(2, cores). */
     workers: z.number().int().min(1).max(16).optional(),
+    /** Threads each detector worker runs one inference on (onnxruntime intra-op); default 1. */
+    detectThreads: z.number().int().min(1).max(16).optional(),
     /** Write the tracks as MOTChallenge files here (per camera and on the floor). */
     mot: z.string().optional(),
     /** Serve the evidence kept under the state directory over HTTP on this port; 0: not served. */
@@ -128,6 +130,7 @@ export function parseEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeCon
         state: { type: 'string' },
         'detect-fps': { type: 'string' },
         workers: { type: 'string' },
+        'detect-threads': { type: 'string' },
         mot: { type: 'string' },
         'evidence-port': { type: 'string' },
         config: { type: 'string' },
@@ -156,6 +159,7 @@ export function parseEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeCon
     stateDir: values.state ?? file.stateDir,
     detectFps: num(values['detect-fps']) ?? file.detectFps,
     workers: num(values.workers) ?? file.workers,
+    detectThreads: num(values['detect-threads']) ?? file.detectThreads,
     mot: values.mot,
     evidencePort: num(values['evidence-port']) ?? file.evidencePort,
     gateAuthority: gateAuthority ?? file.gateAuthority,

@@ -1,6 +1,6 @@
 /**
  * npm run bench:edge [-- --recording DIR | --scenario baseline --seed 1 --minutes 2] [--detector-runs 2]
- *                      [--detect-in-flight N] [--workers N] [--out DIR] [--keep]
+ *                      [--detect-in-flight N] [--workers N] [--threads N] [--out DIR] [--keep]
  *   → DIR/edge.json and DIR/edge.svg (default DIR: benchmarks/results)
  *
  * The whole edge on a simulator recording replayed as fast as the machine allows, every frame of
@@ -45,6 +45,7 @@ const { values } = parseArgs({
     'detector-runs': { type: 'string', default: '2' },
     'detect-in-flight': { type: 'string' },
     workers: { type: 'string' },
+    threads: { type: 'string' },
     out: { type: 'string', default: 'benchmarks/results' },
     keep: { type: 'boolean', default: false },
     /** Stop each pass after this many frames (a quick look, or a profile); default: the whole recording. */
@@ -103,6 +104,7 @@ const { layout, catalog } = loadRecordingStore(recording.dir);
 const config = parseEdgeConfig(['--store', layout.storeId, '--replay', recording.dir], {});
 const detectInFlight = Number(values['detect-in-flight'] ?? config.detectInFlight);
 const workers = values.workers ? Number(values.workers) : config.workers;
+const threads = values.threads ? Number(values.threads) : config.detectThreads;
 
 /** Worker time of the pass running, from the detector's tap (ms measured in the workers). */
 const workerTimes = () => ({ frames: 0, detect: zeroTiming(), embedCalls: 0, embed: zeroTiming() });
@@ -111,6 +113,7 @@ const opened = await openDetector({
   scoreThreshold: config.detectScore,
   reid: config.reid,
   ...(workers ? { workers } : {}),
+  ...(threads ? { intraOpThreads: threads } : {}),
   observe: (t) => {
     inWorkers.frames += 1;
     addTiming(inWorkers.detect, t.detect);
@@ -137,7 +140,7 @@ const detector = {
   },
 };
 say(
-  `detector stage: ${detector.model.manifest.name} with re-id ${config.reid ? 'on' : 'off'}, ${workers ?? 'default'} workers, ${detectInFlight} frames in flight`,
+  `detector stage: ${detector.model.manifest.name} with re-id ${config.reid ? 'on' : 'off'}, ${workers ?? 'default'} workers of ${threads ?? 1} thread(s), ${detectInFlight} frames in flight`,
 );
 
 /** What every pass measures of the process and the machine around it. */
@@ -289,7 +292,7 @@ async function pass(opts: PassOptions) {
         meanMs: meanTiming(w.embed, w.embedCalls),
         totalMs: Math.round(w.embed.totalMs),
       },
-      /** Worker ms per wall ms: cores the inference workers kept busy (one intra-op thread each). */
+      /** Worker ms per wall ms: cores the inference workers kept busy (more, with intra-op threads). */
       cores: round((w.detect.totalMs + w.embed.totalMs) / m.wallMs, 2),
     },
     probe,
@@ -394,6 +397,7 @@ const result = {
       reid: config.reid,
       scoreThreshold: config.detectScore,
       workers: workers ?? 'default (min(2, cores))',
+      intraOpThreads: threads ?? 1,
     },
     link: 'none: reports are counted, not stored in an outbox or sent',
     publisher: 'none: no live MQTT publishing',

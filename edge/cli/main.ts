@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     scoreThreshold: config.detectScore,
     reid: config.reid,
     ...(config.workers ? { workers: config.workers } : {}),
+    ...(config.detectThreads ? { intraOpThreads: config.detectThreads } : {}),
   });
   const closers: (() => Promise<void>)[] = [() => detector.close(), () => taps.close()];
   try {

@@ -19,6 +19,8 @@ export interface DetectorOptions {
   /** A detector manifest; default: the shipped one under models/. */
   manifest?: string;
   workers?: number;
+  /** Threads each worker runs one inference on (onnxruntime intra-op); default 1. */
+  intraOpThreads?: number;
   /**
    * Detections kept from this score: the tracker's second association stage uses the weak ones
    * (ByteTrack), so this is below the manifest's own threshold.
@@ -41,6 +43,7 @@ export async function openDetector(
     throw new WalkoutError('CONFIG_INVALID', 'no detector manifest under models/ (and none given)');
   const model = await loadDetector(manifest, {
     ...(opts.workers ? { workers: opts.workers } : {}),
+    ...(opts.intraOpThreads ? { intraOpThreads: opts.intraOpThreads } : {}),
     ...(opts.scoreThreshold !== undefined ? { scoreThreshold: opts.scoreThreshold } : {}),
   });
   let embedder: EmbeddingModel | null = null;
