@@ -160,8 +160,7 @@ export class Giving {
         changed.add(share.member.visitId);
       }
     }
-    for (const visitId of changed)
-      out.push({ kind: 'cart', cart: this.ctx.carts.cart(visitId), ended: false, tsMs: e.settledMs });
+    out.push(...this.carts(changed, e.settledMs));
     return out;
   }
 
@@ -205,9 +204,18 @@ export class Giving {
         u.confidence < this.ctx.config.reviewBelow || evidence.some((x) => x.startsWith('doubt:'));
       out.push(...this.toCart(member, u.lines, u.settledMs, { confidence: u.confidence, evidence, review }));
     }
-    const last = mine[mine.length - 1]!;
-    out.push({ kind: 'cart', cart: this.ctx.carts.cart(member.visitId), ended: false, tsMs: last.settledMs });
+    out.push(...this.carts([member.visitId], mine[mine.length - 1]!.settledMs));
     return out;
+  }
+
+  /** The changed visits' whole carts, for the live state. */
+  private carts(visitIds: Iterable<string>, tsMs: number): FusionOutput[] {
+    return [...visitIds].map((visitId) => ({
+      kind: 'cart' as const,
+      cart: this.ctx.carts.cart(visitId),
+      ended: false,
+      tsMs,
+    }));
   }
 
   /** A plate's own attribution with the holder the event's look found on top. */
@@ -239,8 +247,7 @@ export class Giving {
       g.member = { visitId: m.to.visitId, memberNo: m.to.memberNo };
       g.trackId = m.toTrackId;
     }
-    for (const visitId of changed)
-      out.push({ kind: 'cart', cart: this.ctx.carts.cart(visitId), ended: false, tsMs: swap.atMs });
+    out.push(...this.carts(changed, swap.atMs));
     return out;
   }
 }

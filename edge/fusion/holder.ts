@@ -181,9 +181,9 @@ export interface HolderVerdict {
  * candy was given another's four packs of nuts). Not for a put-back: what is put back was often
  * taken seconds before by the same hand, which the rule then silenced (baseline seed 5: both
  * contested put-backs whose putter's hand alone held the item), and a bystander still holding a
- * take of their own holds it after the put-back too, where it is subtracted. The holder is the track whose evidence
- * reaches `minEvidence` while every other's is at most `rivalRatio` of it; both holding it (two
- * shoppers taking the same product) or neither decides nothing.
+ * take of their own holds it after the put-back too, where it is subtracted. The holder is the
+ * track whose evidence reaches `minEvidence` while every other's is at most `rivalRatio` of it;
+ * both holding it (two shoppers taking the same product) or neither decides nothing.
  */
 export function holderVerdict(
   answer: LookAnswer | null,
