@@ -1,7 +1,7 @@
 /**
  * npm run bench:accuracy -- (--scenario NAME|FILE ... | --all) [--seeds A-B] [--minutes M]
  *                           [--layout FILE --catalog FILE] [--detect-fps N] [--out DIR]
- *                           [--keep] [--dump DIR] [--jobs N]
+ *                           [--keep] [--dump DIR] [--detections-from DUMP] [--jobs N]
  *
  * Simulates each scenario and seed with the edge in lockstep on its traffic (benchmarks/accuracy/
  * run-one.ts), scores the receipts and the floor tracks against the simulator's truth, and writes
@@ -11,7 +11,9 @@
  * DIR/imperfect.json (every imperfect receipt and what went wrong). Default DIR: benchmarks/results.
  * --dump DUMP keeps each run (truth and the edge's traces) in DUMP/{scenario}-{seed} for
  * benchmarks/accuracy/diagnose.ts. --jobs N runs the seeds in N child processes (jobs.ts): on this
- * 2-core machine, 2 halve a 200-visit run's time.
+ * 2-core machine, 2 halve a 200-visit run's time. --detections-from DUMP replays the detections a
+ * kept run's detector gave (DUMP/{scenario}-{seed}/edge/dets.jsonl, recorded-detector.ts) instead
+ * of detecting, and draws no frames: for a change after detection, several times faster.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -25,10 +27,13 @@ import type { Vec2 } from '../../proto/layout/schema.ts';
 import { createProgressPrinter } from '../../simulator/cli/progress.ts';
 import { loadScenario } from '../../simulator/scenario/load.ts';
 import { barChart } from '../lib/svg-bars.ts';
+import { claimDumpDir } from './dump-dir.ts';
 import { runJobs, seedRanges } from './jobs.ts';
 import { clearMot, idScores, type MotFrame } from './mot-metrics.ts';
+import { recordedDetector } from './recorded-detector.ts';
 import { runOne } from './run-one.ts';
 import type { ReceiptProblem } from './score.ts';
+import { nestedSets } from './set-args.ts';
 import { truthFromLines } from './truth.ts';
 
 const SHIPPED = [
@@ -58,6 +63,13 @@ const { values } = parseArgs({
     dump: { type: 'string' },
     /** Without the second look (held-item model and classifier on the hand): weights alone. */
     'no-look': { type: 'boolean', default: false },
+    /**
+     * An experiment: the edge with one option changed, `tracker.KEY=VALUE` or
+     * `fusion.SECTION.KEY=VALUE` (e.g. fusion.attribution.handWeight=1); repeatable.
+     */
+    set: { type: 'string', multiple: true, default: [] },
+    /** Detections of kept runs (a --dump directory) instead of the detector. */
+    'detections-from': { type: 'string' },
     jobs: { type: 'string', default: '1' },
     /** Set by --jobs for its children: where a child leaves its floor-track frames per scenario. */
     'frames-out': { type: 'string' },
@@ -74,6 +86,14 @@ if (!(toSeed >= fromSeed && minutes > 0 && detectFps > 0 && Number.isInteger(job
   process.stderr.write('usage: --seeds A-B (A <= B), --minutes > 0, --detect-fps > 0, --jobs >= 1\n');
   process.exit(2);
 }
+const detectionsFrom = values['detections-from'] ? resolve(values['detections-from']) : undefined;
+if (detectionsFrom && values.dump && resolve(values.dump) === detectionsFrom) {
+  process.stderr.write(
+    '--dump and --detections-from must be different directories: the run rewrites its dump\n',
+  );
+  process.exit(2);
+}
+const overrides = nestedSets(values.set);
 const outDir = resolve(values.out);
 mkdirSync(outDir, { recursive: true });
 const results: Record<string, Record<string, number>> = {};
@@ -88,7 +108,7 @@ else await runHere();
 /** Every scenario and seed in this process, one after another. */
 async function runHere(): Promise<void> {
   const log = createLogger('accuracy', { level: 'warn' });
-  const detector = await openDetector(VISION_DEFAULTS);
+  const detector = detectionsFrom ? null : await openDetector(VISION_DEFAULTS);
   const looks: { close(): Promise<void> }[] = [];
   const secondLook = values['no-look']
     ? undefined
@@ -109,6 +129,7 @@ async function runHere(): Promise<void> {
           ? join(resolve(values.dump), `${label}-${seed}`)
           : mkdtempSync(join(tmpdir(), `walkout-accuracy-${label}-${seed}-`));
         if (values.dump) mkdirSync(work, { recursive: true });
+        const release = values.dump ? claimDumpDir(work) : () => {};
         process.stderr.write(`[accuracy] ${label} seed ${seed}: ${minutes} simulated minutes\n`);
         const progress = createProgressPrinter();
         const statements: { tsMs: number; hyp: { id: string; xyM: Vec2 }[] }[] = [];
@@ -118,7 +139,10 @@ async function runHere(): Promise<void> {
             seed,
             minutes,
             out: work,
-            detector,
+            detector:
+              detector ?? recordedDetector(join(detectionsFrom!, `${label}-${seed}`, 'edge', 'dets.jsonl')),
+            render: detector !== null,
+            overrides,
             ...(secondLook ? { secondLook } : {}),
             detectFps,
             log,
@@ -147,6 +171,7 @@ async function runHere(): Promise<void> {
           );
         } finally {
           progress.stop();
+          release();
           if (!values.keep && !values.dump) rmSync(work, { recursive: true, force: true });
         }
         // After every seed, so a long run that is stopped still leaves what it measured.
@@ -155,7 +180,7 @@ async function runHere(): Promise<void> {
       }
     }
   } finally {
-    await detector.close();
+    await detector?.close();
     await Promise.all(looks.map((l) => l.close()));
   }
   if (values['frames-out']) writeFileSync(values['frames-out'], JSON.stringify(frames));

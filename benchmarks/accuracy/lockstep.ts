@@ -8,6 +8,8 @@
  * live camera does, so the edge's second look can read main-stream regions of frames it detected:
  * KEEP_MS before the newest frame the edge has fused, not before the simulator's time, which runs
  * ahead of the edge by how fast the machine is (a look's frame was there or gone with the load).
+ * With `render` off, frames go to the edge without pixels, for a detector that does not look at
+ * them (recorded-detector.ts); main-stream regions are still drawn for the second look.
  */
 
 import type { EdgeInput, FrameCounters, InputSource } from '../../edge/stages.ts';
@@ -21,6 +23,8 @@ import { createRenderer } from '../../simulator/render/renderer.ts';
 import type { Engine, FrameDue } from '../../simulator/run/engine.ts';
 import type { FrameSink } from '../../simulator/run/runner.ts';
 import type { Person } from '../../simulator/world/types.ts';
+
+const NO_PIXELS = new Uint8Array(0);
 
 export class LockstepInput implements InputSource {
   private readonly queue: EdgeInput[] = [];
@@ -134,6 +138,7 @@ export function lockstepFrames(
   engine: Engine,
   input: LockstepInput,
   detectFps: number,
+  render = true,
 ): FrameSink & { mainStreams: MainStreams } {
   const { layout, catalog, scenario, seed } = engine.options;
   const renderer = createRenderer({
@@ -198,6 +203,7 @@ export function lockstepFrames(
       }
       const encoded = await Promise.all(
         taken.map(async (d) => {
+          if (!render) return { d, jpeg: NO_PIXELS };
           const r = renderer.render(d.cameraId, persons, d.tsMs, d.frameIndex);
           return { d, jpeg: await renderer.encodeJpeg(r.rgb, r.width, r.height) };
         }),

@@ -32,6 +32,13 @@ export interface RunOptions {
   out: string;
   detector: FrameDetector;
   /**
+   * The edge's configuration changed from its defaults (an experiment): tracker options, and
+   * fusion options (nested, as FusionConfig has them).
+   */
+  overrides?: { tracker?: Record<string, unknown>; fusion?: Record<string, unknown> };
+  /** False when the detector does not look at frames (recorded-detector.ts): none are drawn. */
+  render?: boolean;
+  /**
    * The second look (held-item model and classifier on main-stream crops of the hand, rendered by
    * the simulator as its cameras serve them), opened by the caller on the streams it is given.
    */
@@ -101,9 +108,9 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
   const positions: unknown[] = [];
   let nextPositionsMs = 0;
   const fusion = buildFusion(loaded.layout, loaded.catalog, {
-    fusion: FusionConfig.parse({}),
+    fusion: FusionConfig.parse(opts.overrides?.fusion ?? {}),
     weight: {},
-    tracker: {},
+    tracker: opts.overrides?.tracker ?? {},
     answersLooks: opts.secondLook !== undefined,
     observe: {
       weightEvent: (e) => weightEvents.push(e),
@@ -177,7 +184,7 @@ export async function runOne(opts: RunOptions): Promise<RunResult> {
         return sink;
       },
       frames: (engine) => {
-        const sink = lockstepFrames(engine, input, opts.detectFps);
+        const sink = lockstepFrames(engine, input, opts.detectFps, opts.render ?? true);
         streams = sink.mainStreams;
         return sink;
       },

@@ -11,3 +11,21 @@ export function parseSets(sets: readonly string[]): Record<string, number | bool
     }),
   );
 }
+
+/**
+ * `--set a.b.c=value` arguments as one nested object ({a: {b: {c: value}}}), values as parseSets
+ * reads them; the schemas they are given to say whether a key is valid.
+ */
+export function nestedSets(sets: readonly string[]): Record<string, Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const [path, value] of Object.entries(parseSets(sets))) {
+    const keys = path.split('.');
+    let at = out;
+    for (const k of keys.slice(0, -1)) {
+      at[k] ??= {};
+      at = at[k] as Record<string, unknown>;
+    }
+    at[keys.at(-1)!] = value;
+  }
+  return out as Record<string, Record<string, unknown>>;
+}
