@@ -2,6 +2,8 @@
  * From the cart events of a visit to the lines and totals of its receipt. Pure: the prices,
  * promotions and loyalty rule in force at the visit's close are passed in.
  */
+import { doubtful } from '../../proto/grpc/evidence.ts';
+
 export interface CartEvent {
   sku: string;
   quantity: number;
@@ -28,7 +30,7 @@ export interface CartLine {
  */
 export function inDoubt(events: readonly CartEvent[], threshold: number | null): boolean {
   if (threshold === null) return false;
-  return events.some((e) => e.confidence < threshold || e.evidence.some((x) => x.startsWith('doubt:')));
+  return events.some((e) => doubtful(e.confidence, e.evidence, threshold));
 }
 
 /** Takes and put-backs summed per SKU, in any order; SKUs that net to nothing leave the cart. */

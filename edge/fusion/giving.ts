@@ -7,6 +7,7 @@
  * (unclaimed.ts).
  */
 import type { Catalog } from '../../proto/catalog/schema.ts';
+import { doubtful } from '../../proto/grpc/evidence.ts';
 import type { CartChange, Carts } from '../carts/carts.ts';
 import type { Alert, ContentsStage } from '../stages.ts';
 import type { IdentitySwap, WeightEvent } from '../types.ts';
@@ -200,8 +201,7 @@ export class Giving {
     const out: FusionOutput[] = [];
     for (const u of mine) {
       const evidence = [`weight:${u.eventId}`, ...(u.evidence ?? [])];
-      const review =
-        u.confidence < this.ctx.config.reviewBelow || evidence.some((x) => x.startsWith('doubt:'));
+      const review = doubtful(u.confidence, evidence, this.ctx.config.reviewBelow);
       out.push(...this.toCart(member, u.lines, u.settledMs, { confidence: u.confidence, evidence, review }));
     }
     out.push(...this.carts([member.visitId], mine[mine.length - 1]!.settledMs));
@@ -240,7 +240,8 @@ export class Giving {
       const g = m.given;
       if (!g.member || !open.has(g.member.visitId) || !open.has(m.to.visitId)) continue;
       const evidence = [...g.evidence, `swap:${swap.trackIds.join('/')}`];
-      const how = { confidence: g.confidence, evidence, review: g.confidence < this.ctx.config.reviewBelow };
+      const review = doubtful(g.confidence, evidence, this.ctx.config.reviewBelow);
+      const how = { confidence: g.confidence, evidence, review };
       const back = g.lines.map((l) => ({ ...l, quantity: -l.quantity, grams: -(l.grams ?? 0) }));
       out.push(...this.toCart(g.member, back, swap.atMs, how), ...this.toCart(m.to, g.lines, swap.atMs, how));
       changed.add(g.member.visitId).add(m.to.visitId);

@@ -3,6 +3,7 @@
  * the plate, or, when reaches of several visits made the change (reaches.ts), each reacher their
  * share; with the lines' confidence, review and evidence. Pure: the engine applies what it returns.
  */
+import { doubtEvidence, doubtful } from '../../proto/grpc/evidence.ts';
 import type { WeightEvent, WeightHypothesis } from '../types.ts';
 import type { Member as BookMember } from '../visits/book.ts';
 import { type Attribution, type Candidate, partyConfidence } from './attribute.ts';
@@ -74,7 +75,7 @@ export function decidePlate(c: PlateContext): PlateDecision {
   // Which member of a party took it does not change the receipt: the party's share decides.
   const belief = split?.confidence ?? partyConfidence(who, visitOf, config.attribution);
   const confidence = Math.min(belief * (looked?.probability ?? c.reading.probability), looked?.cap ?? 1);
-  const review = confidence < config.reviewBelow || c.standingDoubt !== null;
+  const review = doubtful(confidence, extra, config.reviewBelow);
   if (!split)
     return {
       paid: true,
@@ -104,6 +105,6 @@ export function lineEvidence(
   return [
     ...(holder ? [holder] : []),
     ...(look ? [look] : []),
-    ...(standingDoubt !== null ? [`doubt:${standingDoubt}`] : []),
+    ...(standingDoubt !== null ? [doubtEvidence(standingDoubt)] : []),
   ];
 }

@@ -95,6 +95,19 @@ describe('the fusion and a swap found later', () => {
     expect(after[2]!.evidence).toContain('swap:t2/t1');
   });
 
+  it('a line the weights doubt arrives in the other cart still waiting for review', () => {
+    const swap = { trackIds: ['t2', 't1'] as [string, string], atMs: T0 + 6000, sinceMs: T0 + 2000 };
+    // A review line below the hands' confidence here: only the doubt can send it to review.
+    const sure = FusionConfig.parse({ reviewBelow: 0.5 });
+    const out = twoShoppers({ config: sure, swap, doubt: 'uncertain' });
+    const moved = cartLines(out).at(-1)!;
+    expect([moved.visitId, moved.quantity]).toEqual(['v1', 1]);
+    expect(moved.evidence).toContain('doubt:uncertain');
+    expect(moved.confidence).toBeGreaterThanOrEqual(sure.reviewBelow);
+    const v1 = out.flatMap((o) => (o.kind === 'cart' && o.cart.visitId === 'v1' ? [o.cart] : [])).at(-1)!;
+    expect(v1.needsReview).toBe(true);
+  });
+
   it('leaves a line given before the two last looked like themselves', () => {
     const after = cartLines(
       twoShoppers({ config, swap: { trackIds: ['t1', 't2'], atMs: T0 + 6000, sinceMs: T0 + 4000 } }),

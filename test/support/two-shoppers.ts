@@ -18,7 +18,7 @@ import type {
 } from '../../edge/types.ts';
 import { defaultWeightConfig } from '../../edge/weight/config.ts';
 import { ShelfContents } from '../../edge/weight/contents.ts';
-import { doubt, identify } from '../../edge/weight/identify.ts';
+import { doubt, identify, type WeightDoubt } from '../../edge/weight/identify.ts';
 import type { DecodedMessage } from '../../proto/mqtt/payloads.ts';
 import { testCatalog, testLayout } from './weight-trace.ts';
 
@@ -71,6 +71,8 @@ export function twoShoppers(opts: {
   onLook?: (request: LookRequest) => LookAnswer | null | 'none';
   swap?: IdentitySwap;
   putBackFinalMs?: number;
+  /** The weights' doubt about their reading, whatever it is (none by default: one cola is sure). */
+  doubt?: WeightDoubt;
 }): FusionOutput[] {
   const e = opts.putBackFinalMs === undefined ? take() : putBack();
   const finalMs = opts.putBackFinalMs ?? e.settledMs;
@@ -94,7 +96,7 @@ export function twoShoppers(opts: {
   const contents = new ShelfContents(layout, catalog);
   const identifyStage: IdentifyStage = (ev, carried) => {
     const hs = identify(ev, contents, catalog, defaultWeightConfig, { carriedSkus: carried });
-    return { hypotheses: hs, doubt: doubt(hs, defaultWeightConfig) };
+    return { hypotheses: hs, doubt: opts.doubt ?? doubt(hs, defaultWeightConfig) };
   };
   const track = (trackId: string, bornMs: number, xy: [number, number], tMs: number): Track => ({
     trackId,
