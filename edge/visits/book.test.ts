@@ -343,6 +343,60 @@ describe('binding gate traffic to tracks', () => {
     expect(book.memberOf('t9')).toBeNull();
   });
 
+  it('by elimination, the one member without a track adopts the one unbound track, once both are so for a while', () => {
+    const config = VisitConfig.parse({ insideWaitMs: 0 });
+    const book = new VisitBook(layout, config);
+    const [gx, gy] = mid(entry);
+    // The crossing binds a second view of someone (t3, ahead of the line); the shopper's own
+    // track (t2, lagging behind it, born 4 s before the view) shops on no visit.
+    const real = track('t2', 1000, [gx, gy - 0.6], [gx, gy - 0.2]);
+    const view = track('t3', 5000, [gx, gy + 0.3], [gx, gy + 0.3]);
+    book.onCommand(open(1, 'v1', 1, 5100));
+    book.onPassage(pass(1, entry.id, 'in', 5200));
+    book.bind([real, view], 5300);
+    expect(book.memberOf('t3')?.visitId).toBe('v1');
+    expect(book.memberOf('t2')).toBeNull();
+    const at = (t: Track, xy: [number, number], ms: number): Track => ({
+      ...t,
+      floorXyM: xy,
+      lastSeenMs: ms,
+    });
+    book.bind([at(real, [9, 3], 30_000), at(view, [4, 6.2], 30_000)], 30_000);
+    // The view dies at (4, 6.2), far from t2, which was born apart from it: no place or time rule fits.
+    const lost: Track = { ...at(view, [4, 6.2], 30_000), state: 'lost' };
+    const before = 30_000 + config.soleAfterMs - 100;
+    expect(book.bind([at(real, [9, 3], before), lost], before)).toEqual([]);
+    const now = 30_000 + config.soleAfterMs;
+    expect(book.bind([at(real, [9, 3], now), lost], now)).toEqual([
+      { type: 'bound', visitId: 'v1', memberNo: 0, trackId: 't2', tsMs: now },
+    ]);
+  });
+
+  it('two unbound tracks, or one there since long before the member came in, are adopted by no one', () => {
+    const config = VisitConfig.parse({});
+    const setUp = () => {
+      const book = new VisitBook(layout, config);
+      book.onCommand(open(1, 'v1', 1, 60_000));
+      book.onPassage(pass(1, entry.id, 'in', 61_000));
+      book.bind([track('t1', 60_900, mid(entry), mid(entry))], 61_100);
+      book.bind([{ ...track('t1', 60_900, mid(entry), [4, 6]), lastSeenMs: 90_000 }], 90_000);
+      return book;
+    };
+    const lost: Track = { ...track('t1', 60_900, mid(entry), [4, 6]), lastSeenMs: 90_000, state: 'lost' };
+    const now = 90_000 + config.soleAfterMs + 1000;
+    // Inside since before the member's entry (more than the binding window): another shopper.
+    const old = track('t5', 61_000 - config.bindWindowMs - 1, [9, 3], [9, 3]);
+    expect(setUp().bind([lost, old], now)).toEqual([]);
+    const a = track('t6', 62_000, [9, 3], [9, 3]);
+    const b = track('t7', 63_000, [2, 8], [2, 8]);
+    expect(setUp().bind([lost, a, b], now)).toEqual([]);
+    expect(
+      setUp()
+        .bind([lost, a], now)
+        .map((e) => e.type === 'bound' && e.trackId),
+    ).toEqual(['t6']);
+  });
+
   it('an unbound track crossing out takes a trackless member with it (it was theirs), so the visit closes', () => {
     const book = new VisitBook(layout, VisitConfig.parse({ bindWaitMs: 1000 }));
     book.onCommand(open(1, 'v1', 1, 0));

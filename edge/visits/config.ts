@@ -47,6 +47,11 @@ export const VisitConfig = z
     twinWithinMs: z.number().int().positive().default(3000),
     /** ...and was born this close in time (ms) to the member's track, within twice twinRadiusM of it. */
     twinBornWithinMs: z.number().int().positive().default(3000),
+    /**
+     * The only member without a track and the only unbound track adopt each other once both have
+     * been so this long (ms): long enough for the tracker to find a lost person again by itself.
+     */
+    soleAfterMs: z.number().int().nonnegative().default(5000),
     /** Command and passage ids remembered to drop QoS 1 redeliveries. */
     dedupeMemory: z.number().int().positive().default(10_000),
   })
