@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { StoreLayout, type Vec2, type Vec3 } from '../../proto/layout/schema.ts';
 import type { HandSighting, WeightEvent } from '../types.ts';
-import { attribute, PlateGeometry, partyConfidence } from './attribute.ts';
+import { attribute, PlateGeometry, partyConfidence, partyFirst } from './attribute.ts';
 import { AttributionConfig } from './config.ts';
 
 const layout = StoreLayout.parse(
@@ -242,5 +242,22 @@ describe('attribute', () => {
     expect(partyConfidence(who, family, config)).toBeGreaterThan(0.6);
     // Two different visits in the same near tie stay in doubt.
     expect(partyConfidence(who, (id) => id, config)).toBeCloseTo(who.confidence, 6);
+  });
+
+  it('puts first the visit whose members together are likelier than one shopper a little nearer', () => {
+    const where = new Map<string, Vec2[]>([
+      ['stranger', [outFromFront(0.5, 0)]],
+      ['mum', [outFromFront(0.65, 0.3)]],
+      ['kid', [outFromFront(0.65, -0.3)]],
+    ]);
+    const who = attribute(event, geometry, [], [...where.keys()], (id) => where.get(id) ?? [], config);
+    expect(who.candidates[0]!.trackId).toBe('stranger');
+    const family = (id: string) => (id === 'stranger' ? 'v2' : 'v1');
+    const first = partyFirst(who, family, config);
+    expect(family(first.candidates[0]!.trackId)).toBe('v1');
+    expect(first.candidates.map((c) => c.trackId).sort()).toEqual(['kid', 'mum', 'stranger']);
+    expect(partyConfidence(first, family, config)).toBeGreaterThan(0.5);
+    // Each on a visit of their own: the nearest stays first, as it was.
+    expect(partyFirst(who, (id) => id, config)).toEqual(who);
   });
 });

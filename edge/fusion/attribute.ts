@@ -348,6 +348,38 @@ function ownerOfPoint(
 const POINT_POSITION_MS = 150;
 
 /**
+ * The candidates with the visit that most likely made the event first: the one whose tracks' scores
+ * sum highest (a track on no visit is a party of its own), its best track on top. The receipt
+ * asks which visit pays, and a visit is as likely as the sum of its members: two members of one
+ * party standing by a shelf no camera sees hands at, against one shopper of another a little
+ * nearer, were given to the one shopper (baseline seed 6, the wall's top shelf). The rest keep
+ * their order; the confidence is the new top's share against the runner-up, capped as before.
+ */
+export function partyFirst(
+  who: Attribution,
+  visitOf: (trackId: string) => string | null,
+  config: Pick<AttributionConfig, 'nearestOnlyMaxConfidence'>,
+): Attribution {
+  const top = who.candidates[0];
+  if (!top) return who;
+  const party = (id: string) => visitOf(id) ?? `track:${id}`;
+  const sums = new Map<string, number>();
+  for (const c of who.candidates) sums.set(party(c.trackId), (sums.get(party(c.trackId)) ?? 0) + c.score);
+  let best = party(top.trackId);
+  for (const [p, sum] of sums) if (sum > sums.get(best)!) best = p;
+  if (best === party(top.trackId)) return who;
+  const candidates = [
+    ...who.candidates.filter((c) => party(c.trackId) === best),
+    ...who.candidates.filter((c) => party(c.trackId) !== best),
+  ];
+  const [first, second] = candidates as [Candidate, Candidate | undefined];
+  const method = first.hands > 0 || first.points > 0 ? 'hand' : 'nearest';
+  const cap = method === 'hand' ? 1 : config.nearestOnlyMaxConfidence;
+  const share = first.score / (first.score + (second?.score ?? 0));
+  return { candidates, confidence: Math.min(share, cap), method };
+}
+
+/**
  * Belief that the event belongs to the top candidate's visit (what the receipt cares about): the
  * runner-ups of the same party count with the top against the best candidate of another visit
  * (or of none). Capped as `attribute` caps it; a track on no visit counts as its own party.

@@ -71,6 +71,12 @@ export const AttributionConfig = z
     nearestSigmaM: z.number().positive().default(0.6),
     /** Tracks farther than this (m) from the shelf front, with no hand in it, are not candidates. */
     nearestMaxM: z.number().positive().default(2),
+    /**
+     * The visit whose tracks' scores sum highest is the one charged (attribute.ts partyFirst), not
+     * the visit of the single best track. Replayed on the 200 baseline visits (bench:accuracy
+     * --detections-from, stop 35): perfect 174 → 176, sent to review 25 → 24, no seed worse.
+     */
+    partyFirst: z.boolean().default(true),
     /** Distance alone never makes an attribution surer than this. */
     nearestOnlyMaxConfidence: z.number().min(0).max(1).default(0.8),
   })

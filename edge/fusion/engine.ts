@@ -29,7 +29,7 @@ import type {
 } from '../stages.ts';
 import type { FrameDetections, LookAnswer, Track, WeightEvent } from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
-import { type Attribution, attribute, PlateGeometry } from './attribute.ts';
+import { type Attribution, attribute, PlateGeometry, partyFirst } from './attribute.ts';
 import { dueCloses, unreachableHeld } from './closing.ts';
 import type { FusionConfig } from './config.ts';
 import { Giving } from './giving.ts';
@@ -249,7 +249,7 @@ export class Fusion {
 
   private attributeEvent(e: WeightEvent): Attribution {
     const fromMs = e.startMs - this.config.attribution.handBeforeMs;
-    return attribute(
+    const who = attribute(
       e,
       this.geometry,
       this.timeline.hands(fromMs, e.settledMs + this.config.attribution.handAfterMs),
@@ -257,6 +257,8 @@ export class Fusion {
       (id, from, to) => this.timeline.positions(id, from, to),
       this.config.attribution,
     );
+    if (!this.config.attribution.partyFirst) return who;
+    return partyFirst(who, (id) => this.book.memberOf(id)?.visitId ?? null, this.config.attribution);
   }
 
   /** Tracks whose own take settled just before the event began (`ownTakeMs`), other than the event. */
