@@ -1,6 +1,9 @@
 /**
  * One frame's detections as a line of a dets.jsonl file (detect-recording.ts, and kept accuracy
- * runs): boxes to 0.1 px, scores and re-id embeddings to 0.001, which is all the tracker uses.
+ * runs): boxes to 0.1 px, scores and re-id embeddings to 0.001, which is all the tracker uses; or,
+ * `exact`, every number as the detector gave it, so that a replay of a kept run
+ * (recorded-detector.ts) is that run: rounded, a replay's tracker numbered and bound tracks
+ * differently from the run's on a groups-and-handoffs seed (stop 35), from 0.1 px. Twice the size.
  * `readDetections` reads a file of them back, embeddings as Float32Array.
  */
 import { readFileSync } from 'node:fs';
@@ -19,7 +22,12 @@ export interface DetectionsRow {
 const r1 = (v: number) => Math.round(v * 10) / 10;
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
 
-export function detectionsLine(f: DetectionsRow): string {
+export function detectionsLine(f: DetectionsRow, exact = false): string {
+  if (exact)
+    return JSON.stringify({
+      ...f,
+      ...(f.embeddings ? { embeddings: f.embeddings.map((e) => (e ? Array.from(e) : null)) } : {}),
+    });
   return JSON.stringify({
     cameraId: f.cameraId,
     frameIndex: f.frameIndex,

@@ -63,6 +63,27 @@ describe('recorded detections', () => {
     expect((await d.detect(frame('cam-2', 7, 1000))).detections).toEqual([]);
   });
 
+  it('kept exact, gives back every box, score and embedding the detector gave, to the last bit', async () => {
+    const exactPath = join(dir, 'exact.jsonl');
+    const embedding = Float32Array.from([0.123456789, -0.987654321, 1e-7]);
+    const bbox = { x: 10.04, y: 20.06, w: 30.123, h: 40.987 };
+    const row = {
+      cameraId: 'cam-1',
+      frameIndex: 7,
+      captureMs: 1000,
+      detections: [{ cls: 'person', classIndex: 0, score: 0.90049, bbox }],
+      embeddings: [embedding],
+    };
+    writeFileSync(exactPath, `${detectionsLine(row, true)}\n`);
+    const got = await recordedDetector(exactPath).detect(frame('cam-1', 7, 1000));
+    expect(got.detections).toEqual(row.detections);
+    expect(got.embeddings![0]).toEqual(embedding);
+    // Rounded, the same detection is another one.
+    writeFileSync(exactPath, `${detectionsLine(row)}\n`);
+    const rounded = await recordedDetector(exactPath).detect(frame('cam-1', 7, 1000));
+    expect(rounded.detections[0]!.bbox).not.toEqual(bbox);
+  });
+
   it('refuses a frame the recording does not hold, or holds at another time', async () => {
     const d = recordedDetector(path);
     await expect(d.detect(frame('cam-1', 8, 1200))).rejects.toThrow(/no detections for camera cam-1 frame 8/);

@@ -246,7 +246,7 @@ function detectionsTap(
     detector: {
       async detect(frame) {
         const f = await detector.detect(frame);
-        file.write(`${detectionsLine(f)}\n`);
+        file.write(`${detectionsLine(f, true)}\n`);
         return f;
       },
       close: () => detector.close(),
