@@ -1,9 +1,9 @@
 /**
  * One frame's detections as a line of a dets.jsonl file (detect-recording.ts, and kept accuracy
- * runs): boxes to 0.1 px, scores and re-id embeddings to 0.001, which is all the tracker uses; or,
- * `exact`, every number as the detector gave it, so that a replay of a kept run
- * (recorded-detector.ts) is that run: rounded, a replay's tracker numbered and bound tracks
- * differently from the run's on a groups-and-handoffs seed (stop 35), from 0.1 px. Twice the size.
+ * runs): boxes to 0.1 px, scores and re-id embeddings to 0.001, enough for the tracker's figures
+ * (bench-tracking.ts); or, `exact`, every number as the detector gave it, so that a replay of a
+ * kept run (recorded-detector.ts) is that run. Rounded, a replay's tracker numbered and bound
+ * tracks otherwise than its run's on a groups-and-handoffs seed (stop 35), from 0.1 px.
  * `readDetections` reads a file of them back, embeddings as Float32Array.
  */
 import { readFileSync } from 'node:fs';
