@@ -8,9 +8,9 @@
  * batches writes issued together into one fsync'd transaction (about 100,000 durable appends/s
  * here against LevelDB's 10,000), and reads are synchronous, which makes paging the resend simple.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { type Database, open, type RootDatabase } from 'lmdb';
+import { holdDirectory } from '../../platform/hold.ts';
 import { WalkoutError } from '../../proto/index.ts';
 import type { Report } from '../stages.ts';
 
@@ -62,7 +62,7 @@ export class Outbox {
    */
   static open(dir: string): Outbox {
     mkdirSync(dir, { recursive: true });
-    const release = holdDirectory(dir);
+    const release = holdOutbox(dir);
     try {
       // overlappingSync off: a commit's promise resolves after its fsync, so a resolved append
       // survives a SIGKILL and a power cut alike; writes issued together share one fsync.
@@ -206,38 +206,11 @@ export class Outbox {
   }
 }
 
-/** Directories held by this process; another process's hold is its pid in `owner.pid`. */
-const held = new Set<string>();
-
-/**
- * A pid file rather than a lock: Node has no flock, and a SIGKILLed edge leaves its file behind, so
- * a pid that is no longer alive frees the directory.
- */
-function holdDirectory(dir: string): () => void {
-  const file = join(dir, 'owner.pid');
-  if (held.has(file)) throw new WalkoutError('OUTBOX_IN_USE', `${dir} is open in this process`, { dir });
-  let owner = Number.NaN;
-  try {
-    owner = Number(readFileSync(file, 'utf8'));
-  } catch {
-    // No owner yet.
-  }
-  if (Number.isInteger(owner) && owner !== process.pid && alive(owner))
-    throw new WalkoutError('OUTBOX_IN_USE', `${dir} is held by process ${owner}`, { dir, pid: owner });
-  writeFileSync(file, String(process.pid));
-  held.add(file);
-  return () => {
-    held.delete(file);
-    rmSync(file, { force: true });
-  };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but is another user's.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** Another process's hold is its pid in `owner.pid`. */
+function holdOutbox(dir: string): () => void {
+  return holdDirectory(dir, 'owner.pid', (owner) =>
+    owner === process.pid
+      ? new WalkoutError('OUTBOX_IN_USE', `${dir} is open in this process`, { dir })
+      : new WalkoutError('OUTBOX_IN_USE', `${dir} is held by process ${owner}`, { dir, pid: owner }),
+  );
 }
