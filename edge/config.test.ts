@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isWalkoutError } from '../proto/index.ts';
+import { refusal } from '../test/support/refusal.ts';
 import { parseEdgeConfig } from './config.ts';
 
 const replay = ['--store', 'store-1', '--replay', '/tmp/recording'];
 
-function refusal(argv: string[]): string {
-  try {
-    parseEdgeConfig(argv, {});
-  } catch (err) {
-    if (isWalkoutError(err, 'CONFIG_INVALID')) return err.message;
-    throw err;
-  }
-  throw new Error('accepted');
-}
+const refused = (argv: string[]) => refusal('CONFIG_INVALID', () => parseEdgeConfig(argv, {}));
 
 describe('the edge configuration', () => {
   it('leaves the inference threads to the loader unless told, and takes --detect-threads', () => {
@@ -22,8 +14,8 @@ describe('the edge configuration', () => {
   });
 
   it('names the flag that is wrong', () => {
-    expect(refusal([...replay, '--detect-threads', '0'])).toMatch(/detectThreads/);
-    expect(refusal([...replay, '--detect-threads', 'two'])).toMatch(/detectThreads/);
-    expect(refusal([...replay, '--threads', '2'])).toMatch(/threads/);
+    expect(refused([...replay, '--detect-threads', '0'])).toMatch(/detectThreads/);
+    expect(refused([...replay, '--detect-threads', 'two'])).toMatch(/detectThreads/);
+    expect(refused([...replay, '--threads', '2'])).toMatch(/threads/);
   });
 });

@@ -3,8 +3,9 @@
  * process of the same command, so a 200-visit run uses every core. A child per range, not runs
  * side by side in one process: the simulator and the fusion of each run are busy on their main
  * thread, and one process has one. Each child writes its accuracy.json (per seed) and its
- * floor-track frames into its own directory, which the parent reads to score all seeds together. The lockstep does not depend on the machine's speed
- * (edge/loop.ts), so a seed gives the same receipts in a child as alone.
+ * floor-track frames into its own directory, which the parent reads to score all seeds together.
+ * The lockstep does not depend on the machine's speed (edge/loop.ts), so a seed gives the same
+ * receipts in a child as alone.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -312,12 +312,21 @@ export function attribute(
     });
   }
   candidates.sort((a, b) => b.score - a.score || a.distanceM - b.distanceM);
+  return ranked(candidates, config);
+}
+
+/**
+ * An attribution of candidates in order: the top's share against the runner-up, capped by what
+ * the method can know (distance alone never makes a sure attribution).
+ */
+function ranked(
+  candidates: Candidate[],
+  config: Pick<AttributionConfig, 'nearestOnlyMaxConfidence'>,
+): Attribution {
   const top = candidates[0];
   if (!top) return { candidates, confidence: 0, method: 'none' };
   const second = candidates[1]?.score ?? 0;
   const method = top.hands > 0 || top.points > 0 ? 'hand' : 'nearest';
-  // The top's share against the runner-up, capped by what the method can know: distance alone
-  // never makes a sure attribution.
   const share = top.score / (top.score + second);
   const cap = method === 'hand' ? 1 : config.nearestOnlyMaxConfidence;
   return { candidates, confidence: Math.min(share, cap), method };
@@ -364,19 +373,21 @@ export function partyFirst(
   if (!top) return who;
   const party = (id: string) => visitOf(id) ?? `track:${id}`;
   const sums = new Map<string, number>();
-  for (const c of who.candidates) sums.set(party(c.trackId), (sums.get(party(c.trackId)) ?? 0) + c.score);
-  let best = party(top.trackId);
+  for (const c of who.candidates) {
+    const p = party(c.trackId);
+    sums.set(p, (sums.get(p) ?? 0) + c.score);
+  }
+  const ours = party(top.trackId);
+  let best = ours;
   for (const [p, sum] of sums) if (sum > sums.get(best)!) best = p;
-  if (best === party(top.trackId)) return who;
-  const candidates = [
-    ...who.candidates.filter((c) => party(c.trackId) === best),
-    ...who.candidates.filter((c) => party(c.trackId) !== best),
-  ];
-  const [first, second] = candidates as [Candidate, Candidate | undefined];
-  const method = first.hands > 0 || first.points > 0 ? 'hand' : 'nearest';
-  const cap = method === 'hand' ? 1 : config.nearestOnlyMaxConfidence;
-  const share = first.score / (first.score + (second?.score ?? 0));
-  return { candidates, confidence: Math.min(share, cap), method };
+  if (best === ours) return who;
+  return ranked(
+    [
+      ...who.candidates.filter((c) => party(c.trackId) === best),
+      ...who.candidates.filter((c) => party(c.trackId) !== best),
+    ],
+    config,
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isWalkoutError } from '../../proto/index.ts';
+import { refusal } from '../../test/support/refusal.ts';
 import { loadLinkConfig } from './config.ts';
 import { backoffMs } from './timers.ts';
 
@@ -14,14 +14,8 @@ describe('the link configuration', () => {
   });
 
   it('names the field and the reason when it is wrong, without echoing the secret', () => {
-    const fail = (s: unknown, env: Record<string, string>) => {
-      try {
-        loadLinkConfig(s, env);
-      } catch (err) {
-        if (isWalkoutError(err, 'CONFIG_INVALID')) return err.message;
-      }
-      throw new Error('accepted');
-    };
+    const fail = (s: unknown, env: Record<string, string>) =>
+      refusal('CONFIG_INVALID', () => loadLinkConfig(s, env));
     expect(fail(section, {})).toMatch(/credentials: /);
     const noColon = fail(section, { WALKOUT_EDGE_CREDENTIALS: 'edge-0a1b2c-s3cr3t' });
     expect(noColon).toMatch(/credentials: id:secret/);

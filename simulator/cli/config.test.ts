@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isWalkoutError } from '../../proto/index.ts';
+import { refusal } from '../../test/support/refusal.ts';
 import { parseSimConfig } from './config.ts';
 
-const refusal = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
-  try {
-    parseSimConfig(['--out', 'x', ...argv], env);
-  } catch (err) {
-    if (isWalkoutError(err, 'CONFIG_INVALID')) return err.message;
-    throw err;
-  }
-  throw new Error('accepted');
-};
+const refused = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
+  refusal('CONFIG_INVALID', () => parseSimConfig(['--out', 'x', ...argv], env));
 
 describe('the simulator’s cloud settings', () => {
   it('come from flags or the environment, the secret preferably from the environment', () => {
@@ -28,11 +21,11 @@ describe('the simulator’s cloud settings', () => {
   });
 
   it('refuse a cloud without gate credentials, malformed credentials, and a local gate authority with a cloud', () => {
-    expect(refusal(['--cloud', 'http://c:1'])).toMatch(/gate device credentials/);
-    expect(refusal(['--cloud', 'http://c:1', '--gate-credentials', 'no-colon'])).toMatch(/id:secret/);
+    expect(refused(['--cloud', 'http://c:1'])).toMatch(/gate device credentials/);
+    expect(refused(['--cloud', 'http://c:1', '--gate-credentials', 'no-colon'])).toMatch(/id:secret/);
     expect(
-      refusal(['--cloud', 'http://c:1', '--gate-authority', 'local'], { WALKOUT_GATE_CREDENTIALS: 'g:s' }),
+      refused(['--cloud', 'http://c:1', '--gate-authority', 'local'], { WALKOUT_GATE_CREDENTIALS: 'g:s' }),
     ).toMatch(/contradicts/);
-    expect(refusal(['--cloud', 'not a url'], { WALKOUT_GATE_CREDENTIALS: 'g:s' })).toMatch(/cloud/);
+    expect(refused(['--cloud', 'not a url'], { WALKOUT_GATE_CREDENTIALS: 'g:s' })).toMatch(/cloud/);
   });
 });

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  cameraModel,
-  inImage,
-  isWalkoutError,
-  layoutProblems,
-  loadCatalog,
-  loadLayout,
-  project,
-} from '../../proto/index.ts';
+import { cameraModel, inImage, layoutProblems, loadCatalog, loadLayout, project } from '../../proto/index.ts';
+import { refusal } from '../../test/support/refusal.ts';
 import { runCrowd, scenarioWith } from '../agents/harness.ts';
 import { gatePoint } from '../agents/nav.ts';
 import { StoreModel, standingSpot } from '../agents/store.ts';
@@ -165,15 +158,8 @@ describe('floor plans', () => {
   });
 
   it('refuses parameters that cannot fit, with FLOOR_PLAN_UNFIT', () => {
-    const unfit = (over: Partial<FloorPlanParams>) => {
-      try {
-        floorPlan(catalog, { ...REFERENCE_FLOOR_PLAN, ...over });
-      } catch (err) {
-        expect(isWalkoutError(err, 'FLOOR_PLAN_UNFIT')).toBe(true);
-        return (err as Error).message;
-      }
-      throw new Error('accepted');
-    };
+    const unfit = (over: Partial<FloorPlanParams>) =>
+      refusal('FLOOR_PLAN_UNFIT', () => floorPlan(catalog, { ...REFERENCE_FLOOR_PLAN, ...over }));
     expect(unfit({ widthM: 10, gondolas: { ...REFERENCE_FLOOR_PLAN.gondolas, count: 5 } })).toMatch(
       /5 gondolas .* need/,
     );
