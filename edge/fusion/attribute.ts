@@ -19,6 +19,8 @@ export interface Candidate {
   points: number;
   /** Closest floor distance to the shelf front during the event, metres. */
   distanceM: number;
+  /** Whether it stood within an arm's reach of the plates' fronts (`handReachM`) during the event. */
+  inReach: boolean;
   /** When a hand of this track was first seen in the plates' volume (a ray through it). */
   firstHandMs?: number;
 }
@@ -102,6 +104,29 @@ export class PlateGeometry {
       if (hit !== null && hit < t) return false;
     }
     return true;
+  }
+
+  /**
+   * How far (m, on the floor) a sighting's hand is from the nearest of the plates' footprints,
+   * taking the hand at the plate's height along its ray (infinite when the ray never gets there).
+   */
+  handToPlatesM(s: HandSighting, plateIds: readonly string[]): number {
+    let best = Number.POSITIVE_INFINITY;
+    const [ox, oy, oz] = s.rayOriginM;
+    const [dx, dy, dz] = s.rayDirection;
+    for (const id of plateIds) {
+      const f = this.footprints.get(id);
+      if (!f || Math.abs(dz) < 1e-9) continue;
+      const t = (f.topZ - oz) / dz;
+      if (t <= 0) continue;
+      const x = ox + t * dx;
+      const y = oy + t * dy;
+      best = Math.min(
+        best,
+        Math.hypot(Math.max(f.minX - x, 0, x - f.maxX), Math.max(f.minY - y, 0, y - f.maxY)),
+      );
+    }
+    return best;
   }
 
   /** The floor direction from the plate's front out into the aisle. */
@@ -308,6 +333,7 @@ export function attribute(
       hands: h,
       points: pts,
       distanceM,
+      inReach: within,
       ...(firstHand.has(trackId) ? { firstHandMs: firstHand.get(trackId)! } : {}),
     });
   }

@@ -108,6 +108,12 @@ export const HolderConfig = z
     emptyFromMs: z.number().int().nonnegative().default(1200),
     /** Tracks compared at most: the top and the best of each other party near it. */
     maxTracks: z.number().int().min(2).default(3),
+    /**
+     * A view is of the hand that went to the plates: per frame the track's hand nearest them, and
+     * only hands within this much (m, on the floor, at the plates' height) of them while any is
+     * (0: the best-seen hand of each frame, whichever it is).
+     */
+    viewNearM: z.number().nonnegative().default(0.5),
     /** Views read per contested track at most, while the item is surely in the hand... */
     viewsPerTrack: z.number().int().positive().default(5),
     /** ...and while the hand is surely empty. */
@@ -123,6 +129,13 @@ export const HolderConfig = z
      * (baseline seed 9).
      */
     ownTakeMs: z.number().int().nonnegative().default(3000),
+    /**
+     * Only a take given to the track that scored highest of all is its own: one given to it as the
+     * best of its party, while another visit's track scored higher, says its party took, not that
+     * its hand holds the item (baseline seed 3: a corn can given to a member as their party's best
+     * silenced that member's hand at their own take 3 s later, and another visit was charged).
+     */
+    ownTakeTopOnly: z.boolean().default(true),
     /** The holder's party's share of the belief once a look found the holder. */
     share: z.number().min(0).max(1).default(0.9),
   })

@@ -13,7 +13,7 @@ import type { Alert, ContentsStage } from '../stages.ts';
 import type { IdentitySwap, WeightEvent } from '../types.ts';
 import type { Attribution, PlateGeometry } from './attribute.ts';
 import type { FusionConfig } from './config.ts';
-import { type HolderVerdict, holderEvidence, withHolder } from './holder.ts';
+import { type HolderVerdict, holderEvidence, ownTake, withHolder } from './holder.ts';
 import { decidePlate, type Member } from './lines.ts';
 import { lookSettles, withLook } from './look.ts';
 import type { LookContext } from './looking.ts';
@@ -130,7 +130,8 @@ export class Giving {
           this.ctx.alert('unattributed-event', e.settledMs, detail, { plateId, trackId: d.top?.trackId }),
         );
         trace({ lines, confidence: 0, review: true });
-        if (taker) this.ctx.given.push(given(e, taker, null, lines, 0, []));
+        if (taker)
+          this.ctx.given.push(given(e, taker, null, lines, 0, [], ownTake(whoHere, this.ctx.config.holder)));
         // Kept for the member the track may yet turn out to be (bound late, or leaving with them).
         if (d.top && !this.ctx.isStranger(d.top.trackId))
           this.ctx.unclaimed.keep({
@@ -148,7 +149,15 @@ export class Giving {
       const [only] = d.shares;
       if (taker && only)
         this.ctx.given.push(
-          given(e, taker, d.shares.length === 1 ? only.member : null, only.lines, confidence, only.evidence),
+          given(
+            e,
+            taker,
+            d.shares.length === 1 ? only.member : null,
+            only.lines,
+            confidence,
+            only.evidence,
+            ownTake(whoHere, this.ctx.config.holder),
+          ),
         );
       for (const share of d.shares) {
         out.push(
@@ -261,12 +270,14 @@ function given(
   lines: Given['lines'],
   confidence: number,
   evidence: string[],
+  /** Whether the track itself, not only its party, was the likeliest taker. */
+  own: boolean,
 ): Given {
   return {
     eventId: e.eventId,
     trackId,
     member: member ? { visitId: member.visitId, memberNo: member.memberNo } : null,
-    take: e.deltaG < 0,
+    take: e.deltaG < 0 && own,
     lines,
     settledMs: e.settledMs,
     confidence,

@@ -8,7 +8,7 @@ import type { LookAnswer, LookRequest } from '../types.ts';
 import type { Attribution } from './attribute.ts';
 import { FusionConfig } from './config.ts';
 import { holderLookId } from './early-looks.ts';
-import { contestedTracks, holderRequest, holderVerdict, withHolder } from './holder.ts';
+import { contestedTracks, holderRequest, holderVerdict, ownTake, withHolder } from './holder.ts';
 import type { FusionOutput } from './outputs.ts';
 
 const config = FusionConfig.parse({});
@@ -20,6 +20,7 @@ const candidate = (trackId: string, score: number): Attribution['candidates'][nu
   hands: score,
   points: 0,
   distanceM: 0.5,
+  inReach: true,
 });
 const visits: Record<string, string> = { t1: 'v1', t2: 'v2', t3: 'v1', t4: 'v3' };
 const visitOf = (id: string) => visits[id] ?? null;
@@ -70,6 +71,25 @@ describe('a contested event', () => {
     // A track on no visit is a party of its own.
     expect(contested(['t1', 2], ['t9', 1])).toEqual(['t1', 't9']);
   });
+
+  it('not by a track that never came within an arm’s reach of the plates', () => {
+    const away = { ...candidate('t2', 1), inReach: false };
+    const who = (...c: Attribution['candidates']): Attribution => ({
+      candidates: c,
+      confidence: 0.8,
+      method: 'hand',
+    });
+    expect(contestedTracks(who(candidate('t1', 2), away), visitOf, holder)).toBeNull();
+    // Its party's member within reach is the party's best instead.
+    const near = { ...candidate('t5', 0.5) };
+    expect(
+      contestedTracks(
+        who(candidate('t1', 2), away, near),
+        (id) => (id === 't5' ? 'v2' : visitOf(id)),
+        holder,
+      ),
+    ).toEqual(['t1', 't5']);
+  });
 });
 
 describe('where a holder look looks', () => {
@@ -111,6 +131,45 @@ describe('where a holder look looks', () => {
     expect(r.views.map((v) => v.frameIndex)).toEqual([2, 5, 4]);
   });
 
+  it('the hand that went to the plate, not the other one hanging at the side', () => {
+    const e = take();
+    // Sightings told apart by their bounding box's x: the hand's floor distance from the plate.
+    const at = (dt: number, frameIndex: number, score: number, fromPlateM: number) => ({
+      ...hand('t1', e.settledMs + dt, frameIndex, score),
+      bboxPx: { x: fromPlateM, y: 0, w: 8, h: 8 },
+    });
+    const sightings = [
+      at(-600, 1, 0.9, 0.7), // frame 1: the idle hand, better seen...
+      at(-600, 1, 0.5, 0.1), // ...and the one carrying the item away
+      at(-300, 2, 0.9, 0.8), // frame 2: only the idle hand
+      at(-100, 3, 0.6, 0.3),
+    ];
+    const toPlate = (s: { bboxPx?: { x: number } }) => s.bboxPx!.x;
+    const r = holderRequest(e, ['t1'], ['cola'], sightings, 0, holder, toPlate)!;
+    expect(r.views.map((v) => [v.frameIndex, v.bboxPx.x])).toEqual([
+      [3, 0.3],
+      [1, 0.1],
+    ]);
+    // Without the plates' distances, the best-seen hand of each frame.
+    const blind = holderRequest(e, ['t1'], ['cola'], sightings, 0, holder)!;
+    expect(blind.views.map((v) => [v.frameIndex, v.bboxPx.x])).toEqual([
+      [1, 0.7],
+      [3, 0.3],
+      [2, 0.8],
+    ]);
+    // No hand near the plate at all: the nearest of each frame still.
+    const far = holderRequest(
+      e,
+      ['t1'],
+      ['cola'],
+      sightings.slice(0, 1).concat(sightings[2]!),
+      0,
+      holder,
+      toPlate,
+    )!;
+    expect(far.views.map((v) => v.frameIndex).sort()).toEqual([1, 2]);
+  });
+
   it('a put-back’s hands as they go in, before the shelf moved, and as they come away', () => {
     const e = { ...take(), deltaG: 352, plates: [{ plateId: 'S1-P1', deltaG: 352 }] };
     const r = holderRequest(
@@ -150,6 +209,20 @@ describe('what a holder look decides', () => {
     const a = seen({ t1: [0, 0], t2: [0.8, 0.9] });
     expect(holderVerdict(a, take(), ['t1', 't2'], holder).trackId).toBe('t2');
     expect(holderVerdict(a, take(), ['t1', 't2'], holder, new Set(['t2'])).trackId).toBeNull();
+  });
+
+  it('a take holds the hand it was given to only if that track scored highest, not just its party', () => {
+    // t3 is on top as the best of v1's party (t1 + t3 outscore t2), but t2 scored higher itself.
+    const byParty: Attribution = {
+      candidates: [candidate('t3', 1.5), candidate('t1', 1.2), candidate('t2', 2)],
+      confidence: 0.6,
+      method: 'hand',
+    };
+    const byTrack: Attribution = { ...byParty, candidates: [candidate('t2', 2), candidate('t3', 1.5)] };
+    expect(ownTake(byParty, holder)).toBe(false);
+    expect(ownTake(byTrack, holder)).toBe(true);
+    expect(ownTake(byParty, { ownTakeTopOnly: false })).toBe(true);
+    expect(ownTake({ candidates: [], confidence: 0, method: 'none' }, holder)).toBe(false);
   });
 
   it('but a putter’s hand that took the item back seconds before still holds it going in', () => {

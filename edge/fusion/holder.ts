@@ -15,8 +15,9 @@ type HolderConfig = FusionConfig['holder'];
 
 /**
  * The top candidate and the best candidate of each other party (a track on no visit is a party of
- * its own) that scored at least `rivalShare` of the top party's score, strongest first, at most
- * `maxTracks` in all; null when no other party comes near.
+ * its own) that stood within an arm's reach of the plates and scored at least `rivalShare` of the
+ * top party's score, strongest first, at most `maxTracks` in all; null when no other party comes
+ * near.
  */
 export function contestedTracks(
   who: Attribution,
@@ -32,7 +33,9 @@ export function contestedTracks(
   for (const c of who.candidates) {
     const p = party(c.trackId);
     if (p === ours) oursScore += c.score;
-    else if ((best.get(p)?.score ?? -1) < c.score) best.set(p, c);
+    // One that never came within reach did not take from the plates, whatever its hand holds (a
+    // bystander with a product of their own, or a look-alike: baseline seed 10, 1.5 m from the plate).
+    else if (c.inReach && (best.get(p)?.score ?? -1) < c.score) best.set(p, c);
   }
   const rivals = [...best.values()]
     .filter((c) => c.score >= config.rivalShare * oursScore)
@@ -79,21 +82,22 @@ export function holderRequest(
   sightings: readonly HandSighting[],
   nowMs: number,
   config: HolderConfig & { waitMs: number },
+  /** How far (m, on the floor) a sighting's hand is from the event's plates; none: all alike. */
+  toPlatesM?: (s: HandSighting) => number,
 ): LookRequest | null {
   const { holding, empty } = holderWindows(e, config);
   const views: LookRequest['views'] = [];
   const pick = (trackId: string, [fromMs, toMs]: [number, number], most: number) => {
-    const chosen = spreadInTime(
-      sightings.filter(
-        (s) =>
-          s.trackId === trackId &&
-          s.bboxPx !== undefined &&
-          s.frameIndex !== undefined &&
-          s.captureMs >= fromMs &&
-          s.captureMs <= toMs,
-      ),
-      most,
+    const own = sightings.filter(
+      (s) =>
+        s.trackId === trackId &&
+        s.bboxPx !== undefined &&
+        s.frameIndex !== undefined &&
+        s.captureMs >= fromMs &&
+        s.captureMs <= toMs,
     );
+    const reaching = toPlatesM && config.viewNearM > 0;
+    const chosen = spreadInTime(reaching ? reachingHand(own, toPlatesM, config.viewNearM) : own, most);
     for (const s of chosen)
       views.push({
         cameraId: s.cameraId,
@@ -121,6 +125,29 @@ export function holderRequest(
     askedMs: nowMs,
     deadlineMs: nowMs + config.waitMs,
   };
+}
+
+/**
+ * The sightings of the hand that went to the plates, not of the other: per frame, the hand nearest
+ * the plates, and only those within `nearM` of them (unless none is). A track's two hands are both
+ * seen in the window, and its other hand hangs at its side, empty: on baseline seed 6 four of a
+ * taker's five views were of that hand, while the one carrying two tins of tuna away went unread,
+ * and another visit was charged.
+ */
+function reachingHand(
+  sightings: readonly HandSighting[],
+  toPlatesM: (s: HandSighting) => number,
+  nearM: number,
+): HandSighting[] {
+  const byFrame = new Map<string, { s: HandSighting; m: number }>();
+  for (const s of sightings) {
+    const key = `${s.cameraId}#${s.frameIndex}`;
+    const m = toPlatesM(s);
+    const had = byFrame.get(key);
+    if (!had || m < had.m) byFrame.set(key, { s, m });
+  }
+  const near = [...byFrame.values()].filter((x) => x.m <= nearM).map((x) => x.s);
+  return near.length > 0 ? near : [...byFrame.values()].map((x) => x.s);
 }
 
 /**
@@ -247,6 +274,17 @@ export function withHolder(
   const score = Math.max(found.score, (config.share / (1 - config.share)) * theirs);
   const candidates = [{ ...found, score }, ...who.candidates.filter((c) => c !== found)];
   return { candidates, confidence: Math.max(who.confidence, config.share), method: 'hand' };
+}
+
+/**
+ * Whether the track a take is given to (the attribution's top) holds it now, so that its hand is
+ * no evidence at the next take (`ownTakeMs`): with `ownTakeTopOnly`, only when it scored highest of
+ * all candidates, not when it was put on top as the best of its party.
+ */
+export function ownTake(who: Attribution, config: Pick<HolderConfig, 'ownTakeTopOnly'>): boolean {
+  const [top, ...rest] = who.candidates;
+  if (!top) return false;
+  return !config.ownTakeTopOnly || rest.every((c) => c.score <= top.score);
 }
 
 /** The line's evidence from a holder look, e.g. `holder:t4:0.62/0.05`. */

@@ -15,6 +15,7 @@ const cand = (trackId: string, score: number, firstHandMs: number): Candidate =>
   hands: 1,
   points: 0,
   distanceM: 0.4,
+  inReach: true,
   firstHandMs,
 });
 const who = (confidence: number, ...candidates: Candidate[]): Attribution => ({

@@ -213,10 +213,16 @@ export class EventLooks {
     const skus = [...new Set([...best.lines.map((l) => l.sku), ...p.lookFor])];
     const { handBeforeMs, handAfterMs } = this.ctx.config.attribution;
     const sightings = this.ctx.hands(e.startMs - handBeforeMs, e.settledMs + handAfterMs);
-    const request = holderRequest(e, tracks, skus, sightings, nowMs, {
-      ...cfg,
-      waitMs: this.ctx.config.lookWaitMs,
-    });
+    const plateIds = e.plates.map((x) => x.plateId);
+    const request = holderRequest(
+      e,
+      tracks,
+      skus,
+      sightings,
+      nowMs,
+      { ...cfg, waitMs: this.ctx.config.lookWaitMs },
+      (s) => this.ctx.geometry.handToPlatesM(s, plateIds),
+    );
     return request ? { holder: tracks, request } : null;
   }
 

@@ -12,6 +12,7 @@ const cand = (trackId: string, score: number, firstHandMs?: number, hands = 1): 
   hands,
   points: 0,
   distanceM: 0.5,
+  inReach: true,
   ...(firstHandMs === undefined ? {} : { firstHandMs }),
 });
 const who = (...candidates: Candidate[]): Attribution => ({ candidates, confidence: 0.6, method: 'hand' });
