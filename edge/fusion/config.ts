@@ -24,8 +24,8 @@ export const AttributionConfig = z
      * alone passes over many plates beyond the hand; a point does not: of the points in a plate's
      * volume during its event, 1037 were at the picker's hand and 17 at another shopper's
      * (benchmarks/accuracy/hand-points.ts; see edge/tracking/hands.ts `handPoints`). Measured with
-     * benchmarks/accuracy/replay-attribution.ts over the 22 runs of
-     * benchmarks/results/accuracy-baseline (1108 events): pairing only sightings linked
+     * benchmarks/accuracy/replay-attribution.ts over the 22 runs of c080f8c (then
+     * benchmarks/results/accuracy-baseline; 1108 events): pairing only sightings linked
      * to one track, 1020 right and 83 wrong (38 of them sent to review); pairing those with an
      * unlinked one too, at a 5 cm gap, 1024 and 79 (34). Counting a sighting that made a point
      * by its point only, not by its ray, gave 1025 and 78 but took the rays of the second of two

@@ -266,7 +266,7 @@ export interface HandPoint {
  * pairing of left and right meets far apart, or not at all). The two may not be linked to two
  * different tracks, but one or both may be linked to none: an arm deep in a shelf has often left
  * its body's box in one view. Points in a plate's volume during its event, over the 22 kept runs of
- * benchmarks/results/accuracy-baseline (`npx tsx benchmarks/accuracy/hand-points.ts
+ * c080f8c (`npx tsx benchmarks/accuracy/hand-points.ts
  * [--linked-only] DUMPS`): 1037 at the picker's hand, 17 at another shopper's, 212 at no true
  * hand, in 388 of 1109 events; pairing only sightings linked to one track, 463, 6 and 89, in 230.
  */
