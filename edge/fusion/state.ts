@@ -6,7 +6,7 @@ import type { Given } from './swaps.ts';
 import type { Unclaimed } from './unclaimed.ts';
 
 /** Raised whenever what a snapshot holds changes shape: an older snapshot is then refused. */
-export const FUSION_STATE_VERSION = 8;
+export const FUSION_STATE_VERSION = 9;
 
 /** A visit whose last member left at `tsMs`, waiting for the shelf events begun before. */
 export interface Closing {
