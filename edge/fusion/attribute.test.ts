@@ -261,3 +261,13 @@ describe('attribute', () => {
     expect(partyFirst(who, (id) => id, config)).toEqual(who);
   });
 });
+
+describe('PlateGeometry.handToPlatesM', () => {
+  it('is how far out of the plate’s footprint the hand’s ray is at the plate’s height', () => {
+    const at = (xy: Vec2) => seen('t1', [xy[0], xy[1], plate.centerM[2]], 0);
+    expect(geometry.handToPlatesM(at(outFromFront(-0.1)), [PLATE])).toBe(0);
+    expect(geometry.handToPlatesM(at(outFromFront(0.3)), [PLATE])).toBeCloseTo(0.3, 6);
+    expect(geometry.handToPlatesM(at(outFromFront(0.6)), [PLATE])).toBeCloseTo(0.6, 6);
+    expect(geometry.handToPlatesM(at(outFromFront(0.3)), [])).toBe(Number.POSITIVE_INFINITY);
+  });
+});

@@ -81,7 +81,7 @@ describe('a contested event', () => {
     });
     expect(contestedTracks(who(candidate('t1', 2), away), visitOf, holder)).toBeNull();
     // Its party's member within reach is the party's best instead.
-    const near = { ...candidate('t5', 0.5) };
+    const near = candidate('t5', 0.5);
     expect(
       contestedTracks(
         who(candidate('t1', 2), away, near),
