@@ -118,13 +118,7 @@ export class PlateGeometry {
       const f = this.footprints.get(id);
       if (!f || Math.abs(dz) < 1e-9) continue;
       const t = (f.topZ - oz) / dz;
-      if (t <= 0) continue;
-      const x = ox + t * dx;
-      const y = oy + t * dy;
-      best = Math.min(
-        best,
-        Math.hypot(Math.max(f.minX - x, 0, x - f.maxX), Math.max(f.minY - y, 0, y - f.maxY)),
-      );
+      if (t > 0) best = Math.min(best, pointToPlate([ox + t * dx, oy + t * dy, f.topZ], f, 0));
     }
     return best;
   }

@@ -109,6 +109,7 @@ export class Giving {
       const whoHere = own ? this.heldBy(own, verdict) : who;
       const lines = best.lines.filter((l) => l.plateId === plateId);
       const taker = whoHere.candidates[0]?.trackId;
+      const takerHolds = ownTake(whoHere, this.ctx.config.holder);
       const d = decidePlate({
         event: e,
         plateId,
@@ -130,8 +131,7 @@ export class Giving {
           this.ctx.alert('unattributed-event', e.settledMs, detail, { plateId, trackId: d.top?.trackId }),
         );
         trace({ lines, confidence: 0, review: true });
-        if (taker)
-          this.ctx.given.push(given(e, taker, null, lines, 0, [], ownTake(whoHere, this.ctx.config.holder)));
+        if (taker) this.ctx.given.push(given(e, taker, null, lines, 0, [], takerHolds));
         // Kept for the member the track may yet turn out to be (bound late, or leaving with them).
         if (d.top && !this.ctx.isStranger(d.top.trackId))
           this.ctx.unclaimed.keep({
@@ -156,7 +156,7 @@ export class Giving {
             only.lines,
             confidence,
             only.evidence,
-            ownTake(whoHere, this.ctx.config.holder),
+            takerHolds,
           ),
         );
       for (const share of d.shares) {
