@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import { armStrip } from '../../models/runtime/arm-link.ts';
 import {
   type ImageInput,
   loadClassifier,
@@ -52,6 +53,8 @@ async function open(task: Task, path: string, workers: number, intraOpThreads: n
 }
 
 /** Inputs already at the model's input size, so that the worker's preprocessing is only the tensor. */
+const handAt = (m: ReturnType<typeof readManifest>) => (m.output.kind === 'arm-link' ? m.output.handAtPx : 0);
+
 export async function inputsFor(path: string, frames: RawImage[]): Promise<RawImage[]> {
   const m = readManifest(path);
   const [, , h, w] = m.input.shape;
@@ -62,10 +65,15 @@ export async function inputsFor(path: string, frames: RawImage[]): Promise<RawIm
       w >= f.width / 2
         ? null
         : { x: (i * 97) % (f.width - 120), y: (i * 53) % (f.height - 160), w: 120, h: 160 };
+    const resize = m.input.resize;
+    const x = (i * 97) % f.width;
+    const y = (i * 53) % f.height;
     const { hwc } =
-      m.input.resize === 'window'
-        ? windowAt(f, (i * 97) % f.width, (i * 53) % f.height, w, m.input.padValue)
-        : await cropResize(f, box, w, h, m.input.resize, m.input.padValue);
+      resize === 'window'
+        ? windowAt(f, x, y, w, m.input.padValue)
+        : resize === 'strip'
+          ? { hwc: armStrip(f, { hand: [x, y], head: [x + 40, y + 30] }, w, h, handAt(m), m.input.padValue) }
+          : await cropResize(f, box, w, h, resize, m.input.padValue);
     out.push({ rgb: Uint8Array.from(hwc), width: w, height: h });
   }
   return out;

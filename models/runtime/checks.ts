@@ -89,6 +89,8 @@ export function outputProblem(m: Manifest, name: string, dims: readonly number[]
         : vector(o.dim, `output.dim`);
     case 'embedding':
       return vector(o.dim, 'output.dim');
+    case 'arm-link':
+      return vector(1, 'one probability');
     case 'held-item': {
       const a = yoloAnchors(dims, 1, false);
       return typeof a === 'string' ? `output "${name}": ${a} for one class` : null;

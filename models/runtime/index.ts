@@ -3,6 +3,7 @@
  * model), pool.ts and worker.ts (sessions in worker threads), decode.ts and nms.ts (outputs to
  * answers, pure).
  */
+export { type ArmPair, armStrip } from './arm-link.ts';
 export { checkInputs, checkOutputDims, checkOutputNames, outputProblem } from './checks.ts';
 export { ITEM_CROP, type ItemCrop, itemCropRegion } from './crops.ts';
 export {
@@ -28,6 +29,7 @@ export {
 export {
   defaultLoadOptions,
   findManifest,
+  loadArmLink,
   loadClassifier,
   loadDetector,
   loadEmbedder,
@@ -41,6 +43,7 @@ export { Manifest } from './manifest.ts';
 export { iou, nmsPerClass, type ScoredBox } from './nms.ts';
 export type { InputTransform, PixelBox, RawImage } from './preprocess.ts';
 export type {
+  ArmLinkModel,
   ClassifierModel,
   Detection,
   DetectorModel,

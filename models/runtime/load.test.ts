@@ -1,7 +1,14 @@
 import { rmSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadClassifier, loadDetector, loadEmbedder, loadHeldItem, readManifest } from './load.ts';
+import {
+  loadArmLink,
+  loadClassifier,
+  loadDetector,
+  loadEmbedder,
+  loadHeldItem,
+  readManifest,
+} from './load.ts';
 import type { Manifest } from './manifest.ts';
 import type { PixelBox } from './preprocess.ts';
 import { damagedCopy, expectRefusal, shipped } from './testing.ts';
@@ -17,6 +24,7 @@ const det = shipped('detector');
 const cls = shipped('classifier');
 const emb = shipped('embedding');
 const held = shipped('held-item');
+const arm = shipped('arm-link');
 const made: string[] = [];
 const copy = (...args: Parameters<typeof damagedCopy>) => {
   const p = damagedCopy(...args);
@@ -28,9 +36,10 @@ afterAll(() => {
 });
 
 // The tests below skip a model they cannot find, for a WALKOUT_MODELS_DIR that holds only some;
-// the shipped four are committed, so without one a lost model would pass as skipped.
-it.skipIf(process.env.WALKOUT_MODELS_DIR !== undefined)('finds the four committed models', () => {
-  expect({ det: det.path, cls: cls.path, emb: emb.path, held: held.path }).toEqual({
+// the shipped five are committed, so without one a lost model would pass as skipped.
+it.skipIf(process.env.WALKOUT_MODELS_DIR !== undefined)('finds the five committed models', () => {
+  expect({ det: det.path, cls: cls.path, emb: emb.path, held: held.path, arm: arm.path }).toEqual({
+    arm: expect.stringMatching(/arm-link\/manifest\.json$/),
     det: expect.stringMatching(/detector\/manifest\.json$/),
     cls: expect.stringMatching(/classifier\/manifest\.json$/),
     emb: expect.stringMatching(/reid\/manifest\.json$/),
@@ -275,4 +284,56 @@ describe(`loading the held-item model${held.skip}`, () => {
       ),
     );
   });
+});
+
+describe(`loading the arm-link model${arm.skip}`, () => {
+  const frame = () => {
+    // A grey frame with a skin-coloured bar: enough for the model to run on, not to judge.
+    const rgb = new Uint8Array(160 * 120 * 3).fill(90);
+    for (let x = 40; x < 100; x++) for (let y = 58; y < 62; y++) rgb.set([210, 160, 130], (y * 160 + x) * 3);
+    return { rgb, width: 160, height: 120 };
+  };
+
+  it.skipIf(!arm.path)('gives one probability per pair, and none for no pairs', async () => {
+    const model = await loadArmLink(arm.path!);
+    try {
+      expect(model.reachPx).toBeGreaterThan(50);
+      const { probabilities } = await model.link(frame(), [
+        { hand: [40, 60], head: [100, 60] },
+        { hand: [40, 60], head: [40, 110] },
+      ]);
+      expect(probabilities).toHaveLength(2);
+      for (const p of probabilities) expect(p).toBeGreaterThanOrEqual(0);
+      for (const p of probabilities) expect(p).toBeLessThanOrEqual(1);
+      // Different strips, different answers: the pairs reached the model.
+      expect(probabilities[0]).not.toBeCloseTo(probabilities[1]!, 6);
+      expect((await model.link(frame(), [])).probabilities).toEqual([]);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it.skipIf(!arm.path)('refuses a pair that is not two finite points, naming it', async () => {
+    const model = await loadArmLink(arm.path!);
+    try {
+      const bad = [{ hand: [40, Number.NaN], head: [1, 2] }] as never;
+      await expectRefusal(model.link(frame(), bad), 'IMAGE_INVALID', /pairs\[0\]/);
+    } finally {
+      await model.close();
+    }
+  });
+
+  it.skipIf(!arm.path)(
+    'refuses a manifest that reads anything but a strip, or a hand off the strip',
+    async () => {
+      const p = copy(arm.path!, {
+        manifest: (m) => {
+          m.input.resize = 'stretch';
+          (m.output as { handAtPx: number }).handAtPx = 999;
+        },
+      });
+      await expectRefusal(loadArmLink(p), 'FILE_INVALID', /only it, reads a strip/, /output\.handAtPx/);
+      await expectRefusal(loadHeldItem(arm.path!), 'MODEL_MISMATCH', /is the manifest of an arm-link model/);
+    },
+  );
 });

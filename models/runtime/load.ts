@@ -5,11 +5,13 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadJsonFile, WalkoutError } from '../../proto/index.ts';
+import type { ArmPair } from './arm-link.ts';
 import { heldItemWindow } from './held-item.ts';
 import { Manifest } from './manifest.ts';
 import { WorkerPool } from './pool.ts';
 import type { PixelBox, RawImage } from './preprocess.ts';
 import type {
+  ArmLinkModel,
   ClassifierModel,
   DetectorModel,
   EmbeddingModel,
@@ -55,6 +57,7 @@ const LOADER: Record<Task, string> = {
   classifier: 'loadClassifier',
   embedding: 'loadEmbedder',
   'held-item': 'loadHeldItem',
+  'arm-link': 'loadArmLink',
 };
 
 const TASK_NAME: Record<Task, string> = {
@@ -62,6 +65,7 @@ const TASK_NAME: Record<Task, string> = {
   classifier: 'a classifier',
   embedding: 'an embedding model',
   'held-item': 'a held-item model',
+  'arm-link': 'an arm-link model',
 };
 
 function resolveOptions(task: Task, opts: LoadOptions, source: string) {
@@ -261,12 +265,45 @@ export async function loadHeldItem(manifestPath: string, opts: LoadOptions = {})
   };
 }
 
+export async function loadArmLink(manifestPath: string, opts: LoadOptions = {}): Promise<ArmLinkModel> {
+  const { m, pool } = await open('arm-link', manifestPath, opts);
+  const handAtPx = m.output.kind === 'arm-link' ? m.output.handAtPx : 0;
+  return {
+    manifest: m,
+    // The head must show on the strip, with a margin for its own pixels.
+    reachPx: m.input.shape[3] - handAtPx - 8,
+    async link(image, pairs) {
+      checkArgs(image, undefined);
+      if (!Array.isArray(pairs))
+        throw new WalkoutError('IMAGE_INVALID', 'pairs must be an array of { hand: [x, y], head: [x, y] }');
+      pairs.forEach((p: ArmPair, i) => {
+        const ok = [p?.hand?.[0], p?.hand?.[1], p?.head?.[0], p?.head?.[1]].every(
+          (v) => typeof v === 'number' && Number.isFinite(v),
+        );
+        if (!ok)
+          throw new WalkoutError(
+            'IMAGE_INVALID',
+            `pairs[${i}] is not { hand: [x, y], head: [x, y] } finite numbers`,
+            {
+              pair: p,
+            },
+          );
+      });
+      if (pairs.length === 0) return { probabilities: [], timing: { ...NO_TIMING } };
+      const { result, timing } = await pool.request({ image, pairs });
+      return { probabilities: (result as Extract<WorkerResult, { task: 'arm-link' }>).probabilities, timing };
+    },
+    close: () => pool.close(),
+  };
+}
+
 /** Where the project keeps each task's model: `models/<folder>/manifest.json`. */
 export const MODEL_FOLDERS: Record<Task, readonly string[]> = {
   detector: ['detector'],
   classifier: ['classifier'],
   embedding: ['reid', 'embedding'],
   'held-item': ['held-item'],
+  'arm-link': ['arm-link'],
 };
 
 export const MODELS_DIR = fileURLToPath(new URL('../', import.meta.url));

@@ -16,10 +16,12 @@ export const ModelInput = z
     layout: z.literal('NCHW'),
     colour: z.literal('RGB'),
     resize: z
-      .enum(['letterbox', 'stretch', 'window'])
+      .enum(['letterbox', 'stretch', 'window', 'strip'])
       .describe(
         'letterbox keeps the aspect ratio and pads (Ultralytics); stretch fills the input; window cuts ' +
-          'an input-sized window of the source at its own resolution, centred on a point, padded outside it',
+          'an input-sized window of the source at its own resolution, centred on a point, padded outside it; ' +
+          'strip samples the source at its own resolution along a line from one point towards another ' +
+          '(the arm-link model: hand towards head)',
       ),
     padValue: z.number().int().min(0).max(255).default(114).describe('grey level of letterbox padding'),
     mean: Rgb.describe('per channel, subtracted from the 0..255 value'),
@@ -97,7 +99,19 @@ export const HeldItemOutput = z
   })
   .strict();
 
-export const ModelTask = z.enum(['detector', 'classifier', 'embedding', 'held-item']);
+export const ArmLinkOutput = z
+  .object({
+    kind: z.literal('arm-link'),
+    name: z.string().min(1).describe('[1, 1]: probability that the hand and the head are one person'),
+    handAtPx: z
+      .number()
+      .int()
+      .nonnegative()
+      .describe("the hand sits this many input pixels from the strip's left edge, on its middle row"),
+  })
+  .strict();
+
+export const ModelTask = z.enum(['detector', 'classifier', 'embedding', 'held-item', 'arm-link']);
 
 export const Manifest = z
   .object({
@@ -109,10 +123,18 @@ export const Manifest = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256'),
     opset: Int.optional(),
     input: ModelInput,
-    output: z.discriminatedUnion('kind', [DetectorOutput, ClassifierOutput, EmbeddingOutput, HeldItemOutput]),
+    output: z.discriminatedUnion('kind', [
+      DetectorOutput,
+      ClassifierOutput,
+      EmbeddingOutput,
+      HeldItemOutput,
+      ArmLinkOutput,
+    ]),
     classes: z
       .array(z.string().min(1))
-      .describe('detector: class names; classifier: SKUs; held-item: ["item"]; embedding: []'),
+      .describe(
+        'detector: class names; classifier: SKUs; held-item: ["item"]; arm-link: ["same-person"]; embedding: []',
+      ),
     training: z.record(z.string(), z.unknown()).optional().describe('absent for a model trained elsewhere'),
     metrics: z.record(z.string(), z.unknown()).optional(),
   })
@@ -127,6 +149,18 @@ export const Manifest = z
         code: 'custom',
         path: ['input', 'resize'],
         message: 'a held-item model, and only it, reads a window',
+      });
+    if ((m.task === 'arm-link') !== (m.input.resize === 'strip'))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['input', 'resize'],
+        message: 'an arm-link model, and only it, reads a strip',
+      });
+    if (m.output.kind === 'arm-link' && m.output.handAtPx >= m.input.shape[3])
+      ctx.addIssue({
+        code: 'custom',
+        path: ['output', 'handAtPx'],
+        message: `must lie within the input's width, ${m.input.shape[3]}`,
       });
     if (m.output.kind === 'held-item') {
       const [, , h, w] = m.input.shape;

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../../proto/errors.ts';
+import type { ArmPair } from './arm-link.ts';
 import type { HeldItem, HeldItemWindow } from './held-item.ts';
 import type { Manifest } from './manifest.ts';
 import type { PixelBox, RawImage } from './preprocess.ts';
@@ -104,6 +105,13 @@ export interface MainStreamSource {
   region(region: PixelBox, scale: number): Promise<ImageInput>;
 }
 
+export interface ArmLinkModel extends ModelBase {
+  /** Per pair, the probability that the hand is the head's person's; pairs of one frame. */
+  link(image: ImageInput, pairs: ArmPair[]): Promise<{ probabilities: number[]; timing: Timing }>;
+  /** The farthest a head may lie from the hand (frame pixels) and still show on the strip. */
+  readonly reachPx: number;
+}
+
 export interface EmbeddingModel extends ModelBase {
   /** Without boxes the whole image is the crop; otherwise one L2-normalised vector per box. */
   embed(image: ImageInput, boxes?: PixelBox[]): Promise<{ vectors: Float32Array[]; timing: Timing }>;
@@ -137,7 +145,8 @@ export type WorkerPayload =
       windows: { window: HeldItemWindow; part: ImageInput | null }[];
       /** The detect-stream frame's size, which found boxes are clipped to. */
       frame: { width: number; height: number };
-    };
+    }
+  | { image: ImageInput; pairs: ArmPair[] };
 
 export type WorkerRequest = { id: number } & WorkerPayload;
 
@@ -145,7 +154,8 @@ export type WorkerResult =
   | { task: 'detector'; detections: Detection[]; image?: RawImage }
   | { task: 'classifier'; results: ItemClass[] }
   | { task: 'embedding'; vectors: Float32Array[] }
-  | { task: 'held-item'; items: HeldItem[] };
+  | { task: 'held-item'; items: HeldItem[] }
+  | { task: 'arm-link'; probabilities: number[] };
 
 export type WorkerReply =
   | { kind: 'ready' }

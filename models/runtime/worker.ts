@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { WalkoutError } from '../../proto/errors.ts';
+import { armStrip } from './arm-link.ts';
 import { checkInputs, checkOutputDims, checkOutputNames } from './checks.ts';
 import { boxToSource, decodeClassifier, decodeYolo, l2Normalize } from './decode.ts';
 import { decodeHeldItem, type HeldItem, padWindow, windowTransform } from './held-item.ts';
@@ -104,9 +105,15 @@ async function run(): Promise<Record<string, { data: Float32Array; dims: readonl
   return res;
 }
 
+const IDENTITY: InputTransform = { scaleX: 1, scaleY: 1, padX: 0, padY: 0, offsetX: 0, offsetY: 0 };
+
 /** A held-item model's window is centred on its proposal's box; the others crop or resize. */
 async function prepare(img: RawImage, box: PixelBox | null) {
-  if (m.input.resize !== 'window') return cropResize(img, box, W, H, m.input.resize, m.input.padValue);
+  const resize = m.input.resize;
+  if (resize === 'letterbox' || resize === 'stretch')
+    return cropResize(img, box, W, H, resize, m.input.padValue);
+  if (resize === 'strip')
+    throw new WalkoutError('IMAGE_INVALID', `${file}: an arm-link model reads pairs, not boxes`, { file });
   if (!box) throw new WalkoutError('IMAGE_INVALID', `${file}: a window model needs proposal boxes`, { file });
   return windowAt(img, box.x + box.w / 2, box.y + box.h / 2, W, m.input.padValue);
 }
@@ -136,6 +143,17 @@ async function* inputs(
     return;
   }
   const img = await decode(req.image, timing);
+  if ('pairs' in req) {
+    if (m.output.kind !== 'arm-link')
+      throw new WalkoutError('IMAGE_INVALID', `${file}: pairs are for an arm-link model`, { file });
+    for (const pair of req.pairs) {
+      const t = performance.now();
+      const hwc = armStrip(img, pair, W, H, m.output.handAtPx, m.input.padValue);
+      timing.preprocessMs += performance.now() - t;
+      yield { hwc, transform: IDENTITY, width: img.width, height: img.height };
+    }
+    return;
+  }
   if (req.keepImage && req.image instanceof Uint8Array) kept.image = img;
   for (const box of req.boxes ?? [null]) {
     const t = performance.now();
@@ -153,6 +171,7 @@ async function handle(req: WorkerRequest): Promise<void> {
   const results: Extract<WorkerResult, { task: 'classifier' }>['results'] = [];
   const vectors: Float32Array[] = [];
   const items: HeldItem[] = [];
+  const probabilities: number[] = [];
   const kept: { image?: RawImage } = {};
   let index = 0;
   for await (const { hwc, transform, width, height } of inputs(req, timing, kept)) {
@@ -189,6 +208,8 @@ async function handle(req: WorkerRequest): Promise<void> {
       };
       for (const it of decodeHeldItem(data, dims, opts, transform, width, height))
         items.push({ proposal: index, ...it });
+    } else if (o.kind === 'arm-link') {
+      probabilities.push(out[o.name]!.data[0]!);
     } else if (o.kind === 'classifier') {
       const r = decodeClassifier(out[o.similarity]!.data, out[o.embedding]!.data, m.classes, o);
       results.push(r);
@@ -212,7 +233,9 @@ async function handle(req: WorkerRequest): Promise<void> {
         ? { task: 'classifier', results }
         : init.task === 'held-item'
           ? { task: 'held-item', items }
-          : { task: 'embedding', vectors };
+          : init.task === 'arm-link'
+            ? { task: 'arm-link', probabilities }
+            : { task: 'embedding', vectors };
   timing.totalMs = performance.now() - t0;
   post({ kind: 'done', id: req.id, result, timing }, transfer);
 }
