@@ -49,6 +49,8 @@ export const EdgeConfig = z
     detectScore: z.number().min(0.01).max(1).default(VISION_DEFAULTS.scoreThreshold),
     /** Re-id embeddings for every person (identity through crowds, at 3–6 ms a frame). */
     reid: z.boolean().default(VISION_DEFAULTS.reid),
+    /** Whose arm a hand near two heads is, by the arm-link model (models/arm-link). */
+    armLinks: z.boolean().default(VISION_DEFAULTS.armLinks),
     /**
      * Live: the held-item model and classifier look at the hand's main-stream crop where the
      * weights cannot tell (weight twins, an item back on a plate that did not hold it). A replay has

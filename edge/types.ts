@@ -23,6 +23,15 @@ export interface FrameDetections {
   detections: Detection[];
   /** Same length as `detections`; null where no embedding was computed (non-persons, or skipped). */
   embeddings?: (Float32Array | null)[];
+  /** The arm-link model's answers (edge/vision/arms.ts): for a hand and a head, by detection index. */
+  armLinks?: ArmLink[];
+}
+
+/** How likely the hand `hand` is the person's whose head is `head` (indexes into the detections). */
+export interface ArmLink {
+  hand: number;
+  head: number;
+  probability: number;
 }
 
 /**
@@ -88,9 +97,10 @@ export interface HandSighting {
   trackId: string | null;
   /**
    * How the track was found: the person box the hand is in, which track could reach it (no box
-   * gave one), or the track standing clearly nearer the hand's ray than the box's (`nearer`).
+   * gave one), the track standing clearly nearer the hand's ray than the box's (`nearer`), or the
+   * head the arm-link model clearly joined it to (`arm`).
    */
-  linkedBy?: 'box' | 'reach' | 'nearer';
+  linkedBy?: 'box' | 'reach' | 'nearer' | 'arm';
   score: number;
   /** The frame it was seen in (X-Frame-Index) and its box there (detect-stream pixels): where a second look reads the main stream. */
   frameIndex?: number;

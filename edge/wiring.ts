@@ -12,7 +12,7 @@ import { Fusion } from './fusion/engine.ts';
 import type { ResolveTrace } from './fusion/outputs.ts';
 import type { IdentifyStage, TrackerStage, WeightStage } from './stages.ts';
 import { trackerConfig } from './tracking/config.ts';
-import { handSightings } from './tracking/hands.ts';
+import { DEFAULT_HAND_OPTIONS, handSightings } from './tracking/hands.ts';
 import { FloorTracker } from './tracking/tracker.ts';
 import { birthZonesFor } from './tracking/zones.ts';
 import type { FrameDetections, Track, WeightEvent } from './types.ts';
@@ -72,6 +72,11 @@ export function buildFusion(
     return { hypotheses, doubt: why, lookFor: lookCandidates(hypotheses, why, contents, weightConfig) };
   };
   const tracking = trackerConfig(config.tracker);
+  const handOptions = {
+    ...DEFAULT_HAND_OPTIONS,
+    armAccept: tracking.armAccept,
+    armReject: tracking.armReject,
+  };
   const cameras = layout.cameras.map(cameraModel);
   const byId = new Map(cameras.map((c) => [c.id, c]));
   const floor = new FloorTracker({ config: tracking, cameras, birthZones: birthZonesFor(layout, tracking) });
@@ -97,7 +102,7 @@ export function buildFusion(
       tracker,
       hands: (frame, personTrack, tracks) => {
         const camera = byId.get(frame.cameraId);
-        return camera ? handSightings(frame, camera, personTrack, tracks) : [];
+        return camera ? handSightings(frame, camera, personTrack, tracks, handOptions) : [];
       },
       looks: config.answersLooks ?? false,
     },

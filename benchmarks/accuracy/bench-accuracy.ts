@@ -1,7 +1,7 @@
 /**
  * npm run bench:accuracy -- (--scenario NAME|FILE ... | --all) [--seeds A-B] [--minutes M]
  *                           [--layout FILE --catalog FILE] [--detect-fps N] [--out DIR]
- *                           [--keep] [--dump DIR] [--detections-from DUMP] [--jobs N]
+ *                           [--keep] [--dump DIR] [--detections-from DUMP] [--jobs N] [--arm-links]
  *
  * Simulates each scenario and seed with the edge in lockstep on its traffic (benchmarks/accuracy/
  * run-one.ts), scores the receipts and the floor tracks against the simulator's truth, and writes
@@ -15,6 +15,7 @@
  * kept run's detector gave (DUMP/{scenario}-{seed}/edge/dets.jsonl, recorded-detector.ts) instead
  * of detecting, and draws no frames: for a change after detection, about 16 times faster.
  * --set tracker.KEY=VALUE or fusion.SECTION.KEY=VALUE (repeatable) changes one edge option.
+ * --arm-links turns on the arm-link model (models/arm-link), which the edge runs without by default.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -64,6 +65,8 @@ const { values } = parseArgs({
     dump: { type: 'string' },
     /** Without the second look (held-item model and classifier on the hand): weights alone. */
     'no-look': { type: 'boolean', default: false },
+    /** With the arm-link model linking hands near two heads (off by default: docs/benchmarks.md, stop 37). */
+    'arm-links': { type: 'boolean', default: false },
     /**
      * An experiment: the edge with one option changed, `tracker.KEY=VALUE` or
      * `fusion.SECTION.KEY=VALUE` (e.g. fusion.attribution.handWeight=1); repeatable.
@@ -116,7 +119,9 @@ else await runHere();
 /** Every scenario and seed in this process, one after another. */
 async function runHere(): Promise<void> {
   const log = createLogger('accuracy', { level: 'warn' });
-  const detector = detectionsFrom ? null : await openDetector(VISION_DEFAULTS);
+  const detector = detectionsFrom
+    ? null
+    : await openDetector({ ...VISION_DEFAULTS, armLinks: values['arm-links'] });
   const looks: { close(): Promise<void> }[] = [];
   const secondLook = values['no-look']
     ? undefined

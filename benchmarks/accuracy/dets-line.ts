@@ -7,7 +7,7 @@
  * `readDetections` reads a file of them back, embeddings as Float32Array.
  */
 import { readFileSync } from 'node:fs';
-import type { FrameDetections } from '../../edge/types.ts';
+import type { ArmLink, FrameDetections } from '../../edge/types.ts';
 import type { Detection } from '../../models/runtime/types.ts';
 
 export interface DetectionsRow {
@@ -17,6 +17,7 @@ export interface DetectionsRow {
   detections: readonly Detection[];
   /** Parallel to `detections`; null where none was computed. */
   embeddings?: readonly (ArrayLike<number> | null)[];
+  armLinks?: readonly ArmLink[];
 }
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
@@ -39,6 +40,7 @@ export function detectionsLine(f: DetectionsRow, exact = false): string {
       bbox: { x: r1(d.bbox.x), y: r1(d.bbox.y), w: r1(d.bbox.w), h: r1(d.bbox.h) },
     })),
     ...(f.embeddings ? { embeddings: f.embeddings.map((e) => (e ? Array.from(e, r3) : null)) } : {}),
+    ...(f.armLinks ? { armLinks: f.armLinks.map((l) => ({ ...l, probability: r3(l.probability) })) } : {}),
   });
 }
 

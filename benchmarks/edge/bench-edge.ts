@@ -107,11 +107,19 @@ const workers = values.workers ? Number(values.workers) : config.workers;
 const threads = values.threads ? Number(values.threads) : config.detectThreads;
 
 /** Worker time of the pass running, from the detector's tap (ms measured in the workers). */
-const workerTimes = () => ({ frames: 0, detect: zeroTiming(), embedCalls: 0, embed: zeroTiming() });
+const workerTimes = () => ({
+  frames: 0,
+  detect: zeroTiming(),
+  embedCalls: 0,
+  embed: zeroTiming(),
+  armCalls: 0,
+  arms: zeroTiming(),
+});
 let inWorkers = workerTimes();
 const opened = await openDetector({
   scoreThreshold: config.detectScore,
   reid: config.reid,
+  armLinks: config.armLinks,
   ...(workers ? { workers } : {}),
   ...(threads ? { intraOpThreads: threads } : {}),
   observe: (t) => {
@@ -120,6 +128,10 @@ const opened = await openDetector({
     if (t.embed) {
       inWorkers.embedCalls += 1;
       addTiming(inWorkers.embed, t.embed);
+    }
+    if (t.arms) {
+      inWorkers.armCalls += 1;
+      addTiming(inWorkers.arms, t.arms);
     }
   },
 });
@@ -292,8 +304,13 @@ async function pass(opts: PassOptions) {
         meanMs: meanTiming(w.embed, w.embedCalls),
         totalMs: Math.round(w.embed.totalMs),
       },
+      armLink: {
+        calls: w.armCalls,
+        meanMs: meanTiming(w.arms, w.armCalls),
+        totalMs: Math.round(w.arms.totalMs),
+      },
       /** Worker ms per wall ms: cores the inference workers kept busy (more, with intra-op threads). */
-      cores: round((w.detect.totalMs + w.embed.totalMs) / m.wallMs, 2),
+      cores: round((w.detect.totalMs + w.embed.totalMs + w.arms.totalMs) / m.wallMs, 2),
     },
     probe,
     latencies,

@@ -55,6 +55,7 @@ async function main(): Promise<void> {
   const detector = await openDetector({
     scoreThreshold: config.detectScore,
     reid: config.reid,
+    armLinks: config.armLinks,
     ...(config.workers ? { workers: config.workers } : {}),
     ...(config.detectThreads ? { intraOpThreads: config.detectThreads } : {}),
   });

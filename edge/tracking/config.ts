@@ -217,6 +217,19 @@ export const TrackerConfig = z
       .describe(
         "Whether a track may take a lost track's identity (its person would then be the one it follows). Off: on that seed-1 run it handed a leaving shopper's track to another visit's.",
       ),
+    armAccept: z
+      .number()
+      .min(0)
+      .default(0.7)
+      .describe(
+        'A hand goes to the track of the head the arm-link model gives at least this (above 1: never), whatever the person boxes say (edge/tracking/hands.ts)...',
+      ),
+    armReject: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.3)
+      .describe("...when every other track's head (and every head of no track) gets at most this."),
     birthSeparationM: positive
       .default(0.5)
       .describe(

@@ -4,6 +4,7 @@ import { type CameraModel, cameraModel, project } from '../../proto/layout/proje
 import type { Vec3 } from '../../proto/layout/schema.ts';
 import type { FrameDetections } from '../types.ts';
 import {
+  armOwner,
   DEFAULT_HAND_OPTIONS,
   handOwner,
   handPoints,
@@ -114,6 +115,63 @@ describe('hand sightings', () => {
       ['t1', 't2', null],
     );
     expect(s!.trackId).toBeNull();
+  });
+});
+
+describe('the arm-link model joining a hand to a head', () => {
+  const o = { armAccept: 0.7, armReject: 0.3 };
+  // Detections 0 and 1 are hands; 2, 3 and 4 heads of tracks a and b and of no track.
+  const personTrack = [null, null, 'a', 'b', null];
+
+  it("gives the hand to the one head's track it clearly joins, over every box", () => {
+    const links = [
+      { hand: 0, head: 2, probability: 0.1 },
+      { hand: 0, head: 3, probability: 0.9 },
+      { hand: 1, head: 2, probability: 0.95 },
+      { hand: 1, head: 4, probability: 0.2 },
+    ];
+    expect(armOwner(0, links, personTrack, o)).toBe('b');
+    expect(armOwner(1, links, personTrack, o)).toBe('a');
+  });
+
+  it('decides nothing on a doubt: a rival between the bounds, two accepted, an untracked head as likely or likelier, no rival', () => {
+    const doubt = [
+      { hand: 0, head: 2, probability: 0.4 },
+      { hand: 0, head: 3, probability: 0.9 },
+    ];
+    expect(armOwner(0, doubt, personTrack, o)).toBeNull();
+    const both = [
+      { hand: 0, head: 2, probability: 0.8 },
+      { hand: 0, head: 3, probability: 0.9 },
+    ];
+    expect(armOwner(0, both, personTrack, o)).toBeNull();
+    const untracked = [
+      { hand: 0, head: 3, probability: 0.9 },
+      { hand: 0, head: 4, probability: 0.8 },
+    ];
+    expect(armOwner(0, untracked, personTrack, o)).toBeNull();
+    const untrackedBest = [
+      { hand: 0, head: 3, probability: 0.1 },
+      { hand: 0, head: 4, probability: 0.95 },
+    ];
+    expect(armOwner(0, untrackedBest, personTrack, o)).toBeNull();
+    // No rival asked about: no decision, however likely the one head.
+    expect(armOwner(0, [{ hand: 0, head: 3, probability: 0.95 }], personTrack, o)).toBeNull();
+  });
+
+  it('links the hand sighting by the arm, over the box that holds it', () => {
+    const f = frameWith(cam11, HAND_M);
+    f.detections.push({ classIndex: 1, cls: 'head', score: 0.9, bbox: { x: 0, y: 0, w: 8, h: 8 } });
+    f.detections.push({ classIndex: 1, cls: 'head', score: 0.9, bbox: { x: 20, y: 0, w: 8, h: 8 } });
+    f.armLinks = [
+      { hand: 1, head: 2, probability: 0.05 },
+      { hand: 1, head: 3, probability: 0.92 },
+    ];
+    const tracks = ['box', null, 'box', 'neighbour'];
+    const [s] = handSightings(f, cam11, tracks, [], { ...DEFAULT_HAND_OPTIONS, nearerByM: 0 });
+    expect([s!.trackId, s!.linkedBy]).toEqual(['neighbour', 'arm']);
+    const off = handSightings(f, cam11, tracks, [], { ...DEFAULT_HAND_OPTIONS, nearerByM: 0, armAccept: 2 });
+    expect([off[0]!.trackId, off[0]!.linkedBy]).toEqual(['box', 'box']);
   });
 });
 

@@ -6,7 +6,7 @@
 import type { PixelBox } from '../../models/runtime/index.ts';
 import { type CameraModel, pixelRay } from '../../proto/layout/projection.ts';
 import type { Vec3 } from '../../proto/layout/schema.ts';
-import type { FrameDetections, HandSighting, Track } from '../types.ts';
+import type { ArmLink, FrameDetections, HandSighting, Track } from '../types.ts';
 
 export interface HandOptions {
   /** Hands scoring below this are ignored. */
@@ -25,6 +25,9 @@ export interface HandOptions {
    * between arm heights than the box's track (0: never). See DEFAULT_HAND_OPTIONS.
    */
   nearerByM: number;
+  /** The tracker config's armAccept and armReject (edge/tracking/config.ts). */
+  armAccept: number;
+  armReject: number;
 }
 
 /**
@@ -44,6 +47,9 @@ export const DEFAULT_HAND_OPTIONS: Readonly<HandOptions> = Object.freeze({
   reachTieM: 0.4,
   // Measured: see nearerThan.
   nearerByM: 0.2,
+  // The tracker config's defaults (edge/tracking/config.ts), which the edge passes in.
+  armAccept: 0.7,
+  armReject: 0.3,
 });
 
 /** Pixel distance from a point to a box (0 inside). */
@@ -96,7 +102,7 @@ export function handSightings(
 ): HandSighting[] {
   const out: HandSighting[] = [];
   const bodies = standing(tracks);
-  for (const d of frame.detections) {
+  for (const [k, d] of frame.detections.entries()) {
     if (d.cls !== 'hand' || d.score < options.minScore) continue;
     const owner = handOwner(frame.detections, d.bbox, options.maxOutsidePx);
     const sighting: HandSighting = {
@@ -124,9 +130,44 @@ export function handSightings(
       sighting.trackId = nearestClear(distances, options.reachM, options.reachTieM);
       if (sighting.trackId) sighting.linkedBy = 'reach';
     }
+    const arm = frame.armLinks ? armOwner(k, frame.armLinks, personTrack, options) : null;
+    if (arm) {
+      sighting.trackId = arm;
+      sighting.linkedBy = 'arm';
+    }
     out.push(sighting);
   }
   return out;
+}
+
+/**
+ * The track whose head the arm-link model clearly joined hand `hand` to: its best head at least
+ * `armAccept`, every other track's heads at most `armReject` (and one at least asked about); null
+ * otherwise, or when the best head belongs to no track.
+ */
+export function armOwner(
+  hand: number,
+  links: readonly ArmLink[],
+  personTrack: readonly (string | null)[],
+  o: Pick<HandOptions, 'armAccept' | 'armReject'>,
+): string | null {
+  // A head no track took still competes: it may be the owner's.
+  const best = new Map<string, number>();
+  for (const l of links) {
+    if (l.hand !== hand) continue;
+    const key = personTrack[l.head] ?? `head ${l.head}`;
+    best.set(key, Math.max(best.get(key) ?? 0, l.probability));
+  }
+  // One head asked about, however likely, is no decision: the model was trained to tell heads apart.
+  if (best.size < 2) return null;
+  let owner: string | null = null;
+  for (const [track, p] of best) {
+    if (p >= o.armAccept) {
+      if (owner) return null;
+      owner = track;
+    } else if (p > o.armReject) return null;
+  }
+  return owner?.startsWith('head ') ? null : owner;
 }
 
 /**
