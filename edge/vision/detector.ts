@@ -60,20 +60,12 @@ export async function openDetector(
     ...(opts.intraOpThreads ? { intraOpThreads: opts.intraOpThreads } : {}),
     ...(opts.scoreThreshold !== undefined ? { scoreThreshold: opts.scoreThreshold } : {}),
   });
-  let embedder: EmbeddingModel | null = null;
-  if (opts.reid) {
-    const reid = findManifest('embedding');
-    if (!reid)
-      throw new WalkoutError('CONFIG_INVALID', 're-id asked for, but no embedding manifest under models/');
-    embedder = await loadEmbedder(reid, { workers: 1 });
-  }
-  let arms: ArmLinkModel | null = null;
-  if (opts.armLinks) {
-    const link = findManifest('arm-link');
-    if (!link)
-      throw new WalkoutError('CONFIG_INVALID', 'arm links asked for, but no arm-link manifest under models/');
-    arms = await loadArmLink(link, { workers: 1 });
-  }
+  const embedder = opts.reid
+    ? await loadEmbedder(shippedManifest('embedding', 're-id'), { workers: 1 })
+    : null;
+  const arms = opts.armLinks
+    ? await loadArmLink(shippedManifest('arm-link', 'arm links'), { workers: 1 })
+    : null;
   return {
     model,
     async detect(frame: CameraFrame): Promise<FrameDetections> {
@@ -98,6 +90,14 @@ export async function openDetector(
       await Promise.all([model.close(), embedder?.close(), arms?.close()]);
     },
   };
+}
+
+/** The shipped model of a task the config asked for (`what`), or a clear refusal. */
+function shippedManifest(task: 'embedding' | 'arm-link', what: string): string {
+  const path = findManifest(task);
+  if (!path)
+    throw new WalkoutError('CONFIG_INVALID', `${what} asked for, but no ${task} manifest under models/`);
+  return path;
 }
 
 /** Every person box's re-id embedding into `out.embeddings`; null when there is none to embed. */
