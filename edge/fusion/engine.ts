@@ -56,6 +56,8 @@ export class Fusion {
   private readonly book: VisitBook;
   private readonly carts = new Carts();
   private readonly geometry: PlateGeometry;
+  /** Each shelf's plates, for the closes that wait on a shelf under way. */
+  private readonly shelfPlates = new Map<string, string[]>();
   private readonly timeline: Timeline;
   private readonly unresolved: WeightEvent[] = [];
   private readonly looks: EventLooks;
@@ -84,6 +86,8 @@ export class Fusion {
   ) {
     this.book = new VisitBook(layout, config.visits);
     this.geometry = new PlateGeometry(layout);
+    for (const p of layout.plates)
+      this.shelfPlates.set(p.shelfId, [...(this.shelfPlates.get(p.shelfId) ?? []), p.id]);
     this.timeline = new Timeline(config.historyMs);
     this.catalog = new Map(catalog.items.map((i) => [i.sku, i]));
     this.plateStock = new PlateStock(layout, catalog, config.plateRestateMs);
@@ -323,14 +327,17 @@ export class Fusion {
   private closeDue(nowMs: number, active: ReadonlyMap<string, number>): FusionOutput[] {
     // Every tick comes here: with no visit closing there is nothing to work out.
     if (this.closing.length === 0) return [];
+    const events = [...this.unresolved, ...this.looks.waiting()];
     const due = dueCloses(this.closing, {
       nowMs,
-      activeFromMs: Math.min(...active.values(), Number.POSITIVE_INFINITY),
-      pendingFromMs: Math.min(
-        ...this.unresolved.map((e) => e.startMs),
-        ...this.looks.waiting().map((e) => e.startMs),
-        Number.POSITIVE_INFINITY,
-      ),
+      busy: [
+        ...[...active].map(([shelfId, startMs]) => ({
+          startMs,
+          plateIds: this.shelfPlates.get(shelfId) ?? [],
+        })),
+        ...events.map((e) => ({ startMs: e.startMs, plateIds: e.plates.map((p) => p.plateId) })),
+      ],
+      couldReach: (visitId, plateIds, fromMs, toMs) => this.couldReach(visitId, plateIds, fromMs, toMs),
       held: this.parts.weights.held(),
       visitOf: (e) => this.visitOfEvent(e),
       config: this.config,
@@ -343,6 +350,23 @@ export class Fusion {
       this.carts.forget(c.visitId);
       return out;
     });
+  }
+
+  /**
+   * Whether a track of the visit, or of no visit (it may be one of theirs, unbound), stood within
+   * leanReachM of the plates' fronts from a second before `fromMs` (the hand arrives as the shelf
+   * stirs) to `toMs`; true when none of those tracks was seen then, as nothing rules them out.
+   */
+  private couldReach(visitId: string, plateIds: readonly string[], fromMs: number, toMs: number): boolean {
+    const startMs = fromMs - 1000;
+    const theirs = this.timeline
+      .trackIds(startMs, toMs)
+      .filter((id) => (this.book.memberOf(id)?.visitId ?? visitId) === visitId)
+      .map((id) => this.timeline.positions(id, startMs, toMs));
+    if (theirs.every((at) => at.length === 0)) return true;
+    return theirs.some((at) =>
+      at.some((xy) => this.geometry.distanceToFronts(plateIds, xy) <= this.config.leanReachM),
+    );
   }
 
   /** The visit whose member the event is attributed to now, if any. */
