@@ -1,5 +1,4 @@
 import { cpus } from 'node:os';
-import { armStrip } from '../../models/runtime/arm-link.ts';
 import {
   type ImageInput,
   loadClassifier,
@@ -53,8 +52,6 @@ async function open(task: Task, path: string, workers: number, intraOpThreads: n
 }
 
 /** Inputs already at the model's input size, so that the worker's preprocessing is only the tensor. */
-const handAt = (m: ReturnType<typeof readManifest>) => (m.output.kind === 'arm-link' ? m.output.handAtPx : 0);
-
 export async function inputsFor(path: string, frames: RawImage[]): Promise<RawImage[]> {
   const m = readManifest(path);
   const [, , h, w] = m.input.shape;
@@ -66,14 +63,12 @@ export async function inputsFor(path: string, frames: RawImage[]): Promise<RawIm
         ? null
         : { x: (i * 97) % (f.width - 120), y: (i * 53) % (f.height - 160), w: 120, h: 160 };
     const resize = m.input.resize;
-    const x = (i * 97) % f.width;
-    const y = (i * 53) % f.height;
+    // bench:inference measures the four models every frame or item meets, not the arm-link model.
+    if (resize === 'strip') throw new Error(`${path}: the inference benchmark does not measure strip models`);
     const { hwc } =
       resize === 'window'
-        ? windowAt(f, x, y, w, m.input.padValue)
-        : resize === 'strip'
-          ? { hwc: armStrip(f, { hand: [x, y], head: [x + 40, y + 30] }, w, h, handAt(m), m.input.padValue) }
-          : await cropResize(f, box, w, h, resize, m.input.padValue);
+        ? windowAt(f, (i * 97) % f.width, (i * 53) % f.height, w, m.input.padValue)
+        : await cropResize(f, box, w, h, resize, m.input.padValue);
     out.push({ rgb: Uint8Array.from(hwc), width: w, height: h });
   }
   return out;

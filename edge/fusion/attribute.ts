@@ -59,12 +59,14 @@ export class PlateGeometry {
   /** Per plate, computed once: attribution and the lean check measure from them at every event. */
   private readonly fronts = new Map<string, Front>();
   private readonly shelves = new Map<string, Shelf>();
+  private readonly shelfPlates = new Map<string, string[]>();
   readonly plates = new Map<string, Plate>();
 
   constructor(layout: StoreLayout) {
     for (const s of layout.shelves) this.shelves.set(s.id, s);
     for (const p of layout.plates) {
       this.plates.set(p.id, p);
+      this.shelfPlates.set(p.shelfId, [...(this.shelfPlates.get(p.shelfId) ?? []), p.id]);
       const facing = this.shelves.get(p.shelfId)?.facing ?? '+y';
       // A plate's width runs along its shelf; its depth runs into the shelf, away from the shopper.
       const alongX = facing === '+y' || facing === '-y';
@@ -121,6 +123,11 @@ export class PlateGeometry {
       if (t > 0) best = Math.min(best, pointToPlate([ox + t * dx, oy + t * dy, f.topZ], f, 0));
     }
     return best;
+  }
+
+  /** A shelf's plates. */
+  platesOf(shelfId: string): readonly string[] {
+    return this.shelfPlates.get(shelfId) ?? [];
   }
 
   /** The floor direction from the plate's front out into the aisle. */

@@ -30,7 +30,7 @@ import type {
 import type { FrameDetections, LookAnswer, Track, WeightEvent } from '../types.ts';
 import { VisitBook, type VisitEffect } from '../visits/book.ts';
 import { type Attribution, attribute, PlateGeometry, partyFirst } from './attribute.ts';
-import { dueCloses, unreachableHeld } from './closing.ts';
+import { dueCloses, stoodWithin, unreachableHeld } from './closing.ts';
 import type { FusionConfig } from './config.ts';
 import { Giving } from './giving.ts';
 import { healthOutputs } from './health.ts';
@@ -56,8 +56,6 @@ export class Fusion {
   private readonly book: VisitBook;
   private readonly carts = new Carts();
   private readonly geometry: PlateGeometry;
-  /** Each shelf's plates, for the closes that wait on a shelf under way. */
-  private readonly shelfPlates = new Map<string, string[]>();
   private readonly timeline: Timeline;
   private readonly unresolved: WeightEvent[] = [];
   private readonly looks: EventLooks;
@@ -86,8 +84,6 @@ export class Fusion {
   ) {
     this.book = new VisitBook(layout, config.visits);
     this.geometry = new PlateGeometry(layout);
-    for (const p of layout.plates)
-      this.shelfPlates.set(p.shelfId, [...(this.shelfPlates.get(p.shelfId) ?? []), p.id]);
     this.timeline = new Timeline(config.historyMs);
     this.catalog = new Map(catalog.items.map((i) => [i.sku, i]));
     this.plateStock = new PlateStock(layout, catalog, config.plateRestateMs);
@@ -333,7 +329,7 @@ export class Fusion {
       busy: [
         ...[...active].map(([shelfId, startMs]) => ({
           startMs,
-          plateIds: this.shelfPlates.get(shelfId) ?? [],
+          plateIds: this.geometry.platesOf(shelfId),
         })),
         ...events.map((e) => ({ startMs: e.startMs, plateIds: e.plates.map((p) => p.plateId) })),
       ],
@@ -364,9 +360,7 @@ export class Fusion {
       .filter((id) => (this.book.memberOf(id)?.visitId ?? visitId) === visitId)
       .map((id) => this.timeline.positions(id, startMs, toMs));
     if (theirs.every((at) => at.length === 0)) return true;
-    return theirs.some((at) =>
-      at.some((xy) => this.geometry.distanceToFronts(plateIds, xy) <= this.config.leanReachM),
-    );
+    return stoodWithin(theirs, plateIds, this.geometry, this.config.leanReachM, false);
   }
 
   /** The visit whose member the event is attributed to now, if any. */

@@ -7,6 +7,9 @@ import type { PixelBox } from '../../models/runtime/index.ts';
 import { type CameraModel, pixelRay } from '../../proto/layout/projection.ts';
 import type { Vec3 } from '../../proto/layout/schema.ts';
 import type { ArmLink, FrameDetections, HandSighting, Track } from '../types.ts';
+import { trackerConfig } from './config.ts';
+
+const TRACKER_DEFAULTS = trackerConfig();
 
 export interface HandOptions {
   /** Hands scoring below this are ignored. */
@@ -47,9 +50,8 @@ export const DEFAULT_HAND_OPTIONS: Readonly<HandOptions> = Object.freeze({
   reachTieM: 0.4,
   // Measured: see nearerThan.
   nearerByM: 0.2,
-  // The tracker config's defaults (edge/tracking/config.ts), which the edge passes in.
-  armAccept: 0.7,
-  armReject: 0.3,
+  armAccept: TRACKER_DEFAULTS.armAccept,
+  armReject: TRACKER_DEFAULTS.armReject,
 });
 
 /** Pixel distance from a point to a box (0 inside). */
@@ -115,7 +117,12 @@ export function handSightings(
       frameIndex: frame.frameIndex,
       bboxPx: { ...d.bbox },
     };
-    if (sighting.trackId) {
+    // The arm, where the model clearly saw one, decides before the boxes and reach.
+    const arm = frame.armLinks ? armOwner(k, frame.armLinks, personTrack, options) : null;
+    if (arm) {
+      sighting.trackId = arm;
+      sighting.linkedBy = 'arm';
+    } else if (sighting.trackId) {
       sighting.linkedBy = 'box';
       const nearer =
         options.nearerByM > 0
@@ -129,11 +136,6 @@ export function handSightings(
       const distances = bodyDistances(sighting, bodies, options);
       sighting.trackId = nearestClear(distances, options.reachM, options.reachTieM);
       if (sighting.trackId) sighting.linkedBy = 'reach';
-    }
-    const arm = frame.armLinks ? armOwner(k, frame.armLinks, personTrack, options) : null;
-    if (arm) {
-      sighting.trackId = arm;
-      sighting.linkedBy = 'arm';
     }
     out.push(sighting);
   }

@@ -17,6 +17,7 @@ import {
 } from '../../models/runtime/index.ts';
 import { WalkoutError } from '../../proto/errors.ts';
 import type { FrameDetector } from '../stages.ts';
+import { DEFAULT_HAND_OPTIONS } from '../tracking/hands.ts';
 import type { CameraFrame, FrameDetections } from '../types.ts';
 import { type ArmQueryOptions, armQueries } from './arms.ts';
 
@@ -46,8 +47,11 @@ export interface DetectorOptions {
  */
 export const VISION_DEFAULTS = { scoreThreshold: 0.2, reid: true, armLinks: false } as const;
 
-/** Hands and heads as hands.ts takes them (its minScore), and a crowd's frame capped. */
-const ARM_QUERIES: Omit<ArmQueryOptions, 'reachPx'> = { minScore: 0.3, maxPairs: 12 };
+/** Hands and heads as hands.ts takes them, and a crowd's frame capped. */
+const ARM_QUERIES: Omit<ArmQueryOptions, 'reachPx'> = {
+  minScore: DEFAULT_HAND_OPTIONS.minScore,
+  maxPairs: 12,
+};
 
 export async function openDetector(
   opts: DetectorOptions = {},

@@ -14,12 +14,12 @@ import type { Label } from '../../simulator/render/types.ts';
 import { Engine } from '../../simulator/run/engine.ts';
 import { loadScenario } from '../../simulator/scenario/load.ts';
 import type { Person } from '../../simulator/world/types.ts';
-import { type ArmPair, armStrip } from '../runtime/arm-link.ts';
+import { type ArmPair, armReachPx, armStrip } from '../runtime/arm-link.ts';
 import { decodeJpeg, type RawImage } from '../runtime/preprocess.ts';
 
 /** The shipped model's input (models/arm-link/manifest.json). */
 export const STRIP = { width: 160, height: 48, handAtPx: 16 } as const;
-const REACH_PX = STRIP.width - STRIP.handAtPx - 8;
+const REACH_PX = armReachPx(STRIP.width, STRIP.handAtPx);
 const HOT_EVERY_MS = 200;
 const QUIET_EVERY_MS = 1500;
 const NEIGHBOUR_M = 1.5;

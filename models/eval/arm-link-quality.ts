@@ -5,7 +5,7 @@
  * must beat), and how often it decides (≥ accept for one, ≤ reject for the rest) and is right.
  */
 import { type ArmPlan, armStrips } from '../data/arm-strips.ts';
-import type { ArmLinkModel, RawImage } from '../runtime/index.ts';
+import type { ArmLinkModel, ArmPair, RawImage } from '../runtime/index.ts';
 
 export interface ArmLinkQuality {
   hands: number;
@@ -22,16 +22,12 @@ export async function armLinkQuality(
 ): Promise<ArmLinkQuality> {
   const byHand = new Map<
     string,
-    { frame: RawImage; pairs: { same: boolean; px: number; pair: [number, number][] }[] }
+    { frame: RawImage; pairs: { same: boolean; px: number; pair: ArmPair }[] }
   >();
   for await (const s of armStrips(plan, 0)) {
     if (!s.reaching) continue;
     const h = byHand.get(s.hand) ?? { frame: s.frame, pairs: [] };
-    h.pairs.push({
-      same: s.same,
-      px: s.px,
-      pair: [[...s.pair.hand], [...s.pair.head]] as [number, number][],
-    });
+    h.pairs.push({ same: s.same, px: s.px, pair: s.pair });
     byHand.set(s.hand, h);
   }
   const q: ArmLinkQuality = { hands: 0, bestRight: 0, nearestRight: 0, decided: 0, decidedRight: 0 };
@@ -39,7 +35,7 @@ export async function armLinkQuality(
     if (pairs.length < 2 || !pairs.some((p) => p.same)) continue;
     const { probabilities: p } = await model.link(
       frame,
-      pairs.map(({ pair: [hand, head] }) => ({ hand: hand!, head: head! })),
+      pairs.map((x) => x.pair),
     );
     const order = p.map((_, i) => i).sort((a, b) => p[b]! - p[a]!);
     const best = pairs[order[0]!]!;

@@ -13,6 +13,11 @@ export interface ArmPair {
   head: readonly [number, number];
 }
 
+/** The farthest a head may lie from the hand (pixels) and still show on a strip, with a margin for its own pixels. */
+export function armReachPx(width: number, handAtPx: number): number {
+  return width - handAtPx - 8;
+}
+
 /**
  * width × height × RGB: strip pixel (i, j) is the frame at hand + (i − handAtPx)·u + (j − height/2)·v,
  * u the unit vector towards the head and v its normal; bilinear, `padValue` outside the frame.

@@ -3,7 +3,7 @@
  * model), pool.ts and worker.ts (sessions in worker threads), decode.ts and nms.ts (outputs to
  * answers, pure).
  */
-export { type ArmPair, armStrip } from './arm-link.ts';
+export { type ArmPair, armReachPx, armStrip } from './arm-link.ts';
 export { checkInputs, checkOutputDims, checkOutputNames, outputProblem } from './checks.ts';
 export { ITEM_CROP, type ItemCrop, itemCropRegion } from './crops.ts';
 export {

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadJsonFile, WalkoutError } from '../../proto/index.ts';
-import type { ArmPair } from './arm-link.ts';
+import { type ArmPair, armReachPx } from './arm-link.ts';
 import { heldItemWindow } from './held-item.ts';
 import { Manifest } from './manifest.ts';
 import { WorkerPool } from './pool.ts';
@@ -270,8 +270,7 @@ export async function loadArmLink(manifestPath: string, opts: LoadOptions = {}):
   const handAtPx = m.output.kind === 'arm-link' ? m.output.handAtPx : 0;
   return {
     manifest: m,
-    // The head must show on the strip, with a margin for its own pixels.
-    reachPx: m.input.shape[3] - handAtPx - 8,
+    reachPx: armReachPx(m.input.shape[3], handAtPx),
     async link(image, pairs) {
       checkArgs(image, undefined);
       if (!Array.isArray(pairs))
