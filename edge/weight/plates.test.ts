@@ -174,6 +174,30 @@ describe('ShelfWeights', () => {
     expect(events[0]!.settledMs).toBeLessThan(events[1]!.startMs);
   });
 
+  it('makes two events of a put-back and, while it is held, a take from the next plate', () => {
+    const putBack = { plateId: 'S1-P1', load: steps(5000, [{ atMs: T0 + 3000, deltaG: 864 }]) };
+    const take = { plateId: 'S1-P2', load: steps(5000, [{ atMs: T0 + 6000, deltaG: -1348 }]) };
+    const { events } = run([putBack, take, ...others(['S1-P1', 'S1-P2'])], 15_000);
+    // Final in that order: the take at once, the put-back once it has held.
+    expect(events.map((e) => e.plates.map((p) => [p.plateId, Math.round(p.deltaG / 10)]))).toEqual([
+      [['S1-P2', -135]],
+      [['S1-P1', 86]],
+    ]);
+    expect(events[0]!.startMs).toBeGreaterThan(T0 + 5500);
+    expect(events[1]!.startMs).toBeLessThan(T0 + 3500);
+    // A hand resting on a plate while it takes from the next, lifting off after: the take alone.
+    const rest = {
+      plateId: 'S1-P1',
+      load: steps(5000, [
+        { atMs: T0 + 3000, deltaG: 400 },
+        { atMs: T0 + 8000, deltaG: -400 },
+      ]),
+    };
+    const [one, ...more] = run([rest, take, ...others(['S1-P1', 'S1-P2'])], 15_000).events;
+    expect(more).toEqual([]);
+    expect(one!.plates.map((p) => [p.plateId, Math.round(p.deltaG / 10)])).toEqual([['S1-P2', -135]]);
+  });
+
   it('tells two takes from one plate 0.4 s apart by the rest between them, and one take of two units from them', () => {
     const twoTakes = {
       plateId: 'S1-P2',

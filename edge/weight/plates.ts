@@ -245,16 +245,33 @@ export class ShelfWeights implements Stateful {
     if (!Number.isFinite(settledMs)) return; // every plate faulted meanwhile: nothing to trust
     let deltas = this.deltasFrom(shelf, open.baselines);
     let [startMs, baselines] = [open.startMs, open.baselines];
+    let stillHeld: Pending | null = null;
     if (open.prior) {
-      // Weight added again on a held addition: no hand lifting off, a second put-back (two
-      // shoppers' put-backs seconds apart were one event to one of them on a baseline run).
+      const { eventMinG } = this.config;
       const own = this.deltasFrom(shelf, open.prior.baselines);
-      if (own.some((d) => d.deltaG >= this.config.eventMinG) && own.every((d) => d.deltaG > 0)) {
+      const heldPlates = new Set(open.prior.held.deltas.map((d) => d.plateId));
+      if (own.some((d) => d.deltaG >= eventMinG) && own.every((d) => d.deltaG > 0)) {
+        // Weight added again on a held addition: no hand lifting off, a second put-back (two
+        // shoppers' put-backs seconds apart were one event to one of them on a baseline run).
         this.emit(shelf, open.prior.held);
         [deltas, startMs, baselines] = [own, open.prior.startMs, open.prior.baselines];
+      } else if (
+        own.some((d) => d.deltaG <= -eventMinG) &&
+        own.every((d) => d.deltaG < 0 && !heldPlates.has(d.plateId))
+      ) {
+        // Takes from other plates while the addition is held: an event of their own, and the
+        // addition stays held, for its hand may still lift off. As one event, a put-back on one
+        // plate and another shopper's take from the next went to a third (baseline seed 9).
+        [deltas, startMs, baselines] = [own, open.prior.startMs, open.prior.baselines];
+        stillHeld = open.prior.held;
       }
     }
     for (const p of shelf.plates) if (p.trusted && open.baselines.has(p.plateId)) p.baselineG = p.levelG();
+    if (stillHeld) {
+      // The held chain measures its own plates only from now on: the takes are this event's.
+      for (const d of deltas) stillHeld.baselines.set(d.plateId, this.signals.get(d.plateId)!.baselineG);
+      shelf.held = stillHeld;
+    }
     if (!deltas.some((d) => Math.abs(d.deltaG) >= this.config.eventMinG)) return;
     const change: Pending = {
       startMs: Math.round(startMs),
