@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { type CameraModel, cameraModel, project } from '../../proto/layout/projection.ts';
 import { StoreLayout, type Vec2, type Vec3 } from '../../proto/layout/schema.ts';
 import type { HandSighting, WeightEvent } from '../types.ts';
 import { attribute, PlateGeometry, partyConfidence, partyFirst } from './attribute.ts';
@@ -259,6 +260,74 @@ describe('attribute', () => {
     expect(partyConfidence(first, family, config)).toBeGreaterThan(0.5);
     // Each on a visit of their own: the nearest stays first, as it was.
     expect(partyFirst(who, (id) => id, config)).toEqual(who);
+  });
+});
+
+describe('attribute: a hand hanging at its shopper’s side', () => {
+  const noHangCheck = AttributionConfig.parse({ hangRadiusM: 0 });
+  const models = layout.cameras.map(cameraModel);
+  /** Ray from a camera through a point, with a hand box of the size a hand there has. */
+  const sighting = (cam: CameraModel, at: Vec3, sizeAt: Vec3, trackId: string): HandSighting => {
+    const q = project(cam, at)!;
+    const side = (cam.fxPx * config.handSizeM) / project(cam, sizeAt)!.depthM;
+    return {
+      cameraId: cam.id,
+      captureMs: 10_300,
+      rayOriginM: cam.positionM,
+      rayDirection: unit(at, cam.positionM),
+      trackId,
+      score: 0.9,
+      bboxPx: { x: q.u - side / 2, y: q.v - side / 2, w: side, h: side },
+    };
+  };
+  // A top plate seen from a camera whose ray to the hand of a shopper standing before it, hanging
+  // at their side, passes through the space above the plate.
+  const found = layout.plates.flatMap((p) => {
+    if (p.centerM[2] < 1.4) return [];
+    const [a, b] = geometry.front(p.id)!;
+    const out = geometry.outward(p.id)!;
+    const mid: Vec2 = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+    const body: Vec2 = [mid[0] + out[0] * 0.6, mid[1] + out[1] * 0.6];
+    const hand: Vec3 = [body[0] - out[0] * 0.2, body[1] - out[1] * 0.2, config.hangZM];
+    const f = geometry.footprint(p.id)!;
+    return models.flatMap((cam) => {
+      const q = project(cam, hand);
+      if (!q || q.u < 20 || q.v < 20 || q.u > cam.width - 20 || q.v > cam.height - 20) return [];
+      const s = sighting(cam, hand, hand, 'me');
+      return geometry.reaches(s, f, config.plateMarginM, config.reachAboveM) ? [{ p, body, hand, cam }] : [];
+    });
+  });
+
+  it('counts its ray over a high plate for nothing when its box is the size of a hand at its side', () => {
+    expect(found.length).toBeGreaterThan(0);
+    const { p, body, hand, cam } = found[0]!;
+    const onPlate: WeightEvent = {
+      ...event,
+      eventId: `${p.shelfId}@10000`,
+      shelfId: p.shelfId,
+      plates: [{ plateId: p.id, deltaG: -250 }],
+    };
+    const positions = () => [body];
+    const hanging = sighting(cam, hand, hand, 'me');
+    const t = (p.centerM[2] + 0.1 - cam.positionM[2]) / hanging.rayDirection[2];
+    const atPlate: Vec3 = [
+      cam.positionM[0] + t * hanging.rayDirection[0],
+      cam.positionM[1] + t * hanging.rayDirection[1],
+      p.centerM[2] + 0.1,
+    ];
+    const reaching = sighting(cam, hand, atPlate, 'me');
+    const hands = (s: HandSighting, c: AttributionConfig) =>
+      attribute(onPlate, geometry, [s], ['me'], positions, c).candidates[0]?.hands ?? 0;
+    expect(hands(hanging, noHangCheck)).toBeGreaterThan(0);
+    expect(hands(hanging, config)).toBe(0);
+    // The same ray, with the bigger box of a hand up at the plate, still counts.
+    expect(hands(reaching, config)).toBeGreaterThan(0);
+    // Nor is it judged when the track stood nowhere near where the ray passes at hanging height.
+    const away = () => [[body[0] + 3, body[1] + 3] as Vec2];
+    expect(
+      attribute(onPlate, geometry, [hanging], ['me'], away, { ...config, handReachM: 1e9 }).candidates[0]
+        ?.hands,
+    ).toBeGreaterThan(0);
   });
 });
 

@@ -5,10 +5,16 @@
  * (occlusion), the tracks standing nearest the shelf front decide, with less confidence. Near ties
  * are not coin flips: the result keeps every candidate and a low confidence. Pure.
  */
+import { type CameraModel, cameraModel } from '../../proto/layout/projection.ts';
 import type { Box, Plate, Shelf, StoreLayout, Vec2, Vec3 } from '../../proto/layout/schema.ts';
 import { handPoints, nearestClear } from '../tracking/hands.ts';
 import type { HandSighting, WeightEvent } from '../types.ts';
 import type { AttributionConfig } from './config.ts';
+
+/** A hand's ray is checked against where its track stood this near (ms) its frame. */
+const HANG_POSITION_MS = 250;
+/** Where a hand taking from a plate is, above its surface (m). */
+const HAND_ABOVE_PLATE_M = 0.1;
 
 export interface Candidate {
   trackId: string;
@@ -61,8 +67,10 @@ export class PlateGeometry {
   private readonly shelves = new Map<string, Shelf>();
   private readonly shelfPlates = new Map<string, string[]>();
   readonly plates = new Map<string, Plate>();
+  private readonly cameras = new Map<string, CameraModel>();
 
   constructor(layout: StoreLayout) {
+    for (const c of layout.cameras) this.cameras.set(c.id, cameraModel(c));
     for (const s of layout.shelves) this.shelves.set(s.id, s);
     for (const p of layout.plates) {
       this.plates.set(p.id, p);
@@ -106,6 +114,42 @@ export class PlateGeometry {
       if (hit !== null && hit < t) return false;
     }
     return true;
+  }
+
+  /**
+   * Does the sighting show a hand hanging at its shopper's side rather than one above the plate?
+   * The ray to a hand hanging beside a shopper crosses the space above a top plate on its way down
+   * to the hand; which of the two places the hand is at shows in its box, smaller the farther along
+   * the ray (a hand's depth is `handSizeM` × focal length ÷ its box's side). False when it cannot
+   * be judged: no box, a box the image border cut, no camera, no body near the ray at hanging
+   * height, a plate less than `hangMinGapM` above that height.
+   */
+  hangsAtSide(
+    s: HandSighting,
+    f: Footprint,
+    bodyAt: readonly Vec2[],
+    o: Pick<AttributionConfig, 'handSizeM' | 'hangZM' | 'hangRadiusM' | 'hangMargin' | 'hangMinGapM'>,
+  ): boolean {
+    const cam = this.cameras.get(s.cameraId);
+    const b = s.bboxPx;
+    if (!cam || !b || o.hangRadiusM <= 0 || bodyAt.length === 0) return false;
+    const plateZ = f.topZ + HAND_ABOVE_PLATE_M;
+    if (plateZ - o.hangZM < o.hangMinGapM) return false;
+    if (b.x <= 1 || b.y <= 1 || b.x + b.w >= cam.width - 1 || b.y + b.h >= cam.height - 1) return false;
+    const [ox, oy, oz] = s.rayOriginM;
+    const [dx, dy, dz] = s.rayDirection;
+    if (dz > -1e-9) return false;
+    const tHang = (o.hangZM - oz) / dz;
+    const [hx, hy] = [ox + tHang * dx, oy + tHang * dy];
+    if (!bodyAt.some((p) => Math.hypot(hx - p[0], hy - p[1]) < o.hangRadiusM)) return false;
+    const tPlate = (plateZ - oz) / dz;
+    const r = cam.rWorldToCam;
+    // Depth along the optical axis per unit of ray: the ray starts at the camera.
+    const perT = r[6]! * dx + r[7]! * dy + r[8]! * dz;
+    const depthM = (cam.fxPx * o.handSizeM) / Math.sqrt(b.w * b.h);
+    const offHang = Math.abs(Math.log(depthM / (tHang * perT)));
+    const offPlate = Math.abs(Math.log(depthM / (tPlate * perT)));
+    return offHang + o.hangMargin < offPlate;
   }
 
   /**
@@ -298,9 +342,20 @@ export function attribute(
       seenAt(owner, h.tMs);
     }
   }
-  const through = config.fixturesOcclude
+  const crosses = config.fixturesOcclude
     ? (s: HandSighting, f: Footprint) => geometry.reaches(s, f, config.plateMarginM, config.reachAboveM)
     : (s: HandSighting, f: Footprint) => rayThroughPlate(s, f, config.plateMarginM, config.reachAboveM);
+  const through = (s: HandSighting, f: Footprint) =>
+    crosses(s, f) &&
+    !(
+      s.trackId &&
+      geometry.hangsAtSide(
+        s,
+        f,
+        positions(s.trackId, s.captureMs - HANG_POSITION_MS, s.captureMs + HANG_POSITION_MS),
+        config,
+      )
+    );
   const hands = new Map<string, number>();
   for (const s of sightings) {
     if (!s.trackId || s.captureMs < fromMs || s.captureMs > toMs || located.has(s)) continue;

@@ -67,6 +67,26 @@ export const AttributionConfig = z
      * shopper is placed up to 1.1 m off), given to another visit 11 both ways.
      */
     handReachM: z.number().positive().default(1),
+    /**
+     * A ray over a top plate counts nothing when its hand hangs at its own shopper's side: the ray
+     * also passes within hangRadiusM of the track's body at hangZM (a hand hanging there), and the
+     * hand's box is the size of a hand there rather than at the plate. How far along its ray a hand
+     * is shows in its size: handSizeM is the median hand box's side times its true depth over the
+     * focal length, and the box must fit the hanging hand better by hangMargin (in log of size).
+     * `npx tsx benchmarks/accuracy/hanging-hands.ts DUMP...` on kept baseline runs (seeds 1, 9, 13,
+     * 18): at the top shelf (1.5 m) it let 39 of 52 rays of hands elsewhere count for nothing, and
+     * none of 28 of hands at the plate. Only for plates hangMinGapM or more above the hanging height:
+     * a hand on its way to a lower shelf passes through every height between. Tried on every
+     * shelf, it lost more hands at the 1.05 m shelves than it removed (20 against 8), and at the
+     * bottom shelf, where it removed 228 of 324 hands elsewhere but 29 of 236 at the plate, a
+     * put-back's own hand went and the event to another visit (baseline seed 3). hangRadiusM 0
+     * turns the check off.
+     */
+    hangRadiusM: z.number().nonnegative().default(0.4),
+    hangZM: z.number().positive().default(0.75),
+    hangMargin: z.number().nonnegative().default(0.05),
+    hangMinGapM: z.number().nonnegative().default(0.45),
+    handSizeM: z.number().positive().default(0.114),
     /** Spread (m) of the nearness score by distance from the shelf front. */
     nearestSigmaM: z.number().positive().default(0.6),
     /** Tracks farther than this (m) from the shelf front, with no hand in it, are not candidates. */
