@@ -57,7 +57,7 @@ for (const dir of positionals) {
           .find((t) => t.trackId === s.trackId)
           ?.samples.filter((x) => Math.abs(x.tsMs - s.captureMs) <= 250)
           .map((x) => x.xyM) ?? [];
-      const says = geometry.hangsAtSide(s, f, bodyAt, cfg) ? 'hanging' : 'counted';
+      const says = geometry.hangsAtSide(s, f, () => bodyAt, cfg) ? 'hanging' : 'counted';
       const key = `plate at ${f.topZ.toFixed(2)} m, hand ${where}, ${says}`;
       tally[key] = (tally[key] ?? 0) + 1;
     }

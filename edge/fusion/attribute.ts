@@ -121,18 +121,19 @@ export class PlateGeometry {
    * The ray to a hand hanging beside a shopper crosses the space above a top plate on its way down
    * to the hand; which of the two places the hand is at shows in its box, smaller the farther along
    * the ray (a hand's depth is `handSizeM` × focal length ÷ its box's side). False when it cannot
-   * be judged: no box, a box the image border cut, no camera, no body near the ray at hanging
-   * height, a plate less than `hangMinGapM` above that height.
+   * be judged: no box, a box the image border cut, no camera, no body (`bodyAt`: where the
+   * sighting's track stood around its frame) near the ray at hanging height, a plate less than
+   * `hangMinGapM` above that height.
    */
   hangsAtSide(
     s: HandSighting,
     f: Footprint,
-    bodyAt: readonly Vec2[],
+    bodyAt: () => readonly Vec2[],
     o: Pick<AttributionConfig, 'handSizeM' | 'hangZM' | 'hangRadiusM' | 'hangMargin' | 'hangMinGapM'>,
   ): boolean {
     const cam = this.cameras.get(s.cameraId);
     const b = s.bboxPx;
-    if (!cam || !b || o.hangRadiusM <= 0 || bodyAt.length === 0) return false;
+    if (!cam || !b || o.hangRadiusM <= 0) return false;
     const plateZ = f.topZ + HAND_ABOVE_PLATE_M;
     if (plateZ - o.hangZM < o.hangMinGapM) return false;
     if (b.x <= 1 || b.y <= 1 || b.x + b.w >= cam.width - 1 || b.y + b.h >= cam.height - 1) return false;
@@ -141,7 +142,8 @@ export class PlateGeometry {
     if (dz > -1e-9) return false;
     const tHang = (o.hangZM - oz) / dz;
     const [hx, hy] = [ox + tHang * dx, oy + tHang * dy];
-    if (!bodyAt.some((p) => Math.hypot(hx - p[0], hy - p[1]) < o.hangRadiusM)) return false;
+    // Where the body stood is looked up last: most rays are ruled out above for less.
+    if (!bodyAt().some((p) => Math.hypot(hx - p[0], hy - p[1]) < o.hangRadiusM)) return false;
     const tPlate = (plateZ - oz) / dz;
     const r = cam.rWorldToCam;
     // Depth along the optical axis per unit of ray: the ray starts at the camera.
@@ -345,17 +347,13 @@ export function attribute(
   const crosses = config.fixturesOcclude
     ? (s: HandSighting, f: Footprint) => geometry.reaches(s, f, config.plateMarginM, config.reachAboveM)
     : (s: HandSighting, f: Footprint) => rayThroughPlate(s, f, config.plateMarginM, config.reachAboveM);
-  const through = (s: HandSighting, f: Footprint) =>
-    crosses(s, f) &&
-    !(
-      s.trackId &&
-      geometry.hangsAtSide(
-        s,
-        f,
-        positions(s.trackId, s.captureMs - HANG_POSITION_MS, s.captureMs + HANG_POSITION_MS),
-        config,
-      )
-    );
+  const hangs = (s: HandSighting, f: Footprint) => {
+    const trackId = s.trackId;
+    const bodyAt = () =>
+      trackId ? positions(trackId, s.captureMs - HANG_POSITION_MS, s.captureMs + HANG_POSITION_MS) : [];
+    return geometry.hangsAtSide(s, f, bodyAt, config);
+  };
+  const through = (s: HandSighting, f: Footprint) => crosses(s, f) && !hangs(s, f);
   const hands = new Map<string, number>();
   for (const s of sightings) {
     if (!s.trackId || s.captureMs < fromMs || s.captureMs > toMs || located.has(s)) continue;

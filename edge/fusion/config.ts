@@ -76,11 +76,12 @@ export const AttributionConfig = z
      * `npx tsx benchmarks/accuracy/hanging-hands.ts DUMP...` on kept baseline runs (seeds 1, 9, 13,
      * 18): at the top shelf (1.5 m) it let 39 of 52 rays of hands elsewhere count for nothing, and
      * none of 28 of hands at the plate. Only for plates hangMinGapM or more above the hanging height:
-     * a hand on its way to a lower shelf passes through every height between. Tried on every
-     * shelf, it lost more hands at the 1.05 m shelves than it removed (20 against 8), and at the
-     * bottom shelf, where it removed 228 of 324 hands elsewhere but 29 of 236 at the plate, a
-     * put-back's own hand went and the event to another visit (baseline seed 3). hangRadiusM 0
-     * turns the check off.
+     * a hand on its way to a lower shelf passes through every height between: at the 1.05 m
+     * shelves it would remove 19 rays of hands at the plate against 8 elsewhere (the same command
+     * with `--set hangMinGapM=0`). At the bottom shelf a first, two-sided version of the check
+     * (stop 38, not kept, so no command gives it now) removed 228 of 324 rays of hands elsewhere
+     * but 29 of 236 at the plate, and a put-back's own hand with them: the event went to another
+     * visit (baseline seed 3). hangRadiusM 0 turns the check off.
      */
     hangRadiusM: z.number().nonnegative().default(0.4),
     hangZM: z.number().positive().default(0.75),

@@ -134,29 +134,40 @@ describe('the arm-link model joining a hand to a head', () => {
     expect(armOwner(1, links, personTrack, o)).toBe('a');
   });
 
-  it('decides nothing on a doubt: a rival between the bounds, two accepted, an untracked head as likely or likelier, no rival', () => {
-    const doubt = [
-      { hand: 0, head: 2, probability: 0.4 },
-      { hand: 0, head: 3, probability: 0.9 },
-    ];
-    expect(armOwner(0, doubt, personTrack, o)).toBeNull();
-    const both = [
-      { hand: 0, head: 2, probability: 0.8 },
-      { hand: 0, head: 3, probability: 0.9 },
-    ];
-    expect(armOwner(0, both, personTrack, o)).toBeNull();
-    const untracked = [
-      { hand: 0, head: 3, probability: 0.9 },
-      { hand: 0, head: 4, probability: 0.8 },
-    ];
-    expect(armOwner(0, untracked, personTrack, o)).toBeNull();
-    const untrackedBest = [
-      { hand: 0, head: 3, probability: 0.1 },
-      { hand: 0, head: 4, probability: 0.95 },
-    ];
-    expect(armOwner(0, untrackedBest, personTrack, o)).toBeNull();
-    // No rival asked about: no decision, however likely the one head.
-    expect(armOwner(0, [{ hand: 0, head: 3, probability: 0.95 }], personTrack, o)).toBeNull();
+  // Each case: hand 0's heads asked about, as [head, probability].
+  it.each([
+    [
+      'a rival between the bounds',
+      [
+        [2, 0.4],
+        [3, 0.9],
+      ],
+    ],
+    [
+      'two heads accepted',
+      [
+        [2, 0.8],
+        [3, 0.9],
+      ],
+    ],
+    [
+      'an untracked head nearly as likely',
+      [
+        [3, 0.9],
+        [4, 0.8],
+      ],
+    ],
+    [
+      'an untracked head likelier',
+      [
+        [3, 0.1],
+        [4, 0.95],
+      ],
+    ],
+    ['no rival asked about, however likely the one head', [[3, 0.95]]],
+  ] as [string, [number, number][]][])('decides nothing on a doubt: %s', (_, asked) => {
+    const links = asked.map(([head, probability]) => ({ hand: 0, head, probability }));
+    expect(armOwner(0, links, personTrack, o)).toBeNull();
   });
 
   it('links the hand sighting by the arm, over the box that holds it', () => {
