@@ -190,9 +190,17 @@ export interface ContentsStage extends Stateful {
 
 /** Frames' detections to floor tracks (edge/tracking). */
 export interface TrackerStage extends Stateful {
-  /** `swaps`: identities exchanged back in this frame (what the ids did meanwhile is the other's). */
-  update(frame: FrameDetections): { tracks: Track[]; personTrack: (string | null)[]; swaps?: IdentitySwap[] };
-  /** The person left the store: the track ends now. */
+  /**
+   * `swaps`: identities exchanged back in this frame (what the ids did meanwhile is the other's);
+   * `departing`: tracks of people gone out through the exit, still in view (for the map only).
+   */
+  update(frame: FrameDetections): {
+    tracks: Track[];
+    personTrack: (string | null)[];
+    swaps?: IdentitySwap[];
+    departing?: Track[];
+  };
+  /** The person left the store: the track ends now (it may still be followed out of view, as no one's). */
   end(trackId: string, tsMs: number): void;
 }
 

@@ -83,11 +83,12 @@ export function buildFusion(
   const tracker: TrackerStage = {
     update: (frame) => {
       const update = floor.update(frame);
-      config.observe?.tracked?.(frame, update, (tsMs) => floor.tracksAt(tsMs));
+      // The MOT files hold what the map shows: departing tracks too.
+      config.observe?.tracked?.(frame, update, (tsMs) => [...floor.tracksAt(tsMs), ...floor.departing(tsMs)]);
       return update;
     },
     end: (trackId, tsMs) => {
-      floor.end(trackId, tsMs);
+      floor.depart(trackId, tsMs);
     },
     state: () => floor.state(),
     restore: (state) => floor.restore(state),

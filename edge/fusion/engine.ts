@@ -139,7 +139,7 @@ export class Fusion {
   }
 
   onDetections(frame: FrameDetections): FusionOutput[] {
-    const { tracks, personTrack, swaps } = this.parts.tracker.update(frame);
+    const { tracks, personTrack, swaps, departing } = this.parts.tracker.update(frame);
     this.tracks = tracks;
     this.frameWatermarkMs = Math.max(this.frameWatermarkMs, frame.captureMs);
     const moved = (swaps ?? []).flatMap((sw) => this.giving.swapBack(sw));
@@ -147,7 +147,11 @@ export class Fusion {
       if (t.state !== 'lost') this.timeline.position(t.trackId, frame.captureMs, t.floorXyM);
     for (const s of this.parts.hands(frame, personTrack, tracks)) this.timeline.hand(s);
     const out = [...moved, ...this.effects(this.book.bind(tracks, frame.captureMs))];
-    out.push({ kind: 'tracks', tsMs: frame.captureMs, tracks: this.labelled(tracks) });
+    out.push({
+      kind: 'tracks',
+      tsMs: frame.captureMs,
+      tracks: [...this.labelled(tracks), ...(departing ?? [])],
+    });
     return out;
   }
 

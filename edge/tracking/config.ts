@@ -44,6 +44,24 @@ export const TrackerConfig = z
       .describe(
         "A head whose size puts it more than this below a standing head is placed at that lower height, not on the head plane (0: never). Off: cut at the head plane, a shopper crouching to a low shelf is placed up to 1.1 m towards the camera, and at 0.5 they were placed where they crouched and every kept seed's MOTA rose (seeds 1-8 of fcadc08, bench-tracking.ts with re-id: mean 0.895 to 0.912; IDF1 0.935 to 0.936), but identities suffered (the seed-5 fixture of tracker.test.ts, without re-id: IDF1 0.916 to 0.832, bench-tracking.ts --fixture test/support/fixtures/tracking-baseline-seed5.jsonl --floor-hz 5 --set crouchDropM=0.5) and in the whole edge so did receipts: perfect on seeds 9-16 (91 visits) 0.76 to 0.70, tracks of two visits swapping people (npm run bench:accuracy -- --scenario baseline --seeds 9-16 --minutes 5: e7fe76b against it with 0.5 and the attribution of 069e05f; seed 12 again with the attribution alone: 9 of 9 perfect, as at e7fe76b, against 7 with the crouch). The crouch is read frame by frame; a track that knew its person was crouching would not jump between the two placements.",
       ),
+    crouchPlaceDropM: z
+      .number()
+      .min(0)
+      .default(0.5)
+      .describe(
+        "A head whose size puts it more than this below a standing head moves where its track is reported (0: never), not the point it is matched by: the reported point is the filter's plus the median offset of its heads' size placements over crouchPlaceMs (a head read as standing: none). Matching by such points (crouchDropM) swapped identities; reporting by them leaves matching as it was. Most floor IDF1 lost while a track followed its person was a crouching shopper placed 0.5-1 m towards a camera (benchmarks/accuracy/idf1-losses.ts); per head, the size placement is 0.08 m from a crouching shopper (median) where the head plane is 0.73 m.",
+      ),
+    crouchPlaceMs: positive
+      .default(600)
+      .describe(
+        "A track's reported point follows the median of its heads' size placements over this long...",
+      ),
+    crouchPlaceReadings: z
+      .number()
+      .int()
+      .min(1)
+      .default(3)
+      .describe('...when there are at least this many of them.'),
     crouchMinScore: unit
       .default(0.6)
       .describe(
@@ -168,6 +186,14 @@ export const TrackerConfig = z
       .default(400)
       .describe('A track unmatched by every camera for this long is lost: it coasts and is not reported.'),
     endAfterMs: positive.default(8000).describe('A lost track ends after this long unseen.'),
+    departFollowMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(5000)
+      .describe(
+        'A track whose person went out through the exit is followed, on the map only, until unseen for lostAfterMs or for at most this long (0: it ends at the exit line).',
+      ),
     coastMs: positive
       .default(1000)
       .describe(

@@ -70,6 +70,42 @@ describe('floor observations', () => {
   });
 });
 
+describe('a person box the image border cut', () => {
+  it('gives its feet, the box point nearest the image centre, on the floor; its centre lies inside', () => {
+    // A shopper out past the exit line, whose head is beyond cam-11's image.
+    const at: [number, number] = [3.0, 0.5];
+    // The box of a body 0.4 m wide from the floor to 1.7 m, clipped to the image.
+    const corners = [-0.2, 0.2].flatMap((dx) => [0, 1.7].map((z) => project(cam, [at[0] + dx, at[1], z])!));
+    expect(corners.some((p) => p.u > 640 || p.v < 0 || p.v > 480)).toBe(true);
+    const clip = (v: number, max: number) => Math.min(Math.max(v, 0), max);
+    const [x0, x1] = [
+      clip(Math.min(...corners.map((p) => p.u)), 640),
+      clip(Math.max(...corners.map((p) => p.u)), 640),
+    ];
+    const [y0, y1] = [
+      clip(Math.min(...corners.map((p) => p.v)), 480),
+      clip(Math.max(...corners.map((p) => p.v)), 480),
+    ];
+    const [o] = floorObservations(
+      {
+        cameraId: cam.id,
+        frameIndex: 1,
+        captureMs: 0,
+        detections: [
+          { classIndex: 0, cls: 'person', score: 0.9, bbox: { x: x0, y: y0, w: x1 - x0, h: y1 - y0 } },
+        ],
+      },
+      cam,
+      config,
+      0.2,
+    );
+    const off = (xy: readonly number[]) => Math.hypot(xy[0]! - at[0], xy[1]! - at[1]);
+    expect(o!.cut).toBe(true);
+    expect(off(o!.feetXyM!)).toBeLessThan(0.25);
+    expect(off(o!.floorXyM)).toBeGreaterThan(off(o!.feetXyM!) + 0.1);
+  });
+});
+
 describe('a crouching shopper, with crouchDropM (off by default: see its description)', () => {
   // Crouched to a bottom shelf: the head 0.75 m above the floor, its box the size of a head that
   // near the camera.

@@ -40,8 +40,20 @@ export interface FloorObservation {
    * the tracker kept identities worse with them: 10 switches against 2, bench-tracking.ts.)
    */
   cut: boolean;
+  /**
+   * A cut person box's feet, its point nearest the image centre, on the floor: 90 % within 0.5 m
+   * of the person, against 45 % for its centre (benchmarks/accuracy/floor-error.ts), but tracks
+   * kept identities worse by them; a departing track (tracker.ts depart()) follows them.
+   */
+  feetXyM?: Vec2;
   /** Placed from a head the image border cut (uncutHead guessed its centre). */
   headCut: boolean;
+  /**
+   * Where the head's size places the person (crouchPlaceDropM): lower than the head plane when it
+   * says they crouch, else `floorXyM`; absent when the head's size could not be read. Moves where
+   * the track is reported, not the point it is matched by (TrackerConfig.crouchPlaceDropM).
+   */
+  crouchXyM?: Vec2;
   embedding: Float32Array | null;
 }
 
@@ -52,6 +64,7 @@ export type FloorConfig = Pick<
   | 'headSizePerMetreM'
   | 'standingHeadM'
   | 'crouchDropM'
+  | 'crouchPlaceDropM'
   | 'crouchMinScore'
   | 'headDropPerM'
   | 'personPointHeightM'
@@ -151,6 +164,14 @@ export function cutByBorder(box: PixelBox, widthPx: number, heightPx: number): b
   );
 }
 
+/** A person box's point nearest the image centre (where the feet are, seen from above), on the floor. */
+export function feetFloorPoint(camera: CameraModel, box: PixelBox): Vec2 | null {
+  const u = Math.min(Math.max(camera.cxPx, box.x), box.x + box.w);
+  const v = Math.min(Math.max(camera.cyPx, box.y), box.y + box.h);
+  const p = unprojectToPlane(camera, u, v, 0);
+  return p ? [p[0], p[1]] : null;
+}
+
 /** A person box's floor point: its centre's ray at `heightM` (about half a person's height). */
 export function personFloorPoint(camera: CameraModel, box: PixelBox, heightM: number): Vec2 | null {
   const { u, v } = centre(box);
@@ -215,21 +236,21 @@ export function floorObservations(
     if (score < minScore) return;
     const headBox = head ? uncutHead(head.bbox, camera.width, camera.height) : null;
     const cut = !headBox && cutByBorder(person!.bbox, camera.width, camera.height);
+    const feetXyM = cut ? feetFloorPoint(camera, person!.bbox) : null;
     let xy = headBox
       ? headFloorPoint(camera, headBox.box, config.headHeightM, config.headDropPerM)
       : personFloorPoint(camera, person!.bbox, config.personPointHeightM);
     if (!xy) return;
-    if (
-      config.crouchDropM > 0 &&
-      headBox &&
-      !headBox.cut &&
-      head!.score >= config.crouchMinScore &&
-      square(headBox.box)
-    ) {
+    let crouchXyM: Vec2 | undefined;
+    const readsSize = headBox && !headBox.cut && head!.score >= config.crouchMinScore && square(headBox.box);
+    if (readsSize && (config.crouchDropM > 0 || config.crouchPlaceDropM > 0)) {
       const nadirM = Math.hypot(xy[0] - camera.positionM[0], xy[1] - camera.positionM[1]);
       const drop = headDropFromSize(camera, headBox.box, nadirM, config);
-      if (drop > config.crouchDropM)
-        xy = headFloorPoint(camera, headBox.box, config.headHeightM - drop, config.headDropPerM) ?? xy;
+      const atDrop = () =>
+        headFloorPoint(camera, headBox.box, config.headHeightM - drop, config.headDropPerM);
+      if (config.crouchDropM > 0 && drop > config.crouchDropM) xy = atDrop() ?? xy;
+      // A head read as standing says so too: the track's reported point comes back to it.
+      if (config.crouchPlaceDropM > 0) crouchXyM = (drop > config.crouchPlaceDropM ? atDrop() : null) ?? xy;
     }
     const fromNadirM = Math.hypot(xy[0] - camera.positionM[0], xy[1] - camera.positionM[1]);
     if (fromNadirM > config.maxFromNadirM) return;
@@ -250,6 +271,8 @@ export function floorObservations(
       hasHead: head !== null,
       cut,
       headCut: headBox?.cut ?? false,
+      ...(feetXyM ? { feetXyM } : {}),
+      ...(crouchXyM ? { crouchXyM } : {}),
       // The re-id model is trusted only on crops that show the head (models/reid/CARD.md).
       embedding: head && personIdx !== null ? (frame.embeddings?.[personIdx] ?? null) : null,
     });

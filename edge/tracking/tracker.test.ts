@@ -4,6 +4,7 @@ import { replayTracking } from '../../benchmarks/accuracy/replay-tracking.ts';
 import { readFixture } from '../../benchmarks/accuracy/tracking-fixture.ts';
 import { insidePolygon } from '../../proto/layout/geometry.ts';
 import { cameraModel, project } from '../../proto/layout/projection.ts';
+import { headDetection, standingHeadM } from '../../test/support/heads.ts';
 import type { FrameDetections, IdentitySwap } from '../types.ts';
 import { trackerConfig } from './config.ts';
 import { FloorTracker } from './tracker.ts';
@@ -48,15 +49,12 @@ describe('FloorTracker on recorded detections (baseline, seed 5, the shipped det
 describe('FloorTracker rules', () => {
   const layout = fixture.layout;
   const cam = cameraModel(layout.cameras[0]!); // cam-11 at (1.5, 2.4), over the entry
-  /** A frame of cam-11 showing one head per floor point (1.75 m high, boxes 24 px). */
+  /** A frame of cam-11 showing one head per floor point (a standing shopper's, 1.75 m high near the nadir). */
   const frame = (tMs: number, people: [number, number][]): FrameDetections => ({
     cameraId: cam.id,
     frameIndex: tMs / 100,
     captureMs: tMs,
-    detections: people.map(([x, y]) => {
-      const p = project(cam, [x, y, 1.75 - 0.1 * Math.hypot(x - 1.5, y - 2.4)])!;
-      return { classIndex: 1, cls: 'head', score: 0.9, bbox: { x: p.u - 12, y: p.v - 12, w: 24, h: 24 } };
-    }),
+    detections: people.map(([x, y]) => headDetection(cam, [x, y, 1.75 - 0.1 * Math.hypot(x - 1.5, y - 2.4)])),
   });
   const tracker = () =>
     new FloorTracker({
@@ -218,5 +216,89 @@ describe('FloorTracker rules', () => {
     expect(t.end(ts[0]!.trackId, 3100)?.trackId).toBe(ts[0]!.trackId);
     expect(t.tracks().map((x) => x.trackId)).toEqual([ts[1]!.trackId]);
     expect(t.end('t99', 3100)).toBeNull();
+  });
+
+  it('reports a crouching shopper where they crouch, by their heads over 0.6 s, and matches by the head plane', () => {
+    // Walks in from the entry to (2.9, 3.5), crouches to a bottom shelf (head 0.75 m high) for
+    // 2 s, stands up.
+    const at: [number, number] = [2.9, 3.5];
+    const head = (tMs: number, xyz: [number, number, number]): FrameDetections => ({
+      cameraId: cam.id,
+      frameIndex: tMs / 100,
+      captureMs: tMs,
+      detections: [headDetection(cam, xyz)],
+    });
+    const run = (cfg = config) => {
+      const t = new FloorTracker({
+        config: cfg,
+        cameras: layout.cameras.map(cameraModel),
+        birthZones: birthZonesFor(layout, cfg),
+      });
+      const off = (tMs: number) => {
+        const [x, y] = t.tracks()[0]!.floorXyM;
+        return { tMs, off: Math.hypot(x - at[0], y - at[1]) };
+      };
+      const path: ReturnType<typeof off>[] = [];
+      const steps: [number, number, number][] = [];
+      for (let i = 0; i <= 30; i++) {
+        const f = i / 30;
+        steps.push(standingHeadM(cam, [1.5 + (at[0] - 1.5) * f, 0.8 + (at[1] - 0.8) * f]));
+      }
+      for (let i = 0; i < 20; i++) steps.push([...at, 0.75]);
+      for (let i = 0; i < 10; i++) steps.push(standingHeadM(cam, at));
+      for (const [i, xyz] of steps.entries()) {
+        t.update(head((i + 1) * 100, xyz));
+        if (i > 30) path.push(off((i + 1) * 100));
+      }
+      return path;
+    };
+    const reported = run();
+    const matched = run(trackerConfig({ crouchPlaceDropM: 0 }));
+    // Crouched for a second and more: placed where they crouch; by the head plane, 0.7 m off.
+    for (const i of [10, 15, 19]) {
+      expect(reported[i]!.off).toBeLessThan(0.2);
+      expect(matched[i]!.off).toBeGreaterThan(0.5);
+    }
+    // The first two crouching heads are too few to move the point: one head box read small by a
+    // shelf in the way would move it a metre.
+    expect(reported[1]!.off).toBeCloseTo(matched[1]!.off, 6);
+    // Standing up again, the heads read as standing bring it back.
+    expect(reported[29]!.off).toBeLessThan(0.15);
+  });
+
+  it("follows a departed person as no one's while in view, within a tight gate, then ends the track", () => {
+    const t = tracker();
+    // In at the entry, then towards the exit (3-4, 1) and out past its line.
+    const path: [number, number][] = [];
+    for (let i = 0; i <= 20; i++) path.push([1.5 + i * 0.1, 0.8 + i * 0.05]);
+    for (let i = 1; i <= 10; i++) path.push([3.5, 1.8 - i * 0.1]);
+    for (const [i, xy] of path.entries()) t.update(frame((i + 1) * 100, [xy]));
+    const [track] = t.tracks();
+    expect(track?.trackId).toBe('t1');
+    expect(t.depart('t1', 3100)?.trackId).toBe('t1');
+    expect(t.tracks()).toEqual([]);
+    // Still seen walking out: followed, but on no one's behalf (no detection is assigned to it).
+    const out = t.update(frame(3200, [[3.5, 0.75]]));
+    expect(out.departing.map((d) => d.trackId)).toEqual(['t1']);
+    expect(out.departing[0]!.floorXyM[1]).toBeCloseTo(0.75, 1);
+    expect(out.personTrack).toEqual([null]);
+    expect(out.tracks).toEqual([]);
+    // A head a metre away is not its person (its gate is lowMatchGateM): it starts nothing, and the
+    // departing track, unseen, ends after lostAfterMs without being reported as ended.
+    const later: ReturnType<typeof t.update>[] = [];
+    for (let tMs = 3300; tMs <= 3300 + config.lostAfterMs + 200; tMs += 100)
+      later.push(t.update(frame(tMs, [[2.5, 0.75]])));
+    expect(later.at(-1)!.departing).toEqual([]);
+    expect(later.flatMap((u) => u.ended)).toEqual([]);
+    expect(t.depart('t1', 4000)).toBeNull();
+    // With departFollowMs 0 the track ends at the exit line, as end() ends it.
+    const u = new FloorTracker({
+      config: trackerConfig({ departFollowMs: 0 }),
+      cameras: layout.cameras.map(cameraModel),
+      birthZones: birthZonesFor(layout, config),
+    });
+    for (const [i, xy] of path.entries()) u.update(frame((i + 1) * 100, [xy]));
+    u.depart('t1', 3100);
+    expect(u.update(frame(3200, [[3.5, 0.75]])).departing).toEqual([]);
   });
 });

@@ -63,6 +63,13 @@ interface Internal {
   judgedMs: number;
   /** When its clean views last looked like its own gallery (it surely followed its person then). */
   selfMs?: number;
+  /**
+   * When its person went out through the exit (depart()): it follows them out of the cameras'
+   * view, on the map only, as no one's (departFollowMs).
+   */
+  departedMs?: number;
+  /** Readings of where its heads' size places the person against the head plane (crouchPlaceDropM). */
+  crouch?: { readings: { tMs: number; offsetM: Vec2 }[]; offsetM: Vec2; atMs: number };
 }
 
 export interface TrackerUpdate {
@@ -76,6 +83,8 @@ export interface TrackerUpdate {
   ended: Track[];
   /** Identities exchanged back in this frame (identity.ts): the two had swapped people meanwhile. */
   swaps: IdentitySwap[];
+  /** Tracks of people who went out through the exit, followed until out of view (depart()). */
+  departing: Track[];
 }
 
 export interface UpdateOptions {
@@ -131,7 +140,9 @@ export class FloorTracker implements Stateful {
     const high = obs.filter((o) => o.score >= cfg.highScore);
     const low = obs.filter((o) => o.score < cfg.highScore);
     // Stage 1: every track.
-    const rest = this.#associate(this.#live, high, tMs, matched, (t) => this.#gateM(t, tMs, cfg.matchGateM));
+    const rest = this.#associate(this.#live, high, tMs, matched, (t) =>
+      t.departedMs === undefined ? this.#gateM(t, tMs, cfg.matchGateM) : cfg.lowMatchGateM,
+    );
     // Stage 2: live tracks left, low-score observations, tighter gate.
     const liveLeft = this.#live.filter((t) => !matched.has(t) && tMs - t.lastSeenMs <= cfg.lostAfterMs);
     this.#associate(liveLeft, low, tMs, matched, () => cfg.lowMatchGateM);
@@ -149,7 +160,8 @@ export class FloorTracker implements Stateful {
         }
       }
       const owner = t.adoptedBy ?? t;
-      if (owner.trackId) for (const i of o.detIndexes) personTrack[i] = owner.trackId;
+      if (owner.trackId && owner.departedMs === undefined)
+        for (const i of o.detIndexes) personTrack[i] = owner.trackId;
     }
 
     // Stage 3: an observation no track explains starts a tentative track: inside a birth zone a
@@ -189,11 +201,14 @@ export class FloorTracker implements Stateful {
         );
         return !shadow && tMs - t.firstSeenMs <= cfg.confirmWithinMs;
       }
+      // Gone out of view (or out for long enough): its visit already ended it.
+      if (t.departedMs !== undefined)
+        return tMs - t.lastSeenMs <= cfg.lostAfterMs && tMs - t.departedMs <= cfg.departFollowMs;
       if (tMs - t.lastSeenMs <= cfg.endAfterMs) return true;
       ended.push(this.#public(t, tMs));
       return false;
     });
-    return { tracks: this.tracks(), personTrack, born, ended, swaps };
+    return { tracks: this.tracks(), personTrack, born, ended, swaps, departing: this.departing() };
   }
 
   /** Every track (tentative ones too) with its filter and re-id bank, and the id counter. */
@@ -211,20 +226,45 @@ export class FloorTracker implements Stateful {
 
   /** Ends a track (the visit logic: it left through the exit). Returns it, or null if unknown. */
   end(trackId: string, tsMs: number): Track | null {
-    const i = this.#live.findIndex((t) => t.trackId === trackId);
+    const i = this.#live.findIndex((t) => t.trackId === trackId && t.departedMs === undefined);
     if (i < 0) return null;
     const [t] = this.#live.splice(i, 1);
     return this.#public(t!, tsMs);
   }
 
+  /**
+   * Ends a track whose person went out through the exit, as end() does, but keeps following them
+   * while they stay in view (departFollowMs; 0: end()): a departing track, matched only within
+   * lowMatchGateM, on the map as no one's, given no hand and no identity. Out past the exit line
+   * a shopper is in view for about two more seconds, and while no track explained them their
+   * detections could only start tracks of no one; on kept baseline runs those seconds were a third
+   * of the floor IDF1 lost (benchmarks/accuracy/idf1-losses.ts).
+   */
+  depart(trackId: string, tsMs: number): Track | null {
+    if (this.#config.departFollowMs <= 0) return this.end(trackId, tsMs);
+    const t = this.#live.find((u) => u.trackId === trackId && u.departedMs === undefined);
+    if (!t) return null;
+    t.departedMs = tsMs;
+    return this.#public(t, tsMs);
+  }
+
   /** Confirmed tracks, as of their last update. */
   tracks(): Track[] {
-    return this.#live.filter((t) => !t.tentative).map((t) => this.#public(t, t.kf.tMs));
+    return this.#staying().map((t) => this.#public(t, t.kf.tMs));
   }
 
   /** Confirmed tracks with their positions carried to `tsMs` (for snapshots at a fixed rate); changes nothing. */
   tracksAt(tsMs: number): Track[] {
-    return this.#live.filter((t) => !t.tentative).map((t) => this.#public(t, tsMs));
+    return this.#staying().map((t) => this.#public(t, tsMs));
+  }
+
+  /** Tracks of people who left through the exit, still followed (depart()); carried to `tsMs` if given. */
+  departing(tsMs?: number): Track[] {
+    return this.#live.filter((t) => t.departedMs !== undefined).map((t) => this.#public(t, tsMs ?? t.kf.tMs));
+  }
+
+  #staying(): Internal[] {
+    return this.#live.filter((t) => !t.tentative && t.departedMs === undefined);
   }
 
   #initial(o: FloorObservation, tMs: number): FloorState {
@@ -241,7 +281,7 @@ export class FloorTracker implements Stateful {
   }
 
   #lost(t: Internal, tMs: number): boolean {
-    return !t.tentative && tMs - t.lastSeenMs > this.#config.lostAfterMs;
+    return !t.tentative && t.departedMs === undefined && tMs - t.lastSeenMs > this.#config.lostAfterMs;
   }
 
   /**
@@ -286,7 +326,7 @@ export class FloorTracker implements Stateful {
   #judgeIdentities(tMs: number): IdentitySwap[] {
     const cfg = this.#config;
     const swaps: IdentitySwap[] = [];
-    const confirmed = this.#live.filter((t) => !t.tentative && t.gallery.length >= cfg.identityMinViews);
+    const confirmed = this.#staying().filter((t) => t.gallery.length >= cfg.identityMinViews);
     // Made once a frame, when some track is due, and again only after a swap changed them.
     let views: IdentityView[] | null = null;
     for (const [i, t] of confirmed.entries()) {
@@ -336,7 +376,7 @@ export class FloorTracker implements Stateful {
       const lost = tMs - t.lastSeenMs > cfg.lostAfterMs;
       // A lost track is looked for where it was last seen (its prediction has stopped or drifted).
       return obs.map((o) => {
-        const d = dist(lost ? t.lastSeenXyM : expectedAt(t.kf, this.#grad(o)), o.floorXyM);
+        const d = dist(lost ? t.lastSeenXyM : expectedAt(t.kf, this.#grad(o)), pointFor(t, o));
         if (d > gate) return FORBIDDEN;
         const sim = o.embedding ? bestSimilarity(t.bank, o.embedding) : null;
         if (sim === null) return d;
@@ -359,12 +399,13 @@ export class FloorTracker implements Stateful {
       // Re-acquired: restart from the observation, keeping identity and re-id bank.
       t.kf = this.#initial(o, tMs);
     } else {
-      correct(t.kf, o.floorXyM, this.#grad(o), o.sigmaM, this.#limits);
+      correct(t.kf, pointFor(t, o), this.#grad(o), o.sigmaM, this.#limits);
     }
     t.lastSeenMs = Math.max(t.lastSeenMs, tMs);
     t.lastSeenXyM = [t.kf.xyM[0], t.kf.xyM[1]];
     t.hits++;
     if (!o.headCut) t.wholeSeen = true;
+    if (o.crouchXyM) this.#followCrouch(t, o, tMs);
     if (o.embedding) {
       // Only a clean view joins the bank: in a crowd the box may hold a neighbour too.
       const crowded = this.#live.some((u) => u !== t && dist(u.kf.xyM, o.floorXyM) < cfg.reidMinSeparationM);
@@ -378,12 +419,45 @@ export class FloorTracker implements Stateful {
     }
   }
 
+  /**
+   * A reading of where the head's size places the person moves the track's reported point to the
+   * median of the last crouchPlaceMs of readings, once there are crouchPlaceReadings of them. A
+   * median of several, because one camera's head box now and then reads small (a shelf or an arm
+   * cuts it, a walking head blurs), and one such reading moves a point a metre. The offset holds
+   * between readings (cameras' frames come one by one: worked out afresh at every frame, it
+   * flickered as each reading left the window before the next came) and lapses crouchPlaceMs after
+   * the last.
+   */
+  #followCrouch(t: Internal, o: FloorObservation, tMs: number): void {
+    const cfg = this.#config;
+    const readings = (t.crouch?.readings ?? []).filter((r) => r.tMs > tMs - cfg.crouchPlaceMs);
+    readings.push({ tMs, offsetM: [o.crouchXyM![0] - o.floorXyM[0], o.crouchXyM![1] - o.floorXyM[1]] });
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((p, q) => p - q);
+      const m = s.length >> 1;
+      return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+    };
+    const offsetM: Vec2 =
+      readings.length < cfg.crouchPlaceReadings
+        ? [0, 0]
+        : [median(readings.map((r) => r.offsetM[0])), median(readings.map((r) => r.offsetM[1]))];
+    t.crouch = { readings, offsetM, atMs: Math.max(tMs, t.crouch?.atMs ?? tMs) };
+  }
+
+  /** Where a crouch moves the reported point at `tMs` (#followCrouch). */
+  #crouchOffset(t: Internal, tMs: number): Vec2 {
+    const c = t.crouch;
+    return c && tMs - c.atMs <= this.#config.crouchPlaceMs ? c.offsetM : [0, 0];
+  }
+
   #public(t: Internal, tMs: number): Track {
     const cfg = this.#config;
-    const xy = tMs - t.lastSeenMs > cfg.coastMs ? t.kf.xyM : positionAt(t.kf, tMs);
+    const at = tMs - t.lastSeenMs > cfg.coastMs ? t.kf.xyM : positionAt(t.kf, tMs);
+    const off = this.#crouchOffset(t, tMs);
+    const xy = [at[0] + off[0], at[1] + off[1]];
     return {
       trackId: t.trackId ?? '',
-      floorXyM: [xy[0], xy[1]],
+      floorXyM: [xy[0]!, xy[1]!],
       velocityMps: [t.kf.velocityMps[0], t.kf.velocityMps[1]],
       state: t.tentative ? 'tentative' : tMs - t.lastSeenMs > cfg.lostAfterMs ? 'lost' : 'confirmed',
       bornMs: t.firstSeenMs,
@@ -394,6 +468,11 @@ export class FloorTracker implements Stateful {
 }
 
 const JUDGE_EVERY_MS = 500;
+
+/** Where an observation places its person for this track: a departing track goes by cut boxes' feet. */
+function pointFor(t: Internal, o: FloorObservation): Vec2 {
+  return t.departedMs !== undefined && o.feetXyM ? o.feetXyM : o.floorXyM;
+}
 
 /** Exchanges who two tracks are (id, birth, appearance); each keeps where it is on the floor. */
 function swapIdentities(a: Internal, b: Internal, tMs: number): void {
