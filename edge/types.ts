@@ -85,6 +85,8 @@ export interface Track {
   lastSeenMs: number;
   /** Where the track started on the floor (visit binding looks for births at the entry gate). */
   bornXyM: Vec2;
+  /** Reported where its heads' size places a crouching person (tracking/config.ts crouchPlaceDropM). */
+  crouching?: boolean;
 }
 
 /** A hand seen in a frame, linked to the person box that owns it and, through it, to a track. */

@@ -58,6 +58,22 @@ describe('hand sightings', () => {
     expect(boxed[0]!.trackId).toBe('t9');
   });
 
+  it('looks for a crouching track along the stretch of the ray from the floor to its head', () => {
+    // A hand at a bottom shelf (15 cm high), seen from cam-11, and a shopper crouched beyond it,
+    // reported where they crouch: the ray at standing arm heights (0.5-1.7 m) passes 0.75 m from
+    // them, the ray below 1.1 m within 0.45 m.
+    const low = frameWith(cam11, [3.6, 2.2, 0.15]);
+    low.detections = low.detections.filter((d) => d.cls === 'hand');
+    const body = (crouching: boolean) => ({
+      trackId: 't1',
+      floorXyM: [4.1, 2.2] as [number, number],
+      state: 'confirmed' as const,
+      ...(crouching ? { crouching } : {}),
+    });
+    expect(handSightings(low, cam11, [], [body(true)])[0]!.trackId).toBe('t1');
+    expect(handSightings(low, cam11, [], [body(false)])[0]!.trackId).toBeNull();
+  });
+
   it('gives a box-linked hand to a track standing clearly nearer its ray, with nearerByM set', () => {
     const at = (trackId: string, x: number, y: number) => ({
       trackId,

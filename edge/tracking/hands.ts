@@ -19,6 +19,13 @@ export interface HandOptions {
   /** A hand no person box gives a track is looked for between these heights (m) along its ray... */
   armMinZM: number;
   armMaxZM: number;
+  /**
+   * ...or, for a track reported crouching (Track.crouching), between these: its arms reach from
+   * the floor to about its head, and it is reported where it crouches, at the shelf, where the
+   * stretch at standing arm heights passes well away from it.
+   */
+  crouchArmMinZM: number;
+  crouchArmMaxZM: number;
   /** ...and given to the track standing within this horizontal reach (m) of that stretch... */
   reachM: number;
   /** ...unless another track stands within this much (m) as near: then nobody (a coin flip). */
@@ -46,6 +53,8 @@ export const DEFAULT_HAND_OPTIONS: Readonly<HandOptions> = Object.freeze({
   maxOutsidePx: 12,
   armMinZM: 0.5,
   armMaxZM: 1.7,
+  crouchArmMinZM: 0.05,
+  crouchArmMaxZM: 1.1,
   reachM: 0.7,
   reachTieM: 0.4,
   // Measured: see nearerThan.
@@ -208,8 +217,8 @@ function standing<T extends Pick<Track, 'state'>>(tracks: readonly T[]): T[] {
  */
 function bodyDistances(
   s: Pick<HandSighting, 'rayOriginM' | 'rayDirection'>,
-  bodies: readonly Pick<Track, 'trackId' | 'floorXyM'>[],
-  options: Pick<HandOptions, 'armMinZM' | 'armMaxZM'>,
+  bodies: readonly Pick<Track, 'trackId' | 'floorXyM' | 'crouching'>[],
+  options: Pick<HandOptions, 'armMinZM' | 'armMaxZM' | 'crouchArmMinZM' | 'crouchArmMaxZM'>,
 ): (readonly [string, number])[] {
   const [ox, oy, oz] = s.rayOriginM;
   const [dx, dy, dz] = s.rayDirection;
@@ -220,7 +229,14 @@ function bodyDistances(
   };
   const a = at(options.armMaxZM);
   const b = at(options.armMinZM);
-  return a && b ? bodies.map((t) => [t.trackId, toSegmentM(t.floorXyM, a, b)] as const) : [];
+  const ca = at(options.crouchArmMaxZM);
+  const cb = at(options.crouchArmMinZM);
+  if (!a || !b) return [];
+  return bodies.map((t) =>
+    t.crouching && ca && cb
+      ? ([t.trackId, toSegmentM(t.floorXyM, ca, cb)] as const)
+      : ([t.trackId, toSegmentM(t.floorXyM, a, b)] as const),
+  );
 }
 
 /**
@@ -230,7 +246,10 @@ function bodyDistances(
 export function ownerByReach(
   s: Pick<HandSighting, 'rayOriginM' | 'rayDirection'>,
   tracks: readonly Pick<Track, 'trackId' | 'floorXyM' | 'state'>[],
-  options: Pick<HandOptions, 'armMinZM' | 'armMaxZM' | 'reachM' | 'reachTieM'>,
+  options: Pick<
+    HandOptions,
+    'armMinZM' | 'armMaxZM' | 'crouchArmMinZM' | 'crouchArmMaxZM' | 'reachM' | 'reachTieM'
+  >,
 ): string | null {
   return nearestClear(bodyDistances(s, standing(tracks), options), options.reachM, options.reachTieM);
 }

@@ -463,6 +463,7 @@ export class FloorTracker implements Stateful {
       bornMs: t.firstSeenMs,
       lastSeenMs: t.lastSeenMs,
       bornXyM: [t.firstXyM[0], t.firstXyM[1]],
+      ...(off[0] !== 0 || off[1] !== 0 ? { crouching: true } : {}),
     };
   }
 }
