@@ -454,10 +454,9 @@ export class FloorTracker implements Stateful {
     const cfg = this.#config;
     const at = tMs - t.lastSeenMs > cfg.coastMs ? t.kf.xyM : positionAt(t.kf, tMs);
     const off = this.#crouchOffset(t, tMs);
-    const xy = [at[0] + off[0], at[1] + off[1]];
     return {
       trackId: t.trackId ?? '',
-      floorXyM: [xy[0]!, xy[1]!],
+      floorXyM: [at[0] + off[0], at[1] + off[1]],
       velocityMps: [t.kf.velocityMps[0], t.kf.velocityMps[1]],
       state: t.tentative ? 'tentative' : tMs - t.lastSeenMs > cfg.lostAfterMs ? 'lost' : 'confirmed',
       bornMs: t.firstSeenMs,
