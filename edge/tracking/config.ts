@@ -49,7 +49,7 @@ export const TrackerConfig = z
       .min(0)
       .default(0.5)
       .describe(
-        "A head whose size puts it more than this below a standing head moves where its track is reported (0: never), not the point it is matched by: the reported point is the filter's plus the median offset of its heads' size placements over crouchPlaceMs (a head read as standing: none). Matching by such points (crouchDropM) swapped identities; reporting by them leaves matching as it was. Most floor IDF1 lost while a track followed its person was a crouching shopper placed 0.5-1 m towards a camera (benchmarks/accuracy/idf1-losses.ts); per head, the size placement is 0.08 m from a crouching shopper (median) where the head plane is 0.73 m.",
+        "A head whose size puts it more than this below a standing head moves where its track is reported (0: never), not the point it is matched by: the reported point is the filter's plus the median offset of its heads' size placements over crouchPlaceMs (a head read as standing: none). Matching by such points (crouchDropM) swapped identities; reporting by them leaves matching as it was. Most floor IDF1 lost while a track followed its person was a crouching shopper placed 0.5-1 m towards a camera (benchmarks/accuracy/idf1-losses.ts); per head, the size placement is 0.08 m from a crouching shopper (median) where the head plane is 0.73 m (baseline seed 10, 161 heads; a scratch measurement, no kept command).",
       ),
     crouchPlaceMs: positive
       .default(600)
