@@ -17,7 +17,7 @@
  * --set tracker.KEY=VALUE or fusion.SECTION.KEY=VALUE (repeatable) changes one edge option.
  * --arm-links turns on the arm-link model (models/arm-link), which the edge runs without by default.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,18 +25,18 @@ import type { LookRequest } from '../../edge/types.ts';
 import { openDetector, VISION_DEFAULTS } from '../../edge/vision/detector.ts';
 import { type MainStreams, openSecondLook } from '../../edge/vision/second-look.ts';
 import { createLogger } from '../../platform/log.ts';
-import type { Vec2 } from '../../proto/layout/schema.ts';
 import { createProgressPrinter } from '../../simulator/cli/progress.ts';
 import { loadScenario } from '../../simulator/scenario/load.ts';
 import { barChart } from '../lib/svg-bars.ts';
 import { claimDumpDir } from './dump-dir.ts';
+import { floorFrames, type TrackStatement } from './floor-frames.ts';
 import { runJobs, seedRanges } from './jobs.ts';
 import { clearMot, idScores, type MotFrame } from './mot-metrics.ts';
 import { recordedDetector } from './recorded-detector.ts';
 import { runOne } from './run-one.ts';
 import type { ReceiptProblem } from './score.ts';
 import { nestedSets } from './set-args.ts';
-import { truthFromLines } from './truth.ts';
+import { readTruth } from './truth.ts';
 
 const SHIPPED = [
   'baseline',
@@ -47,7 +47,6 @@ const SHIPPED = [
   'sensor-faults',
 ];
 /** Floor tracks are scored at this rate, matched within MATCH_M (the issue's 0.5 m). */
-const FLOOR_HZ = 5;
 const MATCH_M = 0.5;
 
 const { values } = parseArgs({
@@ -145,7 +144,7 @@ async function runHere(): Promise<void> {
         const release = values.dump ? claimDumpDir(work) : () => {};
         process.stderr.write(`[accuracy] ${label} seed ${seed}: ${minutes} simulated minutes\n`);
         const progress = createProgressPrinter();
-        const statements: { tsMs: number; hyp: { id: string; xyM: Vec2 }[] }[] = [];
+        const statements: TrackStatement[] = [];
         try {
           const r = await runOne({
             loaded,
@@ -176,7 +175,9 @@ async function runHere(): Promise<void> {
             string,
             number
           >;
-          frames[label].push(...motFrames(statements, join(work, 'truth', 'positions.jsonl'), seed));
+          frames[label].push(
+            ...floorFrames(statements, readTruth(join(work, 'truth', 'positions.jsonl')), `${seed}:`),
+          );
           process.stderr.write(
             `[accuracy] ${label} seed ${seed}: ${s.visits} visits, perfect ${(s.perfectReceipts * 100).toFixed(1)} %, ` +
               `items P ${s.itemPrecision.toFixed(3)} R ${s.itemRecall.toFixed(3)}, events P ${s.eventPrecision.toFixed(3)} ` +
@@ -289,38 +290,4 @@ function writeResults(): void {
       values: Object.values(summary).map((s) => measures.map((m) => s[m.key] ?? null)),
     }),
   );
-}
-
-/** The edge's track statements sampled at FLOOR_HZ against the truth's positions nearest in time. */
-function motFrames(
-  statements: { tsMs: number; hyp: { id: string; xyM: Vec2 }[] }[],
-  positions: string,
-  seed: number,
-) {
-  const truth = truthFromLines(
-    readFileSync(positions, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l)),
-  );
-  const stepMs = 1000 / FLOOR_HZ;
-  const out: MotFrame[] = [];
-  let i = 0;
-  let latest: (typeof statements)[number] | undefined;
-  let lastAt = Number.NEGATIVE_INFINITY;
-  for (const t of truth.timesMs) {
-    if (t < lastAt + stepMs) continue;
-    while (i < statements.length && statements[i]!.tsMs <= t) latest = statements[i++];
-    const gt = truth.at(t)!;
-    // Ids are per seed: two seeds' "t1" are different people.
-    out.push({
-      gt: [...gt].map(([id, xyM]) => ({ id: `${seed}:${id}`, xyM })),
-      hyp:
-        latest && t - latest.tsMs < 1000
-          ? latest.hyp.map((h) => ({ id: `${seed}:${h.id}`, xyM: h.xyM }))
-          : [],
-    });
-    lastAt = t;
-  }
-  return out;
 }

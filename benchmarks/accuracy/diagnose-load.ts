@@ -34,7 +34,8 @@ export interface RunDump {
   visitOf: (edgeVisitId: string) => string | undefined;
 }
 
-const jsonl = <T>(path: string): T[] =>
+/** A JSON Lines file of a kept run, one value per line. */
+export const jsonl = <T>(path: string): T[] =>
   readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => l.trim())

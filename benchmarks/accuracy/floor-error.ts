@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   cutByBorder,
+  feetFloorPoint,
   headFloorPoint,
   headsOfPersons,
   personFloorPoint,
@@ -18,7 +19,7 @@ import {
 import type { FrameDetections } from '../../edge/types.ts';
 import type { PixelBox } from '../../models/runtime/index.ts';
 import { loadLayout } from '../../proto/index.ts';
-import { type CameraModel, cameraModel, unprojectToPlane } from '../../proto/layout/projection.ts';
+import { type CameraModel, cameraModel } from '../../proto/layout/projection.ts';
 import type { Vec2 } from '../../proto/layout/schema.ts';
 import { readTruth } from './truth.ts';
 
@@ -31,14 +32,6 @@ const frames = readFileSync(values.dets!, 'utf8')
   .trim()
   .split('\n')
   .map((l) => JSON.parse(l) as FrameDetections);
-
-/** The person box's point nearest the image centre (where the feet are, seen from above), on the floor. */
-function feetFloorPoint(cam: CameraModel, b: PixelBox): Vec2 | null {
-  const u = Math.min(Math.max(cam.cxPx, b.x), b.x + b.w);
-  const v = Math.min(Math.max(cam.cyPx, b.y), b.y + b.h);
-  const p = unprojectToPlane(cam, u, v, 0);
-  return p ? [p[0], p[1]] : null;
-}
 
 const methods: Record<
   string,

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PlateGeometry } from '../../edge/fusion/attribute.ts';
+import { HANG_POSITION_MS, PlateGeometry } from '../../edge/fusion/attribute.ts';
 import { AttributionConfig } from '../../edge/fusion/config.ts';
 import { cameraModel, project } from '../../proto/layout/projection.ts';
 import type { StoreLayout } from '../../proto/layout/schema.ts';
@@ -55,7 +55,7 @@ for (const dir of positionals) {
       const bodyAt =
         trace.tracks
           .find((t) => t.trackId === s.trackId)
-          ?.samples.filter((x) => Math.abs(x.tsMs - s.captureMs) <= 250)
+          ?.samples.filter((x) => Math.abs(x.tsMs - s.captureMs) <= HANG_POSITION_MS)
           .map((x) => x.xyM) ?? [];
       const says = geometry.hangsAtSide(s, f, () => bodyAt, cfg) ? 'hanging' : 'counted';
       const key = `plate at ${f.topZ.toFixed(2)} m, hand ${where}, ${says}`;

@@ -2,7 +2,8 @@
  * npx tsx benchmarks/accuracy/idf1-losses.ts DUMP/{scenario}-{seed} ...
  *
  * Where the floor IDF1 of kept runs (bench-accuracy --dump) is lost. Scores each run's track
- * statements (edge/positions.jsonl, lost tracks left out, as bench-accuracy scores them) against
+ * statements (edge/positions.jsonl, lost tracks left out, sampled as bench-accuracy samples them:
+ * floor-frames.ts) against
  * truth/positions.jsonl at a 0.5 m match, pairs trajectories as IDF1 does, and sorts every truth
  * frame not credited (IDFN) and every track frame not credited (IDFP) by why:
  * - IDFN: no track within 0.5 m (`uncovered`), or only tracks paired with someone else or no one
@@ -13,12 +14,14 @@
  *   where, as above.
  * Prints the counts per run and in all, so a change to the tracker can be aimed at the largest.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadLayout } from '../../proto/index.ts';
+import { insidePolygon } from '../../proto/layout/geometry.ts';
 import type { Vec2 } from '../../proto/layout/schema.ts';
-import { idScores, type MotFrame } from './mot-metrics.ts';
-import { truthFromLines } from './truth.ts';
+import { jsonl } from './diagnose-load.ts';
+import { floorFrames } from './floor-frames.ts';
+import { idScores } from './mot-metrics.ts';
+import { readTruth } from './truth.ts';
 
 const MATCH_M = 0.5;
 const GATE_NEAR_M = 1.5;
@@ -28,22 +31,7 @@ interface PositionsLine {
   tracks: { trackId: string; xyM: Vec2; state: string }[];
 }
 
-const jsonl = <T>(path: string): T[] =>
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as T);
 const dist = (a: Vec2, b: Vec2) => Math.hypot(a[0] - b[0], a[1] - b[1]);
-
-function inside(poly: readonly Vec2[], p: Vec2): boolean {
-  let odd = false;
-  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-    const [xi, yi] = poly[i]!;
-    const [xj, yj] = poly[j]!;
-    if (yi > p[1] !== yj > p[1] && p[0] < ((xj - xi) * (p[1] - yi)) / (yj - yi) + xi) odd = !odd;
-  }
-  return odd;
-}
 
 const total = new Map<string, number>();
 const add = (m: Map<string, number>, k: string, n = 1) => m.set(k, (m.get(k) ?? 0) + n);
@@ -53,24 +41,13 @@ for (const dir of process.argv.slice(2)) {
   const gates = layout.gates.map(
     (g) => [(g.lineM[0][0] + g.lineM[1][0]) / 2, (g.lineM[0][1] + g.lineM[1][1]) / 2] as Vec2,
   );
-  const truth = truthFromLines(jsonl(join(dir, 'truth', 'positions.jsonl')));
-  const statements = jsonl<PositionsLine>(join(dir, 'edge', 'positions.jsonl'));
-  const frames: MotFrame[] = [];
-  let i = 0;
-  let latest: PositionsLine | undefined;
-  let lastAt = Number.NEGATIVE_INFINITY;
-  for (const t of truth.timesMs) {
-    if (t < lastAt + 200) continue;
-    while (i < statements.length && statements[i]!.tsMs <= t) latest = statements[i++];
-    frames.push({
-      gt: [...truth.at(t)!].map(([id, xyM]) => ({ id, xyM })),
-      hyp:
-        latest && t - latest.tsMs < 1000
-          ? latest.tracks.filter((h) => h.state !== 'lost').map((h) => ({ id: h.trackId, xyM: h.xyM }))
-          : [],
-    });
-    lastAt = t;
-  }
+  const frames = floorFrames(
+    jsonl<PositionsLine>(join(dir, 'edge', 'positions.jsonl')).map((l) => ({
+      tsMs: l.tsMs,
+      hyp: l.tracks.filter((h) => h.state !== 'lost').map((h) => ({ id: h.trackId, xyM: h.xyM })),
+    })),
+    readTruth(join(dir, 'truth', 'positions.jsonl')),
+  );
   const s = idScores(frames, MATCH_M);
   const hypOf = s.mapping;
   const gtOf = new Map([...hypOf].map(([g, h]) => [h, g]));
@@ -91,7 +68,7 @@ for (const dir of process.argv.slice(2)) {
       if (near.some((h) => h.id === hypOf.get(g.id))) continue;
       const c = credited.get(g.id);
       const when = !c ? 'never' : k < c[0] ? 'before' : k > c[1] ? 'after' : 'during';
-      const where = !inside(layout.floorPolygonM, g.xyM)
+      const where = !insidePolygon(layout.floorPolygonM, g.xyM[0], g.xyM[1])
         ? 'outside floor'
         : gates.some((c) => dist(c, g.xyM) <= GATE_NEAR_M)
           ? 'near gate'
@@ -111,7 +88,7 @@ for (const dir of process.argv.slice(2)) {
       const mine = gtOf.get(h.id);
       const near = f.gt.filter((g) => dist(h.xyM, g.xyM) <= MATCH_M);
       if (near.some((g) => g.id === mine)) continue;
-      const where = !inside(layout.floorPolygonM, h.xyM)
+      const where = !insidePolygon(layout.floorPolygonM, h.xyM[0], h.xyM[1])
         ? 'outside floor'
         : gates.some((c) => dist(c, h.xyM) <= GATE_NEAR_M)
           ? 'near gate'

@@ -7,12 +7,13 @@
  */
 import { type CameraModel, cameraModel } from '../../proto/layout/projection.ts';
 import type { Box, Plate, Shelf, StoreLayout, Vec2, Vec3 } from '../../proto/layout/schema.ts';
+import { cutByBorder } from '../tracking/floor.ts';
 import { handPoints, nearestClear } from '../tracking/hands.ts';
 import type { HandSighting, WeightEvent } from '../types.ts';
 import type { AttributionConfig } from './config.ts';
 
 /** A hand's ray is checked against where its track stood this near (ms) its frame. */
-const HANG_POSITION_MS = 250;
+export const HANG_POSITION_MS = 250;
 /** Where a hand taking from a plate is, above its surface (m). */
 const HAND_ABOVE_PLATE_M = 0.1;
 
@@ -136,7 +137,7 @@ export class PlateGeometry {
     if (!cam || !b || o.hangRadiusM <= 0) return false;
     const plateZ = f.topZ + HAND_ABOVE_PLATE_M;
     if (plateZ - o.hangZM < o.hangMinGapM) return false;
-    if (b.x <= 1 || b.y <= 1 || b.x + b.w >= cam.width - 1 || b.y + b.h >= cam.height - 1) return false;
+    if (cutByBorder(b, cam.width, cam.height)) return false;
     const [ox, oy, oz] = s.rayOriginM;
     const [dx, dy, dz] = s.rayDirection;
     if (dz > -1e-9) return false;
