@@ -192,13 +192,15 @@ export interface ContentsStage extends Stateful {
 export interface TrackerStage extends Stateful {
   /**
    * `swaps`: identities exchanged back in this frame (what the ids did meanwhile is the other's);
-   * `departing`: tracks of people gone out through the exit, still in view (for the map only).
+   * `departing`: tracks of people gone out through the exit, still in view (for the map only);
+   * `entering`: tentative tracks at the entry, shown before they are confirmed (for the map only).
    */
   update(frame: FrameDetections): {
     tracks: Track[];
     personTrack: (string | null)[];
     swaps?: IdentitySwap[];
     departing?: Track[];
+    entering?: Track[];
   };
   /** The person left the store: the track ends now (it may still be followed out of view, as no one's). */
   end(trackId: string, tsMs: number): void;

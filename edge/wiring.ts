@@ -83,8 +83,12 @@ export function buildFusion(
   const tracker: TrackerStage = {
     update: (frame) => {
       const update = floor.update(frame);
-      // The MOT files hold what the map shows: departing tracks too.
-      config.observe?.tracked?.(frame, update, (tsMs) => [...floor.tracksAt(tsMs), ...floor.departing(tsMs)]);
+      // The MOT files hold what the map shows: entering and departing tracks too.
+      config.observe?.tracked?.(frame, update, (tsMs) => [
+        ...floor.entering(tsMs),
+        ...floor.tracksAt(tsMs),
+        ...floor.departing(tsMs),
+      ]);
       return update;
     },
     end: (trackId, tsMs) => {

@@ -139,7 +139,7 @@ export class Fusion {
   }
 
   onDetections(frame: FrameDetections): FusionOutput[] {
-    const { tracks, personTrack, swaps, departing } = this.parts.tracker.update(frame);
+    const { tracks, personTrack, swaps, departing, entering } = this.parts.tracker.update(frame);
     this.tracks = tracks;
     this.frameWatermarkMs = Math.max(this.frameWatermarkMs, frame.captureMs);
     const moved = (swaps ?? []).flatMap((sw) => this.giving.swapBack(sw));
@@ -150,7 +150,7 @@ export class Fusion {
     out.push({
       kind: 'tracks',
       tsMs: frame.captureMs,
-      tracks: [...this.labelled(tracks), ...(departing ?? [])],
+      tracks: [...(entering ?? []), ...this.labelled(tracks), ...(departing ?? [])],
     });
     return out;
   }

@@ -182,6 +182,14 @@ export const TrackerConfig = z
     confirmWithinMs: positive
       .default(1500)
       .describe('...within this long of its first one; otherwise it is dropped.'),
+    showAfterHits: z
+      .number()
+      .int()
+      .min(0)
+      .default(2)
+      .describe(
+        'A tentative track at the entry is given its id and shown on the map, as tentative, once matched this many times (0: only once confirmed). Only confirmed tracks are bound to visits or given hands.',
+      ),
     lostAfterMs: positive
       .default(400)
       .describe('A track unmatched by every camera for this long is lost: it coasts and is not reported.'),

@@ -34,10 +34,11 @@ export interface FloorObservation {
    * Placed from a person box the image border cut, no head seen: the least sure of all. Its centre
    * lies well inside the real one's, towards the camera: on a recorded baseline run such points
    * were a median 0.61 m from anyone, 45 % within 0.5 m (benchmarks/accuracy/floor-error.ts). The
-   * tracker lets them follow a track but never start one: a run of them beside a shopper waiting at
-   * the entry grew a track of no one, and the crossing bound it instead of the shopper. (Placed from
-   * their feet instead, the box's point nearest the image centre, they are 90 % within 0.5 m, yet
-   * the tracker kept identities worse with them: 10 switches against 2, bench-tracking.ts.)
+   * tracker lets them follow a track, start one only at the entry and from their feet, and never
+   * confirm one: a run of them beside a shopper waiting at the entry grew a track of no one, and
+   * the crossing bound it instead of the shopper. (Placed from their feet, the box's point nearest
+   * the image centre, they are 90 % within 0.5 m, yet the tracker kept identities worse when it
+   * followed tracks by them: 10 switches against 2, bench-tracking.ts.)
    */
   cut: boolean;
   /**

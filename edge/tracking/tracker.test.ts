@@ -7,6 +7,7 @@ import { cameraModel, project } from '../../proto/layout/projection.ts';
 import { headDetection, standingHeadM } from '../../test/support/heads.ts';
 import type { FrameDetections, IdentitySwap } from '../types.ts';
 import { trackerConfig } from './config.ts';
+import { feetFloorPoint } from './floor.ts';
 import { FloorTracker } from './tracker.ts';
 import { birthZonesFor } from './zones.ts';
 
@@ -22,10 +23,12 @@ describe('FloorTracker on recorded detections (baseline, seed 5, the shipped det
 
   it('keeps identities and positions on the floor (0.5 m match distance)', () => {
     // Measured 2026-12-06 with the defaults: IDF1 0.919, MOTA 0.850, 3 ID switches (re-id off:
-    // the fixture has no embeddings). Floors a little under, so a regression fails.
+    // the fixture has no embeddings). Since tracks are shown while entering (stop 40) the
+    // switches' floor is 9, was 6: shown tracks at a queue hand over to the confirmed ones.
+    // Floors a little under, so a regression fails.
     expect(ids.idf1).toBeGreaterThan(0.89);
     expect(mot.mota).toBeGreaterThan(0.82);
-    expect(mot.idSwitches).toBeLessThanOrEqual(6);
+    expect(mot.idSwitches).toBeLessThanOrEqual(9);
   });
 
   it('gives every person who entered exactly one track, born at the entry', () => {
@@ -39,8 +42,13 @@ describe('FloorTracker on recorded detections (baseline, seed 5, the shipped det
     expect(new Set(followers).size).toBe(fixture.entries.length);
   });
 
-  it('numbers tracks per instance, in birth order (no counter shared across trackers)', () => {
-    expect(run.born.map((t) => t.trackId)).toEqual(run.born.map((_, i) => `t${i + 1}`));
+  it('numbers tracks per instance, in the order first shown (no counter shared across trackers)', () => {
+    // A track is numbered when first shown at the entry (showAfterHits), so confirmations may come
+    // out of order, and a number shown but never confirmed is skipped.
+    const numbers = run.born.map((t) => Number(t.trackId.slice(1)));
+    expect(run.born.map((t) => t.trackId)).toEqual(numbers.map((n) => `t${n}`));
+    expect(new Set(numbers).size).toBe(numbers.length);
+    expect(Math.min(...numbers)).toBe(1);
     const again = replayTracking({ ...fixture, config, floorHz: 5 });
     expect(again.born).toEqual(run.born);
   });
@@ -74,9 +82,11 @@ describe('FloorTracker rules', () => {
     expect(born[0]!.bornXyM[0]).toBeCloseTo(1.5, 1);
   });
 
-  it('starts no track from a person box the image border cut (its centre misplaces the person)', () => {
+  it('starts a track from a person box the image border cut at its feet, shown but never confirmed', () => {
     // A headless person box whose centre, at the person-point height, falls inside the entry's
-    // birth zone: stretched to the image's near border it starts nothing; kept inside, it does.
+    // birth zone: stretched to the image's near border it starts a track at its feet (its centre
+    // misplaces the person), shown as entering but confirmed by nothing but a whole view; kept
+    // inside the image, it is confirmed.
     const c = project(cam, [1.5, 0.6, config.personPointHeightM])!;
     const nearV = c.v < cam.height / 2 ? 0 : cam.height;
     const half = Math.abs(c.v - nearV);
@@ -93,11 +103,19 @@ describe('FloorTracker rules', () => {
         born.push(
           ...t.update({ cameraId: cam.id, frameIndex: i, captureMs: i * 100, detections: [person(h)] }).born,
         );
-      return born;
+      return { born, entering: t.entering() };
     };
     expect(half).toBeGreaterThan(20);
-    expect(run(half)).toEqual([]);
-    expect(run(20).map((b) => b.trackId)).toEqual(['t1']);
+    const cut = run(half);
+    expect(cut.born).toEqual([]);
+    const feet = feetFloorPoint(cam, person(half).bbox)!;
+    expect(cut.entering.map((e) => e.trackId)).toEqual(['t1']);
+    expect(
+      Math.hypot(cut.entering[0]!.bornXyM[0] - feet[0], cut.entering[0]!.bornXyM[1] - feet[1]),
+    ).toBeLessThan(0.01);
+    const whole = run(20);
+    expect(whole.born.map((b) => b.trackId)).toEqual(['t1']);
+    expect(whole.entering).toEqual([]);
   });
 
   it('confirms a track at the entry only once a whole head was seen, not from heads the border cut', () => {
@@ -111,10 +129,20 @@ describe('FloorTracker rules', () => {
     });
     const t = tracker();
     const born = [];
-    for (let i = 1; i <= 10; i++) born.push(...t.update(cutHead(i * 100)).born);
+    const shown: string[][] = [];
+    // Held at the scanner for 2 s, past confirmWithinMs: shown from its second sighting, as one track.
+    for (let i = 1; i <= 20; i++) {
+      const u = t.update(cutHead(i * 100));
+      born.push(...u.born);
+      shown.push(u.entering.map((e) => e.trackId));
+    }
     expect(born).toEqual([]);
-    for (let i = 11; i <= 20; i++) born.push(...t.update(frame(i * 100, [[1.5, 1.2]])).born);
+    expect(shown[0]).toEqual([]);
+    expect(shown.slice(1).every((ids) => ids.length === 1 && ids[0] === 't1')).toBe(true);
+    expect(t.tracks()).toEqual([]);
+    for (let i = 21; i <= 30; i++) born.push(...t.update(frame(i * 100, [[1.5, 1.2]])).born);
     expect(born.map((b) => b.trackId)).toEqual(['t1']);
+    expect(t.entering()).toEqual([]);
   });
 
   it('follows a walking person, assigns its detections, loses it when unseen and ends it later', () => {
