@@ -84,11 +84,7 @@ export function buildFusion(
     update: (frame) => {
       const update = floor.update(frame);
       // The MOT files hold what the map shows: entering and departing tracks too.
-      config.observe?.tracked?.(frame, update, (tsMs) => [
-        ...floor.entering(tsMs),
-        ...floor.tracksAt(tsMs),
-        ...floor.departing(tsMs),
-      ]);
+      config.observe?.tracked?.(frame, update, (tsMs) => floor.shown(tsMs));
       return update;
     },
     end: (trackId, tsMs) => {

@@ -66,8 +66,8 @@ export function replayTracking(options: {
         gt: people
           .filter(([, p]) => !area || insidePolygon(area, p[0], p[1]))
           .map(([id, xyM]) => ({ id, xyM })),
-        // What the map shows: confirmed tracks and those entering (tracker.entering()).
-        hyp: [...tracker.entering(tick), ...tracker.tracksAt(tick)]
+        hyp: tracker
+          .shown(tick)
           .filter((t) => t.state !== 'lost' && (!area || insidePolygon(area, t.floorXyM[0], t.floorXyM[1])))
           .map((t) => ({ id: t.trackId, xyM: t.floorXyM })),
       });

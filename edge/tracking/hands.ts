@@ -229,14 +229,15 @@ function bodyDistances(
   };
   const a = at(options.armMaxZM);
   const b = at(options.armMinZM);
-  const ca = at(options.crouchArmMaxZM);
-  const cb = at(options.crouchArmMinZM);
   if (!a || !b) return [];
-  return bodies.map((t) =>
-    t.crouching && ca && cb
-      ? ([t.trackId, toSegmentM(t.floorXyM, ca, cb)] as const)
-      : ([t.trackId, toSegmentM(t.floorXyM, a, b)] as const),
-  );
+  // Only when some track crouches: this runs for every hand of every frame.
+  const crouch = bodies.some((t) => t.crouching)
+    ? [at(options.crouchArmMaxZM), at(options.crouchArmMinZM)]
+    : [];
+  return bodies.map((t) => {
+    const [ca, cb] = t.crouching ? crouch : [];
+    return [t.trackId, ca && cb ? toSegmentM(t.floorXyM, ca, cb) : toSegmentM(t.floorXyM, a, b)] as const;
+  });
 }
 
 /**
